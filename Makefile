@@ -1,0 +1,118 @@
+# etl: keeps Elasticsearch in sync with the PostgreSQL movie catalogue.
+#
+#   make             build bin/etl-supervisor, bin/etl-worker, bin/etlctl
+#   make demo        install what is missing, run the whole stack natively
+#   make test        install what is missing, build, run unit and integration tests
+#   make test-asan   the same suite against binaries built with ASan/UBSan
+#   make lint        clang-format check, cppcheck, clang-tidy
+#   make bench       speed and memory benchmarks
+#   make install     PREFIX=/usr/local DESTDIR=
+#
+# See README.md and docs/.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+PYTHON  ?= /usr/bin/python3
+PKG_CONFIG ?= pkg-config
+VERSION := 0.1.0
+
+PKGS     := libpq libcurl jansson inih
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN     := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS += -D_GNU_SOURCE -DETL_VERSION='"$(VERSION)"' -Icommon
+DEPFLAGS := -MMD -MP
+
+# Build flavours: the default, and one with sanitizers (make test-asan).
+BUILD ?= build
+ifeq ($(SANITIZE),1)
+BUILD    := build-asan
+CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=address,undefined
+endif
+BIN := $(if $(filter 1,$(SANITIZE)),$(BUILD)/bin,bin)
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+COMMON_SRC     := $(wildcard common/*.c)
+WORKER_SRC     := $(wildcard worker/*.c)
+SUPERVISOR_SRC := $(filter-out supervisor/etlctl.c,$(wildcard supervisor/*.c))
+ETLCTL_SRC     := supervisor/etlctl.c
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+PROGRAMS := $(BIN)/etl-worker $(BIN)/etl-supervisor $(BIN)/etlctl
+
+.PHONY: all deps test unit integration test-asan lint format bench demo install clean
+all: $(PROGRAMS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BIN)/etl-worker: $(call obj,$(WORKER_SRC) $(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BIN)/etl-supervisor: $(call obj,$(SUPERVISOR_SRC) $(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BIN)/etlctl: $(call obj,$(ETLCTL_SRC) $(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+# Unit tests (cmocka): tests/unit/test_NAME.c links against everything in
+# common/ and worker/ but the worker's main.
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+LIB_OBJS   := $(call obj,$(COMMON_SRC) $(filter-out worker/main.c,$(WORKER_SRC)))
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell $(PKG_CONFIG) --libs cmocka) -lm
+
+deps:
+	@compose/native/install-deps.sh
+
+unit: $(UNIT_BINS)
+	@rc=0; for t in $(UNIT_BINS); do $$t || rc=1; done; exit $$rc
+
+integration: $(PROGRAMS)
+	ETL_BIN_DIR=$(abspath $(BIN)) $(PYTHON) -m pytest -p no:cacheprovider $(PYTEST_ARGS) tests/integration
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+
+test-asan: deps
+	$(MAKE) SANITIZE=1 all unit integration
+
+lint:
+	clang-format --dry-run --Werror common/*.[ch] worker/*.[ch] supervisor/*.[ch] tests/unit/*.c
+	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
+	    --inline-suppr --suppress=missingIncludeSystem --std=c11 -D_GNU_SOURCE \
+	    -Icommon common worker supervisor
+	clang-tidy --quiet $(wildcard common/*.c worker/*.c supervisor/*.c) -- \
+	    $(WARN) $(CPPFLAGS) $(PKG_CFLAGS)
+
+format:
+	clang-format -i common/*.[ch] worker/*.[ch] supervisor/*.[ch] tests/unit/*.c
+
+bench: deps all
+	$(PYTHON) tests/bench/run.py
+
+demo: deps all
+	compose/native/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/etc/etl
+	install -m 0755 bin/etl-supervisor bin/etl-worker bin/etlctl $(DESTDIR)$(PREFIX)/bin/
+	cp -R etc/. $(DESTDIR)$(PREFIX)/etc/etl/
+
+clean:
+	rm -rf build build-asan bin
+
+-include $(shell find build build-asan -name '*.d' 2>/dev/null)

@@ -1,0 +1,33 @@
+/* backoff.c - see backoff.h. */
+#include "backoff.h"
+
+#include <stdlib.h>
+
+/* Sets the bounds and clears the attempt count. */
+void backoff_init(struct backoff *b, int64_t initial_ms, int64_t max_ms)
+{
+    b->initial_ms = initial_ms > 0 ? initial_ms : 1;
+    b->max_ms = max_ms >= b->initial_ms ? max_ms : b->initial_ms;
+    b->attempt = 0;
+}
+
+/* Doubles up to the cap, then picks a point in [delay/2, delay]. */
+int64_t backoff_next_ms(struct backoff *b)
+{
+    int64_t delay = b->initial_ms;
+    for (int i = 0; i < b->attempt && delay < b->max_ms; i++)
+        delay *= 2;
+    if (delay > b->max_ms)
+        delay = b->max_ms;
+    if (b->attempt < 62)
+        b->attempt++;
+    int64_t half = delay / 2;
+    /* random() is fine here: jitter needs spread, not secrecy. */
+    return delay - half + (half > 0 ? (int64_t)(random() % (half + 1)) : 0);
+}
+
+/* Starts over from the initial delay. */
+void backoff_reset(struct backoff *b)
+{
+    b->attempt = 0;
+}

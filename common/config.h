@@ -1,0 +1,85 @@
+/* config.h - the INI configuration (etc/etl.ini), read with inih and
+ * validated against a table of known keys.  Any problem is reported as
+ *     FILE:LINE: KEY: REASON
+ * and the programs exit with EXIT_CONFIG (78, EX_CONFIG).  etc/etl.ini
+ * documents every key with its default and range. */
+#ifndef ETL_CONFIG_H
+#define ETL_CONFIG_H
+
+#include "log.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define EXIT_CONFIG 78 /* sysexits.h EX_CONFIG */
+#define CONFIG_ERROR_MAX 512
+
+/* One [index.NAME] section: what the generic worker needs for one index. */
+struct index_config {
+    char *name;           /* NAME from the section header */
+    char *index;          /* Elasticsearch index name */
+    char *mapping;        /* settings+mappings JSON file */
+    char *documents_sql;  /* SQL: $1 uuid[] -> (id, document json) */
+    char **changes_sql;   /* SQL files of the change sources; [0] lists the index's own rows */
+    size_t changes_count;
+    int line;             /* line of the section header */
+};
+
+struct etl_config {
+    char *path;     /* the file read */
+    char *base_dir; /* its directory: relative paths start here */
+
+    /* [etl] */
+    char *state_dir;
+    enum log_level log_level;
+    int batch_size;
+    int poll_interval_ms;
+    int backoff_initial_ms;
+    int backoff_max_ms;
+
+    /* [postgres]: empty strings leave the setting to libpq (PG* variables) */
+    char *pg_host;
+    char *pg_port;
+    char *pg_dbname;
+    char *pg_user;
+    char *pg_password_file;
+    char *pg_sslmode;
+    int pg_connect_timeout_s;
+    int pg_statement_timeout_ms;
+
+    /* [elasticsearch] */
+    char *es_url;
+    char *es_user;
+    char *es_password_file;
+    int es_connect_timeout_ms;
+    int es_request_timeout_ms;
+
+    /* [supervisor] */
+    char *control_socket;
+    int control_socket_mode;
+    char *log_dir;
+    char *worker_path;
+    int restart_initial_ms;
+    int restart_max_ms;
+    int restart_reset_after_s;
+    int stop_timeout_s;
+
+    struct index_config *indices;
+    size_t indices_count;
+};
+
+/* Reads and validates path into *config.  Returns 0, or -1 with the
+ * "file:line: key: reason" message in err. */
+int config_load(const char *path, struct etl_config *config, char *err, size_t err_size);
+/* Frees everything config_load allocated. */
+void config_free(struct etl_config *config);
+/* The [index.NAME] section called name, or NULL. */
+const struct index_config *config_find_index(const struct etl_config *config, const char *name);
+
+/* Reads a secret: the first line of file when file is set, else the
+ * environment variable env_name; NULL when neither is set.  Fills err
+ * (without the secret) and returns NULL on a read error, setting *failed. */
+char *config_read_secret(const char *file, const char *env_name, bool *failed, char *err,
+                         size_t err_size);
+
+#endif

@@ -1,0 +1,206 @@
+/* log.c - logfmt lines to stderr; see log.h. */
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct log_line {
+    char buf[LOG_LINE_MAX];
+    size_t len;
+    bool active;
+};
+
+static struct log_line current_line;
+static char worker_name[64] = "etl";
+static enum log_level min_level = LOG_INFO;
+static int log_fd = 2;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+/* Sets the worker= field of every line. */
+void log_init(const char *name)
+{
+    snprintf(worker_name, sizeof worker_name, "%s", name);
+}
+
+/* Sets the lowest level that is written. */
+void log_set_level(enum log_level level)
+{
+    min_level = level;
+}
+
+/* Maps a level's name to the level. */
+bool log_level_parse(const char *text, enum log_level *level)
+{
+    for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++) {
+        if (strcmp(text, level_names[i]) == 0) {
+            *level = (enum log_level)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Returns the name of a level. */
+const char *log_level_name(enum log_level level)
+{
+    return level_names[level];
+}
+
+/* Sends lines to another descriptor (tests). */
+void log_set_fd(int fd)
+{
+    log_fd = fd;
+}
+
+/* A value needs quotes when empty or when it holds a space, quote, equals
+ * sign, backslash or control character. */
+static bool needs_quotes(const char *value)
+{
+    if (*value == '\0')
+        return true;
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        if (*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' || *p == 0x7f)
+            return true;
+    }
+    return false;
+}
+
+/* Appends raw bytes, keeping room for the final newline and NUL. */
+static size_t append_raw(char *buf, size_t len, size_t cap, const char *text, size_t n)
+{
+    if (len + 1 >= cap)
+        return len;
+    size_t room = cap - 1 - len;
+    if (n > room)
+        n = room;
+    memcpy(buf + len, text, n);
+    len += n;
+    buf[len] = '\0';
+    return len;
+}
+
+/* Appends a value in logfmt form; see log.h. */
+size_t logfmt_append_value(char *buf, size_t len, size_t cap, const char *value)
+{
+    if (value == NULL)
+        value = "";
+    if (!needs_quotes(value))
+        return append_raw(buf, len, cap, value, strlen(value));
+    len = append_raw(buf, len, cap, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        char esc[8];
+        size_t n;
+        switch (*p) {
+        case '"':
+            n = (size_t)snprintf(esc, sizeof esc, "\\\"");
+            break;
+        case '\\':
+            n = (size_t)snprintf(esc, sizeof esc, "\\\\");
+            break;
+        case '\n':
+            n = (size_t)snprintf(esc, sizeof esc, "\\n");
+            break;
+        case '\t':
+            n = (size_t)snprintf(esc, sizeof esc, "\\t");
+            break;
+        case '\r':
+            n = (size_t)snprintf(esc, sizeof esc, "\\r");
+            break;
+        default:
+            if (*p < ' ' || *p == 0x7f)
+                n = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
+            else {
+                esc[0] = (char)*p;
+                n = 1;
+            }
+        }
+        len = append_raw(buf, len, cap, esc, n);
+    }
+    return append_raw(buf, len, cap, "\"", 1);
+}
+
+/* Appends " key=" to the line. */
+static void append_key(struct log_line *line, const char *key)
+{
+    line->len = append_raw(line->buf, line->len, sizeof line->buf, " ", 1);
+    line->len = append_raw(line->buf, line->len, sizeof line->buf, key, strlen(key));
+    line->len = append_raw(line->buf, line->len, sizeof line->buf, "=", 1);
+}
+
+/* Starts a line with ts, level, worker, pid and msg. */
+struct log_line *log_begin(enum log_level level, const char *msg)
+{
+    if (level < min_level)
+        return NULL;
+    struct log_line *line = &current_line;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    char ts[40];
+    size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts + n, sizeof ts - n, ".%03ldZ", now.tv_nsec / 1000000);
+    line->len = 0;
+    line->active = true;
+    line->len = append_raw(line->buf, 0, sizeof line->buf, "ts=", 3);
+    line->len = append_raw(line->buf, line->len, sizeof line->buf, ts, strlen(ts));
+    log_str(line, "level", level_names[level]);
+    log_str(line, "worker", worker_name);
+    log_int(line, "pid", (long long)getpid());
+    log_str(line, "msg", msg);
+    return line;
+}
+
+/* Adds a string field. */
+void log_str(struct log_line *line, const char *key, const char *value)
+{
+    if (line == NULL)
+        return;
+    append_key(line, key);
+    line->len = logfmt_append_value(line->buf, line->len, sizeof line->buf, value);
+}
+
+/* Adds an integer field. */
+void log_int(struct log_line *line, const char *key, long long value)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%lld", value);
+    log_str(line, key, text);
+}
+
+/* Adds a number with three decimals (durations in seconds). */
+void log_double(struct log_line *line, const char *key, double value)
+{
+    char text[48];
+    snprintf(text, sizeof text, "%.3f", value);
+    log_str(line, key, text);
+}
+
+/* Terminates the line and writes it in one write(2). */
+void log_end(struct log_line *line)
+{
+    if (line == NULL || !line->active)
+        return;
+    if (line->len >= sizeof line->buf - 1)
+        line->len = sizeof line->buf - 2;
+    line->buf[line->len++] = '\n';
+    ssize_t written;
+    do {
+        written = write(log_fd, line->buf, line->len);
+    } while (written < 0 && errno == EINTR);
+    line->active = false;
+    line->len = 0;
+}
+
+/* Logs msg with at most one key=value. */
+void log_event(enum log_level level, const char *msg, const char *key, const char *value)
+{
+    struct log_line *line = log_begin(level, msg);
+    if (key != NULL)
+        log_str(line, key, value);
+    log_end(line);
+}

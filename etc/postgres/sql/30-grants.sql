@@ -1,0 +1,25 @@
+-- Privileges of app and etl.  Run as catalog_owner after the schema.
+--   app: reads and writes the rows of content (and of the admin panel's own
+--        schema, created by Django's migrations run as catalog_owner);
+--        creates, alters and drops nothing.
+--   etl: reads content and calls etl_horizon(); writes nothing.
+\set ON_ERROR_STOP on
+
+GRANT USAGE ON SCHEMA content TO app, etl;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA content TO app;
+GRANT SELECT ON ALL TABLES IN SCHEMA content TO etl;
+GRANT EXECUTE ON FUNCTION content.etl_horizon() TO etl;
+
+-- The admin panel's own tables (auth, sessions, admin log) live apart.
+CREATE SCHEMA IF NOT EXISTS admin AUTHORIZATION catalog_owner;
+GRANT USAGE ON SCHEMA admin TO app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA admin TO app;
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA admin TO app;
+ALTER DEFAULT PRIVILEGES FOR ROLE catalog_owner IN SCHEMA admin
+    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO app;
+ALTER DEFAULT PRIVILEGES FOR ROLE catalog_owner IN SCHEMA admin
+    GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO app;
+ALTER DEFAULT PRIVILEGES FOR ROLE catalog_owner IN SCHEMA content
+    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO app;
+ALTER DEFAULT PRIVILEGES FOR ROLE catalog_owner IN SCHEMA content
+    GRANT SELECT ON TABLES TO etl;

@@ -1,0 +1,12 @@
+-- Change source of the movies index: events that leave no row to poll
+-- (content.change_log, written by triggers): a deleted film work, and a
+-- genre or person added to or removed from a film (a deleted genre or person
+-- removes its link rows by cascade, which are logged too).  Parameters and
+-- columns: see film_work.sql.
+SELECT modified::text, id::text, film_work_id::text AS doc_id
+  FROM content.change_log
+ WHERE (modified, id) > ($1::timestamptz, $2::uuid)
+   AND modified < $3::timestamptz
+   AND table_name IN ('film_work', 'genre_film_work', 'person_film_work')
+ ORDER BY modified, id
+ LIMIT $4::int

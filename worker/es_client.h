@@ -1,0 +1,31 @@
+/* es_client.h - a small Elasticsearch HTTP client over libcurl: one
+ * reusable handle, timeouts and credentials from the config. */
+#ifndef ETL_ES_CLIENT_H
+#define ETL_ES_CLIENT_H
+
+#include "config.h"
+#include "util.h"
+
+#include <curl/curl.h>
+
+struct es_client {
+    CURL *curl;
+    char *base_url;
+    struct curl_slist *json_headers;
+    struct curl_slist *ndjson_headers;
+    struct buffer response; /* body of the last response */
+    char err[CURL_ERROR_SIZE + 64];
+};
+
+/* Sets the client up.  Returns 0, or -1 with err filled. */
+int es_client_init(struct es_client *es, const struct etl_config *config, char *err,
+                   size_t err_size);
+void es_client_free(struct es_client *es);
+
+/* Sends METHOD base_url/path with body (may be NULL).  ndjson selects the
+ * bulk content type.  Returns the HTTP status, or -1 when no answer came
+ * (es->err says why).  The body is in es->response. */
+long es_request(struct es_client *es, const char *method, const char *path, const char *body,
+                size_t body_len, bool ndjson);
+
+#endif

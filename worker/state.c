@@ -1,0 +1,129 @@
+/* state.c - see state.h.  The file is JSON:
+ *   {"version":1,"index":"movies","sources":{"film_work":{"modified":"...","id":"..."},...}}
+ */
+#include "state.h"
+
+#include "atomic_file.h"
+#include "util.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#define STATE_FORMAT_VERSION 1
+
+const struct cursor CURSOR_START = {"-infinity", "00000000-0000-0000-0000-000000000000"};
+
+/* All sources at the start. */
+void state_init(struct worker_state *state, const char *const *names, size_t count)
+{
+    state->fresh = true;
+    state->count = count;
+    state->sources = xcalloc(count, sizeof *state->sources);
+    for (size_t i = 0; i < count; i++) {
+        snprintf(state->sources[i].name, sizeof state->sources[i].name, "%s", names[i]);
+        state->sources[i].cursor = CURSOR_START;
+    }
+}
+
+/* Frees the sources. */
+void state_free(struct worker_state *state)
+{
+    free(state->sources);
+    *state = (struct worker_state){0};
+}
+
+/* Copies a JSON string field into a cursor text, refusing oversized ones. */
+static bool copy_field(json_t *object, const char *key, char *out, size_t size)
+{
+    const char *value = json_string_value(json_object_get(object, key));
+    if (value == NULL || strlen(value) >= size || value[0] == '\0')
+        return false;
+    memcpy(out, value, strlen(value) + 1);
+    return true;
+}
+
+/* Reads and checks the file; every configured source must be in it, so a
+ * source added to the config later starts from the beginning. */
+int state_load(struct worker_state *state, const char *path, char *err, size_t err_size)
+{
+    json_error_t error;
+    json_t *root = json_load_file(path, 0, &error);
+    if (root == NULL) {
+        if (errno == ENOENT && error.line == -1)
+            return 0;
+        FILE *probe = fopen(path, "r");
+        if (probe == NULL && errno == ENOENT)
+            return 0;
+        if (probe != NULL)
+            fclose(probe);
+        snprintf(err, err_size, "line %d: %s", error.line, error.text);
+        return -1;
+    }
+    json_t *sources = json_object_get(root, "sources");
+    json_t *version = json_object_get(root, "version");
+    if (!json_is_integer(version) || json_integer_value(version) != STATE_FORMAT_VERSION ||
+        !json_is_object(sources)) {
+        snprintf(err, err_size, "not a version %d state file", STATE_FORMAT_VERSION);
+        json_decref(root);
+        return -1;
+    }
+    struct source_state *loaded = xcalloc(state->count, sizeof *loaded);
+    for (size_t i = 0; i < state->count; i++) {
+        loaded[i] = state->sources[i];
+        json_t *entry = json_object_get(sources, state->sources[i].name);
+        if (entry == NULL)
+            continue; /* new source: from the start */
+        if (!copy_field(entry, "modified", loaded[i].cursor.modified,
+                        sizeof loaded[i].cursor.modified) ||
+            !copy_field(entry, "id", loaded[i].cursor.id, sizeof loaded[i].cursor.id)) {
+            snprintf(err, err_size, "source %s: bad cursor", state->sources[i].name);
+            free(loaded);
+            json_decref(root);
+            return -1;
+        }
+    }
+    memcpy(state->sources, loaded, state->count * sizeof *loaded);
+    free(loaded);
+    state->fresh = false;
+    json_decref(root);
+    return 1;
+}
+
+/* Serializes and writes atomically. */
+int state_save(const struct worker_state *state, const char *path, const char *index)
+{
+    json_t *sources = json_object();
+    for (size_t i = 0; i < state->count; i++) {
+        json_object_set_new(sources, state->sources[i].name,
+                            json_pack("{s:s, s:s}", "modified", state->sources[i].cursor.modified,
+                                      "id", state->sources[i].cursor.id));
+    }
+    json_t *root = json_pack("{s:i, s:s, s:o}", "version", STATE_FORMAT_VERSION, "index", index,
+                             "sources", sources);
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (text == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    size_t len = strlen(text);
+    text = xrealloc(text, len + 2);
+    text[len++] = '\n';
+    text[len] = '\0';
+    int rc = atomic_write_file(path, text, len, 0640);
+    free(text);
+    return rc;
+}
+
+/* Base name without directory and without ".sql". */
+void state_source_name(const char *path, char *name, size_t size)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t len = strlen(base);
+    if (len > 4 && strcmp(base + len - 4, ".sql") == 0)
+        len -= 4;
+    snprintf(name, size, "%.*s", (int)len, base);
+}

@@ -1,0 +1,44 @@
+/* state.h - a worker's state file: the cursor of each change source, saved
+ * only after Elasticsearch acknowledged everything before it, so a restart
+ * resumes where the index really is. */
+#ifndef ETL_STATE_H
+#define ETL_STATE_H
+
+#include "pg_source.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define STATE_SOURCE_NAME_MAX 64
+
+/* One change source's position. */
+struct source_state {
+    char name[STATE_SOURCE_NAME_MAX]; /* file name of its SQL, without .sql */
+    struct cursor cursor;
+};
+
+struct worker_state {
+    bool fresh; /* no state yet: a full load is to be done */
+    struct source_state *sources;
+    size_t count;
+};
+
+/* The cursor before every row. */
+extern const struct cursor CURSOR_START;
+
+/* Sets state up for the named sources, all at CURSOR_START, fresh. */
+void state_init(struct worker_state *state, const char *const *names, size_t count);
+void state_free(struct worker_state *state);
+
+/* Reads path into state (already set up with state_init).  Returns 1 when
+ * read, 0 when the file does not exist (state stays fresh), -1 when it is
+ * unreadable or malformed (err says why; state stays fresh). */
+int state_load(struct worker_state *state, const char *path, char *err, size_t err_size);
+
+/* Writes state to path atomically.  Returns 0 or -1 with errno. */
+int state_save(const struct worker_state *state, const char *path, const char *index);
+
+/* The source name of an SQL file path: "sql/movies/person.sql" -> "person". */
+void state_source_name(const char *path, char *name, size_t size);
+
+#endif

@@ -1,0 +1,502 @@
+/* sync.c - see sync.h.  One batch of one change source:
+ *
+ *   1. horizon = content.etl_horizon()          (own statement, before the snapshot)
+ *   2. BEGIN REPEATABLE READ READ ONLY
+ *      rows = change query (cursor, horizon, batch_size)
+ *      docs = document query (distinct doc ids of rows)
+ *      COMMIT
+ *   3. _bulk: index the docs found, delete the ids not found; retry 429/5xx
+ *      items with backoff; log and keep aside items rejected for good
+ *   4. cursor = last row; state file written atomically
+ *
+ * A crash anywhere before 4 leaves the old cursor: the batch is sent again,
+ * which is harmless (index and delete are idempotent). */
+#include "sync.h"
+
+#include "atomic_file.h"
+#include "bulk.h"
+#include "index_setup.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* How one step ended. */
+enum step {
+    STEP_OK,    /* done */
+    STEP_RETRY, /* a service failed: the loop backs off and starts over */
+    STEP_STOP,  /* stop requested */
+    STEP_FATAL  /* cannot go on: exit with w->exit_status */
+};
+
+static int exit_status; /* set with STEP_FATAL */
+
+/* Parses "YYYY-MM-DD HH:MM:SS[.ffffff]+00" (UTC) to epoch milliseconds. */
+int64_t pg_timestamp_ms(const char *text)
+{
+    struct tm tm = {0};
+    int usec_len = 0;
+    char frac[8] = "";
+    if (sscanf(text, "%4d-%2d-%2d %2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec) != 6)
+        return -1;
+    const char *dot = strchr(text, '.');
+    if (dot != NULL)
+        sscanf(dot + 1, "%6[0-9]%n", frac, &usec_len);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    int64_t ms = (int64_t)timegm(&tm) * 1000;
+    if (usec_len >= 3) {
+        frac[3] = '\0';
+        ms += strtol(frac, NULL, 10);
+    }
+    return ms;
+}
+
+/* Logs a retry and sleeps the next backoff delay.  Returns STEP_STOP when a
+ * stop request cut the sleep short, else STEP_RETRY. */
+static enum step back_off(struct worker *w, const char *what, const char *reason)
+{
+    int64_t delay = backoff_next_ms(&w->backoff);
+    struct log_line *line = log_begin(LOG_WARN, "retry");
+    log_str(line, "what", what);
+    log_str(line, "reason", reason);
+    log_int(line, "attempt", w->backoff.attempt);
+    log_int(line, "delay_ms", delay);
+    log_end(line);
+    return sleep_unless_stopped(delay, w->stop) ? STEP_RETRY : STEP_STOP;
+}
+
+/* Turns a PostgreSQL failure into a step. */
+static enum step pg_failed(struct worker *w, enum pg_failure failure)
+{
+    if (failure == PG_BAD_SQL) {
+        log_event(LOG_ERROR, "bad SQL for this index", "error", w->pg.err);
+        exit_status = EXIT_CONFIG;
+        return STEP_FATAL;
+    }
+    return back_off(w, "postgres", w->pg.err);
+}
+
+/* Writes a rejected document to the rejects file (one JSON object a line)
+ * and logs it. */
+static void reject(struct worker *w, const struct bulk_action *action,
+                   const struct bulk_item_result *result)
+{
+    struct log_line *line = log_begin(LOG_ERROR, "document rejected");
+    log_str(line, "id", action->id);
+    log_int(line, "status", result->status);
+    log_str(line, "error", result->error ? result->error : "");
+    log_end(line);
+    char *prefix = xasprintf("{\"ts_ms\":%lld,\"index\":\"%s\",\"id\":\"%s\",\"status\":%d,"
+                             "\"error\":%s,\"document\":",
+                             (long long)wall_clock_ms(), w->idx->index, action->id, result->status,
+                             result->error ? result->error : "null");
+    struct buffer record = {0};
+    buffer_append_str(&record, prefix);
+    buffer_append_str(&record, action->document ? action->document : "null");
+    buffer_append_str(&record, "}");
+    if (append_line_synced(w->rejects_path, record.data, record.len) < 0)
+        log_event(LOG_ERROR, "cannot write the rejects file", "error", strerror(errno));
+    buffer_free(&record);
+    free(prefix);
+}
+
+/* Counts of one batch. */
+struct batch_counts {
+    long rows, indexed, deleted, rejected;
+};
+
+/* Sends actions with _bulk until every item is done or rejected.  Items
+ * answered 429/5xx, and whole requests that fail, are retried with backoff. */
+static enum step send_bulk(struct worker *w, struct bulk_action *actions, size_t count,
+                           struct batch_counts *counts)
+{
+    struct bulk_action *pending = xcalloc(count, sizeof *pending);
+    memcpy(pending, actions, count * sizeof *pending);
+    struct bulk_item_result *results = xcalloc(count, sizeof *results);
+    struct buffer body = {0};
+    enum step step = STEP_OK;
+    while (count > 0) {
+        buffer_reset(&body);
+        bulk_build(&body, w->idx->index, pending, count);
+        long status = es_request(&w->es, "POST", "/_bulk", body.data, body.len, true);
+        char reason[CURL_ERROR_SIZE + 64];
+        if (status != 200) {
+            if (status < 0)
+                snprintf(reason, sizeof reason, "%s", w->es.err);
+            else
+                snprintf(reason, sizeof reason, "bulk request answered HTTP %ld", status);
+            step = back_off(w, "elasticsearch", reason);
+            if (step != STEP_RETRY)
+                break;
+            continue;
+        }
+        if (bulk_parse_response(w->es.response.data, w->es.response.len, pending, count,
+                                results) < 0) {
+            step = back_off(w, "elasticsearch", "unreadable bulk response");
+            if (step != STEP_RETRY)
+                break;
+            continue;
+        }
+        size_t kept = 0;
+        for (size_t i = 0; i < count; i++) {
+            if (results[i].outcome == BULK_DONE) {
+                if (pending[i].document)
+                    counts->indexed++;
+                else
+                    counts->deleted++;
+            } else if (results[i].outcome == BULK_REJECTED) {
+                counts->rejected++;
+                reject(w, &pending[i], &results[i]);
+            } else {
+                snprintf(reason, sizeof reason, "item %s: status %d", pending[i].id,
+                         results[i].status);
+                pending[kept++] = pending[i];
+            }
+        }
+        bulk_results_free(results, count);
+        count = kept;
+        step = STEP_OK;
+        if (count > 0) {
+            step = back_off(w, "elasticsearch", reason);
+            if (step != STEP_RETRY)
+                break;
+            step = STEP_OK;
+        }
+    }
+    buffer_free(&body);
+    free(results);
+    free(pending);
+    return step;
+}
+
+/* qsort/bsearch comparison of string pointers. */
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The distinct non-null doc ids of a change result (pointers into it). */
+static const char **distinct_doc_ids(PGresult *changes, size_t *count)
+{
+    int rows = PQntuples(changes);
+    const char **ids = xcalloc((size_t)rows, sizeof *ids);
+    size_t n = 0;
+    for (int r = 0; r < rows; r++) {
+        if (!PQgetisnull(changes, r, 2))
+            ids[n++] = PQgetvalue(changes, r, 2);
+    }
+    qsort(ids, n, sizeof *ids, compare_strings);
+    size_t unique = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (unique == 0 || strcmp(ids[unique - 1], ids[i]) != 0)
+            ids[unique++] = ids[i];
+    }
+    *count = unique;
+    return ids;
+}
+
+/* Builds one action per id: the document when the query returned it, else
+ * a delete.  docs are the document query's results (one per chunk). */
+static struct bulk_action *plan_actions(const char **ids, size_t count, PGresult **docs,
+                                        size_t chunks)
+{
+    struct bulk_action *actions = xcalloc(count, sizeof *actions);
+    for (size_t i = 0; i < count; i++)
+        actions[i].id = ids[i];
+    for (size_t c = 0; c < chunks; c++) {
+        for (int r = 0; r < PQntuples(docs[c]); r++) {
+            const char *id = PQgetvalue(docs[c], r, 0);
+            const char **found = bsearch(&id, ids, count, sizeof *ids, compare_strings);
+            if (found != NULL && !PQgetisnull(docs[c], r, 1))
+                actions[found - ids].document = PQgetvalue(docs[c], r, 1);
+        }
+    }
+    return actions;
+}
+
+/* Saves the state, retrying with backoff: the documents are already in the
+ * index, so the only risk of giving up is sending them again. */
+static enum step save_state(struct worker *w)
+{
+    for (;;) {
+        if (state_save(&w->state, w->state_path, w->idx->index) == 0)
+            return STEP_OK;
+        char reason[256];
+        snprintf(reason, sizeof reason, "%s: %s", w->state_path, strerror(errno));
+        enum step step = back_off(w, "state file", reason);
+        if (step != STEP_RETRY)
+            return step;
+    }
+}
+
+/* Logs the batch line (what etlctl status and the tests read). */
+static void log_batch(struct worker *w, size_t source, const struct batch_counts *counts,
+                      size_t docs, int64_t started_ms)
+{
+    const struct cursor *cursor = &w->state.sources[source].cursor;
+    struct log_line *line = log_begin(LOG_INFO, "batch");
+    log_str(line, "index", w->idx->index);
+    log_str(line, "source", w->state.sources[source].name);
+    log_int(line, "rows", counts->rows);
+    log_int(line, "docs", (long long)docs);
+    log_int(line, "indexed", counts->indexed);
+    log_int(line, "deleted", counts->deleted);
+    log_int(line, "rejected", counts->rejected);
+    log_str(line, "cursor_modified", cursor->modified);
+    log_str(line, "cursor_id", cursor->id);
+    int64_t stamp = pg_timestamp_ms(cursor->modified);
+    if (stamp >= 0)
+        log_double(line, "lag_s", (double)(wall_clock_ms() - stamp) / 1000.0);
+    log_int(line, "took_ms", monotonic_ms() - started_ms);
+    log_end(line);
+}
+
+/* Releases the results of one batch. */
+static void free_batch(PGresult *changes, PGresult **docs, size_t chunks, const char **ids,
+                       struct bulk_action *actions)
+{
+    for (size_t c = 0; c < chunks; c++)
+        PQclear(docs[c]);
+    free(docs);
+    free(ids);
+    free(actions);
+    PQclear(changes);
+}
+
+/* Reads the documents of ids in chunks of batch_size (one uuid[] each). */
+static enum pg_failure fetch_documents(struct worker *w, const char **ids, size_t count,
+                                       PGresult **docs, size_t *chunks)
+{
+    size_t step = (size_t)w->config->batch_size;
+    *chunks = 0;
+    for (size_t at = 0; at < count; at += step) {
+        size_t n = count - at < step ? count - at : step;
+        enum pg_failure failure = pg_source_documents(&w->pg, ids + at, n, &docs[*chunks]);
+        if (failure != PG_OK)
+            return failure;
+        (*chunks)++;
+    }
+    return PG_OK;
+}
+
+/* One batch of change source number source; *rows_read gets the number of
+ * changed rows it handled (a whole batch means there may be more at once). */
+static enum step run_batch(struct worker *w, size_t source, int *rows_read)
+{
+    int64_t started = monotonic_ms();
+    *rows_read = 0;
+    char horizon[CURSOR_TEXT_MAX];
+    enum pg_failure failure = pg_source_horizon(&w->pg, horizon, sizeof horizon);
+    if (failure == PG_OK)
+        failure = pg_source_begin(&w->pg);
+    if (failure != PG_OK)
+        return pg_failed(w, failure);
+    PGresult *changes = NULL;
+    failure = pg_source_changes(&w->pg, source, &w->state.sources[source].cursor, horizon,
+                                w->config->batch_size, &changes);
+    if (failure != PG_OK)
+        return pg_failed(w, failure);
+    int rows = PQntuples(changes);
+    if (rows == 0) {
+        PQclear(changes);
+        failure = pg_source_commit(&w->pg);
+        return failure == PG_OK ? STEP_OK : pg_failed(w, failure);
+    }
+    size_t count;
+    const char **ids = distinct_doc_ids(changes, &count);
+    size_t max_chunks = count / (size_t)w->config->batch_size + 1;
+    PGresult **docs = xcalloc(max_chunks, sizeof *docs);
+    size_t chunks = 0;
+    failure = fetch_documents(w, ids, count, docs, &chunks);
+    if (failure == PG_OK)
+        failure = pg_source_commit(&w->pg);
+    if (failure != PG_OK) {
+        free_batch(changes, docs, chunks, ids, NULL);
+        return pg_failed(w, failure);
+    }
+    struct bulk_action *actions = plan_actions(ids, count, docs, chunks);
+    struct batch_counts counts = {.rows = rows};
+    enum step step = STEP_OK;
+    size_t per_request = (size_t)w->config->batch_size;
+    for (size_t at = 0; step == STEP_OK && at < count; at += per_request) {
+        size_t n = count - at < per_request ? count - at : per_request;
+        step = send_bulk(w, actions + at, n, &counts);
+    }
+    if (step == STEP_OK) {
+        struct cursor *cursor = &w->state.sources[source].cursor;
+        snprintf(cursor->modified, sizeof cursor->modified, "%s",
+                 PQgetvalue(changes, rows - 1, 0));
+        snprintf(cursor->id, sizeof cursor->id, "%s", PQgetvalue(changes, rows - 1, 1));
+        step = save_state(w);
+        if (step == STEP_OK) {
+            log_batch(w, source, &counts, count, started);
+            backoff_reset(&w->backoff);
+            *rows_read = rows;
+        }
+    }
+    free_batch(changes, docs, chunks, ids, actions);
+    return step;
+}
+
+/* A fresh start: the first source (the index's own rows) is walked from the
+ * beginning, which builds every document from snapshots taken after
+ * horizon; so changes to the other sources stamped before horizon are in
+ * those documents already, and those sources start at horizon. */
+static enum step bootstrap(struct worker *w)
+{
+    char horizon[CURSOR_TEXT_MAX];
+    enum pg_failure failure = pg_source_horizon(&w->pg, horizon, sizeof horizon);
+    if (failure != PG_OK)
+        return pg_failed(w, failure);
+    for (size_t i = 1; i < w->state.count; i++) {
+        snprintf(w->state.sources[i].cursor.modified, CURSOR_TEXT_MAX, "%s", horizon);
+        snprintf(w->state.sources[i].cursor.id, CURSOR_TEXT_MAX, "%s", CURSOR_START.id);
+    }
+    w->state.fresh = false;
+    enum step step = save_state(w);
+    if (step == STEP_OK)
+        log_event(LOG_INFO, "full load started", "horizon", horizon);
+    return step;
+}
+
+/* Checks or creates the index, retrying while Elasticsearch is away. */
+static enum step prepare_index(struct worker *w)
+{
+    for (;;) {
+        char err[512];
+        enum index_setup_result result =
+            index_setup(&w->es, w->idx->index, w->definition, err, sizeof err);
+        if (result == INDEX_READY) {
+            backoff_reset(&w->backoff);
+            return STEP_OK;
+        }
+        if (result == INDEX_MAPPING_DIFFERS) {
+            struct log_line *line = log_begin(LOG_ERROR, "index mapping differs from its file");
+            log_str(line, "index", w->idx->index);
+            log_str(line, "mapping", w->idx->mapping);
+            log_str(line, "hint", "delete the index (or fix the file) to let the worker rebuild it");
+            log_end(line);
+            exit_status = EXIT_MAPPING_DIFFERS;
+            return STEP_FATAL;
+        }
+        enum step step = back_off(w, "elasticsearch", err);
+        if (step != STEP_RETRY)
+            return step;
+    }
+}
+
+/* Moves an unreadable state file aside so the worker can start over
+ * instead of failing at every restart. */
+static void set_aside_bad_state(struct worker *w, const char *why)
+{
+    char *aside = xasprintf("%s.bad-%lld", w->state_path, (long long)wall_clock_ms());
+    int rc = rename(w->state_path, aside);
+    struct log_line *line = log_begin(LOG_ERROR, "unreadable state file set aside; full load");
+    log_str(line, "state_file", w->state_path);
+    log_str(line, "error", why);
+    log_str(line, "moved_to", rc == 0 ? aside : strerror(errno));
+    log_end(line);
+    free(aside);
+}
+
+/* Reads mapping, SQL and state; prepares clients. */
+int worker_init(struct worker *w, const struct etl_config *config,
+                const struct index_config *idx, const volatile sig_atomic_t *stop)
+{
+    *w = (struct worker){.config = config, .idx = idx, .stop = stop};
+    backoff_init(&w->backoff, config->backoff_initial_ms, config->backoff_max_ms);
+    char err[512];
+    json_error_t json_err;
+    w->definition = json_load_file(idx->mapping, 0, &json_err);
+    if (!json_is_object(w->definition) || !json_is_object(json_object_get(w->definition, "mappings"))) {
+        snprintf(err, sizeof err, "%s:%d: %s", idx->mapping, json_err.line,
+                 w->definition ? "no \"mappings\" object" : json_err.text);
+        log_event(LOG_ERROR, "bad mapping file", "error", err);
+        return EXIT_CONFIG;
+    }
+    if (pg_source_init(&w->pg, config, idx, err, sizeof err) < 0) {
+        log_event(LOG_ERROR, "bad SQL file", "error", err);
+        return EXIT_CONFIG;
+    }
+    if (es_client_init(&w->es, config, err, sizeof err) < 0) {
+        log_event(LOG_ERROR, "cannot set up the HTTP client", "error", err);
+        return EXIT_INTERNAL;
+    }
+    if (mkdir(config->state_dir, 0750) < 0 && errno != EEXIST) {
+        log_event(LOG_ERROR, "cannot create the state directory", "error", strerror(errno));
+        return EXIT_STATE_DIR;
+    }
+    w->state_path = xasprintf("%s/%s.state", config->state_dir, idx->name);
+    w->rejects_path = xasprintf("%s/%s.rejects", config->state_dir, idx->name);
+    const char **names = xcalloc(idx->changes_count, sizeof *names);
+    char (*storage)[STATE_SOURCE_NAME_MAX] = xcalloc(idx->changes_count, sizeof *storage);
+    for (size_t i = 0; i < idx->changes_count; i++) {
+        state_source_name(idx->changes_sql[i], storage[i], sizeof storage[i]);
+        names[i] = storage[i];
+    }
+    state_init(&w->state, names, idx->changes_count);
+    free(names);
+    free(storage);
+    int loaded = state_load(&w->state, w->state_path, err, sizeof err);
+    if (loaded < 0)
+        set_aside_bad_state(w, err);
+    struct log_line *line = log_begin(LOG_INFO, "started");
+    log_str(line, "index", idx->index);
+    log_str(line, "state", loaded > 0 ? "resumed" : "fresh");
+    log_end(line);
+    return 0;
+}
+
+/* The main loop; see the top of this file. */
+int worker_run(struct worker *w)
+{
+    exit_status = EXIT_STOPPED;
+    enum step step = prepare_index(w);
+    while (step != STEP_FATAL && !*w->stop) {
+        if (w->state.fresh) {
+            step = bootstrap(w);
+            if (step != STEP_OK)
+                continue;
+        }
+        bool more = false, changed = false;
+        step = STEP_OK;
+        for (size_t i = 0; step == STEP_OK && i < w->state.count && !*w->stop; i++) {
+            int rows;
+            step = run_batch(w, i, &rows);
+            more = more || rows >= w->config->batch_size;
+            changed = changed || rows > 0;
+        }
+        if (step != STEP_OK)
+            continue;
+        if (changed)
+            w->caught_up = false;
+        if (!more) {
+            if (!w->caught_up)
+                log_event(LOG_INFO, "caught up", "index", w->idx->index);
+            w->caught_up = true;
+            sleep_unless_stopped(w->config->poll_interval_ms, w->stop);
+        }
+    }
+    if (step == STEP_FATAL)
+        return exit_status;
+    log_event(LOG_INFO, "stopped", "index", w->idx->index);
+    return EXIT_STOPPED;
+}
+
+/* Releases everything. */
+void worker_free(struct worker *w)
+{
+    pg_source_free(&w->pg);
+    es_client_free(&w->es);
+    json_decref(w->definition);
+    state_free(&w->state);
+    free(w->state_path);
+    free(w->rejects_path);
+}

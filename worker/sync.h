@@ -1,0 +1,50 @@
+/* sync.h - the worker's loop for one index: poll every change source of the
+ * index by (modified, id) up to PostgreSQL's safe horizon, build the affected
+ * documents, bulk-load them, then save the cursors. */
+#ifndef ETL_SYNC_H
+#define ETL_SYNC_H
+
+#include "backoff.h"
+#include "config.h"
+#include "es_client.h"
+#include "pg_source.h"
+#include "state.h"
+
+#include <jansson.h>
+#include <signal.h>
+
+/* Exit statuses of etl-worker (also in docs/operations.md). */
+#define EXIT_STOPPED 0            /* stopped by SIGTERM/SIGINT at a safe point */
+#define EXIT_USAGE 64             /* bad command line */
+#define EXIT_MAPPING_DIFFERS 65   /* the live index mapping is not the file's */
+#define EXIT_INTERNAL 70          /* cannot set up (curl, ...) */
+#define EXIT_STATE_DIR 73         /* the state directory cannot be created */
+/* EXIT_CONFIG (78) is in config.h: bad INI, SQL or mapping file */
+
+struct worker {
+    const struct etl_config *config;
+    const struct index_config *idx;
+    struct pg_source pg;
+    struct es_client es;
+    json_t *definition; /* the mapping file */
+    struct worker_state state;
+    char *state_path;
+    char *rejects_path;
+    struct backoff backoff;
+    const volatile sig_atomic_t *stop;
+    bool caught_up; /* the last round found nothing: logged once per idle spell */
+};
+
+/* Sets the worker up for idx: reads its SQL, mapping and state.  Returns 0,
+ * or an exit status with the reason logged. */
+int worker_init(struct worker *w, const struct etl_config *config,
+                const struct index_config *idx, const volatile sig_atomic_t *stop);
+/* Runs until *stop; returns the exit status. */
+int worker_run(struct worker *w);
+void worker_free(struct worker *w);
+
+/* Milliseconds since the epoch of a timestamptz printed by PostgreSQL with
+ * TimeZone=UTC ("2021-06-16 20:14:09.221838+00"); -1 if unreadable. */
+int64_t pg_timestamp_ms(const char *text);
+
+#endif
