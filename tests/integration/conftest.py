@@ -1,0 +1,491 @@
+"""Shared harness of the integration tests: real services, started per session.
+
+Fixtures
+--------
+repo_root   pathlib.Path of the repository.
+bin_dir     pathlib.Path of the binaries: $ETL_BIN_DIR, else <repo>/bin.
+pg          a throwaway PostgreSQL cluster (compose/native/pg-cluster.sh) in a
+            temp dir on a free port, with the catalogue schema, roles and the
+            sample data in database ``movies``.  See PgCluster.
+catalog     (function scope) the name of a fresh database copied from
+            ``movies`` (schema, roles' rights and sample data); dropped after
+            the test.
+es          a real search node (compose/native/es-node.sh) on a free port in
+            9201..9299, data in a temp dir.  See SearchNode.
+
+Every service is stopped when the session ends, however it ends: failing
+tests, Ctrl-C (pytest tears fixtures down on KeyboardInterrupt; SIGTERM and
+SIGHUP are turned into KeyboardInterrupt), and an atexit hook for anything a
+teardown missed.  Servers run in sessions of their own so a Ctrl-C at the
+terminal reaches only pytest, which then stops them in order.
+
+Nothing here knows about the ETL's binaries or configuration: helpers for
+those live in etlproc.py.
+"""
+
+import atexit
+import os
+import pathlib
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import warnings
+
+import psycopg2
+import psycopg2.errors
+import pytest
+import requests
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+NATIVE = REPO_ROOT / "compose" / "native"
+ES_PORTS = range(9201, 9300)  # the runner serves only 9200..9299; 9200 is the demo's
+
+# ---------------------------------------------------------------------------
+# Cleanup that survives interrupts.
+
+_cleanups = []  # callables still to run, newest last
+
+
+def _run_cleanups():
+    while _cleanups:
+        fn = _cleanups.pop()
+        try:
+            fn()
+        except Exception as exc:  # keep going: stop everything we can
+            warnings.warn(f"cleanup {fn!r} failed: {exc}")
+
+
+atexit.register(_run_cleanups)
+
+
+def _raise_interrupt(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+for _sig in (signal.SIGTERM, signal.SIGHUP):
+    if signal.getsignal(_sig) == signal.SIG_DFL:
+        signal.signal(_sig, _raise_interrupt)
+
+
+class _NoInterrupts:
+    """Holds off SIGINT/SIGTERM/SIGHUP while a service is being stopped, so a
+    second Ctrl-C cannot leave a server half stopped; the signal is acted on
+    afterwards."""
+
+    SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+    def __enter__(self):
+        self.old = signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGNALS)
+
+    def __exit__(self, *exc):
+        signal.pthread_sigmask(signal.SIG_SETMASK, self.old)
+        return False
+
+
+def _script(args, env=None, timeout=300):
+    """Runs one of compose/native's scripts; raises with its output on failure."""
+    proc = subprocess.run(
+        [str(a) for a in args],
+        env=env,
+        cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        start_new_session=True,  # servers it starts stay out of the terminal's Ctrl-C
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(str(a) for a in args)} exited {proc.returncode}:\n{proc.stdout}"
+        )
+    return proc.stdout
+
+
+def _tempdir(prefix):
+    """A temp dir that the cluster's OS user (postgres, when we are root) can
+    traverse."""
+    path = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
+def _port_free(port):
+    """True when nothing listens on 127.0.0.1:port and we could bind it."""
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        if s.connect_ex(("127.0.0.1", port)) == 0:
+            return False
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that is free now (the kernel's pick)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _libpq_quote(value):
+    value = str(value)
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# ---------------------------------------------------------------------------
+# PostgreSQL.
+
+
+class PgCluster:
+    """A throwaway PostgreSQL cluster.
+
+    Attributes: dir (pathlib.Path; data in dir/data, socket in dir), port,
+    host ('127.0.0.1'), dbname ('movies'), passwords (dict with keys
+    'catalog_owner', 'app', 'etl'), log (dir/server.log).
+
+    The superuser ``postgres`` connects through the socket in ``dir``; the
+    other roles over TCP with their passwords.
+    """
+
+    ROLES = ("catalog_owner", "app", "etl")
+    TEMPLATE = "movies"
+
+    def __init__(self, base):
+        self.base = base
+        self.dir = None
+        self.port = None
+        self.host = "127.0.0.1"
+        self.dbname = self.TEMPLATE
+        self.passwords = {role: secrets.token_urlsafe(18) for role in self.ROLES}
+        self.catalogs = set()  # databases made by new_catalog(), not yet dropped
+        self.running = False
+
+    @property
+    def log(self):
+        return self.dir / "server.log"
+
+    def _env(self):
+        env = dict(os.environ)
+        for var in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE"):
+            env.pop(var, None)
+        env.update(
+            CATALOG_OWNER_PASSWORD=self.passwords["catalog_owner"],
+            APP_DB_PASSWORD=self.passwords["app"],
+            ETL_DB_PASSWORD=self.passwords["etl"],
+            PGDATABASE=self.TEMPLATE,
+        )
+        return env
+
+    def create(self, attempts=5):
+        """initdb, start and initialise a new cluster on a free port."""
+        last = None
+        for attempt in range(attempts):
+            self.dir = self.base / f"pg{attempt}"
+            self.port = free_port()
+            try:
+                _script([NATIVE / "pg-cluster.sh", "start", self.dir, self.port], env=self._env())
+                self.running = True
+                return
+            except RuntimeError as exc:  # most likely the port was taken meanwhile
+                last = exc
+                self._stop_quietly()
+                shutil.rmtree(self.dir, ignore_errors=True)
+        raise RuntimeError(f"could not start PostgreSQL in {attempts} attempts: {last}")
+
+    def start(self):
+        """Starts the same cluster again (same dir, port and data)."""
+        _script([NATIVE / "pg-cluster.sh", "start", self.dir, self.port], env=self._env())
+        self.running = True
+
+    def stop(self):
+        """Stops the server (fast shutdown); start() brings it back."""
+        with _NoInterrupts():
+            _script([NATIVE / "pg-cluster.sh", "stop", self.dir], env=self._env())
+            self.running = False
+
+    def ensure_running(self):
+        if not self.running:
+            self.start()
+
+    def _stop_quietly(self):
+        if self.dir is not None and (self.dir / "data" / "postmaster.pid").exists():
+            try:
+                self.stop()
+            except Exception as exc:
+                warnings.warn(f"stopping PostgreSQL in {self.dir}: {exc}")
+
+    def dsn(self, role="postgres", dbname=None):
+        """A libpq keyword/value connection string for ``role``."""
+        parts = {"dbname": dbname or self.dbname, "user": role, "port": self.port}
+        if role == "postgres":
+            parts["host"] = self.dir
+        else:
+            parts["host"] = self.host
+            parts["password"] = self.passwords[role]
+        return " ".join(f"{k}={_libpq_quote(v)}" for k, v in parts.items())
+
+    def connect(self, role="postgres", dbname=None, autocommit=True):
+        """A psycopg2 connection as ``role`` (the caller closes it)."""
+        conn = psycopg2.connect(self.dsn(role, dbname), connect_timeout=10)
+        conn.autocommit = autocommit
+        return conn
+
+    def _admin(self, sql, params=None):
+        conn = self.connect("postgres", "postgres")
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, params)
+                return cur.fetchall() if cur.description else None
+        finally:
+            conn.close()
+
+    def new_catalog(self):
+        """Creates a fresh copy of ``movies`` (schema, data, rights) and
+        returns its name; dropped by drop_catalog() or at session end."""
+        name = "catalog_" + secrets.token_hex(6)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.TEMPLATE}"')
+                break
+            except psycopg2.errors.ObjectInUse:
+                # Someone is connected to the template; it needs to be alone.
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        self.catalogs.add(name)
+        # Database-level rights are not copied with the template: apply the
+        # same ones etc/postgres/sql/00-roles.sql gives ``movies``.
+        env = self._env()
+        env.update(PGHOST=str(self.dir), PGPORT=str(self.port), PGUSER="postgres", PGDATABASE=name)
+        subprocess.run(
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+             "-v", f"owner_password={self.passwords['catalog_owner']}",
+             "-v", f"app_password={self.passwords['app']}",
+             "-v", f"etl_password={self.passwords['etl']}",
+             "-f", str(REPO_ROOT / "etc" / "postgres" / "sql" / "00-roles.sql")],
+            env=env, check=True, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        return name
+
+    def drop_catalog(self, name):
+        """Drops a database made by new_catalog(), ending its connections."""
+        self._admin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.catalogs.discard(name)
+
+    def destroy(self):
+        """Drops leftover catalogues, stops the server, removes its files."""
+        if self.running:
+            for name in sorted(self.catalogs):
+                try:
+                    self.drop_catalog(name)
+                except Exception as exc:
+                    warnings.warn(f"dropping {name}: {exc}")
+        self._stop_quietly()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
+# The search node.
+
+
+class SearchNode:
+    """A real search node (OpenSearch 2.19.1; see tests/elasticsearch/pom.xml).
+
+    Attributes: url ('http://127.0.0.1:PORT'), port, dir (pathlib.Path; data
+    in dir/node, log in dir/node.log).  HTTP helpers take a path relative to
+    the node ('/_cat/indices') and return requests.Response objects.
+    """
+
+    def __init__(self, base):
+        self.base = base
+        self.dir = None
+        self.port = None
+        self.url = None
+        self.running = False
+        self.http = requests.Session()
+
+    @property
+    def log(self):
+        return self.dir / "node.log"
+
+    def create(self, attempts=5):
+        ports = [p for p in ES_PORTS]
+        random.shuffle(ports)
+        last = None
+        for attempt in range(attempts):
+            port = next((p for p in ports if _port_free(p)), None)
+            if port is None:
+                raise RuntimeError("no free port in 9201..9299 for the search node")
+            ports.remove(port)
+            self.dir = self.base / f"es{attempt}"
+            self.port = port
+            self.url = f"http://127.0.0.1:{port}"
+            try:
+                _script([NATIVE / "es-node.sh", "start", self.dir, port], timeout=400)
+                self.running = True
+                return
+            except RuntimeError as exc:  # port clash, or a failed start
+                last = exc
+                self._stop_quietly()
+        raise RuntimeError(f"could not start the search node in {attempts} attempts: {last}")
+
+    def start(self):
+        """Starts the node again on the same port with the same data."""
+        _script([NATIVE / "es-node.sh", "start", self.dir, self.port], timeout=400)
+        self.running = True
+
+    def stop(self):
+        """Stops the node (SIGTERM, then SIGKILL); start() brings it back."""
+        with _NoInterrupts():
+            _script([NATIVE / "es-node.sh", "stop", self.dir], timeout=120)
+            self.running = False
+
+    def ensure_running(self):
+        if not self.running:
+            self.start()
+
+    def _stop_quietly(self):
+        if self.dir is not None and (self.dir / "pid").exists():
+            try:
+                self.stop()
+            except Exception as exc:
+                warnings.warn(f"stopping the search node in {self.dir}: {exc}")
+
+    def destroy(self):
+        self._stop_quietly()
+        self.http.close()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    # HTTP helpers --------------------------------------------------------
+
+    def request(self, method, path, **kwargs):
+        kwargs.setdefault("timeout", 30)
+        return self.http.request(method, self.url + "/" + path.lstrip("/"), **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, json=None, **kwargs):
+        return self.request("POST", path, json=json, **kwargs)
+
+    def put(self, path, json=None, **kwargs):
+        return self.request("PUT", path, json=json, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+    def head(self, path, **kwargs):
+        return self.request("HEAD", path, **kwargs)
+
+    def json(self, method, path, body=None, **kwargs):
+        """Sends a request and returns the decoded answer; raises on HTTP errors."""
+        resp = self.request(method, path, json=body, **kwargs)
+        if resp.status_code >= 400:
+            raise requests.HTTPError(
+                f"{method} {path}: {resp.status_code} {resp.text}", response=resp
+            )
+        return resp.json()
+
+    def indices(self, prefix=""):
+        """Names of the (non-hidden) indices whose names start with prefix."""
+        rows = self.json("GET", f"/_cat/indices/{prefix}*?format=json&h=index")
+        return sorted(r["index"] for r in rows if not r["index"].startswith("."))
+
+    def delete_indices(self, prefix):
+        """Deletes every index whose name starts with prefix (not empty)."""
+        if not prefix:
+            raise ValueError("delete_indices needs a prefix")
+        names = self.indices(prefix)
+        if names:
+            self.json("DELETE", "/" + ",".join(names))
+        return names
+
+    def refresh(self, index="_all"):
+        return self.json("POST", f"/{index}/_refresh")
+
+    def count(self, index):
+        self.refresh(index)
+        return self.json("GET", f"/{index}/_count")["count"]
+
+    def health(self, status="yellow", timeout="30s"):
+        return self.json("GET", f"/_cluster/health?wait_for_status={status}&timeout={timeout}")
+
+
+# ---------------------------------------------------------------------------
+# Fixtures.
+
+
+@pytest.fixture(scope="session")
+def repo_root():
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def bin_dir():
+    return pathlib.Path(os.environ.get("ETL_BIN_DIR") or REPO_ROOT / "bin").resolve()
+
+
+def _service(service):
+    """Creates a service, registered for cleanup before it exists."""
+    _cleanups.append(service.destroy)
+    try:
+        service.create()
+    except BaseException:
+        _teardown(service)
+        raise
+    return service
+
+
+def _teardown(service):
+    """Destroys a service; it stays registered (for atexit) until that is done,
+    so an interrupt in the middle cannot leave it running."""
+    if service.destroy in _cleanups:
+        with _NoInterrupts():
+            service.destroy()
+            _cleanups.remove(service.destroy)
+
+
+@pytest.fixture(scope="session")
+def pg():
+    cluster = _service(PgCluster(_tempdir("etl-it-pg-")))
+    try:
+        yield cluster
+    finally:
+        _teardown(cluster)
+
+
+@pytest.fixture
+def catalog(pg):
+    pg.ensure_running()
+    name = pg.new_catalog()
+    try:
+        yield name
+    finally:
+        pg.ensure_running()
+        pg.drop_catalog(name)
+
+
+@pytest.fixture(scope="session")
+def es():
+    node = _service(SearchNode(_tempdir("etl-it-es-")))
+    try:
+        yield node
+    finally:
+        _teardown(node)
