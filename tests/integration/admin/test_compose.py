@@ -1,0 +1,315 @@
+"""The Docker stack without a Docker engine (issue 5): Debian's docker-compose
+validates compose/docker-compose.yml with compose/.env.example, and every
+path, script, build context and variable the file names is really there and
+agrees with the rest of the repository.
+"""
+
+import os
+import pathlib
+import re
+import shlex
+import stat
+import subprocess
+
+import pytest
+import yaml
+
+REPO = pathlib.Path(__file__).resolve().parents[3]
+COMPOSE_DIR = REPO / "compose"
+COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
+ENV_EXAMPLE = COMPOSE_DIR / ".env.example"
+SERVICES = {"nginx", "admin", "postgres", "elasticsearch", "etl"}
+
+
+def env_example():
+    """The variables of compose/.env.example, as a dict."""
+    values = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value
+    return values
+
+
+def compose_config(env_file):
+    """Runs `docker-compose config` with env_file; returns the CompletedProcess.
+
+    The variables of .env.example are removed from the environment, so only
+    the file speaks."""
+    env = {k: v for k, v in os.environ.items() if k not in env_example()}
+    env.pop("COMPOSE_FILE", None)
+    env.pop("COMPOSE_PROJECT_NAME", None)
+    return subprocess.run(
+        ["docker-compose", "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "config"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def config():
+    """The stack as docker-compose resolves it (variables substituted, paths absolute)."""
+    proc = compose_config(ENV_EXAMPLE)
+    assert proc.returncode == 0, proc.stderr
+    return yaml.safe_load(proc.stdout)
+
+
+def volumes_of(service):
+    """A service's volumes as (source, target, mode) triples."""
+    out = []
+    for item in service.get("volumes", []):
+        if isinstance(item, dict):
+            out.append((item.get("source"), item["target"], "ro" if item.get("read_only") else "rw"))
+        else:
+            parts = item.split(":")
+            out.append((parts[0], parts[1], parts[2] if len(parts) > 2 else "rw"))
+    return out
+
+
+def dockerfile_instructions(path):
+    """(INSTRUCTION, arguments) pairs of a Dockerfile, continuation lines joined."""
+    text = re.sub(r"\\\n", " ", path.read_text())
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def test_compose_file_validates(config):
+    assert set(config["services"]) == SERVICES
+
+
+def test_missing_secret_is_an_error(tmp_path):
+    lines = [l for l in ENV_EXAMPLE.read_text().splitlines() if not l.startswith("DJANGO_SECRET_KEY=")]
+    env_file = tmp_path / "env"
+    env_file.write_text("\n".join(lines) + "\n")
+    proc = compose_config(env_file)
+    assert proc.returncode != 0
+    assert "DJANGO_SECRET_KEY" in proc.stderr
+
+
+def test_every_variable_is_in_env_example():
+    used = set(re.findall(r"\$\{([A-Z0-9_]+)", COMPOSE_FILE.read_text()))
+    listed = set(env_example())
+    assert used - listed == set(), "used in docker-compose.yml but not in .env.example"
+    assert listed - used == set(), "in .env.example but not used by docker-compose.yml"
+
+
+def test_real_env_is_not_committed():
+    tracked = subprocess.run(
+        ["git", "ls-files", "compose/.env", ".env"], cwd=REPO, capture_output=True, text=True
+    ).stdout
+    assert tracked == ""
+    assert ".env" in (COMPOSE_DIR / ".gitignore").read_text().split()
+
+
+def test_only_nginx_publishes_a_port(config):
+    published = {name for name, svc in config["services"].items() if svc.get("ports")}
+    assert published == {"nginx"}
+    assert config["services"]["nginx"]["ports"] == ["127.0.0.1:8080:80/tcp"]
+
+
+def test_internal_services_are_on_the_internal_network_only(config):
+    assert config["networks"]["backend"]["internal"] is True
+    for name in ("postgres", "elasticsearch", "etl"):
+        assert set(config["services"][name]["networks"]) == {"backend"}
+    assert set(config["services"]["nginx"]["networks"]) == {"frontend"}
+    assert set(config["services"]["admin"]["networks"]) == {"backend", "frontend"}
+
+
+def test_healthchecks_and_start_order(config):
+    services = config["services"]
+    for name, svc in services.items():
+        assert svc.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+        assert svc.get("restart") == "unless-stopped"
+    depends = {
+        name: {dep: cond["condition"] for dep, cond in svc.get("depends_on", {}).items()}
+        for name, svc in services.items()
+    }
+    assert depends == {
+        "postgres": {},
+        "elasticsearch": {},
+        "etl": {"postgres": "service_healthy", "elasticsearch": "service_healthy"},
+        "admin": {"postgres": "service_healthy"},
+        "nginx": {"admin": "service_healthy"},
+    }
+
+
+def test_named_volumes(config):
+    assert set(config["volumes"]) == {"pg_data", "es_data", "etl_state", "static"}
+    services = config["services"]
+    named = {
+        name: {(src, dst, mode) for src, dst, mode in volumes_of(svc) if "/" not in src}
+        for name, svc in services.items()
+    }
+    assert named["postgres"] == {("pg_data", "/var/lib/postgresql/data", "rw")}
+    assert named["elasticsearch"] == {("es_data", "/usr/share/elasticsearch/data", "rw")}
+    assert named["etl"] == {("etl_state", services["etl"]["environment"]["ETL_STATE_DIR"], "rw")}
+    # static: written by the admin's collectstatic, read by nginx
+    assert named["admin"] == {("static", services["admin"]["environment"]["DJANGO_STATIC_ROOT"], "rw")}
+    assert named["nginx"] == {("static", services["nginx"]["environment"]["STATIC_ROOT"], "ro")}
+
+
+def test_bind_mounts_exist(config):
+    for name, svc in config["services"].items():
+        for src, dst, _ in volumes_of(svc):
+            if "/" in src:
+                assert pathlib.Path(src).exists(), f"{name}: {src} does not exist"
+                assert pathlib.Path(src).resolve().is_relative_to(REPO)
+
+
+def test_postgres_init_scripts(config):
+    svc = config["services"]["postgres"]
+    assert svc["image"] == "postgres:15"
+    (src,) = [s for s, d, _ in volumes_of(svc) if d == "/docker-entrypoint-initdb.d"]
+    initdb = pathlib.Path(src)
+    assert initdb == REPO / "etc" / "postgres"
+    # The image runs top-level *.sh / *.sql files only: init.sh, which reads
+    # sql/ and data/ beside it.
+    top_level = sorted(p.name for p in initdb.iterdir() if p.is_file())
+    assert top_level == ["init.sh"]
+    assert os.access(initdb / "init.sh", os.X_OK)
+    init = (initdb / "init.sh").read_text()
+    for ref in re.findall(r'\$here/((?:sql|data)/[\w.-]+)', init):
+        assert (initdb / ref).exists(), ref
+    assert (initdb / "data" / "load.sh").exists()
+    # The variables init.sh needs are all given.
+    for var in re.findall(r'\$\{([A-Z_]+):\?', init):
+        assert var in svc["environment"], var
+    assert svc["environment"]["POSTGRES_DB"] == "movies"
+
+
+def test_elasticsearch_single_node_internal(config):
+    svc = config["services"]["elasticsearch"]
+    assert svc["image"] == "docker.elastic.co/elasticsearch/elasticsearch:8.14.1"
+    env = svc["environment"]
+    assert env["discovery.type"] == "single-node"
+    assert env["xpack.security.enabled"] == "false"
+    assert "ports" not in svc
+    assert config["services"]["etl"]["environment"]["ETL_ES_URL"] == "http://elasticsearch:9200"
+
+
+def test_build_contexts_and_dockerfiles(config):
+    for name in ("admin", "etl"):
+        build = config["services"][name]["build"]
+        context = pathlib.Path(build["context"])
+        assert context.is_dir(), f"{name}: build context {context}"
+        dockerfile = context / build.get("dockerfile", "Dockerfile")
+        assert dockerfile.is_file(), f"{name}: {dockerfile}"
+        for instr, args in dockerfile_instructions(dockerfile):
+            if instr in ("COPY", "ADD") and "--from=" not in args:
+                *sources, _dest = [a for a in shlex.split(args) if not a.startswith("--")]
+                for source in sources:
+                    found = [context] if source in (".", "./") else list(context.glob(source))
+                    assert found, f"{name}: COPY {source} not in {context}"
+
+
+def test_admin_image(config):
+    context = pathlib.Path(config["services"]["admin"]["build"]["context"])
+    assert context == COMPOSE_DIR / "admin"
+    instructions = dockerfile_instructions(context / "Dockerfile")
+    user = [args for instr, args in instructions if instr == "USER"]
+    assert user and user[-1] not in ("root", "0")
+    (entrypoint,) = [args for instr, args in instructions if instr == "ENTRYPOINT"]
+    script = context / pathlib.Path(yaml.safe_load(entrypoint)[0]).relative_to("/opt/admin")
+    assert script.is_file() and script.stat().st_mode & stat.S_IXUSR
+    text = script.read_text()
+    # migrations as the owner, static files into the volume, then the command
+    # without the owner's password
+    assert "migrate --database owner" in text and "collectstatic" in text
+    assert text.index("unset CATALOG_OWNER_PASSWORD") < text.index('exec "$@"')
+    healthcheck = config["services"]["admin"]["healthcheck"]["test"]
+    assert (context / pathlib.Path(healthcheck[-1]).relative_to("/opt/admin")).is_file()
+    # gunicorn listens where nginx sends the requests
+    upstream = config["services"]["nginx"]["environment"]["ADMIN_UPSTREAM"]
+    assert upstream == "admin:8000"
+    assert '"GUNICORN_BIND", "0.0.0.0:8000"' in (context / "gunicorn.conf.py").read_text()
+    requirements = (context / "requirements.txt").read_text()
+    pins = [l for l in requirements.splitlines() if l and not l.startswith("#")]
+    assert pins and all(re.fullmatch(r"[\w.\[\]-]+==[\w.]+", p) for p in pins), pins
+    assert re.search(r"^Django==5\.2\.\d+$", requirements, re.M)
+
+
+def test_etl_image(config, tmp_path):
+    build = config["services"]["etl"]["build"]
+    assert pathlib.Path(build["context"]) == REPO
+    dockerfile = REPO / build["dockerfile"]
+    instructions = dockerfile_instructions(dockerfile)
+    stages = [args for instr, args in instructions if instr == "FROM"]
+    assert stages == ["debian:12 AS build", "debian:12-slim"]
+    runs = " ".join(args for instr, args in instructions if instr == "RUN")
+    for pkg in ("build-essential", "pkg-config", "libpq-dev", "libcurl4-openssl-dev",
+                "libjansson-dev", "libinih-dev", "libpq5", "libcurl4", "libjansson4", "libinih1"):
+        assert re.search(rf"\b{re.escape(pkg)}\b", runs), pkg
+    assert "make install PREFIX=/opt/etl" in runs
+    user = [args for instr, args in instructions if instr == "USER"]
+    assert user and user[-1] not in ("root", "0")
+    (cmd,) = [yaml.safe_load(args) for instr, args in instructions if instr == "CMD"]
+    assert cmd == ["etl-supervisor", "-c", "/opt/etl/etc/etl/etl.ini"]
+
+    # `make install PREFIX=/opt/etl` puts there what the image's CMD and the
+    # compose healthcheck run (installed into a scratch DESTDIR here).
+    proc = subprocess.run(
+        ["make", "-s", "install", "PREFIX=/opt/etl", f"DESTDIR={tmp_path}"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    root = tmp_path / "opt" / "etl"
+    for program in ("etl-supervisor", "etl-worker", "etlctl"):
+        assert os.access(root / "bin" / program, os.X_OK), program
+    ini = root / "etc" / "etl" / "etl.ini"
+    assert ini.is_file()
+    health = config["services"]["etl"]["healthcheck"]["test"]
+    assert health[1] == "etlctl" and "/opt/etl/etc/etl/etl.ini" in health
+    # Files the config names (relative to its directory) are installed too.
+    for key, value in re.findall(r"^(mapping|documents|changes)\s*=\s*(.+)$", ini.read_text(), re.M):
+        for rel in value.split():
+            assert (ini.parent / rel).is_file(), f"{key}: {rel}"
+
+
+def test_etl_environment_matches_etl_ini(config):
+    ini = (REPO / "etc" / "etl.ini").read_text()
+    read_by_ini = set(re.findall(r"\$\{([A-Z0-9_]+)", ini))
+    env = config["services"]["etl"]["environment"]
+    for name in env:
+        # ETL_PG_PASSWORD is read by the program itself (etl.ini says so)
+        assert name in read_by_ini or name in ini, f"{name} is not read by etc/etl.ini"
+    for required in ("ETL_PG_HOST", "ETL_PG_PORT", "ETL_PG_DBNAME", "ETL_PG_USER",
+                     "ETL_PG_PASSWORD", "ETL_ES_URL", "ETL_STATE_DIR"):
+        assert required in env
+    assert env["ETL_PG_USER"] == "etl"
+    assert env["ETL_PG_HOST"] == "postgres"
+
+
+def test_nginx_uses_the_shared_template(config, tmp_path):
+    svc = config["services"]["nginx"]
+    mounts = {dst: src for src, dst, _ in volumes_of(svc)}
+    script = svc["entrypoint"][1]
+    mount_dir = next(dst for dst in mounts if script.startswith(dst + "/"))
+    host_script = pathlib.Path(mounts[mount_dir]) / pathlib.Path(script).relative_to(mount_dir)
+    assert host_script == COMPOSE_DIR / "nginx" / "render.sh"
+    assert (host_script.parent / "nginx.conf.template").is_file()
+    rendered = svc["entrypoint"][2]
+    assert svc["command"][:3] == ["nginx", "-c", rendered]
+
+    # Render it as the container would, then let Debian's nginx check it
+    # (with a local user and upstream: the container's do not exist here).
+    env = dict(os.environ, **svc["environment"], NGINX_TEMP_DIR=str(tmp_path / "tmp"))
+    out = tmp_path / "nginx.conf"
+    subprocess.run([str(host_script), str(out)], env=env, check=True, timeout=30)
+    text = out.read_text()
+    assert "${" not in text
+    assert f"alias {svc['environment']['STATIC_ROOT']}/;" in text
+    assert "server admin:8000;" in text and "listen 80;" in text
+    assert "$proxy_add_x_forwarded_for" in text  # nginx's own variables are kept
+    local = text.replace("user nginx;", "user root;").replace("server admin:8000;", "server 127.0.0.1:9;")
+    local = local.replace("listen 80;", "listen 127.0.0.1:9;")
+    out.write_text(local)
+    check = subprocess.run(
+        ["nginx", "-t", "-q", "-p", str(tmp_path), "-e", str(tmp_path / "error.log"), "-c", str(out)],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert check.returncode == 0, check.stderr
