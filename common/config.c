@@ -585,6 +585,47 @@ const struct index_config *config_find_index(const struct etl_config *config, co
     return NULL;
 }
 
+/* Walks the key table, so a key added to it is compared too. */
+char *config_worker_settings(const struct etl_config *config, const struct index_config *idx)
+{
+    struct buffer out = {0};
+    for (size_t i = 0; i < KEY_SPECS_COUNT; i++) {
+        const struct key_spec *spec = &key_specs[i];
+        if (strcmp(spec->section, "supervisor") == 0)
+            continue;
+        const char *field = (const char *)config + spec->offset;
+        char *line;
+        switch (spec->kind) {
+        case KIND_INT:
+        case KIND_MODE:
+            line = xasprintf("%s.%s=%d\n", spec->section, spec->name, *(const int *)field);
+            break;
+        case KIND_LOG_LEVEL:
+            line = xasprintf("%s.%s=%s\n", spec->section, spec->name,
+                             log_level_name(*(const enum log_level *)field));
+            break;
+        default:
+            line = xasprintf("%s.%s=%s\n", spec->section, spec->name,
+                             *(char *const *)(const void *)field);
+        }
+        buffer_append_str(&out, line);
+        free(line);
+    }
+    char *own =
+        xasprintf("index.%s.index=%s\nindex.%s.mapping=%s\nindex.%s.documents=%s\n", idx->name,
+                  idx->index, idx->name, idx->mapping, idx->name, idx->documents_sql);
+    buffer_append_str(&out, own);
+    free(own);
+    for (size_t i = 0; i < idx->changes_count; i++) {
+        char *line = xasprintf("index.%s.changes=%s\n", idx->name, idx->changes_sql[i]);
+        buffer_append_str(&out, line);
+        free(line);
+    }
+    if (out.data == NULL)
+        buffer_append(&out, "", 0);
+    return out.data;
+}
+
 /* First line of file, or the environment variable. */
 char *config_read_secret(const char *file, const char *env_name, bool *failed, char *err,
                          size_t err_size)

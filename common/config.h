@@ -13,6 +13,8 @@
 
 #define EXIT_CONFIG 78 /* sysexits.h EX_CONFIG */
 #define CONFIG_ERROR_MAX 512
+/* The file read when no -c is given. */
+#define CONFIG_DEFAULT_PATH "/usr/local/etc/etl/etl.ini"
 
 /* One [index.NAME] section: what the generic worker needs for one index. */
 struct index_config {
@@ -75,6 +77,12 @@ int config_load(const char *path, struct etl_config *config, char *err, size_t e
 void config_free(struct etl_config *config);
 /* The [index.NAME] section called name, or NULL. */
 const struct index_config *config_find_index(const struct etl_config *config, const char *name);
+
+/* Every setting a worker of idx runs with, as "section.key=value" lines:
+ * the keys of every fixed section but [supervisor], then idx's own keys.
+ * The supervisor compares these texts on SIGHUP to restart exactly the
+ * workers whose settings changed.  A new string. */
+char *config_worker_settings(const struct etl_config *config, const struct index_config *idx);
 
 /* Reads a secret: the first line of file when file is set, else the
  * environment variable env_name; NULL when neither is set.  Fills err

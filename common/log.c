@@ -131,6 +131,16 @@ static void append_key(struct log_line *line, const char *key)
     line->len = append_raw(line->buf, line->len, sizeof line->buf, "=", 1);
 }
 
+/* UTC with milliseconds, ISO 8601. */
+void log_format_ts(char *buf, size_t size, int64_t wall_ms)
+{
+    time_t seconds = (time_t)(wall_ms / 1000);
+    struct tm tm;
+    gmtime_r(&seconds, &tm);
+    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, size - n, ".%03dZ", (int)(wall_ms % 1000));
+}
+
 /* Starts a line with ts, level, worker, pid and msg. */
 struct log_line *log_begin(enum log_level level, const char *msg)
 {
@@ -139,11 +149,8 @@ struct log_line *log_begin(enum log_level level, const char *msg)
     struct log_line *line = &current_line;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    struct tm tm;
-    gmtime_r(&now.tv_sec, &tm);
     char ts[40];
-    size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(ts + n, sizeof ts - n, ".%03ldZ", now.tv_nsec / 1000000);
+    log_format_ts(ts, sizeof ts, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
     line->len = 0;
     line->active = true;
     line->len = append_raw(line->buf, 0, sizeof line->buf, "ts=", 3);

@@ -40,6 +40,11 @@ void log_double(struct log_line *line, const char *key, double value);
 /* Writes the line and resets it. */
 void log_end(struct log_line *line);
 
+/* Writes the ts= value of a line logged at wall-clock time wall_ms
+ * ("2026-11-25T09:00:00.123Z") into buf; the supervisor uses it for the
+ * lines it writes on a worker's behalf. */
+void log_format_ts(char *buf, size_t size, int64_t wall_ms);
+
 /* One-call shorthands: a line with msg and, when key is not NULL, one field. */
 void log_event(enum log_level level, const char *msg, const char *key, const char *value);
 
