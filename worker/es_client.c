@@ -12,12 +12,27 @@ static size_t collect_body(char *data, size_t size, size_t count, void *user)
     return size * count;
 }
 
+/* libcurl progress callback: a non-zero return aborts the transfer.  On a
+ * stop request, a request still being sent is abandoned (Elasticsearch acts
+ * on a bulk request only once it has all of it), but one sent whole is
+ * waited for, so the worker knows what the index holds before it saves its
+ * state and exits. */
+static int abort_on_stop(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                         curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow;
+    const volatile sig_atomic_t *stop = user;
+    bool sent_whole = ultotal > 0 && ulnow >= ultotal;
+    return stop != NULL && *stop && !sent_whole ? 1 : 0;
+}
+
 /* One curl handle for the worker's life: keeps the connection alive between
  * bulk requests. */
-int es_client_init(struct es_client *es, const struct etl_config *config, char *err,
-                   size_t err_size)
+int es_client_init(struct es_client *es, const struct etl_config *config,
+                   const volatile sig_atomic_t *stop, char *err, size_t err_size)
 {
     *es = (struct es_client){0};
+    es->stop = stop;
     es->curl = curl_easy_init();
     if (es->curl == NULL) {
         snprintf(err, err_size, "curl_easy_init failed");
@@ -36,6 +51,9 @@ int es_client_init(struct es_client *es, const struct etl_config *config, char *
     curl_easy_setopt(es->curl, CURLOPT_WRITEDATA, &es->response);
     curl_easy_setopt(es->curl, CURLOPT_ERRORBUFFER, es->err);
     curl_easy_setopt(es->curl, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(es->curl, CURLOPT_XFERINFOFUNCTION, abort_on_stop);
+    curl_easy_setopt(es->curl, CURLOPT_XFERINFODATA, (void *)stop);
+    curl_easy_setopt(es->curl, CURLOPT_NOPROGRESS, 0L);
     if (config->es_user[0] != '\0') {
         bool failed;
         char *password = config_read_secret(config->es_password_file, "ETL_ES_PASSWORD", &failed,

@@ -7,6 +7,7 @@
 #include "util.h"
 
 #include <curl/curl.h>
+#include <signal.h>
 
 struct es_client {
     CURL *curl;
@@ -15,11 +16,12 @@ struct es_client {
     struct curl_slist *ndjson_headers;
     struct buffer response; /* body of the last response */
     char err[CURL_ERROR_SIZE + 64];
+    const volatile sig_atomic_t *stop; /* when set, a request in flight is abandoned */
 };
 
 /* Sets the client up.  Returns 0, or -1 with err filled. */
-int es_client_init(struct es_client *es, const struct etl_config *config, char *err,
-                   size_t err_size);
+int es_client_init(struct es_client *es, const struct etl_config *config,
+                   const volatile sig_atomic_t *stop, char *err, size_t err_size);
 void es_client_free(struct es_client *es);
 
 /* Sends METHOD base_url/path with body (may be NULL).  ndjson selects the

@@ -127,6 +127,10 @@ static enum step send_bulk(struct worker *w, struct bulk_action *actions, size_t
         bulk_build(&body, w->idx->index, pending, count);
         long status = es_request(&w->es, "POST", "/_bulk", body.data, body.len, true);
         char reason[CURL_ERROR_SIZE + 64];
+        if (status < 0 && *w->stop) {
+            step = STEP_STOP;
+            break;
+        }
         if (status != 200) {
             if (status < 0)
                 snprintf(reason, sizeof reason, "%s", w->es.err);
@@ -425,7 +429,7 @@ int worker_init(struct worker *w, const struct etl_config *config,
         log_event(LOG_ERROR, "bad SQL file", "error", err);
         return EXIT_CONFIG;
     }
-    if (es_client_init(&w->es, config, err, sizeof err) < 0) {
+    if (es_client_init(&w->es, config, stop, err, sizeof err) < 0) {
         log_event(LOG_ERROR, "cannot set up the HTTP client", "error", err);
         return EXIT_INTERNAL;
     }

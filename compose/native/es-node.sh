@@ -49,7 +49,7 @@ start)
     # setsid: the node gets its own process group, so stop reaches the JVM
     # that maven forks as well as maven itself.
     setsid mvn -q -B -f "$pom" exec:exec -Des.base="$dir/node" \
-        -Des.port=$((port - 1)) -Des.heap="${ES_HEAP:-512m}" \
+        -Des.port=$((port - 1)) -Des.heap="${ES_HEAP:-512m}" -Des.cluster="etl-search-$port" \
         >"$dir/node.log" 2>&1 </dev/null &
     echo $! >"$dir/pid"
     waited=0

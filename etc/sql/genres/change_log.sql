@@ -1,0 +1,10 @@
+-- Change source of the genres index: deleted genres (content.change_log).
+-- A genre document holds no links, so link changes do not touch it.
+-- Parameters and columns: see ../movies/film_work.sql.
+SELECT modified::text, id::text, genre_id::text AS doc_id
+  FROM content.change_log
+ WHERE (modified, id) > ($1::timestamptz, $2::uuid)
+   AND modified < $3::timestamptz
+   AND table_name = 'genre'
+ ORDER BY modified, id
+ LIMIT $4::int

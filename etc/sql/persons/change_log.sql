@@ -1,0 +1,11 @@
+-- Change source of the persons index (content.change_log): deleted persons,
+-- and a person added to or removed from a film (deleting a film removes its
+-- link rows by cascade, which are logged too).
+-- Parameters and columns: see ../movies/film_work.sql.
+SELECT modified::text, id::text, person_id::text AS doc_id
+  FROM content.change_log
+ WHERE (modified, id) > ($1::timestamptz, $2::uuid)
+   AND modified < $3::timestamptz
+   AND table_name IN ('person', 'person_film_work')
+ ORDER BY modified, id
+ LIMIT $4::int

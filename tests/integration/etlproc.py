@@ -1,0 +1,238 @@
+"""Helpers to configure and run the ETL's real binaries in tests.
+
+make_config() writes an etl.ini derived from the shipped etc/etl.ini (so the
+file users run is the file tested) with the test's services, directories and
+overrides; EtlProcess runs a binary with its stderr captured to a file and
+parses its logfmt lines.
+"""
+import os
+import pathlib
+import re
+import secrets
+import signal
+import subprocess
+import time
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+ETC = REPO_ROOT / "etc"
+
+# Keys whose relative paths must be made absolute when the config moves.
+PATH_KEYS = {"mapping", "documents", "changes"}
+SECTION_RE = re.compile(r"^\s*\[([^\]]+)\]\s*$")
+KEY_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def parse_logfmt(line):
+    """Parses one logfmt line into a dict (values unquoted)."""
+    fields = {}
+    for match in re.finditer(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)', line):
+        key, value = match.group(1), match.group(2)
+        if value.startswith('"'):
+            value = bytes(value[1:-1], "utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8")
+        fields[key] = value
+    return fields
+
+
+def render_config(overrides=None, extra_sections=""):
+    """etc/etl.ini with overrides {(section, key): value} applied (None
+    removes the key; keys absent from the file are appended to their
+    section) and paths made absolute, plus extra_sections appended."""
+    overrides = dict(overrides or {})
+    out, section, seen = [], None, set()
+
+    def flush(sec):
+        for (s, k), v in list(overrides.items()):
+            if s == sec and (s, k) not in seen and v is not None:
+                out.append(f"{k} = {v}")
+                seen.add((s, k))
+
+    for raw in (ETC / "etl.ini").read_text().splitlines():
+        m = SECTION_RE.match(raw)
+        if m:
+            flush(section)
+            section = m.group(1)
+            out.append(raw)
+            continue
+        m = KEY_RE.match(raw)
+        if m and not raw.lstrip().startswith((";", "#")):
+            key, value = m.group(1), m.group(2)
+            if (section, key) in overrides:
+                seen.add((section, key))
+                value = overrides[(section, key)]
+                if value is None:
+                    continue
+            if key in PATH_KEYS:
+                value = " ".join(str(ETC / p) if not p.startswith("/") else p for p in value.split())
+            out.append(f"{key} = {value}")
+            continue
+        out.append(raw)
+    flush(section)
+    return "\n".join(out) + "\n" + extra_sections
+
+
+def make_config(tmp_path, pg, es, dbname, overrides=None, extra_sections="", indices=None):
+    """Writes tmp_path/etl.ini for the test services.  Index names get a
+    unique suffix so tests never share an index; the mapping is returned as
+    {section name: es index name}.  State, logs and the socket live in
+    tmp_path."""
+    suffix = secrets.token_hex(4)
+    names = indices or ["movies"]
+    index_names = {name: f"{name}_{suffix}" for name in names}
+    base = {
+        ("etl", "state_dir"): str(tmp_path / "state"),
+        ("etl", "poll_interval_ms"): "200",
+        ("etl", "backoff_initial_ms"): "100",
+        ("etl", "backoff_max_ms"): "1000",
+        ("etl", "log_level"): "info",
+        ("postgres", "host"): pg.host,
+        ("postgres", "port"): str(pg.port),
+        ("postgres", "dbname"): dbname,
+        ("postgres", "user"): "etl",
+        ("postgres", "password_file"): str(_password_file(tmp_path, pg.passwords["etl"])),
+        ("elasticsearch", "url"): es.url,
+        ("supervisor", "control_socket"): str(tmp_path / "control.sock"),
+    }
+    for name, index in index_names.items():
+        base[(f"index.{name}", "index")] = index
+    base.update(overrides or {})
+    text = render_config(base, extra_sections)
+    # Sections of indices not asked for are dropped.
+    text = _drop_index_sections(text, keep=set(names))
+    path = tmp_path / "etl.ini"
+    path.write_text(text)
+    return path, index_names
+
+
+def _drop_index_sections(text, keep):
+    out, skipping = [], False
+    for line in text.splitlines():
+        m = SECTION_RE.match(line)
+        if m:
+            sec = m.group(1)
+            skipping = sec.startswith("index.") and sec[len("index."):] not in keep
+        if not skipping:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _password_file(tmp_path, password):
+    path = tmp_path / "etl.password"
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def clean_env():
+    """The environment without the ETL_* and PG* variables a developer may
+    have set, so only the test's config speaks."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ETL_", "PG"))}
+    return env
+
+
+class EtlProcess:
+    """A running etl-worker / etl-supervisor with captured output."""
+
+    def __init__(self, argv, log_path, env=None, stdout_path=None):
+        self.argv = [str(a) for a in argv]
+        self.log_path = pathlib.Path(log_path)
+        self.stdout_path = pathlib.Path(stdout_path) if stdout_path else None
+        self._log = open(self.log_path, "ab")
+        self._out = open(self.stdout_path, "ab") if self.stdout_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(
+            self.argv, stdout=self._out, stderr=self._log, stdin=subprocess.DEVNULL,
+            env=env if env is not None else clean_env(),
+        )
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def text(self):
+        return self.log_path.read_text(errors="replace")
+
+    def events(self, msg=None):
+        """The parsed log lines (optionally only those with msg)."""
+        out = []
+        for line in self.text().splitlines():
+            if "msg=" not in line:
+                continue
+            fields = parse_logfmt(line)
+            if msg is None or fields.get("msg") == msg:
+                out.append(fields)
+        return out
+
+    def wait_for(self, predicate, timeout=30, what="condition"):
+        """Waits until predicate(events) is true; fails on timeout or exit."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = predicate(self.events())
+            if result:
+                return result
+            if self.proc.poll() is not None:
+                result = predicate(self.events())
+                if result:
+                    return result
+                raise AssertionError(f"process exited ({self.proc.returncode}) before {what}:\n{self.text()[-4000:]}")
+            time.sleep(0.1)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}:\n{self.text()[-4000:]}")
+
+    def signal(self, signo):
+        self.proc.send_signal(signo)
+
+    def wait(self, timeout=30):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self, timeout=30):
+        """SIGTERM and wait; returns the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            self.close()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def close(self):
+        self.kill()
+        self._log.close()
+        if self._out is not subprocess.DEVNULL:
+            self._out.close()
+
+
+def run_worker(bin_dir, config, index="movies", log_path=None, env=None):
+    """Starts etl-worker for index; the caller stops it."""
+    log_path = log_path or pathlib.Path(config).parent / f"worker-{index}-{secrets.token_hex(3)}.log"
+    return EtlProcess([pathlib.Path(bin_dir) / "etl-worker", "--index", index, "-c", config], log_path, env=env)
+
+
+def wait_until(predicate, timeout=30, interval=0.2, what="condition"):
+    """Polls predicate until it returns something true."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def all_documents(es, index):
+    """Every document of index as {id: _source} (after a refresh)."""
+    es.post(f"/{index}/_refresh")
+    resp = es.post(f"/{index}/_search", json={"size": 10000, "query": {"match_all": {}}})
+    resp.raise_for_status()
+    return {hit["_id"]: hit["_source"] for hit in resp.json()["hits"]["hits"]}
+
+
+def document_versions(es, index):
+    """{id: _version} of every document of index."""
+    es.post(f"/{index}/_refresh")
+    resp = es.post(f"/{index}/_search", json={"size": 10000, "version": True, "_source": False,
+                                                "query": {"match_all": {}}})
+    resp.raise_for_status()
+    return {hit["_id"]: hit["_version"] for hit in resp.json()["hits"]["hits"]}
