@@ -12,8 +12,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 build_pkgs="build-essential pkg-config libpq-dev libcurl4-openssl-dev libjansson-dev libinih-dev"
 check_pkgs="libcmocka-dev cppcheck clang-format clang-tidy"
 service_pkgs="postgresql postgresql-client sqlite3 curl ca-certificates openjdk-17-jdk-headless maven"
-test_pkgs="python3 python3-venv python3-pytest python3-psycopg2 python3-requests docker-compose"
-demo_pkgs="nginx chromium"
+test_pkgs="python3 python3-venv python3-pytest python3-psycopg2 python3-requests python3-yaml docker-compose"
+demo_pkgs="nginx gettext-base chromium"
 
 missing=""
 for pkg in $build_pkgs $check_pkgs $service_pkgs $test_pkgs $demo_pkgs; do

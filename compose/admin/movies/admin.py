@@ -58,3 +58,5 @@ class PersonAdmin(admin.ModelAdmin):
 admin.site.site_header = _("Movie catalogue")
 admin.site.site_title = _("Movie catalogue")
 admin.site.index_title = _("Administration")
+# No public site: the "view site" link would only lead back here.
+admin.site.site_url = None

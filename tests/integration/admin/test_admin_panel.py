@@ -10,7 +10,7 @@ import uuid
 
 import requests
 
-from conftest import csrf_token
+from admin_helpers import csrf_token
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
