@@ -64,10 +64,15 @@ $(BIN)/etlctl: $(call obj,$(ETLCTL_SRC) $(COMMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 # Unit tests (cmocka): tests/unit/test_NAME.c links against everything in
-# common/ and worker/ but the worker's main.
+# common/, worker/ and supervisor/ but the programs' mains (so function
+# names must be unique across worker/ and supervisor/).
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-LIB_OBJS   := $(call obj,$(COMMON_SRC) $(filter-out worker/main.c,$(WORKER_SRC)))
+LIB_OBJS   := $(call obj,$(COMMON_SRC) $(filter-out worker/main.c,$(WORKER_SRC)) \
+                $(filter-out supervisor/main.c,$(SUPERVISOR_SRC)))
+
+# The tests include the headers of worker/ and supervisor/ by name.
+$(BUILD)/tests/unit/%.o: CPPFLAGS += -Iworker -Isupervisor
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_OBJS)
 	@mkdir -p $(dir $@)

@@ -40,10 +40,11 @@ void line_buffer_feed(struct line_buffer *lb, const char *data, size_t n, line_h
             lb->discarding = newline == NULL;
         } else {
             size_t room = lb->max_line - lb->len;
-            size_t take = chunk < room ? chunk : room;
+            bool overflow = chunk > room;
+            size_t take = overflow ? room : chunk;
             memcpy(lb->data + lb->len, data, take);
             lb->len += take;
-            if (take < chunk) {
+            if (overflow) {
                 emit(lb, true, handler, ctx);
                 lb->discarding = newline == NULL;
             } else if (newline != NULL) {

@@ -1,0 +1,393 @@
+/* children.c - see children.h.  Everything here runs in the supervisor's
+ * single thread, driven by its poll loop (main.c). */
+#include "children.h"
+
+#include "line_tag.h"
+#include "log.h"
+#include "supervisor.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Exit status of a child whose exec failed (as shells use). */
+#define EXIT_EXEC_FAILED 127
+/* Bytes read from a pipe at a time. */
+#define READ_CHUNK 16384
+
+static const char *const state_names[] = {
+    [CHILD_STARTING] = "starting", [CHILD_RUNNING] = "running", [CHILD_STOPPING] = "stopping",
+    [CHILD_BACKOFF] = "backoff",   [CHILD_STOPPED] = "stopped",
+};
+
+/* The name status shows. */
+const char *child_state_name(enum child_state state)
+{
+    return state_names[state];
+}
+
+/* A slot in state stopped with its log file open. */
+struct child *child_new(const struct supervisor *sup, const struct index_config *idx,
+                        char *settings)
+{
+    struct child *child = xcalloc(1, sizeof *child);
+    child->name = xstrdup(idx->name);
+    child->index = xstrdup(idx->index);
+    child->settings = settings;
+    child->state = CHILD_STOPPED;
+    child->goal = GOAL_RUN;
+    child->out_fd = -1;
+    line_buffer_init(&child->out, LOG_LINE_MAX - 1);
+    log_file_open(&child->log, sup->config.log_dir, child->name);
+    backoff_init(&child->backoff, sup->config.restart_initial_ms, sup->config.restart_max_ms);
+    return child;
+}
+
+/* Releases the slot (its process must be gone). */
+void child_free(struct child *child)
+{
+    if (child->out_fd >= 0)
+        close(child->out_fd);
+    line_buffer_free(&child->out);
+    log_file_close(&child->log);
+    free(child->name);
+    free(child->index);
+    free(child->settings);
+    free(child);
+}
+
+/* Linear search: there are a handful of workers. */
+struct child *child_find(const struct supervisor *sup, const char *name)
+{
+    for (size_t i = 0; i < sup->children_count; i++) {
+        if (strcmp(sup->children[i]->name, name) == 0)
+            return sup->children[i];
+    }
+    return NULL;
+}
+
+/* Starts a supervisor log line about child. */
+static struct log_line *child_log(enum log_level level, const char *msg, const struct child *child)
+{
+    struct log_line *line = log_begin(level, msg);
+    log_str(line, "child", child->name);
+    return line;
+}
+
+/* In the forked child: die with the supervisor, leave its signal setup,
+ * put the pipe on stdout and stderr, exec the worker.  Never returns. */
+static void exec_worker(const struct supervisor *sup, const struct child *child, int out_fd,
+                        pid_t parent)
+{
+    /* PDEATHSIG is set before the check: if the supervisor died before
+     * prctl, getppid() no longer names it and the worker must not run. */
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+        _exit(EXIT_EXEC_FAILED);
+    /* A group of its own: a Ctrl-C at the terminal reaches the supervisor
+     * only, which then stops the workers in order. */
+    setpgid(0, 0);
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd >= 0)
+        dup2(null_fd, STDIN_FILENO);
+    dup2(out_fd, STDOUT_FILENO);
+    dup2(out_fd, STDERR_FILENO);
+    char *argv[] = {sup->worker_path, "--index", child->name, "-c", (char *)sup->config_path, NULL};
+    execv(sup->worker_path, argv);
+    dprintf(STDERR_FILENO, "etl-supervisor: cannot run %s: %s\n", sup->worker_path,
+            strerror(errno));
+    _exit(EXIT_EXEC_FAILED);
+}
+
+/* Puts child in backoff: the next start after its next delay. */
+static void schedule_restart(struct child *child, int64_t now)
+{
+    int64_t delay = backoff_next_ms(&child->backoff);
+    child->state = CHILD_BACKOFF;
+    child->next_start_ms = now + delay;
+    struct log_line *line = child_log(LOG_WARN, "restart scheduled", child);
+    log_int(line, "delay_ms", delay);
+    log_int(line, "attempt", child->backoff.attempt);
+    log_end(line);
+}
+
+/* fork + exec with a fresh pipe for the output. */
+void child_start(struct supervisor *sup, struct child *child)
+{
+    int64_t now = monotonic_ms();
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        struct log_line *line = child_log(LOG_ERROR, "cannot create a pipe", child);
+        log_str(line, "error", strerror(errno));
+        log_end(line);
+        schedule_restart(child, now);
+        return;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_worker(sup, child, fds[1], parent);
+    close(fds[1]);
+    if (pid < 0) {
+        struct log_line *line = child_log(LOG_ERROR, "cannot fork", child);
+        log_str(line, "error", strerror(errno));
+        log_end(line);
+        close(fds[0]);
+        schedule_restart(child, now);
+        return;
+    }
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    if (child->out_fd >= 0)
+        close(child->out_fd);
+    child->out_fd = fds[0];
+    child->out_pid = pid;
+    child->pid = pid;
+    child->state = CHILD_STARTING;
+    child->goal = GOAL_RUN;
+    child->started_ms = now;
+    child->kill_ms = 0;
+    child->starts++;
+    struct log_line *line = child_log(LOG_INFO, "worker started", child);
+    log_int(line, "child_pid", pid);
+    log_int(line, "restarts", child->starts - 1);
+    log_end(line);
+}
+
+/* SIGTERM now, SIGKILL later; see children.h. */
+void child_stop(struct supervisor *sup, struct child *child, enum child_goal goal)
+{
+    child->goal = goal;
+    if (child->pid == 0) {
+        if (goal == GOAL_RESTART)
+            child_start(sup, child);
+        else
+            child->state = CHILD_STOPPED;
+        return;
+    }
+    if (child->state == CHILD_STOPPING)
+        return;
+    child->state = CHILD_STOPPING;
+    child->kill_ms = monotonic_ms() + (int64_t)sup->config.stop_timeout_s * 1000;
+    kill(child->pid, SIGTERM);
+    struct log_line *line = child_log(LOG_INFO, "stopping worker", child);
+    log_int(line, "child_pid", child->pid);
+    log_int(line, "stop_timeout_s", sup->config.stop_timeout_s);
+    log_end(line);
+}
+
+/* line_buffer handler: tags the line, writes it out, follows the worker's
+ * own lines for status. */
+static void on_output_line(void *ctx, const char *text, size_t len, bool truncated)
+{
+    (void)len;
+    struct child *child = ctx;
+    char out[LOG_LINE_MAX];
+    bool own;
+    size_t n = line_tag(out, sizeof out, child->name, (long)child->out_pid, wall_clock_ms(), text,
+                        truncated, &own);
+    write_line(STDOUT_FILENO, out, n);
+    if (child->log.fd >= 0)
+        write_line(child->log.fd, out, n);
+    if (!own)
+        return;
+    child_stats_update(&child->stats, text);
+    if (child->state == CHILD_STARTING && child->out_pid == child->pid)
+        child->state = CHILD_RUNNING;
+}
+
+/* Closes the pipe, passing on an unfinished last line. */
+static void close_output(struct child *child)
+{
+    line_buffer_finish(&child->out, on_output_line, child);
+    close(child->out_fd);
+    child->out_fd = -1;
+}
+
+/* One read; EOF closes the pipe.  Returns false when nothing more is to be
+ * read now. */
+static bool read_once(struct child *child)
+{
+    char chunk[READ_CHUNK];
+    ssize_t n = read(child->out_fd, chunk, sizeof chunk);
+    if (n > 0) {
+        line_buffer_feed(&child->out, chunk, (size_t)n, on_output_line, child);
+        return true;
+    }
+    if (n < 0 && (errno == EINTR))
+        return true;
+    if (n < 0 && errno == EAGAIN)
+        return false;
+    close_output(child);
+    return false;
+}
+
+/* A single read per wake-up, so one chatty worker cannot starve the rest. */
+void child_read_output(struct supervisor *sup, struct child *child)
+{
+    (void)sup;
+    if (child->out_fd >= 0)
+        read_once(child);
+}
+
+/* Everything an exited process left in its pipe.  A descendant that still
+ * holds the pipe open does not keep it: what it writes later is lost. */
+static void drain_output(struct child *child)
+{
+    while (child->out_fd >= 0 && read_once(child))
+        ;
+    if (child->out_fd >= 0)
+        close_output(child);
+}
+
+/* Removes child from the slots and frees it. */
+static void remove_child(struct supervisor *sup, struct child *child)
+{
+    for (size_t i = 0; i < sup->children_count; i++) {
+        if (sup->children[i] != child)
+            continue;
+        memmove(&sup->children[i], &sup->children[i + 1],
+                (sup->children_count - i - 1) * sizeof *sup->children);
+        sup->children_count--;
+        break;
+    }
+    log_event(LOG_INFO, "worker removed", "child", child->name);
+    child_free(child);
+}
+
+/* Records and logs how the process ended. */
+static void note_exit(struct child *child, int status, int64_t uptime_ms, bool expected)
+{
+    struct log_line *line = child_log(expected ? LOG_INFO : LOG_ERROR, "worker exited", child);
+    log_int(line, "child_pid", child->pid);
+    if (WIFSIGNALED(status)) {
+        snprintf(child->last_exit, sizeof child->last_exit, "signal:%d", WTERMSIG(status));
+        log_int(line, "signal", WTERMSIG(status));
+    } else {
+        snprintf(child->last_exit, sizeof child->last_exit, "%d", WEXITSTATUS(status));
+        log_int(line, "status", WEXITSTATUS(status));
+    }
+    log_double(line, "uptime_s", (double)uptime_ms / 1000.0);
+    log_str(line, "expected", expected ? "true" : "false");
+    log_end(line);
+}
+
+/* After the process of child ended with status: its output, then its
+ * goal.  Returns false when the slot was removed. */
+static bool child_exited(struct supervisor *sup, struct child *child, int status)
+{
+    int64_t now = monotonic_ms();
+    bool expected = child->state == CHILD_STOPPING;
+    drain_output(child);
+    note_exit(child, status, now - child->started_ms, expected);
+    child->pid = 0;
+    child->kill_ms = 0;
+    if (sup->shutting_down) {
+        child->state = CHILD_STOPPED;
+        return true;
+    }
+    if (!expected) {
+        /* A worker that stayed up long enough earns a fresh series of
+         * short delays. */
+        if (now - child->started_ms >= (int64_t)sup->config.restart_reset_after_s * 1000)
+            backoff_reset(&child->backoff);
+        schedule_restart(child, now);
+        return true;
+    }
+    switch (child->goal) {
+    case GOAL_RESTART:
+        child_start(sup, child);
+        break;
+    case GOAL_REMOVE:
+        remove_child(sup, child);
+        return false;
+    case GOAL_RUN:
+    case GOAL_STOP:
+        child->state = CHILD_STOPPED;
+        break;
+    }
+    return true;
+}
+
+/* waitpid until no more exited children. */
+void children_reap(struct supervisor *sup)
+{
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid < 0 && errno == EINTR)
+            continue;
+        if (pid <= 0)
+            return;
+        for (size_t i = 0; i < sup->children_count; i++) {
+            if (sup->children[i]->pid == pid) {
+                child_exited(sup, sup->children[i], status);
+                break;
+            }
+        }
+    }
+}
+
+/* The earlier of a pending deadline and at (ignoring 0 = none). */
+static int64_t earliest(int64_t next, int64_t at)
+{
+    return at != 0 && (next == 0 || at < next) ? at : next;
+}
+
+/* See children.h. */
+int64_t children_run_timers(struct supervisor *sup, int64_t now)
+{
+    int64_t next = 0;
+    int64_t up_enough = (int64_t)sup->config.restart_reset_after_s * 1000;
+    for (size_t i = 0; i < sup->children_count; i++) {
+        struct child *child = sup->children[i];
+        if (child->state == CHILD_BACKOFF && !sup->shutting_down && child->next_start_ms <= now)
+            child_start(sup, child);
+        if (child->state == CHILD_STOPPING && child->kill_ms != 0 && child->kill_ms <= now) {
+            kill(child->pid, SIGKILL);
+            child->kill_ms = 0;
+            struct log_line *line = child_log(LOG_WARN, "worker killed", child);
+            log_int(line, "child_pid", child->pid);
+            log_str(line, "reason", "still running after stop_timeout_s");
+            log_end(line);
+        }
+        if (child->state == CHILD_STARTING && now - child->started_ms >= up_enough)
+            child->state = CHILD_RUNNING;
+        if (child->state == CHILD_BACKOFF)
+            next = earliest(next, child->next_start_ms);
+        if (child->state == CHILD_STOPPING)
+            next = earliest(next, child->kill_ms);
+        if (child->state == CHILD_STARTING)
+            next = earliest(next, child->started_ms + up_enough);
+    }
+    return next == 0 ? -1 : (next > now ? next - now : 0);
+}
+
+/* Closes and opens again, in the log_dir in force. */
+void children_reopen_logs(struct supervisor *sup)
+{
+    for (size_t i = 0; i < sup->children_count; i++) {
+        struct child *child = sup->children[i];
+        log_file_close(&child->log);
+        log_file_open(&child->log, sup->config.log_dir, child->name);
+    }
+}
+
+/* Any process alive? */
+bool children_active(const struct supervisor *sup)
+{
+    for (size_t i = 0; i < sup->children_count; i++) {
+        if (sup->children[i]->pid != 0)
+            return true;
+    }
+    return false;
+}

@@ -1,0 +1,415 @@
+/* control.c - see control.h. */
+#include "control.h"
+
+#include "log.h"
+#include "status.h"
+#include "supervisor.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* Mode of the socket's directory when the supervisor has to create it. */
+#define CONTROL_DIR_MODE 0755
+/* Bytes read from a connection at a time. */
+#define CONTROL_READ_CHUNK 1024
+
+/* Fills a unix socket address; false when path does not fit. */
+static bool socket_address(const char *path, struct sockaddr_un *addr)
+{
+    *addr = (struct sockaddr_un){.sun_family = AF_UNIX};
+    size_t len = strlen(path);
+    if (len >= sizeof addr->sun_path)
+        return false;
+    memcpy(addr->sun_path, path, len + 1);
+    return true;
+}
+
+/* True when something accepts connections on addr (a live supervisor); a
+ * full backlog counts as alive. */
+static bool someone_listens(const struct sockaddr_un *addr)
+{
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (probe < 0)
+        return false;
+    int rc = connect(probe, (const struct sockaddr *)addr, sizeof *addr);
+    int saved = errno;
+    close(probe);
+    return rc == 0 || saved == EAGAIN || saved == EINPROGRESS;
+}
+
+/* Removes a stale socket file; refuses anything else at path. */
+static enum control_open_result clear_path(const char *path, const struct sockaddr_un *addr,
+                                           char *err, size_t err_size)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return CONTROL_OPENED;
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, err_size, "%s exists and is not a socket", path);
+        return CONTROL_OPEN_FAILED;
+    }
+    if (someone_listens(addr)) {
+        snprintf(err, err_size, "another supervisor answers on %s", path);
+        return CONTROL_IN_USE;
+    }
+    if (unlink(path) < 0 && errno != ENOENT) {
+        snprintf(err, err_size, "cannot remove the stale socket %s: %s", path, strerror(errno));
+        return CONTROL_OPEN_FAILED;
+    }
+    log_event(LOG_WARN, "removed a stale control socket", "path", path);
+    return CONTROL_OPENED;
+}
+
+/* Creates the socket's directory when it is missing (one level). */
+static void make_parent_dir(const char *path)
+{
+    char *copy = xstrdup(path);
+    if (mkdir(dirname(copy), CONTROL_DIR_MODE) < 0 && errno != EEXIST)
+        log_event(LOG_WARN, "cannot create the control socket's directory", "error",
+                  strerror(errno));
+    free(copy);
+}
+
+/* See control.h. */
+enum control_open_result control_open(struct control *ctl, const char *path, int mode, char *err,
+                                      size_t err_size)
+{
+    *ctl = (struct control){.listen_fd = -1};
+    for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
+        ctl->clients[i].fd = -1;
+    struct sockaddr_un addr;
+    if (!socket_address(path, &addr)) {
+        snprintf(err, err_size, "control_socket %s is longer than %zu bytes", path,
+                 sizeof addr.sun_path - 1);
+        return CONTROL_OPEN_FAILED;
+    }
+    enum control_open_result result = clear_path(path, &addr, err, err_size);
+    if (result != CONTROL_OPENED)
+        return result;
+    make_parent_dir(path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        snprintf(err, err_size, "socket: %s", strerror(errno));
+        return CONTROL_OPEN_FAILED;
+    }
+    /* The umask makes the file private from the start; chmod then sets
+     * exactly the configured mode. */
+    mode_t old_mask = umask((mode_t)(~mode & 0777));
+    int rc = bind(fd, (const struct sockaddr *)&addr, sizeof addr);
+    int saved = errno;
+    umask(old_mask);
+    struct stat st;
+    if (rc < 0 || chmod(path, (mode_t)mode) < 0 || listen(fd, CONTROL_MAX_CLIENTS) < 0 ||
+        stat(path, &st) < 0) {
+        snprintf(err, err_size, "cannot listen on %s: %s", path, strerror(rc < 0 ? saved : errno));
+        close(fd);
+        return CONTROL_OPEN_FAILED;
+    }
+    ctl->listen_fd = fd;
+    ctl->path = xstrdup(path);
+    ctl->dev = st.st_dev;
+    ctl->ino = st.st_ino;
+    return CONTROL_OPENED;
+}
+
+/* chmod of the socket file. */
+void control_set_mode(struct control *ctl, int mode)
+{
+    if (ctl->path != NULL && chmod(ctl->path, (mode_t)mode) < 0)
+        log_event(LOG_ERROR, "cannot change the control socket's mode", "error", strerror(errno));
+}
+
+/* Frees a connection's slot. */
+static void client_close(struct control_client *client)
+{
+    close(client->fd);
+    line_buffer_free(&client->in);
+    buffer_free(&client->out);
+    *client = (struct control_client){.fd = -1};
+}
+
+/* Writes what the socket takes of the reply; closes once all is sent or
+ * the peer is gone. */
+static void client_flush(struct control_client *client)
+{
+    while (client->sent < client->out.len) {
+        ssize_t n = send(client->fd, client->out.data + client->sent,
+                         client->out.len - client->sent, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n < 0) {
+            client_close(client);
+            return;
+        }
+        client->sent += (size_t)n;
+    }
+    client_close(client);
+}
+
+/* Ends the reply with an error line.  (Replies are only composed here;
+ * the callers at the top of the loop send them, since sending may close
+ * the connection.) */
+static void reply_error(struct control_client *client, enum control_error code, const char *text)
+{
+    control_reply_error(&client->out, code, text);
+    client->replying = true;
+}
+
+/* Ends the reply of a worker command: its status line, then ok. */
+static void reply_worker(struct control_client *client, const struct child *child)
+{
+    char line[CONTROL_LINE_MAX];
+    child_status_line(child, monotonic_ms(), line, sizeof line);
+    control_reply_data(&client->out, line);
+    control_reply_ok(&client->out, child_state_name(child->state));
+    client->replying = true;
+}
+
+/* "status [NAME]". */
+static void do_status(struct supervisor *sup, struct control_client *client)
+{
+    char line[CONTROL_LINE_MAX];
+    int64_t now = monotonic_ms();
+    for (size_t i = 0; i < sup->children_count; i++) {
+        const struct child *child = sup->children[i];
+        if (client->req.name[0] != '\0' && strcmp(child->name, client->req.name) != 0)
+            continue;
+        child_status_line(child, now, line, sizeof line);
+        control_reply_data(&client->out, line);
+    }
+    control_reply_ok(&client->out, NULL);
+    client->replying = true;
+}
+
+/* "start NAME": at once unless it runs; after the exit when stopping. */
+static void do_start(struct supervisor *sup, struct child *child)
+{
+    if (child->state == CHILD_STOPPING) {
+        child->goal = GOAL_RESTART;
+    } else if (child->pid == 0) {
+        backoff_reset(&child->backoff);
+        child_start(sup, child);
+    }
+}
+
+/* "restart NAME": stop then start; a worker without a process starts. */
+static void do_restart(struct supervisor *sup, struct child *child)
+{
+    if (child->pid == 0) {
+        backoff_reset(&child->backoff);
+        child_start(sup, child);
+    } else {
+        child_stop(sup, child, GOAL_RESTART);
+    }
+}
+
+/* Acts on a parsed request; the reply now, or once the worker is no
+ * longer stopping (control_complete_waiting). */
+static void execute(struct supervisor *sup, struct control_client *client)
+{
+    const struct control_request *req = &client->req;
+    /* status is what monitoring polls: not worth a line each time. */
+    enum log_level level = req->command == CONTROL_STATUS ? LOG_DEBUG : LOG_INFO;
+    struct log_line *line = log_begin(level, "control command");
+    log_str(line, "command", control_command_name(req->command));
+    if (req->name[0] != '\0')
+        log_str(line, "child", req->name);
+    log_end(line);
+    if (req->command == CONTROL_REOPEN_LOGS) {
+        children_reopen_logs(sup);
+        control_reply_ok(&client->out, "logs reopened");
+        client->replying = true;
+        return;
+    }
+    struct child *child = req->name[0] != '\0' ? child_find(sup, req->name) : NULL;
+    if (req->name[0] != '\0' && child == NULL) {
+        char text[CONTROL_NAME_MAX + 32];
+        snprintf(text, sizeof text, "no worker named \"%s\"", req->name);
+        reply_error(client, CONTROL_ERR_UNKNOWN_WORKER, text);
+        return;
+    }
+    if (req->command == CONTROL_STATUS) {
+        do_status(sup, client);
+        return;
+    }
+    if (child == NULL) { /* the parser makes the other commands name a worker */
+        reply_error(client, CONTROL_ERR_USAGE, "a worker name is needed");
+        return;
+    }
+    if (sup->shutting_down) {
+        reply_error(client, CONTROL_ERR_UNAVAILABLE, "the supervisor is shutting down");
+        return;
+    }
+    if (req->command == CONTROL_START)
+        do_start(sup, child);
+    else if (req->command == CONTROL_STOP)
+        child_stop(sup, child, GOAL_STOP);
+    else
+        do_restart(sup, child);
+    if (child->state != CHILD_STOPPING)
+        reply_worker(client, child);
+}
+
+/* Context of on_request. */
+struct request_ctx {
+    struct supervisor *sup;
+    struct control_client *client;
+};
+
+/* line_buffer handler: the first line is the request; more are ignored. */
+static void on_request(void *ctx_ptr, const char *text, size_t len, bool truncated)
+{
+    (void)len;
+    struct request_ctx *ctx = ctx_ptr;
+    struct control_client *client = ctx->client;
+    if (client->have_request)
+        return;
+    client->have_request = true;
+    char err[CONTROL_LINE_MAX];
+    if (truncated) {
+        reply_error(client, CONTROL_ERR_USAGE, "request line too long");
+        return;
+    }
+    if (control_parse_request(text, &client->req, err, sizeof err) < 0) {
+        reply_error(client, CONTROL_ERR_USAGE, err);
+        return;
+    }
+    execute(ctx->sup, client);
+}
+
+/* Reads the request; EOF before it closes the connection. */
+static void client_read(struct supervisor *sup, struct control_client *client)
+{
+    char chunk[CONTROL_READ_CHUNK];
+    ssize_t n = read(client->fd, chunk, sizeof chunk);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        client_close(client);
+        return;
+    }
+    struct request_ctx ctx = {sup, client};
+    line_buffer_feed(&client->in, chunk, (size_t)n, on_request, &ctx);
+    if (client->replying)
+        client_flush(client);
+}
+
+/* Takes every pending connection; one beyond the limit gets "busy". */
+static void accept_clients(struct control *ctl)
+{
+    for (;;) {
+        int fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0 && errno == EINTR)
+            continue;
+        if (fd < 0)
+            return;
+        struct control_client *slot = NULL;
+        for (size_t i = 0; slot == NULL && i < CONTROL_MAX_CLIENTS; i++) {
+            if (ctl->clients[i].fd < 0)
+                slot = &ctl->clients[i];
+        }
+        if (slot == NULL) {
+            struct buffer out = {0};
+            control_reply_error(&out, CONTROL_ERR_BUSY, "too many control connections");
+            (void)send(fd, out.data, out.len, MSG_NOSIGNAL);
+            buffer_free(&out);
+            close(fd);
+            continue;
+        }
+        *slot = (struct control_client){.fd = fd};
+        line_buffer_init(&slot->in, CONTROL_LINE_MAX - 1);
+    }
+}
+
+/* The listening socket first, then every open connection. */
+size_t control_poll_fds(const struct control *ctl, struct pollfd *fds)
+{
+    size_t n = 0;
+    if (ctl->listen_fd >= 0)
+        fds[n++] = (struct pollfd){.fd = ctl->listen_fd, .events = POLLIN};
+    for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+        const struct control_client *client = &ctl->clients[i];
+        if (client->fd < 0)
+            continue;
+        short events = client->replying ? POLLOUT : client->have_request ? 0 : POLLIN;
+        fds[n++] = (struct pollfd){.fd = client->fd, .events = events};
+    }
+    return n;
+}
+
+/* Connections first (accepting may reuse a descriptor number just
+ * closed), then the listening socket. */
+void control_handle(struct supervisor *sup, const struct pollfd *fds, size_t count)
+{
+    struct control *ctl = &sup->control;
+    bool accept_now = false;
+    for (size_t i = 0; i < count; i++) {
+        if (fds[i].revents == 0)
+            continue;
+        if (fds[i].fd == ctl->listen_fd) {
+            accept_now = true;
+            continue;
+        }
+        for (size_t c = 0; c < CONTROL_MAX_CLIENTS; c++) {
+            struct control_client *client = &ctl->clients[c];
+            if (client->fd != fds[i].fd)
+                continue;
+            if (client->replying)
+                client_flush(client);
+            else if (!client->have_request)
+                client_read(sup, client);
+            else
+                client_close(client); /* gone while waiting */
+            break;
+        }
+    }
+    if (accept_now)
+        accept_clients(ctl);
+}
+
+/* See control.h. */
+void control_complete_waiting(struct supervisor *sup)
+{
+    for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+        struct control_client *client = &sup->control.clients[i];
+        if (client->fd < 0 || !client->have_request || client->replying)
+            continue;
+        const struct child *child = child_find(sup, client->req.name);
+        if (child == NULL)
+            reply_error(client, CONTROL_ERR_UNKNOWN_WORKER, "the worker was removed by a reload");
+        else if (child->state == CHILD_STOPPING)
+            continue;
+        else if (sup->shutting_down && client->req.command != CONTROL_STOP)
+            reply_error(client, CONTROL_ERR_UNAVAILABLE, "the supervisor is shutting down");
+        else
+            reply_worker(client, child);
+        client_flush(client);
+    }
+}
+
+/* Closes everything; removes the socket file when it is still ours. */
+void control_close(struct control *ctl)
+{
+    for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+        if (ctl->clients[i].fd >= 0)
+            client_close(&ctl->clients[i]);
+    }
+    if (ctl->listen_fd >= 0)
+        close(ctl->listen_fd);
+    struct stat st;
+    if (ctl->path != NULL && lstat(ctl->path, &st) == 0 && st.st_dev == ctl->dev &&
+        st.st_ino == ctl->ino)
+        unlink(ctl->path);
+    free(ctl->path);
+    ctl->path = NULL;
+    ctl->listen_fd = -1;
+}

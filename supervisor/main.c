@@ -1,0 +1,236 @@
+/* etl-supervisor: runs one etl-worker per [index.NAME] section and keeps
+ * them running.
+ *
+ *   etl-supervisor [-c FILE]
+ *
+ * One thread, one poll() loop over: a signalfd (SIGCHLD, SIGTERM, SIGINT,
+ * SIGHUP), each worker's output pipe, the control socket and its
+ * connections; timers (restart delays, stop timeouts) set poll's timeout.
+ * Every line it writes, its own and its workers', goes to stdout. */
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "reload.h"
+#include "supervisor.h"
+#include "util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Exit statuses besides EX_USAGE (64) and EX_CONFIG (78); also in --help
+ * and docs/operations.md. */
+#define EXIT_STOPPED         0            /* stopped by SIGTERM/SIGINT, workers stopped */
+#define EXIT_OS_ERROR        EX_OSERR     /* 71: signals or poll cannot be set up */
+#define EXIT_SOCKET_FAILED   EX_CANTCREAT /* 73: the control socket cannot be created */
+#define EXIT_ALREADY_RUNNING EX_TEMPFAIL  /* 75: another supervisor answers on the socket */
+
+/* Prints the usage text. */
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: etl-supervisor [-c FILE]\n"
+                 "Runs one etl-worker per [index.NAME] section of FILE, restarts those that\n"
+                 "fail (with backoff), and serves etlctl on the control socket.  Every log\n"
+                 "line, its own and its workers', goes to stdout.\n\n"
+                 "  -c, --config FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
+                 "  -h, --help         this text\n"
+                 "  -V, --version      version\n\n"
+                 "Signals: SIGTERM/SIGINT stop the workers (SIGKILL after stop_timeout_s) and\n"
+                 "exit; SIGHUP re-reads FILE, restarts the workers whose settings changed and\n"
+                 "reopens the log files.\n\n"
+                 "Exit status: 0 stopped by SIGTERM/SIGINT, 64 usage, 71 cannot set up signals,\n"
+                 "73 cannot create the control socket, 75 another supervisor is running on\n"
+                 "the control socket, 78 configuration (FILE:LINE: KEY: REASON on stderr).\n");
+}
+
+/* Blocks the signals the loop reads from a signalfd; -1 on failure. */
+static int open_signalfd(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* SIGTERM/SIGINT: stop every worker; the loop ends once all are gone. */
+static void begin_shutdown(struct supervisor *sup, int signo)
+{
+    if (sup->shutting_down)
+        return;
+    sup->shutting_down = true;
+    log_event(LOG_INFO, "stopping", "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
+    for (size_t i = 0; i < sup->children_count; i++)
+        child_stop(sup, sup->children[i], GOAL_STOP);
+}
+
+/* Reads every pending signal, then acts: reap first, so an exit seen
+ * together with SIGTERM is not taken for a failure to restart. */
+static void handle_signals(struct supervisor *sup, int sfd)
+{
+    bool reap = false, reload = false;
+    int stop_signal = 0;
+    struct signalfd_siginfo info;
+    while (read(sfd, &info, sizeof info) == (ssize_t)sizeof info) {
+        if (info.ssi_signo == SIGCHLD)
+            reap = true;
+        else if (info.ssi_signo == SIGHUP)
+            reload = true;
+        else
+            stop_signal = (int)info.ssi_signo;
+    }
+    if (reap)
+        children_reap(sup);
+    if (stop_signal != 0)
+        begin_shutdown(sup, stop_signal);
+    if (reload && sup->shutting_down)
+        log_event(LOG_WARN, "SIGHUP ignored while stopping", NULL, NULL);
+    else if (reload)
+        supervisor_reload(sup);
+}
+
+/* The poll loop; returns when shutting down and every worker is gone. */
+static int run(struct supervisor *sup, int sfd)
+{
+    struct pollfd *fds = NULL;
+    struct child **owners = NULL;
+    while (!sup->shutting_down || children_active(sup)) {
+        int64_t wait = children_run_timers(sup, monotonic_ms());
+        control_complete_waiting(sup);
+        size_t cap = 1 + sup->children_count + 1 + CONTROL_MAX_CLIENTS;
+        fds = xrealloc(fds, cap * sizeof *fds);
+        owners = xrealloc(owners, cap * sizeof *owners);
+        size_t n = 0;
+        fds[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+        for (size_t i = 0; i < sup->children_count; i++) {
+            if (sup->children[i]->out_fd < 0)
+                continue;
+            owners[n] = sup->children[i];
+            fds[n++] = (struct pollfd){.fd = sup->children[i]->out_fd, .events = POLLIN};
+        }
+        size_t control_at = n;
+        n += control_poll_fds(&sup->control, fds + n);
+        int timeout = wait < 0 ? -1 : wait > INT_MAX ? INT_MAX : (int)wait;
+        if (poll(fds, n, timeout) < 0 && errno != EINTR) {
+            log_event(LOG_ERROR, "poll failed", "error", strerror(errno));
+            free(fds);
+            free(owners);
+            return EXIT_OS_ERROR;
+        }
+        for (size_t i = 1; i < control_at; i++) {
+            if (fds[i].revents != 0)
+                child_read_output(sup, owners[i]);
+        }
+        control_handle(sup, fds + control_at, n - control_at);
+        if (fds[0].revents != 0)
+            handle_signals(sup, sfd);
+    }
+    control_complete_waiting(sup);
+    free(fds);
+    free(owners);
+    return EXIT_STOPPED;
+}
+
+/* Frees the slots and the configuration. */
+static void cleanup(struct supervisor *sup)
+{
+    for (size_t i = 0; i < sup->children_count; i++)
+        child_free(sup->children[i]);
+    free(sup->children);
+    free(sup->worker_path);
+    config_free(&sup->config);
+}
+
+/* Opens the control socket; prints why it cannot and returns the exit
+ * status, or 0. */
+static int open_control(struct supervisor *sup)
+{
+    char err[CONFIG_ERROR_MAX];
+    enum control_open_result result =
+        control_open(&sup->control, sup->config.control_socket, sup->config.control_socket_mode,
+                     err, sizeof err);
+    if (result == CONTROL_OPENED)
+        return 0;
+    fprintf(stderr, "etl-supervisor: %s\n", err);
+    return result == CONTROL_IN_USE ? EXIT_ALREADY_RUNNING : EXIT_SOCKET_FAILED;
+}
+
+/* Parses the command line, loads the config, runs the loop. */
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {{"config", required_argument, NULL, 'c'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {"version", no_argument, NULL, 'V'},
+                                            {NULL, 0, NULL, 0}};
+    struct supervisor sup = {.config_path = CONFIG_DEFAULT_PATH};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            sup.config_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("etl-supervisor %s\n", ETL_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return EX_USAGE;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return EX_USAGE;
+    }
+    log_init("supervisor");
+    log_set_fd(STDOUT_FILENO);
+    char err[CONFIG_ERROR_MAX];
+    if (config_load(sup.config_path, &sup.config, err, sizeof err) < 0 ||
+        (sup.worker_path = resolve_worker_path(&sup.config, err, sizeof err)) == NULL) {
+        fprintf(stderr, "etl-supervisor: %s\n", err);
+        config_free(&sup.config);
+        return EX_CONFIG;
+    }
+    log_set_level(sup.config.log_level);
+    int sfd = open_signalfd();
+    if (sfd < 0) {
+        fprintf(stderr, "etl-supervisor: cannot set up signals: %s\n", strerror(errno));
+        cleanup(&sup);
+        return EXIT_OS_ERROR;
+    }
+    int status = open_control(&sup);
+    if (status != 0) {
+        cleanup(&sup);
+        return status;
+    }
+    srandom((unsigned)(time(NULL) ^ getpid()));
+    log_dir_create(sup.config.log_dir);
+    struct log_line *line = log_begin(LOG_INFO, "started");
+    log_str(line, "config", sup.config_path);
+    log_str(line, "control_socket", sup.config.control_socket);
+    log_int(line, "workers", (long long)sup.config.indices_count);
+    log_end(line);
+    supervisor_start_all(&sup);
+    status = run(&sup, sfd);
+    log_event(LOG_INFO, "stopped", NULL, NULL);
+    control_close(&sup.control);
+    close(sfd);
+    cleanup(&sup);
+    return status;
+}

@@ -1,0 +1,194 @@
+/* reload.c - see reload.h. */
+#include "reload.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The worker's file name, looked for beside etl-supervisor by default. */
+#define WORKER_PROGRAM "etl-worker"
+
+/* See reload.h. */
+char *resolve_worker_path(const struct etl_config *config, char *err, size_t err_size)
+{
+    char *path;
+    if (config->worker_path[0] != '\0') {
+        path = xstrdup(config->worker_path);
+    } else {
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n < 0) {
+            snprintf(err, err_size, "%s:0: worker_path: empty, and /proc/self/exe: %s",
+                     config->path, strerror(errno));
+            return NULL;
+        }
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        path = xasprintf("%.*s/%s", slash != NULL ? (int)(slash - self) : 1,
+                         slash != NULL ? self : ".", WORKER_PROGRAM);
+    }
+    if (access(path, X_OK) < 0) {
+        snprintf(err, err_size, "%s:0: worker_path: %s is not an executable file: %s", config->path,
+                 path, strerror(errno));
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+/* What a worker of idx runs with: its settings plus the program. */
+static char *child_settings(const struct etl_config *config, const struct index_config *idx,
+                            const char *worker_path)
+{
+    char *settings = config_worker_settings(config, idx);
+    char *all = xasprintf("%ssupervisor.worker_path=%s\n", settings, worker_path);
+    free(settings);
+    return all;
+}
+
+/* Appends a new slot for idx and starts it. */
+static void add_child(struct supervisor *sup, const struct index_config *idx)
+{
+    char *settings = child_settings(&sup->config, idx, sup->worker_path);
+    sup->children = xrealloc(sup->children, (sup->children_count + 1) * sizeof *sup->children);
+    struct child *child = child_new(sup, idx, settings);
+    sup->children[sup->children_count++] = child;
+    child_start(sup, child);
+}
+
+/* One slot per section. */
+void supervisor_start_all(struct supervisor *sup)
+{
+    for (size_t i = 0; i < sup->config.indices_count; i++)
+        add_child(sup, &sup->config.indices[i]);
+}
+
+/* Counts of what a reload did, for its log line. */
+struct reload_counts {
+    int changed, added, removed;
+};
+
+/* Stops the slots whose section is gone; those without a process go at
+ * once. */
+static void remove_gone(struct supervisor *sup, const struct etl_config *fresh,
+                        struct reload_counts *counts)
+{
+    for (size_t i = 0; i < sup->children_count;) {
+        struct child *child = sup->children[i];
+        if (config_find_index(fresh, child->name) != NULL) {
+            i++;
+            continue;
+        }
+        counts->removed++;
+        if (child->pid != 0) {
+            child_stop(sup, child, GOAL_REMOVE);
+            i++;
+            continue;
+        }
+        log_event(LOG_INFO, "worker removed", "child", child->name);
+        memmove(&sup->children[i], &sup->children[i + 1],
+                (sup->children_count - i - 1) * sizeof *sup->children);
+        sup->children_count--;
+        child_free(child);
+    }
+}
+
+/* Restarts a slot whose settings changed, according to its state: a
+ * stopped one stays stopped (with the new settings for its next start). */
+static void apply_change(struct supervisor *sup, struct child *child, const char *index,
+                         char *settings, struct reload_counts *counts)
+{
+    free(child->settings);
+    child->settings = settings;
+    free(child->index);
+    child->index = xstrdup(index);
+    log_event(LOG_INFO, "worker settings changed", "child", child->name);
+    counts->changed++;
+    switch (child->state) {
+    case CHILD_STARTING:
+    case CHILD_RUNNING:
+        child_stop(sup, child, GOAL_RESTART);
+        break;
+    case CHILD_STOPPING:
+        if (child->goal != GOAL_STOP)
+            child->goal = GOAL_RESTART;
+        break;
+    case CHILD_BACKOFF:
+        /* The new settings may be the fix: no need to wait. */
+        backoff_reset(&child->backoff);
+        child_start(sup, child);
+        break;
+    case CHILD_STOPPED:
+        break;
+    }
+}
+
+/* Compares each section's settings with its slot's; adds new sections. */
+static void apply_sections(struct supervisor *sup, const struct etl_config *fresh,
+                           const char *worker_path, struct reload_counts *counts)
+{
+    for (size_t i = 0; i < fresh->indices_count; i++) {
+        const struct index_config *idx = &fresh->indices[i];
+        struct child *child = child_find(sup, idx->name);
+        char *settings = child_settings(fresh, idx, worker_path);
+        if (child == NULL) {
+            free(settings);
+            counts->added++;
+            continue; /* started once the new config is in force */
+        }
+        int attempt = child->backoff.attempt;
+        backoff_init(&child->backoff, fresh->restart_initial_ms, fresh->restart_max_ms);
+        child->backoff.attempt = attempt;
+        if (child->goal == GOAL_REMOVE)
+            child->goal = GOAL_RESTART; /* the section came back */
+        if (strcmp(settings, child->settings) == 0)
+            free(settings);
+        else
+            apply_change(sup, child, idx->index, settings, counts);
+    }
+}
+
+/* See reload.h. */
+void supervisor_reload(struct supervisor *sup)
+{
+    struct etl_config fresh;
+    char err[CONFIG_ERROR_MAX];
+    char *worker_path = NULL;
+    if (config_load(sup->config_path, &fresh, err, sizeof err) < 0 ||
+        (worker_path = resolve_worker_path(&fresh, err, sizeof err)) == NULL) {
+        log_event(LOG_ERROR, "config reload refused; the old configuration stays", "error", err);
+        config_free(&fresh);
+        children_reopen_logs(sup);
+        return;
+    }
+    if (strcmp(fresh.control_socket, sup->config.control_socket) != 0)
+        log_event(LOG_WARN, "control_socket changes take effect at the next start", "path",
+                  sup->config.control_socket);
+    if (fresh.control_socket_mode != sup->config.control_socket_mode)
+        control_set_mode(&sup->control, fresh.control_socket_mode);
+    struct reload_counts counts = {0};
+    remove_gone(sup, &fresh, &counts);
+    apply_sections(sup, &fresh, worker_path, &counts);
+    config_free(&sup->config);
+    sup->config = fresh;
+    free(sup->worker_path);
+    sup->worker_path = worker_path;
+    log_set_level(sup->config.log_level);
+    log_dir_create(sup->config.log_dir);
+    children_reopen_logs(sup);
+    for (size_t i = 0; i < sup->config.indices_count; i++) {
+        if (child_find(sup, sup->config.indices[i].name) == NULL)
+            add_child(sup, &sup->config.indices[i]);
+    }
+    struct log_line *line = log_begin(LOG_INFO, "config reloaded");
+    log_int(line, "changed", counts.changed);
+    log_int(line, "added", counts.added);
+    log_int(line, "removed", counts.removed);
+    log_end(line);
+}

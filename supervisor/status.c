@@ -1,0 +1,49 @@
+/* status.c - see status.h. */
+#include "status.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Appends " key=value" (the first pair without the space). */
+static size_t add(char *out, size_t len, size_t size, const char *key, const char *value)
+{
+    if (len > 0 && len + 1 < size)
+        out[len++] = ' ';
+    int n = snprintf(out + len, size - len, "%s=", key);
+    len = len + (size_t)n < size ? len + (size_t)n : size - 1;
+    return logfmt_append_value(out, len, size, value);
+}
+
+/* Appends " key=N". */
+static size_t add_int(char *out, size_t len, size_t size, const char *key, long long value)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%lld", value);
+    return add(out, len, size, key, text);
+}
+
+/* The keys of status.h, in that order. */
+void child_status_line(const struct child *child, int64_t now, char *out, size_t size)
+{
+    bool alive = child->pid != 0;
+    size_t len = 0;
+    out[0] = '\0';
+    len = add(out, len, size, "name", child->name);
+    len = add(out, len, size, "index", child->index);
+    len = add_int(out, len, size, "pid", alive ? (long long)child->pid : 0);
+    len = add(out, len, size, "state", child_state_name(child->state));
+    len = add_int(out, len, size, "uptime_s", alive ? (now - child->started_ms) / 1000 : 0);
+    len = add_int(out, len, size, "restarts", child->starts > 0 ? child->starts - 1 : 0);
+    len = add(out, len, size, "last_exit", child->last_exit);
+    int64_t wait = child->state == CHILD_BACKOFF && child->next_start_ms > now
+                       ? child->next_start_ms - now
+                       : 0;
+    len = add_int(out, len, size, "next_start_ms", wait);
+    len = add(out, len, size, "last_batch", child->stats.last_batch);
+    len = add_int(out, len, size, "docs_sent", child->stats.docs_sent);
+    len = add(out, len, size, "cursor_modified", child->stats.cursor_modified);
+    len = add(out, len, size, "cursor_id", child->stats.cursor_id);
+    add(out, len, size, "lag_s", child->stats.lag_s);
+}

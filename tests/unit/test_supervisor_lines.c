@@ -1,0 +1,175 @@
+/* test_supervisor_lines.c - what the supervisor does with a worker's
+ * output lines: reading logfmt fields back, tagging (pass or wrap), and
+ * following batch lines for etlctl status. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "child_stats.h"
+#include "children.h"
+#include "log.h"
+#include "line_tag.h"
+#include "logfmt_scan.h"
+#include "status.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define BATCH_LINE                                                                                 \
+    "ts=2026-11-25T09:00:00.123Z level=info worker=movies pid=42 msg=batch index=movies_x "        \
+    "source=film_work rows=500 docs=480 indexed=470 deleted=10 rejected=0 "                        \
+    "cursor_modified=\"2021-06-16 20:14:09.247396+00\" cursor_id=3d8d9bf5 lag_s=12.300 "           \
+    "took_ms=52"
+
+/* Plain and quoted values, escapes, absent keys, keys inside values. */
+static void test_logfmt_get(void **unused)
+{
+    (void)unused;
+    char value[64];
+    assert_true(logfmt_get(BATCH_LINE, "docs", value, sizeof value));
+    assert_string_equal(value, "480");
+    assert_true(logfmt_get(BATCH_LINE, "cursor_modified", value, sizeof value));
+    assert_string_equal(value, "2021-06-16 20:14:09.247396+00");
+    assert_true(logfmt_get(BATCH_LINE, "took_ms", value, sizeof value));
+    assert_string_equal(value, "52");
+    assert_false(logfmt_get(BATCH_LINE, "doc", value, sizeof value));
+    const char *tricky = "msg=\"say \\\"docs=9\\\" a\\\\b\\n\\x01\" docs=3 empty=\"\" bare";
+    assert_true(logfmt_get(tricky, "msg", value, sizeof value));
+    assert_string_equal(value, "say \"docs=9\" a\\b\n\x01");
+    assert_true(logfmt_get(tricky, "docs", value, sizeof value));
+    assert_string_equal(value, "3");
+    assert_true(logfmt_get(tricky, "empty", value, sizeof value));
+    assert_string_equal(value, "");
+    assert_false(logfmt_get(tricky, "bare", value, sizeof value));
+    char small[4];
+    assert_true(logfmt_get(BATCH_LINE, "source", small, sizeof small));
+    assert_string_equal(small, "fil");
+}
+
+/* The worker's own lines pass unchanged; others are wrapped. */
+static void test_line_tag_pass_and_wrap(void **unused)
+{
+    (void)unused;
+    char out[LOG_LINE_MAX];
+    bool own;
+    size_t n = line_tag(out, sizeof out, "movies", 42, 0, BATCH_LINE, false, &own);
+    assert_true(own);
+    assert_int_equal(n, strlen(BATCH_LINE) + 1);
+    assert_memory_equal(out, BATCH_LINE "\n", n);
+
+    /* Another worker's name, or no ts=, is not this worker's own line. */
+    assert_false(line_is_workers_own("ts=1 worker=genres msg=x", "movies"));
+    assert_false(line_is_workers_own("worker=movies msg=x", "movies"));
+    assert_false(line_is_workers_own("ts=1 worker=movies_2 msg=x", "movies"));
+
+    const char *plain = "etl-worker: etl.ini:3: batch_size: \"x\" is not a whole number";
+    n = line_tag(out, sizeof out, "movies", 42, 0, plain, false, &own);
+    assert_false(own);
+    assert_int_equal(out[n - 1], '\n');
+    out[n - 1] = '\0';
+    assert_string_equal(out, "ts=1970-01-01T00:00:00.000Z level=error worker=movies pid=42 "
+                             "msg=output line=\"etl-worker: etl.ini:3: batch_size: \\\"x\\\" "
+                             "is not a whole number\"");
+    char value[256];
+    assert_true(logfmt_get(out, "line", value, sizeof value));
+    assert_string_equal(value, plain);
+}
+
+/* A line cut before it arrived is wrapped and marked, even a logfmt one. */
+static void test_line_tag_truncated(void **unused)
+{
+    (void)unused;
+    char out[LOG_LINE_MAX];
+    bool own;
+    size_t n = line_tag(out, sizeof out, "movies", 7, 0, BATCH_LINE, true, &own);
+    assert_false(own);
+    out[n - 1] = '\0';
+    assert_non_null(strstr(out, " msg=output truncated=true line=\"ts=2026"));
+}
+
+/* A text too long to fit is cut inside its quotes, never across a UTF-8
+ * character, and the line stays within LOG_LINE_MAX. */
+static void test_line_tag_long_lines_fit(void **unused)
+{
+    (void)unused;
+    static char text[3 * LOG_LINE_MAX];
+    /* "ж" is two bytes; quotes and backslashes need escaping. */
+    size_t at = 0;
+    while (at + 3 < sizeof text) {
+        memcpy(text + at, at % 9 == 0 ? "\"\\" : "\xd0\xb6", 2);
+        at += 2;
+    }
+    text[at] = '\0';
+    char out[LOG_LINE_MAX];
+    size_t n = line_tag(out, sizeof out, "persons", 1, 0, text, false, NULL);
+    assert_true(n <= LOG_LINE_MAX);
+    assert_true(n > LOG_LINE_MAX - 16);
+    assert_int_equal(out[n - 1], '\n');
+    assert_int_equal(out[n - 2], '"');
+    char value[LOG_LINE_MAX];
+    out[n - 1] = '\0';
+    assert_true(logfmt_get(out, "line", value, sizeof value));
+    assert_memory_equal(value, text, strlen(value));
+    /* Not cut between the two bytes of a character. */
+    assert_int_not_equal((unsigned char)value[strlen(value) - 1], 0xd0);
+}
+
+/* Batch lines add up; "caught up" zeroes the lag; others change nothing. */
+static void test_child_stats(void **unused)
+{
+    (void)unused;
+    struct child_stats stats = {0};
+    assert_int_equal(child_stats_update(&stats, "ts=1 worker=movies msg=started"),
+                     CHILD_EVENT_STARTED);
+    assert_int_equal(child_stats_update(&stats, BATCH_LINE), CHILD_EVENT_BATCH);
+    assert_int_equal(child_stats_update(&stats, BATCH_LINE), CHILD_EVENT_BATCH);
+    assert_int_equal(stats.docs_sent, 960);
+    assert_int_equal(stats.batches, 2);
+    assert_string_equal(stats.last_batch, "2026-11-25T09:00:00.123Z");
+    assert_string_equal(stats.cursor_modified, "2021-06-16 20:14:09.247396+00");
+    assert_string_equal(stats.cursor_id, "3d8d9bf5");
+    assert_string_equal(stats.lag_s, "12.300");
+    assert_int_equal(child_stats_update(&stats, "ts=2 worker=movies msg=\"caught up\""),
+                     CHILD_EVENT_CAUGHT_UP);
+    assert_string_equal(stats.lag_s, "0");
+    assert_int_equal(child_stats_update(&stats, "ts=3 worker=movies msg=retry docs=5"),
+                     CHILD_EVENT_OTHER);
+    assert_int_equal(stats.docs_sent, 960);
+}
+
+/* The status line: every key, in order, empty values quoted. */
+static void test_status_line(void **unused)
+{
+    (void)unused;
+    struct child child = {.name = "movies", .index = "movies_x", .state = CHILD_RUNNING};
+    child.pid = 4242;
+    child.started_ms = 1000;
+    child.starts = 3;
+    snprintf(child.last_exit, sizeof child.last_exit, "signal:9");
+    child_stats_update(&child.stats, BATCH_LINE);
+    char line[1024];
+    child_status_line(&child, 61000, line, sizeof line);
+    assert_string_equal(line, "name=movies index=movies_x pid=4242 state=running uptime_s=60 "
+                              "restarts=2 last_exit=signal:9 next_start_ms=0 "
+                              "last_batch=2026-11-25T09:00:00.123Z docs_sent=480 "
+                              "cursor_modified=\"2021-06-16 20:14:09.247396+00\" "
+                              "cursor_id=3d8d9bf5 lag_s=12.300");
+    struct child idle = {.name = "genres", .index = "genres", .state = CHILD_BACKOFF};
+    idle.next_start_ms = 5000;
+    child_status_line(&idle, 4000, line, sizeof line);
+    assert_string_equal(line, "name=genres index=genres pid=0 state=backoff uptime_s=0 "
+                              "restarts=0 last_exit=\"\" next_start_ms=1000 last_batch=\"\" "
+                              "docs_sent=0 cursor_modified=\"\" cursor_id=\"\" lag_s=\"\"");
+}
+
+/* Runs the tests. */
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_logfmt_get),         cmocka_unit_test(test_line_tag_pass_and_wrap),
+        cmocka_unit_test(test_line_tag_truncated), cmocka_unit_test(test_line_tag_long_lines_fit),
+        cmocka_unit_test(test_child_stats),        cmocka_unit_test(test_status_line),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
