@@ -4,13 +4,15 @@ the catalogue's admin pages, and the settings' safe defaults.
 """
 
 import os
+import pathlib
 import re
+import subprocess
 import time
 import uuid
 
 import requests
 
-from admin_helpers import csrf_token
+from admin_helpers import csrf_token, free_port
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -103,6 +105,23 @@ def test_russian_by_default_english_on_request(admin_stack):
     assert en.headers["Content-Language"] == "en"
     assert "Log in" in en.text
     assert "Movie catalogue" in en.text
+
+
+def test_container_healthcheck_script(admin_stack, admin_venv):
+    """compose/admin/healthcheck.py (the admin container's healthcheck) against
+    the running gunicorn."""
+    script = pathlib.Path(__file__).resolve().parents[3] / "compose" / "admin" / "healthcheck.py"
+
+    def check(port, hosts):
+        """Runs the script; returns its exit status."""
+        env = dict(os.environ, HEALTHCHECK_PORT=str(port), DJANGO_ALLOWED_HOSTS=hosts)
+        return subprocess.run([str(admin_venv / "bin" / "python"), str(script)], env=env,
+                              capture_output=True, timeout=30).returncode
+
+    assert check(admin_stack.gunicorn_port, "127.0.0.1,localhost") == 0
+    assert check(admin_stack.gunicorn_port, ".localhost") == 0  # ".x" allows x itself
+    assert check(admin_stack.gunicorn_port, "other.example") == 1  # 400: the panel refuses it
+    assert check(free_port(), "localhost") == 1  # nothing listens
 
 
 def test_debug_is_off(admin_stack):
