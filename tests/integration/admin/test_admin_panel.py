@@ -332,3 +332,16 @@ def test_admin_sh_refuses_a_second_start(admin_stack):
     else:
         raise AssertionError("a second start succeeded")
     assert requests.get(f"{admin_stack.url}/admin/login/", timeout=30).status_code == 200
+
+
+def test_compiled_russian_catalogue_matches_its_source():
+    """locale/ru's django.mo (what Django reads) says what django.po says."""
+    import gettext
+
+    locale = pathlib.Path(__file__).resolve().parents[3] / "compose/admin/locale/ru/LC_MESSAGES"
+    source = dict(re.findall(r'^msgid "(.+)"\nmsgstr "(.+)"$', (locale / "django.po").read_text(), re.M))
+    assert len(source) >= 25
+    with open(locale / "django.mo", "rb") as mo:
+        catalogue = gettext.GNUTranslations(mo)
+    assert {msgid: catalogue.gettext(msgid) for msgid in source} == source
+    assert catalogue.gettext("film works") == "кинопроизведения"
