@@ -107,9 +107,10 @@ static void reject(struct worker *w, const struct bulk_action *action,
     free(prefix);
 }
 
-/* Counts of one batch. */
+/* Counts and timings of one batch. */
 struct batch_counts {
     long rows, indexed, deleted, rejected;
+    int64_t query_ms, bulk_ms; /* time in PostgreSQL, time in Elasticsearch */
 };
 
 /* Sends actions with _bulk until every item is done or rejected.  Items
@@ -258,6 +259,8 @@ static void log_batch(struct worker *w, size_t source, const struct batch_counts
     int64_t stamp = pg_timestamp_ms(cursor->modified);
     if (stamp >= 0)
         log_double(line, "lag_s", (double)(wall_clock_ms() - stamp) / 1000.0);
+    log_int(line, "query_ms", counts->query_ms);
+    log_int(line, "bulk_ms", counts->bulk_ms);
     log_int(line, "took_ms", monotonic_ms() - started_ms);
     log_end(line);
 }
@@ -326,13 +329,15 @@ static enum step run_batch(struct worker *w, size_t source, int *rows_read)
         return pg_failed(w, failure);
     }
     struct bulk_action *actions = plan_actions(ids, count, docs, chunks);
-    struct batch_counts counts = {.rows = rows};
+    struct batch_counts counts = {.rows = rows, .query_ms = monotonic_ms() - started};
     enum step step = STEP_OK;
     size_t per_request = (size_t)w->config->batch_size;
+    int64_t bulk_started = monotonic_ms();
     for (size_t at = 0; step == STEP_OK && at < count; at += per_request) {
         size_t n = count - at < per_request ? count - at : per_request;
         step = send_bulk(w, actions + at, n, &counts);
     }
+    counts.bulk_ms = monotonic_ms() - bulk_started;
     if (step == STEP_OK) {
         struct cursor *cursor = &w->state.sources[source].cursor;
         snprintf(cursor->modified, sizeof cursor->modified, "%s",

@@ -160,11 +160,52 @@ curl -fsS "$es_url/_cluster/health?pretty" | sed 's/^/    /'
 # ---------------------------------------------------------------------------
 # Extension points, filled by later issues.
 
-# The ETL: etl-supervisor with one etl-worker per index, against the services
-# above.
+# The ETL: etl-supervisor with one etl-worker per index (movies, genres,
+# persons) against the services above, configured by the shipped
+# etc/etl.ini through its ${ETL_*} variables.  Its log lines go to
+# $state/etl.log (and per worker to $state/logs/NAME.log).
+etl_env() {
+    export ETL_STATE_DIR="$state/etl" ETL_LOG_DIR="$state/logs" \
+        ETL_CONTROL_SOCKET="$state/etl.sock" ETL_PG_HOST=127.0.0.1 ETL_PG_PORT="$pg_port" \
+        ETL_PG_DBNAME=movies ETL_PG_USER=etl ETL_PG_PASSWORD="$ETL_DB_PASSWORD" \
+        ETL_ES_URL="$es_url"
+}
 start_etl() {
-    step "ETL"
-    info "not yet"
+    step "ETL: etl-supervisor with the movies, genres and persons workers"
+    etl_env
+    mkdir -p "$ETL_STATE_DIR" "$ETL_LOG_DIR"
+    "$top/bin/etl-supervisor" -c "$top/etc/etl.ini" >>"$state/etl.log" 2>&1 &
+    local pid=$!
+    on_exit "ETL supervisor" "kill -TERM $pid; wait $pid"
+    info "pid $pid; logs: $state/etl.log and $state/logs/NAME.log"
+    local want="movies:$n_fw genres:$n_genre persons:$n_person" waited=0 all
+    while :; do
+        all=1
+        for pair in $want; do
+            local got
+            got=$(curl -fsS "$es_url/${pair%%:*}/_count" 2>/dev/null | sed -n 's/.*"count":\([0-9]*\).*/\1/p')
+            [ "${got:-0}" = "${pair#*:}" ] || all=0
+        done
+        [ "$all" = 1 ] && break
+        kill -0 "$pid" 2>/dev/null || die "etl-supervisor exited; see $state/etl.log"
+        [ "$waited" -ge 300 ] && die "the indices are not complete after 300 s; see $state/etl.log"
+        sleep 1
+        waited=$((waited + 1))
+    done
+    ok "indices built: movies $n_fw, genres $n_genre, persons $n_person documents"
+    info "status: ${dim}ETL_CONTROL_SOCKET='$ETL_CONTROL_SOCKET' $top/bin/etlctl status${reset}"
+    "$top/bin/etlctl" -s "$ETL_CONTROL_SOCKET" status 2>/dev/null | sed 's/^/    /' || true
+}
+
+# Prints the hits of a search: title and rating of each film.
+print_hits() {
+    /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print("    %d hits" % r["hits"]["total"]["value"])
+for h in r["hits"]["hits"]:
+    s = h["_source"]
+    print("      %-50s rating %s" % (s["title"][:50], s["imdb_rating"]))'
 }
 
 # The admin panel (compose/native/admin.sh).
@@ -173,10 +214,17 @@ start_admin() {
     info "not yet"
 }
 
-# A few searches against the synced indices, to show the ETL's work.
+# Two searches against the movies index: a word of a title, and an actor's
+# name (a nested query on actors.name).
 show_searches() {
     step "Searches"
-    info "not yet"
+    info "a title word: \"star\" (match on title, analyzer ru_en)"
+    curl -fsS "$es_url/movies/_search" -H 'Content-Type: application/json' \
+        -d '{"size": 5, "_source": ["title", "imdb_rating"], "query": {"match": {"title": "star"}}}' | print_hits
+    info "an actor: \"Mark Hamill\" (nested query on actors.name)"
+    curl -fsS "$es_url/movies/_search" -H 'Content-Type: application/json' \
+        -d '{"size": 5, "_source": ["title", "imdb_rating"], "query": {"nested": {"path": "actors",
+             "query": {"match": {"actors.name": {"query": "Mark Hamill", "operator": "and"}}}}}}' | print_hits
 }
 
 start_etl
@@ -187,7 +235,8 @@ show_searches
 
 step "Running"
 info "PostgreSQL     127.0.0.1:$pg_port  (database movies; roles catalog_owner, app, etl)"
-info "search node    $es_url"
+info "search node    $es_url  (indices movies, genres, persons)"
+info "ETL            bin/etlctl -s $state/etl.sock status; logs in $state/etl.log"
 info "passwords      $passwords"
 printf '\n%sPress Ctrl-C to stop everything.%s\n' "$bold" "$reset"
 while :; do
