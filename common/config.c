@@ -26,11 +26,17 @@ struct key_spec {
 };
 
 #define STR(section, name, def, field)                                                             \
-    {section, name, KIND_STRING, def, 0, 0, offsetof(struct etl_config, field)}
+    {                                                                                              \
+        section, name, KIND_STRING, def, 0, 0, offsetof(struct etl_config, field)                  \
+    }
 #define PATH(section, name, def, field)                                                            \
-    {section, name, KIND_PATH, def, 0, 0, offsetof(struct etl_config, field)}
+    {                                                                                              \
+        section, name, KIND_PATH, def, 0, 0, offsetof(struct etl_config, field)                    \
+    }
 #define INT(section, name, def, lo, hi, field)                                                     \
-    {section, name, KIND_INT, def, lo, hi, offsetof(struct etl_config, field)}
+    {                                                                                              \
+        section, name, KIND_INT, def, lo, hi, offsetof(struct etl_config, field)                   \
+    }
 
 /* Every key of the fixed sections.  etc/etl.ini documents the same. */
 static const struct key_spec key_specs[] = {
@@ -70,7 +76,7 @@ static const struct key_spec key_specs[] = {
 #define KEY_SPECS_COUNT (sizeof key_specs / sizeof key_specs[0])
 
 static const char *const fixed_sections[] = {"etl", "postgres", "elasticsearch", "supervisor"};
-#define INDEX_PREFIX "index."
+#define INDEX_PREFIX   "index."
 #define INDEX_NAME_MAX 64
 
 /* One key=value line as read, before validation. */
@@ -95,7 +101,6 @@ struct parse_state {
     size_t entries_count;
     struct raw_section *sections;
     size_t sections_count;
-    char err[CONFIG_ERROR_MAX];
 };
 
 /* Records a section header line ("[name]") with its line number.  inih
@@ -139,8 +144,7 @@ static char *counting_reader(char *str, int num, void *stream)
 static int collect_entry(void *user, const char *section, const char *name, const char *value)
 {
     struct parse_state *state = user;
-    state->entries =
-        xrealloc(state->entries, (state->entries_count + 1) * sizeof *state->entries);
+    state->entries = xrealloc(state->entries, (state->entries_count + 1) * sizeof *state->entries);
     state->entries[state->entries_count++] =
         (struct raw_entry){xstrdup(section), xstrdup(name), xstrdup(value), state->line};
     return 1;
@@ -172,8 +176,8 @@ static char *expand_env(const char *value, const char **missing_name, char *name
     const char *body = value + 2;
     size_t body_len = len - 3;
     const char *sep = strstr(body, ":-");
-    size_t name_len = sep != NULL && (size_t)(sep - body) < body_len ? (size_t)(sep - body)
-                                                                      : body_len;
+    size_t name_len =
+        sep != NULL && (size_t)(sep - body) < body_len ? (size_t)(sep - body) : body_len;
     if (name_len == 0 || name_len >= name_size)
         return xstrdup(value);
     memcpy(name_buf, body, name_len);
@@ -344,8 +348,8 @@ static int load_index_section(struct etl_config *config, struct parse_state *sta
             }
             continue;
         } else {
-            set_error(err, err_size, config->path, e->line, e->name,
-                      "unknown key in section [%s]", section->name);
+            set_error(err, err_size, config->path, e->line, e->name, "unknown key in section [%s]",
+                      section->name);
             return -1;
         }
         if (*slot != NULL) {
@@ -365,8 +369,8 @@ static int load_index_section(struct etl_config *config, struct parse_state *sta
                           : idx->changes_sql == NULL   ? "changes"
                                                        : NULL;
     if (missing != NULL) {
-        set_error(err, err_size, config->path, section->line, missing,
-                  "required in section [%s]", section->name);
+        set_error(err, err_size, config->path, section->line, missing, "required in section [%s]",
+                  section->name);
         return -1;
     }
     return 0;
@@ -412,8 +416,7 @@ static int validate(struct etl_config *config, struct parse_state *state, char *
             }
         }
         if (!is_fixed_section(s->name) && strncmp(s->name, INDEX_PREFIX, strlen(INDEX_PREFIX)))
-            return set_error(err, err_size, config->path, s->line, s->name, "unknown section"),
-                   -1;
+            return set_error(err, err_size, config->path, s->line, s->name, "unknown section"), -1;
     }
     /* Keys of the fixed sections: known, set once, valid. */
     bool seen[KEY_SPECS_COUNT] = {false};
@@ -455,8 +458,7 @@ static int validate(struct etl_config *config, struct parse_state *state, char *
         }
         if (!store_value(config, &key_specs[i], key_specs[i].default_value, reason,
                          sizeof reason)) {
-            set_error(err, err_size, config->path, 0, key_specs[i].name, "bad default: %s",
-                      reason);
+            set_error(err, err_size, config->path, 0, key_specs[i].name, "bad default: %s", reason);
             return -1;
         }
     }
@@ -514,8 +516,8 @@ int config_load(const char *path, struct etl_config *config, char *err, size_t e
     *config = (struct etl_config){0};
     config->path = xstrdup(path);
     char *slash = strrchr(config->path, '/');
-    config->base_dir = slash ? xasprintf("%.*s", (int)(slash - config->path), config->path)
-                             : xstrdup(".");
+    config->base_dir =
+        slash ? xasprintf("%.*s", (int)(slash - config->path), config->path) : xstrdup(".");
     if (config->base_dir[0] == '\0') {
         free(config->base_dir);
         config->base_dir = xstrdup("/");

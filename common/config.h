@@ -11,20 +11,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define EXIT_CONFIG 78 /* sysexits.h EX_CONFIG */
+#define EXIT_CONFIG      78 /* sysexits.h EX_CONFIG */
 #define CONFIG_ERROR_MAX 512
 /* The file read when no -c is given. */
 #define CONFIG_DEFAULT_PATH "/usr/local/etc/etl/etl.ini"
 
 /* One [index.NAME] section: what the generic worker needs for one index. */
 struct index_config {
-    char *name;           /* NAME from the section header */
-    char *index;          /* Elasticsearch index name */
-    char *mapping;        /* settings+mappings JSON file */
-    char *documents_sql;  /* SQL: $1 uuid[] -> (id, document json) */
-    char **changes_sql;   /* SQL files of the change sources; [0] lists the index's own rows */
+    char *name;          /* NAME from the section header */
+    char *index;         /* Elasticsearch index name */
+    char *mapping;       /* settings+mappings JSON file */
+    char *documents_sql; /* SQL: $1 uuid[] -> (id, document json) */
+    char **changes_sql;  /* SQL files of the change sources; [0] lists the index's own rows */
     size_t changes_count;
-    int line;             /* line of the section header */
+    int line; /* line of the section header */
 };
 
 struct etl_config {

@@ -56,8 +56,8 @@ int es_client_init(struct es_client *es, const struct etl_config *config,
     curl_easy_setopt(es->curl, CURLOPT_NOPROGRESS, 0L);
     if (config->es_user[0] != '\0') {
         bool failed;
-        char *password = config_read_secret(config->es_password_file, "ETL_ES_PASSWORD", &failed,
-                                            err, err_size);
+        char *password =
+            config_read_secret(config->es_password_file, "ETL_ES_PASSWORD", &failed, err, err_size);
         if (failed)
             return -1;
         curl_easy_setopt(es->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);

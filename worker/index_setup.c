@@ -36,8 +36,9 @@ enum index_setup_result index_setup(struct es_client *es, const char *index, jso
         int match = index_mapping_matches(es->response.data, es->response.len, definition);
         if (match == 1)
             return INDEX_READY;
-        snprintf(err, err_size, match == 0 ? "the live mapping of %s differs from its file"
-                                           : "unreadable mapping response for %s",
+        snprintf(err, err_size,
+                 match == 0 ? "the live mapping of %s differs from its file"
+                            : "unreadable mapping response for %s",
                  index);
         return match == 0 ? INDEX_MAPPING_DIFFERS : INDEX_UNAVAILABLE;
     }

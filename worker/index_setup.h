@@ -8,8 +8,8 @@
 #include <jansson.h>
 
 enum index_setup_result {
-    INDEX_READY,         /* exists (or was created) with the file's mapping */
-    INDEX_UNAVAILABLE,   /* no usable answer: retry later */
+    INDEX_READY,          /* exists (or was created) with the file's mapping */
+    INDEX_UNAVAILABLE,    /* no usable answer: retry later */
     INDEX_MAPPING_DIFFERS /* the live mapping is not the file's: refuse to run */
 };
 

@@ -44,15 +44,14 @@ static void install_signals(void)
 /* Prints the usage text. */
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: etl-worker --index NAME [-c FILE]\n"
-            "Keeps the Elasticsearch index of [index.NAME] in FILE equal to PostgreSQL.\n\n"
-            "  -i, --index NAME   the index section to run (required)\n"
-            "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
-            "  -h, --help         this text\n"
-            "  -V, --version      version\n\n"
-            "Exit status: 0 stopped by SIGTERM/SIGINT, 64 usage, 65 index mapping differs\n"
-            "from its file, 70 internal error, 73 state directory, 78 configuration.\n");
+    fprintf(out, "usage: etl-worker --index NAME [-c FILE]\n"
+                 "Keeps the Elasticsearch index of [index.NAME] in FILE equal to PostgreSQL.\n\n"
+                 "  -i, --index NAME   the index section to run (required)\n"
+                 "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
+                 "  -h, --help         this text\n"
+                 "  -V, --version      version\n\n"
+                 "Exit status: 0 stopped by SIGTERM/SIGINT, 64 usage, 65 index mapping differs\n"
+                 "from its file, 70 internal error, 73 state directory, 78 configuration.\n");
 }
 
 /* Parses the command line, loads the config, runs the worker. */

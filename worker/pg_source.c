@@ -13,7 +13,7 @@
 static const char *const HORIZON_SQL = "SELECT content.etl_horizon()::text";
 
 /* Names of the prepared statements. */
-#define DOCUMENTS_STATEMENT "documents"
+#define DOCUMENTS_STATEMENT   "documents"
 #define CHANGES_STATEMENT_FMT "changes_%zu"
 
 /* Reads one SQL file. */
@@ -192,8 +192,7 @@ enum pg_failure pg_source_horizon(struct pg_source *pg, char *horizon, size_t si
     if (failure != PG_OK)
         return failure;
     PGresult *res = PQexec(pg->conn, HORIZON_SQL);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
-        PQgetisnull(res, 0, 0)) {
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
         failure = classify(pg, "content.etl_horizon()", res);
         PQclear(res);
         return failure;

@@ -142,8 +142,8 @@ static enum step send_bulk(struct worker *w, struct bulk_action *actions, size_t
                 break;
             continue;
         }
-        if (bulk_parse_response(w->es.response.data, w->es.response.len, pending, count,
-                                results) < 0) {
+        if (bulk_parse_response(w->es.response.data, w->es.response.len, pending, count, results) <
+            0) {
             step = back_off(w, "elasticsearch", "unreadable bulk response");
             if (step != STEP_RETRY)
                 break;
@@ -340,8 +340,7 @@ static enum step run_batch(struct worker *w, size_t source, int *rows_read)
     counts.bulk_ms = monotonic_ms() - bulk_started;
     if (step == STEP_OK) {
         struct cursor *cursor = &w->state.sources[source].cursor;
-        snprintf(cursor->modified, sizeof cursor->modified, "%s",
-                 PQgetvalue(changes, rows - 1, 0));
+        snprintf(cursor->modified, sizeof cursor->modified, "%s", PQgetvalue(changes, rows - 1, 0));
         snprintf(cursor->id, sizeof cursor->id, "%s", PQgetvalue(changes, rows - 1, 1));
         step = save_state(w);
         if (step == STEP_OK) {
@@ -390,7 +389,8 @@ static enum step prepare_index(struct worker *w)
             struct log_line *line = log_begin(LOG_ERROR, "index mapping differs from its file");
             log_str(line, "index", w->idx->index);
             log_str(line, "mapping", w->idx->mapping);
-            log_str(line, "hint", "delete the index (or fix the file) to let the worker rebuild it");
+            log_str(line, "hint",
+                    "delete the index (or fix the file) to let the worker rebuild it");
             log_end(line);
             exit_status = EXIT_MAPPING_DIFFERS;
             return STEP_FATAL;
@@ -416,15 +416,16 @@ static void set_aside_bad_state(struct worker *w, const char *why)
 }
 
 /* Reads mapping, SQL and state; prepares clients. */
-int worker_init(struct worker *w, const struct etl_config *config,
-                const struct index_config *idx, const volatile sig_atomic_t *stop)
+int worker_init(struct worker *w, const struct etl_config *config, const struct index_config *idx,
+                const volatile sig_atomic_t *stop)
 {
     *w = (struct worker){.config = config, .idx = idx, .stop = stop};
     backoff_init(&w->backoff, config->backoff_initial_ms, config->backoff_max_ms);
     char err[512];
     json_error_t json_err;
     w->definition = json_load_file(idx->mapping, 0, &json_err);
-    if (!json_is_object(w->definition) || !json_is_object(json_object_get(w->definition, "mappings"))) {
+    if (!json_is_object(w->definition) ||
+        !json_is_object(json_object_get(w->definition, "mappings"))) {
         snprintf(err, sizeof err, "%s:%d: %s", idx->mapping, json_err.line,
                  w->definition ? "no \"mappings\" object" : json_err.text);
         log_event(LOG_ERROR, "bad mapping file", "error", err);
@@ -445,7 +446,7 @@ int worker_init(struct worker *w, const struct etl_config *config,
     w->state_path = xasprintf("%s/%s.state", config->state_dir, idx->name);
     w->rejects_path = xasprintf("%s/%s.rejects", config->state_dir, idx->name);
     const char **names = xcalloc(idx->changes_count, sizeof *names);
-    char (*storage)[STATE_SOURCE_NAME_MAX] = xcalloc(idx->changes_count, sizeof *storage);
+    char(*storage)[STATE_SOURCE_NAME_MAX] = xcalloc(idx->changes_count, sizeof *storage);
     for (size_t i = 0; i < idx->changes_count; i++) {
         state_source_name(idx->changes_sql[i], storage[i], sizeof storage[i]);
         names[i] = storage[i];

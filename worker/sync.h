@@ -14,11 +14,11 @@
 #include <signal.h>
 
 /* Exit statuses of etl-worker (also in docs/operations.md). */
-#define EXIT_STOPPED 0            /* stopped by SIGTERM/SIGINT at a safe point */
-#define EXIT_USAGE 64             /* bad command line */
-#define EXIT_MAPPING_DIFFERS 65   /* the live index mapping is not the file's */
-#define EXIT_INTERNAL 70          /* cannot set up (curl, ...) */
-#define EXIT_STATE_DIR 73         /* the state directory cannot be created */
+#define EXIT_STOPPED         0  /* stopped by SIGTERM/SIGINT at a safe point */
+#define EXIT_USAGE           64 /* bad command line */
+#define EXIT_MAPPING_DIFFERS 65 /* the live index mapping is not the file's */
+#define EXIT_INTERNAL        70 /* cannot set up (curl, ...) */
+#define EXIT_STATE_DIR       73 /* the state directory cannot be created */
 /* EXIT_CONFIG (78) is in config.h: bad INI, SQL or mapping file */
 
 struct worker {
@@ -37,8 +37,8 @@ struct worker {
 
 /* Sets the worker up for idx: reads its SQL, mapping and state.  Returns 0,
  * or an exit status with the reason logged. */
-int worker_init(struct worker *w, const struct etl_config *config,
-                const struct index_config *idx, const volatile sig_atomic_t *stop);
+int worker_init(struct worker *w, const struct etl_config *config, const struct index_config *idx,
+                const volatile sig_atomic_t *stop);
 /* Runs until *stop; returns the exit status. */
 int worker_run(struct worker *w);
 void worker_free(struct worker *w);
