@@ -16,13 +16,16 @@
 # $DEMO_STATE_DIR/passwords.env.
 #
 # Environment: DEMO_PG_PORT (5432), DEMO_ES_PORT (9200; the runner serves
-# only 9200..9299), DEMO_STATE_DIR (.demo), ES_HEAP (512m).
+# only 9200..9299), DEMO_ADMIN_PORT (8080: nginx in front of the admin panel),
+# DEMO_STATE_DIR (.demo), ES_HEAP (512m), DJANGO_SUPERUSER_USERNAME (admin)
+# and DJANGO_SUPERUSER_PASSWORD (generated once when unset).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 native="$top/compose/native"
 pg_port=${DEMO_PG_PORT:-5432}
 es_port=${DEMO_ES_PORT:-9200}
+admin_port=${DEMO_ADMIN_PORT:-8080}
 state=${DEMO_STATE_DIR:-$top/.demo}
 
 bold=; dim=; red=; green=; reset=
@@ -208,10 +211,21 @@ for h in r["hits"]["hits"]:
     print("      %-50s rating %s" % (s["title"][:50], s["imdb_rating"]))'
 }
 
-# The admin panel (compose/native/admin.sh).
+# The admin panel (compose/native/admin.sh): Django under gunicorn behind
+# nginx on 127.0.0.1:$DEMO_ADMIN_PORT (8080).  The superuser comes from
+# DJANGO_SUPERUSER_USERNAME/_PASSWORD when set; otherwise one is generated
+# and its password printed once (kept in $state/admin/superuser.txt).
 start_admin() {
-    step "Admin panel"
-    info "not yet"
+    step "Admin panel on http://127.0.0.1:$admin_port/admin/"
+    if port_busy "$admin_port"; then
+        die "port $admin_port is taken; run DEMO_ADMIN_PORT=8081 make demo"
+    fi
+    on_exit "admin panel" "'$native/admin.sh' stop '$state/admin'"
+    DB_HOST=127.0.0.1 DB_PORT="$pg_port" DB_NAME=movies NGINX_PORT="$admin_port" \
+        DJANGO_SUPERUSER_USERNAME="${DJANGO_SUPERUSER_USERNAME:-admin}" \
+        "$native/admin.sh" start "$state/admin" | sed 's/^/    /'
+    ok "admin panel: http://127.0.0.1:$admin_port/admin/ (user ${DJANGO_SUPERUSER_USERNAME:-admin};"
+    info "password: as set in DJANGO_SUPERUSER_PASSWORD, or in $state/admin/superuser.txt)"
 }
 
 # Two searches against the movies index: a word of a title, and an actor's
@@ -236,6 +250,7 @@ show_searches
 step "Running"
 info "PostgreSQL     127.0.0.1:$pg_port  (database movies; roles catalog_owner, app, etl)"
 info "search node    $es_url  (indices movies, genres, persons)"
+info "admin panel    http://127.0.0.1:$admin_port/admin/  (nginx -> gunicorn)"
 info "ETL            bin/etlctl -s $state/etl.sock status; logs in $state/etl.log"
 info "passwords      $passwords"
 printf '\n%sPress Ctrl-C to stop everything.%s\n' "$bold" "$reset"
