@@ -1,0 +1,741 @@
+"""etl-supervisor and etlctl with real processes, a real PostgreSQL and a
+real search node: one worker per index, restarts with backoff, signals,
+the control socket, tagged logs and log files, SIGHUP reloads.
+
+Some tests run a fake worker (a shell script named by worker_path) whose
+output and lifetime the test controls: the supervisor's own behaviour
+(line handling, pids, stop/start) is then tested without waiting for
+loads."""
+import json
+import os
+import pathlib
+import signal
+import socket
+import stat
+import subprocess
+import time
+
+import pytest
+
+from etlproc import EtlProcess, all_documents, clean_env, make_config, parse_logfmt, wait_until
+from movies_expected import expected_movies, normalize
+
+INDICES = ["movies", "genres", "persons"]
+COUNTS = {"movies": 999, "genres": 26, "persons": 4166}
+# The first change source of each index: its own rows (state file key).
+OWN_SOURCE = {"movies": "film_work", "genres": "genre", "persons": "person"}
+OWN_TABLE = {"movies": "film_work", "genres": "genre", "persons": "person"}
+STATUS_KEYS = ["name", "index", "pid", "state", "uptime_s", "restarts", "last_exit",
+               "next_start_ms", "last_batch", "docs_sent", "cursor_modified", "cursor_id",
+               "lag_s"]
+
+# etlctl's exit statuses (etlctl --help, docs/operations.md).
+EXIT_USAGE, EXIT_UNKNOWN_WORKER, EXIT_NOT_RUNNING, EXIT_CONFIG = 64, 67, 69, 78
+# etl-supervisor's.
+EXIT_ALREADY_RUNNING = 75
+
+# Fast restarts for tests; stop_timeout small so SIGKILL paths are quick.
+SUPERVISOR_SETTINGS = {
+    ("supervisor", "restart_initial_ms"): "300",
+    ("supervisor", "restart_max_ms"): "2000",
+    ("supervisor", "restart_reset_after_s"): "60",
+    ("supervisor", "stop_timeout_s"): "5",
+}
+
+
+class Supervisor:
+    """A running etl-supervisor: its stdout (where every line goes) parsed,
+    etlctl at hand."""
+
+    def __init__(self, bin_dir, config, tmp_path, env=None, control_socket=None):
+        self.bin_dir = pathlib.Path(bin_dir)
+        self.config = config
+        # etlctl is pointed at the socket itself, so it works while the
+        # config file is being broken on purpose.
+        self.socket = control_socket or tmp_path / "control.sock"
+        self.stdout_path = tmp_path / f"supervisor-{time.monotonic_ns()}.out"
+        self.proc = EtlProcess([self.bin_dir / "etl-supervisor", "-c", config],
+                               tmp_path / "supervisor.err", env=env,
+                               stdout_path=self.stdout_path)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def lines(self):
+        return self.stdout_path.read_text(errors="replace").splitlines()
+
+    def events(self, msg=None, **fields):
+        """Parsed stdout lines, optionally only those with msg and fields."""
+        out = []
+        for line in self.lines():
+            ev = parse_logfmt(line)
+            if msg is not None and ev.get("msg") != msg:
+                continue
+            if all(ev.get(k) == v for k, v in fields.items()):
+                out.append(ev)
+        return out
+
+    def wait_event(self, msg, count=1, timeout=60, **fields):
+        def found():
+            self.check_alive()
+            ev = self.events(msg, **fields)
+            return ev if len(ev) >= count else None
+        return wait_until(found, timeout=timeout, what=f"{count} x msg={msg} {fields}")
+
+    def check_alive(self):
+        if self.proc.proc.poll() is not None:
+            raise AssertionError(f"supervisor exited {self.proc.proc.returncode}:\n"
+                                 + "\n".join(self.lines()[-40:])
+                                 + (self.proc.log_path.read_text() if self.proc.log_path.exists() else ""))
+
+    def ctl(self, *args, timeout=60):
+        return subprocess.run([str(self.bin_dir / "etlctl"), "-s", str(self.socket), *args],
+                              capture_output=True, text=True, timeout=timeout, env=clean_env())
+
+    def status(self):
+        """{name: status fields} from etlctl status."""
+        result = self.ctl("status")
+        assert result.returncode == 0, result.stderr
+        out = {}
+        for line in result.stdout.splitlines():
+            fields = parse_logfmt(line)
+            assert list(fields) == STATUS_KEYS, line
+            out[fields["name"]] = fields
+        return out
+
+    def pids(self):
+        return {name: int(s["pid"]) for name, s in self.status().items()}
+
+    def wait_caught_up(self, names, timeout=180):
+        """Waits until every worker in names logged 'caught up' (through
+        the supervisor)."""
+        def done():
+            self.check_alive()
+            ev = self.events("caught up")
+            return all(any(e.get("worker") == n for e in ev) for n in names)
+        wait_until(done, timeout=timeout, what=f"{names} caught up")
+
+    def signal(self, signo):
+        self.proc.signal(signo)
+
+    def stop(self, timeout=30):
+        return self.proc.stop(timeout=timeout)
+
+
+def pid_alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+# --- what PostgreSQL says the documents are ------------------------------------
+
+def expected_genres(conn):
+    with conn.cursor() as cur:
+        cur.execute("SELECT id::text, name, description FROM content.genre")
+        return {r[0]: {"id": r[0], "name": r[1], "description": r[2]} for r in cur.fetchall()}
+
+
+def expected_persons(conn):
+    with conn.cursor() as cur:
+        cur.execute("SELECT id::text, full_name FROM content.person")
+        people = {r[0]: {"id": r[0], "full_name": r[1], "films": {}} for r in cur.fetchall()}
+        cur.execute("SELECT person_id::text, film_work_id::text, role FROM content.person_film_work")
+        for pid, fid, role in cur.fetchall():
+            people[pid]["films"].setdefault(fid, []).append(role)
+    return {pid: normalize_person({**p, "films": [{"id": f, "roles": r} for f, r in p["films"].items()]})
+            for pid, p in people.items()}
+
+
+def normalize_person(doc):
+    films = sorted(({"id": f["id"], "roles": sorted(f["roles"])} for f in doc["films"]),
+                   key=lambda f: f["id"])
+    return {**doc, "films": films}
+
+
+def assert_index_equals_db(es, conn, name, index):
+    docs = all_documents(es, index)
+    if name == "movies":
+        expected = expected_movies(conn)
+        docs = {k: normalize(v) for k, v in docs.items()}
+    elif name == "genres":
+        expected = expected_genres(conn)
+    else:
+        expected = expected_persons(conn)
+        docs = {k: normalize_person(v) for k, v in docs.items()}
+    assert set(docs) == set(expected), f"{name}: ids differ"
+    for key, doc in expected.items():
+        assert docs[key] == doc, f"{name} {key}"
+
+
+# --- fixtures -----------------------------------------------------------------------
+
+
+class Stack:
+    """A supervisor over its own catalogue copy and its own indices."""
+
+    def __init__(self, tmp_path, pg, es, catalog, bin_dir, overrides=None, extra_sections="",
+                 indices=INDICES):
+        self.tmp_path, self.pg, self.es, self.catalog, self.bin_dir = tmp_path, pg, es, catalog, bin_dir
+        settings = dict(SUPERVISOR_SETTINGS)
+        settings[("supervisor", "log_dir")] = str(tmp_path / "logs")
+        settings.update(overrides or {})
+        self.config, self.names = make_config(tmp_path, pg, es, catalog, overrides=settings,
+                                              extra_sections=extra_sections, indices=indices)
+        self.sup = Supervisor(bin_dir, self.config, tmp_path)
+        self.app = pg.connect("app", catalog)
+
+    def sql(self, statement, params=None):
+        with self.app.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchall() if cur.description else None
+
+    def doc(self, name, doc_id):
+        resp = self.es.get(f"/{self.names[name]}/_doc/{doc_id}")
+        return resp.json().get("_source") if resp.status_code == 200 else None
+
+    def close(self):
+        self.app.close()
+        if self.sup.proc.proc.poll() is None:
+            self.sup.stop()
+        self.sup.proc.close()
+        for index in self.names.values():
+            self.es.delete_indices(index)
+
+
+@pytest.fixture
+def stack(tmp_path, pg, es, catalog, bin_dir):
+    s = Stack(tmp_path, pg, es, catalog, bin_dir)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def loaded(stack):
+    """The stack once all three indices are built."""
+    stack.sup.wait_caught_up(INDICES)
+    return stack
+
+
+FAKE_WORKER = r"""#!/bin/sh
+# A stand-in for etl-worker: --index NAME -c FILE.  Writes the kinds of
+# lines the supervisor must handle, then ticks until SIGTERM.
+name=$2
+ts() { date -u +%Y-%m-%dT%H:%M:%S.000Z; }
+trap 'printf "ts=%s level=info worker=%s pid=%s msg=stopped\n" "$(ts)" "$name" $$; exit 0' TERM
+printf 'ts=%s level=info worker=%s pid=%s msg=started index=fake\n' "$(ts)" "$name" $$
+printf 'plain words from %s, "quoted" and \\ backslash\n' "$name"
+printf 'half of '; sleep 0.3; printf 'a line\n'
+head -c 10000 /dev/zero | tr '\0' x; printf '\n'
+printf 'ts=%s level=info worker=%s pid=%s msg=batch index=fake source=s rows=2 docs=2 indexed=2 deleted=0 rejected=0 cursor_modified="2021-06-16 20:14:09.247396+00" cursor_id=abc lag_s=3.500 took_ms=1\n' "$(ts)" "$name" $$
+printf 'ts=%s level=info worker=%s pid=%s msg=batch index=fake source=s rows=3 docs=3 indexed=3 deleted=0 rejected=0 cursor_modified="2021-06-16 20:15:00.000000+00" cursor_id=def lag_s=2.000 took_ms=1\n' "$(ts)" "$name" $$
+printf 'no newline at the end'
+printf '\n'
+while :; do
+    printf 'ts=%s level=info worker=%s pid=%s msg=tick\n' "$(ts)" "$name" $$
+    sleep 0.2
+done
+"""
+
+
+@pytest.fixture
+def fake(tmp_path, pg, es, bin_dir):
+    """A supervisor running fake workers for movies, genres and persons
+    (no database or index is touched)."""
+    script = tmp_path / "fake-worker.sh"
+    script.write_text(FAKE_WORKER)
+    script.chmod(0o755)
+    overrides = dict(SUPERVISOR_SETTINGS)
+    overrides[("supervisor", "worker_path")] = str(script)
+    overrides[("supervisor", "log_dir")] = str(tmp_path / "logs")
+    config, _ = make_config(tmp_path, pg, es, "unused", overrides=overrides, indices=INDICES)
+    sup = Supervisor(bin_dir, config, tmp_path)
+    try:
+        sup.wait_event("tick", count=3)
+        yield sup
+    finally:
+        if sup.proc.proc.poll() is None:
+            sup.stop()
+        sup.proc.close()
+
+
+# --- building the indices -------------------------------------------------------------
+
+def test_builds_all_three_indices_from_the_sample_data(loaded, es):
+    for name, count in COUNTS.items():
+        assert es.count(loaded.names[name]) == count, name
+    for name in INDICES:
+        assert_index_equals_db(es, loaded.app, name, loaded.names[name])
+    status = loaded.sup.status()
+    assert set(status) == set(INDICES)
+    for name, s in status.items():
+        assert s["state"] == "running"
+        assert int(s["pid"]) > 0 and pid_alive(int(s["pid"]))
+        assert s["index"] == loaded.names[name]
+        assert int(s["docs_sent"]) >= COUNTS[name]
+        assert s["last_batch"].endswith("Z")
+        assert s["cursor_modified"] and s["cursor_id"]
+        assert s["lag_s"] == "0"  # caught up after its last batch
+        assert s["restarts"] == "0" and s["last_exit"] == ""
+    # One status line per name too.
+    one = loaded.sup.ctl("status", "genres")
+    assert one.returncode == 0
+    assert [parse_logfmt(line)["name"] for line in one.stdout.splitlines()] == ["genres"]
+
+
+# --- restarts ------------------------------------------------------------------------
+
+def test_kill_9_restarts_only_that_worker_after_its_backoff(loaded, es):
+    sup = loaded.sup
+    before = sup.pids()
+    os.kill(before["movies"], signal.SIGKILL)
+    started = sup.wait_event("worker started", count=2, child="movies")[-1]
+    exited = sup.events("worker exited", child="movies")[-1]
+    scheduled = sup.events("restart scheduled", child="movies")[-1]
+    assert exited["signal"] == "9" and exited["expected"] == "false"
+    delay = int(scheduled["delay_ms"])
+    assert 150 <= delay <= 300  # restart_initial_ms 300, jitter in its upper half
+    gap_ms = (parse_ts(started["ts"]) - parse_ts(exited["ts"])) * 1000
+    assert gap_ms >= delay - 5
+    after = sup.pids()
+    assert after["movies"] != before["movies"] and after["movies"] == int(started["child_pid"])
+    assert {n: p for n, p in after.items() if n != "movies"} == \
+        {n: p for n, p in before.items() if n != "movies"}
+    status = sup.status()["movies"]
+    assert status["restarts"] == "1" and status["last_exit"] == "signal:9"
+    # The restarted worker resumes; a change made now reaches every index.
+    film = loaded.sql("SELECT id::text FROM content.film_work ORDER BY id LIMIT 1")[0][0]
+    loaded.sql("UPDATE content.film_work SET title = 'Restarted Worker Title' WHERE id = %s", (film,))
+    wait_until(lambda: (loaded.doc("movies", film) or {}).get("title") == "Restarted Worker Title",
+               timeout=60, what="the change after the restart")
+    wait_until(lambda: sup.status()["movies"]["lag_s"] == "0", timeout=30, what="caught up")
+    for name in INDICES:
+        assert_index_equals_db(es, loaded.app, name, loaded.names[name])
+
+
+def parse_ts(text):
+    """Seconds since the epoch of a ts= value."""
+    import datetime
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def test_worker_failing_forever_backs_off_to_the_cap_while_others_sync(
+        tmp_path, pg, es, catalog, bin_dir):
+    etc = pathlib.Path(__file__).resolve().parents[2] / "etc"
+    broken = ("\n[index.broken]\n"
+              f"index = broken_{os.getpid()}\n"
+              "mapping = /nonexistent/broken.json\n"
+              f"documents = {etc}/sql/genres/documents.sql\n"
+              f"changes = {etc}/sql/genres/genre.sql\n")
+    s = Stack(tmp_path, pg, es, catalog, bin_dir, extra_sections=broken,
+              indices=INDICES + ["broken"],
+              overrides={("supervisor", "restart_initial_ms"): "100",
+                         ("supervisor", "restart_max_ms"): "800"})
+    try:
+        s.sup.wait_caught_up(INDICES)
+        scheduled = s.sup.wait_event("restart scheduled", count=8, child="broken", timeout=60)
+        delays = [int(e["delay_ms"]) for e in scheduled]
+        assert all(d <= 800 for d in delays), delays
+        assert delays[0] <= 100
+        # Doubling with jitter in the upper half: by the 5th it is at the
+        # cap, each in [400, 800].
+        assert all(400 <= d <= 800 for d in delays[4:]), delays
+        exits = s.sup.events("worker exited", child="broken")
+        assert all(e.get("status") == "78" for e in exits)
+        # The worker's reason reaches the log, tagged with its name.
+        assert s.sup.events("bad mapping file", worker="broken")
+        s.sup.check_alive()
+        status = s.sup.status()
+        assert status["broken"]["state"] in ("backoff", "starting")
+        assert status["broken"]["last_exit"] == "78"
+        assert int(status["broken"]["restarts"]) >= 7
+        # The others keep syncing.
+        genre = s.sql("SELECT id::text FROM content.genre ORDER BY id LIMIT 1")[0][0]
+        s.sql("UPDATE content.genre SET name = 'Backoff Proof' WHERE id = %s", (genre,))
+        wait_until(lambda: (s.doc("genres", genre) or {}).get("name") == "Backoff Proof",
+                   timeout=30, what="the genre change while a worker fails")
+        assert all(status[n]["restarts"] == "0" for n in INDICES)
+    finally:
+        s.close()
+
+
+# --- stopping --------------------------------------------------------------------------
+
+def test_sigterm_stops_everything_within_stop_timeout_with_state_saved(
+        tmp_path, pg, es, catalog, bin_dir):
+    s = Stack(tmp_path, pg, es, catalog, bin_dir, overrides={("etl", "batch_size"): "50"})
+    try:
+        s.sup.wait_event("batch", count=6, worker="persons", timeout=120)
+        pids = s.sup.pids()
+        assert all(pids.values())
+        s.sup.signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        assert s.sup.proc.wait(timeout=30) == 0
+        assert time.monotonic() - t0 < 5 + 2  # stop_timeout_s 5
+        for name, pid in pids.items():
+            assert not pid_alive(pid), name
+            assert s.sup.events("stopped", worker=name), name
+            exited = s.sup.events("worker exited", child=name)[-1]
+            assert exited["status"] == "0" and exited["expected"] == "true"
+        assert s.sup.events("stopped", worker="supervisor")
+        assert not (tmp_path / "control.sock").exists()
+        # Each state file names exactly what the index holds.
+        for name in INDICES:
+            path = tmp_path / "state" / f"{name}.state"
+            cursor = json.loads(path.read_text())["sources"][OWN_SOURCE[name]]
+            rows = s.sql(f"SELECT id::text FROM content.{OWN_TABLE[name]}"
+                         " WHERE (modified, id) <= (%s::timestamptz, %s::uuid)",
+                         (cursor["modified"], cursor["id"]))
+            done = {r[0] for r in rows}
+            assert done and set(all_documents(es, s.names[name])) == done, name
+        assert len(done) < COUNTS["persons"]  # it was stopped mid-load
+    finally:
+        s.close()
+
+
+def test_workers_die_with_the_supervisor(loaded):
+    pids = loaded.sup.pids()
+    os.kill(loaded.sup.pid, signal.SIGKILL)
+    loaded.sup.proc.wait(timeout=10)
+    wait_until(lambda: not any(pid_alive(p) for p in pids.values()), timeout=15,
+               what="the workers to exit after the supervisor died")
+
+
+# --- etlctl ------------------------------------------------------------------------------
+
+def test_etlctl_restart_changes_only_that_pid(loaded, es):
+    before = loaded.sup.pids()
+    result = loaded.sup.ctl("restart", "movies")
+    assert result.returncode == 0, result.stderr
+    line = parse_logfmt(result.stdout.strip())
+    assert line["name"] == "movies" and line["state"] in ("starting", "running")
+    after = loaded.sup.pids()
+    assert int(line["pid"]) == after["movies"] != before["movies"]
+    assert {n: after[n] for n in ("genres", "persons")} == {n: before[n] for n in ("genres", "persons")}
+    assert not pid_alive(before["movies"])
+    # Asked for: no backoff, and the exit is not counted as a failure.
+    exited = loaded.sup.events("worker exited", child="movies")[-1]
+    assert exited["expected"] == "true"
+    assert not loaded.sup.events("restart scheduled", child="movies")
+    # It resumed from its state: nothing to send again.
+    loaded.sup.wait_event("started", count=2, worker="movies")
+    assert loaded.sup.events("started", worker="movies")[-1]["state"] == "resumed"
+    assert es.count(loaded.names["movies"]) == 999
+
+
+def test_etlctl_stop_keeps_it_stopped_until_start(loaded):
+    genre = loaded.sql("SELECT id::text FROM content.genre ORDER BY id LIMIT 1")[0][0]
+    before = loaded.sup.pids()
+    result = loaded.sup.ctl("stop", "genres")
+    assert result.returncode == 0, result.stderr
+    assert parse_logfmt(result.stdout)["state"] == "stopped"
+    assert not pid_alive(before["genres"])
+    loaded.sql("UPDATE content.genre SET name = 'While Stopped' WHERE id = %s", (genre,))
+    time.sleep(2)  # more than the restart delay and a few poll intervals
+    status = loaded.sup.status()
+    assert status["genres"]["state"] == "stopped" and status["genres"]["pid"] == "0"
+    assert loaded.doc("genres", genre)["name"] != "While Stopped"
+    # The movies worker (another index) is untouched and syncs the rename.
+    assert status["movies"]["pid"] == str(before["movies"])
+    result = loaded.sup.ctl("start", "genres")
+    assert result.returncode == 0, result.stderr
+    assert int(parse_logfmt(result.stdout)["pid"]) > 0
+    wait_until(lambda: loaded.doc("genres", genre)["name"] == "While Stopped", timeout=30,
+               what="the change once started again")
+    # start on a running worker changes nothing.
+    pid = loaded.sup.pids()["genres"]
+    assert loaded.sup.ctl("start", "genres").returncode == 0
+    assert loaded.sup.pids()["genres"] == pid
+
+
+def test_etlctl_errors_and_exit_codes(fake, tmp_path, bin_dir):
+    etlctl = str(bin_dir / "etlctl")
+    unknown = fake.ctl("restart", "nosuch")
+    assert unknown.returncode == EXIT_UNKNOWN_WORKER
+    assert 'no worker named "nosuch"' in unknown.stderr
+    assert fake.ctl("status", "nosuch").returncode == EXIT_UNKNOWN_WORKER
+    for args in ([], ["restart"], ["frobnicate"], ["reopen-logs", "movies"], ["stop", "a", "b"]):
+        result = fake.ctl(*args)
+        assert result.returncode == EXIT_USAGE, (args, result.stderr)
+        assert "usage:" in result.stderr
+    gone = subprocess.run([etlctl, "-s", str(tmp_path / "no.sock"), "status"],
+                          capture_output=True, text=True, env=clean_env())
+    assert gone.returncode == EXIT_NOT_RUNNING
+    assert "supervisor is not running" in gone.stderr
+    # A socket file nobody listens on (a supervisor that was SIGKILLed).
+    stale = tmp_path / "stale.sock"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(stale))
+    refused = subprocess.run([etlctl, "-s", str(stale), "status"], capture_output=True,
+                             text=True, env=clean_env())
+    assert refused.returncode == EXIT_NOT_RUNNING
+    bad_config = tmp_path / "bad.ini"
+    bad_config.write_text("[nonsense]\n")
+    result = subprocess.run([etlctl, "-c", str(bad_config), "status"], capture_output=True,
+                            text=True, env=clean_env())
+    assert result.returncode == EXIT_CONFIG
+    assert f"{bad_config}:1: nonsense: unknown section" in result.stderr
+    # -s and the environment variable name the socket without a config.
+    env = clean_env()
+    env["ETL_CONTROL_SOCKET"] = str(tmp_path / "control.sock")
+    assert subprocess.run([etlctl, "status"], env=env, capture_output=True).returncode == 0
+    assert subprocess.run([etlctl, "-s", str(tmp_path / "control.sock"), "status"],
+                          env=clean_env(), capture_output=True).returncode == 0
+
+
+def test_help_and_version(bin_dir):
+    for program in ("etl-supervisor", "etlctl"):
+        helped = subprocess.run([str(bin_dir / program), "--help"], capture_output=True, text=True)
+        assert helped.returncode == 0
+        assert "usage:" in helped.stdout and "Exit status" in helped.stdout
+        version = subprocess.run([str(bin_dir / program), "--version"], capture_output=True,
+                                 text=True)
+        assert version.returncode == 0 and version.stdout.startswith(program + " ")
+    bad = subprocess.run([str(bin_dir / "etl-supervisor"), "--bogus"], capture_output=True)
+    assert bad.returncode == EXIT_USAGE
+
+
+def test_supervisor_refuses_bad_config_and_a_second_instance(fake, tmp_path, bin_dir):
+    bad = tmp_path / "bad.ini"
+    bad.write_text("[etl]\nbatch_size = lots\n")
+    result = subprocess.run([str(bin_dir / "etl-supervisor"), "-c", str(bad)],
+                            capture_output=True, text=True, timeout=10, env=clean_env())
+    assert result.returncode == EXIT_CONFIG
+    assert f"{bad}:2: batch_size:" in result.stderr
+    second = subprocess.run([str(bin_dir / "etl-supervisor"), "-c", str(fake.config)],
+                            capture_output=True, text=True, timeout=10, env=clean_env())
+    assert second.returncode == EXIT_ALREADY_RUNNING
+    assert "another supervisor" in second.stderr
+    # The first one is unharmed, socket included.
+    assert fake.ctl("status").returncode == 0
+
+
+def test_stale_socket_is_replaced_and_mode_applied(tmp_path, pg, es, bin_dir):
+    script = tmp_path / "fake-worker.sh"
+    script.write_text(FAKE_WORKER)
+    script.chmod(0o755)
+    sock_path = tmp_path / "run" / "ctl.sock"
+    sock_path.parent.mkdir()
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(sock_path))  # left behind, as by a SIGKILLed supervisor
+    config, _ = make_config(tmp_path, pg, es, "unused", indices=["genres"], overrides={
+        ("supervisor", "worker_path"): str(script),
+        ("supervisor", "control_socket"): str(sock_path),
+        ("supervisor", "control_socket_mode"): "0660"})
+    sup = Supervisor(bin_dir, config, tmp_path, control_socket=sock_path)
+    try:
+        sup.wait_event("tick")
+        assert stat.S_IMODE(os.stat(sock_path).st_mode) == 0o660
+        assert sup.events("removed a stale control socket")
+        assert sup.ctl("status").returncode == 0
+    finally:
+        sup.stop()
+        sup.proc.close()
+    assert not sock_path.exists()
+
+
+# --- logs --------------------------------------------------------------------------------
+
+def test_log_lines_are_whole_and_tagged(fake, tmp_path):
+    fake.wait_event("output", count=3 * 4)
+    lines = fake.lines()
+    for line in lines:
+        ev = parse_logfmt(line)
+        assert line.startswith("ts=") and ev["worker"] in INDICES + ["supervisor"], line
+        assert int(ev["pid"]) > 0 and ev["msg"], line
+        assert len(line) + 1 <= 4096
+    for name in INDICES:
+        wrapped = [e for e in fake.events("output", worker=name)]
+        texts = [e["line"] for e in wrapped]
+        assert f'plain words from {name}, "quoted" and \\ backslash' in texts
+        assert "half of a line" in texts  # written in two pieces, logged as one
+        assert "no newline at the end" in texts
+        long = [e for e in wrapped if e["line"].startswith("xxx")]
+        assert len(long) == 1 and long[0]["truncated"] == "true"
+        assert set(long[0]["line"]) == {"x"} and 3500 < len(long[0]["line"]) < 4096
+        assert all(e["level"] == "error" for e in wrapped)
+        # The worker's own logfmt lines pass unchanged (its pid, its fields).
+        started = fake.events("started", worker=name)
+        assert started and started[0]["index"] == "fake"
+        assert all(e["pid"] == started[0]["pid"] for e in fake.events(worker=name))
+    # Status follows the batch lines: docs summed, cursor and lag of the last.
+    status = fake.status()["persons"]
+    assert status["docs_sent"] == "5"
+    assert status["cursor_modified"] == "2021-06-16 20:15:00.000000+00"
+    assert status["cursor_id"] == "def" and status["lag_s"] == "2.000"
+    assert status["state"] == "running"
+
+
+def test_log_files_written_and_reopened(fake, tmp_path):
+    logs = tmp_path / "logs"
+    wait_until(lambda: (logs / "genres.log").exists() and "msg=tick" in (logs / "genres.log").read_text(),
+               what="genres.log")
+    for name in INDICES:
+        content = (logs / f"{name}.log").read_text().splitlines()
+        assert content and all(parse_logfmt(l)["worker"] == name for l in content), name
+        assert f"plain words from {name}" in "\n".join(content)
+    # logrotate: move the file away, reopen-logs, a new file fills.
+    (logs / "genres.log").rename(logs / "genres.log.1")
+    result = fake.ctl("reopen-logs")
+    assert result.returncode == 0 and "reopened" in result.stdout
+    wait_until(lambda: (logs / "genres.log").exists() and "msg=tick" in (logs / "genres.log").read_text(),
+               what="a new genres.log")
+    size = (logs / "genres.log.1").stat().st_size
+    time.sleep(0.5)
+    assert (logs / "genres.log.1").stat().st_size == size  # no longer written
+    # SIGHUP reopens too.
+    (logs / "movies.log").rename(logs / "movies.log.1")
+    fake.signal(signal.SIGHUP)
+    wait_until(lambda: (logs / "movies.log").exists() and "msg=tick" in (logs / "movies.log").read_text(),
+               what="a new movies.log after SIGHUP")
+
+
+# --- SIGHUP --------------------------------------------------------------------------------
+
+def test_sighup_with_a_broken_config_keeps_the_old_one(fake):
+    before = fake.pids()
+    good = fake.config.read_text()
+    fake.config.write_text(good + "\n[supervisor]\nno_such_key = 1\n")
+    fake.signal(signal.SIGHUP)
+    refused = fake.wait_event("config reload refused; the old configuration stays")[0]
+    assert "unknown section" in refused["error"] or "appears twice" in refused["error"]
+    time.sleep(0.5)
+    assert fake.pids() == before
+    fake.check_alive()
+    # A valid file again: nothing changed for the workers, nothing restarts.
+    fake.config.write_text(good)
+    fake.signal(signal.SIGHUP)
+    reloaded = fake.wait_event("config reloaded")[0]
+    assert reloaded["changed"] == "0" and reloaded["added"] == "0" and reloaded["removed"] == "0"
+    assert fake.pids() == before
+
+
+def test_sighup_restarts_only_the_changed_worker(loaded, es, tmp_path):
+    sup = loaded.sup
+    before = sup.pids()
+    # A changed [index.genres]: its mapping now read from another file
+    # (same content, so the live index still matches it).
+    etc = pathlib.Path(__file__).resolve().parents[2] / "etc"
+    moved = tmp_path / "genres-mapping.json"
+    moved.write_text((etc / "elasticsearch" / "genres.json").read_text())
+    old = f"mapping = {etc}/elasticsearch/genres.json\n"
+    text = loaded.config.read_text()
+    assert old in text
+    loaded.config.write_text(text.replace(old, f"mapping = {moved}\n"))
+    sup.signal(signal.SIGHUP)
+    reloaded = sup.wait_event("config reloaded")[0]
+    assert reloaded["changed"] == "1"
+    assert sup.events("worker settings changed", child="genres")
+    wait_until(lambda: sup.pids()["genres"] not in (0, before["genres"]), timeout=30,
+               what="genres restarted")
+    after = sup.pids()
+    assert after["movies"] == before["movies"] and after["persons"] == before["persons"]
+    # The restarted worker resumes and keeps syncing.
+    sup.wait_event("started", count=2, worker="genres")
+    genre = loaded.sql("SELECT id::text FROM content.genre ORDER BY id LIMIT 1")[0][0]
+    loaded.sql("UPDATE content.genre SET name = 'After Reload' WHERE id = %s", (genre,))
+    wait_until(lambda: loaded.doc("genres", genre)["name"] == "After Reload", timeout=30,
+               what="the change after the reload")
+    assert es.count(loaded.names["genres"]) == 26
+
+
+def test_sighup_adds_and_removes_sections(fake):
+    before = fake.pids()
+    text = fake.config.read_text()
+    # Drop [index.persons] (to the end of its section) and add [index.extra].
+    head, _, tail = text.partition("[index.persons]")
+    rest = tail.split("\n[", 1)
+    text = head + ("[" + rest[1] if len(rest) > 1 else "")
+    text += "\n[index.extra]\nmapping = /x.json\ndocuments = /x.sql\nchanges = /x.sql\n"
+    fake.config.write_text(text)
+    fake.signal(signal.SIGHUP)
+    reloaded = fake.wait_event("config reloaded")[0]
+    assert reloaded["added"] == "1" and reloaded["removed"] == "1"
+    wait_until(lambda: set(fake.status()) == {"movies", "genres", "extra"}, timeout=15,
+               what="persons removed, extra added")
+    assert not pid_alive(before["persons"])
+    after = fake.pids()
+    assert after["movies"] == before["movies"] and after["genres"] == before["genres"]
+    assert fake.ctl("status", "persons").returncode == EXIT_UNKNOWN_WORKER
+
+
+# --- stubborn and short-lived workers ------------------------------------------------------
+
+def fake_supervisor(tmp_path, pg, es, bin_dir, script_text, overrides=None, indices=("genres",)):
+    """A supervisor whose workers are script_text (a shell script)."""
+    script = tmp_path / "worker.sh"
+    script.write_text(script_text)
+    script.chmod(0o755)
+    settings = dict(SUPERVISOR_SETTINGS)
+    settings[("supervisor", "worker_path")] = str(script)
+    settings.update(overrides or {})
+    config, _ = make_config(tmp_path, pg, es, "unused", overrides=settings, indices=list(indices))
+    return Supervisor(bin_dir, config, tmp_path)
+
+
+STUBBORN_WORKER = r"""#!/bin/sh
+# Ignores SIGTERM: only SIGKILL ends it.
+trap '' TERM
+printf 'ts=2026-01-01T00:00:00.000Z level=info worker=%s pid=%s msg=started\n' "$2" $$
+while :; do sleep 0.1; done
+"""
+
+
+def test_worker_ignoring_sigterm_is_killed_after_stop_timeout(tmp_path, pg, es, bin_dir):
+    sup = fake_supervisor(tmp_path, pg, es, bin_dir, STUBBORN_WORKER,
+                          overrides={("supervisor", "stop_timeout_s"): "1"},
+                          indices=("genres", "movies"))
+    try:
+        sup.wait_event("started", count=2)
+        pid = sup.pids()["genres"]
+        t0 = time.monotonic()
+        result = sup.ctl("stop", "genres")  # answers once the worker is gone
+        took = time.monotonic() - t0
+        assert result.returncode == 0, result.stderr
+        assert 0.9 <= took < 3, took
+        assert parse_logfmt(result.stdout)["state"] == "stopped"
+        assert sup.events("worker killed", child="genres")
+        assert sup.events("worker exited", child="genres")[-1]["signal"] == "9"
+        assert not pid_alive(pid)
+        # Shutting down: the same for every worker, then exit 0.
+        movies = sup.pids()["movies"]
+        sup.signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        assert sup.proc.wait(timeout=10) == 0
+        assert time.monotonic() - t0 < 1 + 2
+        assert not pid_alive(movies)
+    finally:
+        sup.proc.close()
+
+
+SHORT_LIVED_WORKER = r"""#!/bin/sh
+# Runs a while, then fails.
+printf 'ts=2026-01-01T00:00:00.000Z level=info worker=%s pid=%s msg=started\n' "$2" $$
+sleep 1.3
+exit 3
+"""
+
+
+def test_backoff_resets_after_a_worker_stayed_up(tmp_path, pg, es, bin_dir):
+    """Up longer than restart_reset_after_s before each failure: every
+    delay starts from restart_initial_ms again (a worker failing at once
+    backs off further and further: see the test above)."""
+    sup = fake_supervisor(tmp_path, pg, es, bin_dir, SHORT_LIVED_WORKER, overrides={
+        ("supervisor", "restart_initial_ms"): "100",
+        ("supervisor", "restart_max_ms"): "800",
+        ("supervisor", "restart_reset_after_s"): "1"})
+    try:
+        scheduled = sup.wait_event("restart scheduled", count=4, timeout=30)
+        assert all(int(e["delay_ms"]) <= 100 and e["attempt"] == "1" for e in scheduled)
+        assert all(e["status"] == "3" for e in sup.events("worker exited"))
+        assert sup.status()["genres"]["last_exit"] == "3"
+    finally:
+        sup.stop()
+        sup.proc.close()
