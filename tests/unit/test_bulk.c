@@ -1,0 +1,298 @@
+/* test_bulk.c - building _bulk NDJSON and reading its response item by
+ * item. */
+#include "bulk.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#define ID1 "3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff"
+#define ID2 "0312ed51-8833-413f-bff5-0e139c11264a"
+#define ID3 "025c58cd-1b7e-43be-9ffb-8571a613579b"
+
+static const struct bulk_action three_actions[] = {
+    {ID1, "{\"id\":\"" ID1 "\",\"title\":\"Star Wars\"}"},
+    {ID2, NULL},
+    {ID3, "{\"id\":\"" ID3 "\",\"title\":\"Star Trek\"}"},
+};
+
+/* Parses body for actions; the caller frees results. */
+static int parse(const char *body, const struct bulk_action *actions, size_t count,
+                 struct bulk_item_result *results)
+{
+    return bulk_parse_response(body, strlen(body), actions, count, results);
+}
+
+static void test_build_index_and_delete_lines(void **state)
+{
+    (void)state;
+    struct buffer body = {0};
+    bulk_build(&body, "movies", three_actions, 3);
+    assert_string_equal(body.data, "{\"index\":{\"_index\":\"movies\",\"_id\":\"" ID1 "\"}}\n"
+                                   "{\"id\":\"" ID1 "\",\"title\":\"Star Wars\"}\n"
+                                   "{\"delete\":{\"_index\":\"movies\",\"_id\":\"" ID2 "\"}}\n"
+                                   "{\"index\":{\"_index\":\"movies\",\"_id\":\"" ID3 "\"}}\n"
+                                   "{\"id\":\"" ID3 "\",\"title\":\"Star Trek\"}\n");
+    assert_int_equal(body.len, strlen(body.data));
+    buffer_free(&body);
+}
+
+static void test_build_appends(void **state)
+{
+    (void)state;
+    struct buffer body = {0};
+    buffer_append_str(&body, "prefix\n");
+    const struct bulk_action del = {"x", NULL};
+    bulk_build(&body, "movies", &del, 1);
+    bulk_build(&body, "genres", &del, 1);
+    assert_string_equal(body.data, "prefix\n"
+                                   "{\"delete\":{\"_index\":\"movies\",\"_id\":\"x\"}}\n"
+                                   "{\"delete\":{\"_index\":\"genres\",\"_id\":\"x\"}}\n");
+    buffer_free(&body);
+}
+
+static void test_build_nothing(void **state)
+{
+    (void)state;
+    struct buffer body = {0};
+    bulk_build(&body, "movies", three_actions, 0);
+    assert_int_equal(body.len, 0);
+    buffer_free(&body);
+}
+
+static void test_build_quotes_ids(void **state)
+{
+    (void)state;
+    struct buffer body = {0};
+    const struct bulk_action odd[] = {
+        {"a\"b\\c", "{}"},
+        {"line\nbreak", NULL},
+        {"Фильм", NULL},
+    };
+    bulk_build(&body, "in\"dex", odd, 3);
+    assert_string_equal(body.data,
+                        "{\"index\":{\"_index\":\"in\\\"dex\",\"_id\":\"a\\\"b\\\\c\"}}\n"
+                        "{}\n"
+                        "{\"delete\":{\"_index\":\"in\\\"dex\",\"_id\":\"line\\nbreak\"}}\n"
+                        "{\"delete\":{\"_index\":\"in\\\"dex\",\"_id\":\"Фильм\"}}\n");
+    /* every line is JSON on its own */
+    char *copy = strdup(body.data);
+    assert_non_null(copy);
+    char *save = NULL;
+    int lines = 0;
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        json_error_t error;
+        json_t *value = json_loads(line, 0, &error);
+        if (value == NULL)
+            fail_msg("line %d is not JSON: %s (%s)", lines + 1, line, error.text);
+        json_decref(value);
+        lines++;
+    }
+    assert_int_equal(lines, 4);
+    free(copy);
+    buffer_free(&body);
+}
+
+static void test_parse_all_ok(void **state)
+{
+    (void)state;
+    const char *response = "{\"took\":30,\"errors\":false,\"items\":["
+                           "{\"index\":{\"_index\":\"movies\",\"_id\":\"" ID1 "\",\"_version\":1,"
+                           "\"result\":\"created\",\"status\":201}},"
+                           "{\"delete\":{\"_index\":\"movies\",\"_id\":\"" ID2 "\",\"_version\":2,"
+                           "\"result\":\"deleted\",\"status\":200}},"
+                           "{\"index\":{\"_index\":\"movies\",\"_id\":\"" ID3 "\",\"_version\":3,"
+                           "\"result\":\"updated\",\"status\":200}}]}";
+    struct bulk_item_result results[3];
+    assert_int_equal(parse(response, three_actions, 3, results), 0);
+    const int statuses[] = {201, 200, 200};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(results[i].outcome, BULK_DONE);
+        assert_int_equal(results[i].status, statuses[i]);
+        assert_null(results[i].error);
+    }
+    bulk_results_free(results, 3);
+}
+
+static void test_parse_delete_404_is_done(void **state)
+{
+    (void)state;
+    const struct bulk_action del = {ID2, NULL};
+    const char *response = "{\"errors\":false,\"items\":[{\"delete\":{\"_index\":\"movies\","
+                           "\"_id\":\"" ID2 "\",\"result\":\"not_found\",\"status\":404}}]}";
+    struct bulk_item_result result;
+    assert_int_equal(parse(response, &del, 1, &result), 0);
+    assert_int_equal(result.outcome, BULK_DONE);
+    assert_int_equal(result.status, 404);
+    assert_null(result.error);
+    bulk_results_free(&result, 1);
+}
+
+static void test_parse_retryable(void **state)
+{
+    (void)state;
+    const char *response =
+        "{\"errors\":true,\"items\":["
+        "{\"index\":{\"_index\":\"movies\",\"_id\":\"" ID1 "\",\"status\":429,"
+        "\"error\":{\"type\":\"es_rejected_execution_exception\",\"reason\":\"queue full\"}}},"
+        "{\"delete\":{\"_index\":\"movies\",\"_id\":\"" ID2 "\",\"status\":503,"
+        "\"error\":{\"type\":\"unavailable_shards_exception\",\"reason\":\"primary down\"}}},"
+        "{\"index\":{\"_index\":\"movies\",\"_id\":\"" ID3 "\",\"status\":500,"
+        "\"error\":{\"type\":\"x\"}}}]}";
+    struct bulk_item_result results[3];
+    assert_int_equal(parse(response, three_actions, 3, results), 0);
+    assert_int_equal(results[0].outcome, BULK_RETRY);
+    assert_int_equal(results[0].status, 429);
+    assert_string_equal(results[0].error,
+                        "{\"type\":\"es_rejected_execution_exception\",\"reason\":\"queue full\"}");
+    assert_int_equal(results[1].outcome, BULK_RETRY);
+    assert_int_equal(results[1].status, 503);
+    assert_int_equal(results[2].outcome, BULK_RETRY);
+    assert_int_equal(results[2].status, 500);
+    bulk_results_free(results, 3);
+    for (int i = 0; i < 3; i++)
+        assert_null(results[i].error);
+}
+
+static void test_parse_rejected_keeps_error(void **state)
+{
+    (void)state;
+    const char *response =
+        "{\"errors\":true,\"items\":["
+        "{\"index\":{\"_index\":\"movies\",\"_id\":\"" ID1 "\",\"status\":201}},"
+        "{\"delete\":{\"_index\":\"movies\",\"_id\":\"" ID2 "\",\"status\":200}},"
+        "{\"index\":{\"_index\":\"movies\",\"_id\":\"" ID3 "\",\"status\":400,"
+        "\"error\":{\"type\":\"strict_dynamic_mapping_exception\","
+        "\"reason\":\"mapping set to strict, dynamic introduction of [colour] within [_doc] "
+        "is not allowed\"}}}]}";
+    struct bulk_item_result results[3];
+    assert_int_equal(parse(response, three_actions, 3, results), 0);
+    assert_int_equal(results[0].outcome, BULK_DONE);
+    assert_int_equal(results[1].outcome, BULK_DONE);
+    assert_int_equal(results[2].outcome, BULK_REJECTED);
+    assert_int_equal(results[2].status, 400);
+    assert_non_null(results[2].error);
+    assert_string_equal(results[2].error,
+                        "{\"type\":\"strict_dynamic_mapping_exception\","
+                        "\"reason\":\"mapping set to strict, dynamic introduction of [colour] "
+                        "within [_doc] is not allowed\"}");
+    bulk_results_free(results, 3);
+}
+
+static void test_parse_other_statuses(void **state)
+{
+    (void)state;
+    const struct bulk_action actions[] = {{"a", "{}"}, {"b", NULL}, {"c", "{}"}, {"d", NULL}};
+    const char *response = "{\"items\":["
+                           "{\"index\":{\"_id\":\"a\",\"status\":409,\"error\":\"conflict\"}},"
+                           "{\"delete\":{\"_id\":\"b\",\"status\":400}},"
+                           "{\"index\":{\"_id\":\"c\",\"status\":404}},"
+                           "{\"delete\":{\"_id\":\"d\",\"status\":502}}]}";
+    struct bulk_item_result results[4];
+    assert_int_equal(parse(response, actions, 4, results), 0);
+    assert_int_equal(results[0].outcome, BULK_REJECTED);
+    assert_string_equal(results[0].error, "\"conflict\""); /* any JSON, kept as JSON */
+    assert_int_equal(results[1].outcome, BULK_REJECTED);
+    assert_null(results[1].error);
+    assert_int_equal(results[2].outcome, BULK_REJECTED); /* 404 only means done for a delete */
+    assert_int_equal(results[3].outcome, BULK_RETRY);
+    bulk_results_free(results, 4);
+}
+
+/* Must be refused as a whole (-1), with nothing left to free. */
+static void expect_untrusted(const char *response, const struct bulk_action *actions, size_t count)
+{
+    struct bulk_item_result results[4];
+    assert_true(count <= 4);
+    if (parse(response, actions, count, results) != -1)
+        fail_msg("accepted: %s", response);
+    for (size_t i = 0; i < count; i++)
+        assert_null(results[i].error);
+}
+
+static void test_parse_mismatched_count(void **state)
+{
+    (void)state;
+    expect_untrusted("{\"items\":[{\"index\":{\"_id\":\"" ID1 "\",\"status\":201}}]}",
+                     three_actions, 3);
+    expect_untrusted("{\"items\":[]}", three_actions, 1);
+    expect_untrusted("{\"items\":["
+                     "{\"index\":{\"_id\":\"" ID1 "\",\"status\":201}},"
+                     "{\"delete\":{\"_id\":\"" ID2 "\",\"status\":200}},"
+                     "{\"index\":{\"_id\":\"" ID3 "\",\"status\":200}},"
+                     "{\"index\":{\"_id\":\"" ID3 "\",\"status\":200}}]}",
+                     three_actions, 3);
+}
+
+static void test_parse_mismatched_ids(void **state)
+{
+    (void)state;
+    /* swapped order */
+    expect_untrusted("{\"items\":["
+                     "{\"index\":{\"_id\":\"" ID3 "\",\"status\":201}},"
+                     "{\"delete\":{\"_id\":\"" ID2 "\",\"status\":200}},"
+                     "{\"index\":{\"_id\":\"" ID1 "\",\"status\":200}}]}",
+                     three_actions, 3);
+    /* an error item after a retryable one with an error text: freed */
+    expect_untrusted("{\"items\":["
+                     "{\"index\":{\"_id\":\"" ID1 "\",\"status\":429,\"error\":{\"a\":1}}},"
+                     "{\"delete\":{\"_id\":\"wrong\",\"status\":200}},"
+                     "{\"index\":{\"_id\":\"" ID3 "\",\"status\":200}}]}",
+                     three_actions, 3);
+    /* the wrong operation for the action */
+    expect_untrusted("{\"items\":["
+                     "{\"index\":{\"_id\":\"" ID1 "\",\"status\":201}},"
+                     "{\"index\":{\"_id\":\"" ID2 "\",\"status\":200}},"
+                     "{\"index\":{\"_id\":\"" ID3 "\",\"status\":200}}]}",
+                     three_actions, 3);
+    /* missing or mistyped status and id */
+    const struct bulk_action one = {ID1, "{}"};
+    expect_untrusted("{\"items\":[{\"index\":{\"_id\":\"" ID1 "\"}}]}", &one, 1);
+    expect_untrusted("{\"items\":[{\"index\":{\"_id\":\"" ID1 "\",\"status\":\"201\"}}]}", &one, 1);
+    expect_untrusted("{\"items\":[{\"index\":{\"status\":201}}]}", &one, 1);
+    expect_untrusted("{\"items\":[{\"index\":{\"_id\":5,\"status\":201}}]}", &one, 1);
+}
+
+static void test_parse_garbage(void **state)
+{
+    (void)state;
+    const struct bulk_action one = {ID1, "{}"};
+    expect_untrusted("", &one, 1);
+    expect_untrusted("<html>502 Bad Gateway</html>", &one, 1);
+    expect_untrusted("{\"error\":{\"type\":\"illegal_argument_exception\"},\"status\":400}", &one,
+                     1);
+    expect_untrusted("{\"items\":{}}", &one, 1);
+    expect_untrusted("[{\"index\":{\"_id\":\"" ID1 "\",\"status\":201}}]", &one, 1);
+    expect_untrusted("{\"items\":[{\"index\":{\"_id\":\"" ID1 "\",\"status\":201}}", &one, 1);
+    expect_untrusted("{\"items\":[42]}", &one, 1);
+    /* the length given is what counts, not the NUL */
+    const char *response = "{\"items\":[{\"index\":{\"_id\":\"" ID1 "\",\"status\":201}}]}";
+    struct bulk_item_result result;
+    assert_int_equal(bulk_parse_response(response, strlen(response) - 2, &one, 1, &result), -1);
+    assert_int_equal(bulk_parse_response(response, strlen(response), &one, 1, &result), 0);
+    assert_int_equal(result.outcome, BULK_DONE);
+    bulk_results_free(&result, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_build_index_and_delete_lines),
+        cmocka_unit_test(test_build_appends),
+        cmocka_unit_test(test_build_nothing),
+        cmocka_unit_test(test_build_quotes_ids),
+        cmocka_unit_test(test_parse_all_ok),
+        cmocka_unit_test(test_parse_delete_404_is_done),
+        cmocka_unit_test(test_parse_retryable),
+        cmocka_unit_test(test_parse_rejected_keeps_error),
+        cmocka_unit_test(test_parse_other_statuses),
+        cmocka_unit_test(test_parse_mismatched_count),
+        cmocka_unit_test(test_parse_mismatched_ids),
+        cmocka_unit_test(test_parse_garbage),
+    };
+    return cmocka_run_group_tests_name("bulk", tests, NULL, NULL);
+}

@@ -1,0 +1,1025 @@
+/* test_config.c - config_load: the shipped etc/etl.ini, every validation
+ * error with its "FILE:LINE: KEY: REASON" message, ${VAR} expansion, paths,
+ * defaults; config_read_secret. */
+#include "config.h"
+
+#include "unit_helpers.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+static char tmp_dir[PATH_MAX];
+
+/* A valid index section, 4 lines, for the tests about other sections. */
+#define INDEX_SECTION                                                                              \
+    "[index.movies]\n"                                                                             \
+    "mapping = m.json\n"                                                                           \
+    "documents = d.sql\n"                                                                          \
+    "changes = a.sql b.sql\n"
+
+static int setup(void **state)
+{
+    (void)state;
+    ut_make_temp_dir(tmp_dir, sizeof tmp_dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    ut_remove_tree(tmp_dir);
+    return 0;
+}
+
+/* Removes every ETL_* variable, so the shipped file's defaults apply. */
+static void clear_etl_environment(void)
+{
+    char names[64][128];
+    size_t count = 0;
+    for (char **env = environ; *env != NULL && count < 64; env++) {
+        size_t len = strcspn(*env, "=");
+        if (strncmp(*env, "ETL_", 4) == 0 && len < sizeof names[0])
+            snprintf(names[count++], sizeof names[0], "%.*s", (int)len, *env);
+    }
+    for (size_t i = 0; i < count; i++)
+        unsetenv(names[i]);
+}
+
+/* The config and file of the current test, freed by its teardown even when
+ * an assertion fails half-way (so the ASan build reports only real leaks). */
+static struct etl_config loaded;
+static char *loaded_path;
+
+static void release(void)
+{
+    config_free(&loaded);
+    free(loaded_path);
+    loaded_path = NULL;
+}
+
+static int cleanup(void **state)
+{
+    (void)state;
+    release();
+    return 0;
+}
+
+/* Loads text written to a new temp INI file into loaded. */
+static int load_text(const char *text, char *err, size_t err_size)
+{
+    release();
+    loaded_path = ut_temp_file(tmp_dir, text);
+    err[0] = '\0';
+    return config_load(loaded_path, &loaded, err, err_size);
+}
+
+/* Loads text, which must be valid, into loaded; returns the file's path. */
+static const char *load_ok(const char *text)
+{
+    char err[CONFIG_ERROR_MAX];
+    if (load_text(text, err, sizeof err) != 0)
+        fail_msg("config_load failed: %s", err);
+    return loaded_path;
+}
+
+/* Checks that err is "PATH:LINE: KEY: " followed by a reason containing
+ * reason_part. */
+static void assert_error(const char *err, const char *path, int line, const char *key,
+                         const char *reason_part)
+{
+    char prefix[PATH_MAX + 128];
+    snprintf(prefix, sizeof prefix, "%s:%d: %s: ", path, line, key);
+    if (strncmp(err, prefix, strlen(prefix)) != 0)
+        fail_msg("error \"%s\" does not start with \"%s\"", err, prefix);
+    if (strstr(err + strlen(prefix), reason_part) == NULL)
+        fail_msg("error \"%s\" lacks \"%s\"", err, reason_part);
+}
+
+/* Loads text, which must fail with "PATH:LINE: KEY: REASON". */
+static void expect_error(const char *text, int line, const char *key, const char *reason_part)
+{
+    char err[CONFIG_ERROR_MAX];
+    int rc = load_text(text, err, sizeof err);
+    if (rc != -1)
+        fail_msg("expected an error at line %d for key %s, got rc=%d", line, key, rc);
+    assert_error(err, loaded_path, line, key, reason_part);
+}
+
+/* The repository's etc/etl.ini, found from this file's path as compiled
+ * (the Makefile compiles tests/unit/test_config.c from the repository). */
+static void shipped_ini_path(char *buf, size_t size)
+{
+    const char *self = __FILE__;
+    const char *suffix = "tests/unit/test_config.c";
+    size_t root_len = strlen(self) - strlen(suffix);
+    snprintf(buf, size, "%.*setc/etl.ini", (int)root_len, self);
+}
+
+static void assert_readable(const char *path)
+{
+    if (access(path, R_OK) != 0)
+        fail_msg("%s is not readable: %s", path, strerror(errno));
+}
+
+/* ---- the shipped file ---- */
+
+static void test_shipped_ini_loads_with_documented_defaults(void **state)
+{
+    (void)state;
+    clear_etl_environment();
+    char path[PATH_MAX];
+    shipped_ini_path(path, sizeof path);
+    struct etl_config *c = &loaded;
+    char err[CONFIG_ERROR_MAX] = "";
+    int rc = config_load(path, c, err, sizeof err);
+    if (rc != 0)
+        fail_msg("shipped %s does not load: %s", path, err);
+
+    char etc_dir[PATH_MAX];
+    snprintf(etc_dir, sizeof etc_dir, "%s", path);
+    *strrchr(etc_dir, '/') = '\0';
+    assert_string_equal(c->base_dir, etc_dir);
+
+    assert_string_equal(c->state_dir, "/var/lib/etl");
+    assert_int_equal(c->log_level, LOG_INFO);
+    assert_int_equal(c->batch_size, 500);
+    assert_int_equal(c->poll_interval_ms, 1000);
+    assert_int_equal(c->backoff_initial_ms, 500);
+    assert_int_equal(c->backoff_max_ms, 30000);
+
+    assert_string_equal(c->pg_host, "");
+    assert_string_equal(c->pg_port, "");
+    assert_string_equal(c->pg_dbname, "movies");
+    assert_string_equal(c->pg_user, "etl");
+    assert_string_equal(c->pg_password_file, "");
+    assert_string_equal(c->pg_sslmode, "");
+    assert_int_equal(c->pg_connect_timeout_s, 5);
+    assert_int_equal(c->pg_statement_timeout_ms, 30000);
+
+    assert_string_equal(c->es_url, "http://127.0.0.1:9200");
+    assert_string_equal(c->es_user, "");
+    assert_string_equal(c->es_password_file, "");
+    assert_int_equal(c->es_connect_timeout_ms, 3000);
+    assert_int_equal(c->es_request_timeout_ms, 30000);
+
+    assert_string_equal(c->control_socket, "/run/etl/control.sock");
+    assert_int_equal(c->control_socket_mode, 0600);
+    assert_string_equal(c->log_dir, "");
+    assert_string_equal(c->worker_path, "");
+    assert_int_equal(c->restart_initial_ms, 1000);
+    assert_int_equal(c->restart_max_ms, 60000);
+    assert_int_equal(c->restart_reset_after_s, 60);
+    assert_int_equal(c->stop_timeout_s, 10);
+
+    const struct index_config *movies = config_find_index(c, "movies");
+    assert_non_null(movies);
+    assert_string_equal(movies->name, "movies");
+    assert_string_equal(movies->index, "movies");
+    char expected[PATH_MAX + 64];
+    snprintf(expected, sizeof expected, "%s/elasticsearch/movies.json", etc_dir);
+    assert_string_equal(movies->mapping, expected);
+    snprintf(expected, sizeof expected, "%s/sql/movies/documents.sql", etc_dir);
+    assert_string_equal(movies->documents_sql, expected);
+    assert_int_equal(movies->changes_count, 4);
+    snprintf(expected, sizeof expected, "%s/sql/movies/film_work.sql", etc_dir);
+    assert_string_equal(movies->changes_sql[0], expected);
+    snprintf(expected, sizeof expected, "%s/sql/movies/change_log.sql", etc_dir);
+    assert_string_equal(movies->changes_sql[3], expected);
+    assert_null(config_find_index(c, "no-such-index"));
+
+    /* Every file an index section names exists. */
+    assert_true(c->indices_count >= 1);
+    for (size_t i = 0; i < c->indices_count; i++) {
+        const struct index_config *idx = &c->indices[i];
+        assert_string_equal(idx->index, idx->name);
+        assert_readable(idx->mapping);
+        assert_readable(idx->documents_sql);
+        assert_true(idx->changes_count >= 1);
+        for (size_t j = 0; j < idx->changes_count; j++)
+            assert_readable(idx->changes_sql[j]);
+    }
+}
+
+static void test_shipped_ini_takes_environment(void **state)
+{
+    (void)state;
+    clear_etl_environment();
+    setenv("ETL_PG_PORT", "5433", 1);
+    setenv("ETL_PG_HOST", "db.example", 1);
+    setenv("ETL_STATE_DIR", "/srv/etl-state", 1);
+    setenv("ETL_LOG_LEVEL", "debug", 1);
+    setenv("ETL_POLL_INTERVAL_MS", "250", 1);
+    setenv("ETL_ES_URL", "https://es.example:9243", 1);
+    setenv("ETL_INDEX_MOVIES", "movies_v2", 1);
+    char path[PATH_MAX];
+    shipped_ini_path(path, sizeof path);
+    struct etl_config *c = &loaded;
+    char err[CONFIG_ERROR_MAX] = "";
+    int rc = config_load(path, c, err, sizeof err);
+    clear_etl_environment();
+    if (rc != 0)
+        fail_msg("shipped %s does not load: %s", path, err);
+    assert_string_equal(c->pg_port, "5433");
+    assert_string_equal(c->pg_host, "db.example");
+    assert_string_equal(c->state_dir, "/srv/etl-state");
+    assert_int_equal(c->log_level, LOG_DEBUG);
+    assert_int_equal(c->poll_interval_ms, 250);
+    assert_string_equal(c->es_url, "https://es.example:9243");
+    const struct index_config *movies = config_find_index(c, "movies");
+    assert_non_null(movies);
+    assert_string_equal(movies->index, "movies_v2");
+}
+
+static void test_shipped_ini_rejects_bad_environment_value(void **state)
+{
+    (void)state;
+    clear_etl_environment();
+    setenv("ETL_PG_PORT", "70000", 1);
+    char path[PATH_MAX];
+    shipped_ini_path(path, sizeof path);
+    struct etl_config *c = &loaded;
+    char err[CONFIG_ERROR_MAX] = "";
+    int rc = config_load(path, c, err, sizeof err);
+    clear_etl_environment();
+    assert_int_equal(rc, -1);
+    char prefix[PATH_MAX + 64];
+    snprintf(prefix, sizeof prefix, "%s:", path);
+    assert_memory_equal(err, prefix, strlen(prefix));
+    assert_non_null(strstr(err, ": port: \"70000\" is not a port from 1 to 65535"));
+}
+
+/* ---- defaults and values ---- */
+
+static void test_defaults_when_keys_absent(void **state)
+{
+    (void)state;
+    struct etl_config *c = &loaded;
+    const char *path = load_ok(INDEX_SECTION);
+    assert_string_equal(c->path, path);
+    assert_string_equal(c->base_dir, tmp_dir);
+    assert_string_equal(c->state_dir, "/var/lib/etl");
+    assert_int_equal(c->log_level, LOG_INFO);
+    assert_int_equal(c->batch_size, 500);
+    assert_int_equal(c->poll_interval_ms, 1000);
+    assert_int_equal(c->backoff_initial_ms, 500);
+    assert_int_equal(c->backoff_max_ms, 30000);
+    assert_string_equal(c->pg_host, "");
+    assert_string_equal(c->pg_port, "");
+    assert_string_equal(c->pg_dbname, "");
+    assert_string_equal(c->pg_user, "");
+    assert_string_equal(c->pg_password_file, "");
+    assert_string_equal(c->pg_sslmode, "");
+    assert_int_equal(c->pg_connect_timeout_s, 5);
+    assert_int_equal(c->pg_statement_timeout_ms, 30000);
+    assert_string_equal(c->es_url, "http://127.0.0.1:9200");
+    assert_string_equal(c->es_user, "");
+    assert_string_equal(c->es_password_file, "");
+    assert_int_equal(c->es_connect_timeout_ms, 3000);
+    assert_int_equal(c->es_request_timeout_ms, 30000);
+    assert_string_equal(c->control_socket, "/run/etl/control.sock");
+    assert_int_equal(c->control_socket_mode, 0600);
+    assert_string_equal(c->log_dir, "");
+    assert_string_equal(c->worker_path, "");
+    assert_int_equal(c->restart_initial_ms, 1000);
+    assert_int_equal(c->restart_max_ms, 60000);
+    assert_int_equal(c->restart_reset_after_s, 60);
+    assert_int_equal(c->stop_timeout_s, 10);
+    assert_int_equal(c->indices_count, 1);
+    assert_string_equal(c->indices[0].name, "movies");
+    assert_string_equal(c->indices[0].index, "movies"); /* index defaults to NAME */
+    assert_int_equal(c->indices[0].line, 1);
+}
+
+static void test_values_are_stored(void **state)
+{
+    (void)state;
+    struct etl_config *c = &loaded;
+    load_ok("[etl]\n"
+            "log_level = warn\n"
+            "batch_size = 1\n"
+            "poll_interval_ms = 3600000\n"
+            "backoff_initial_ms = 10\n"
+            "backoff_max_ms = 100\n"
+            "[postgres]\n"
+            "host = db\n"
+            "port = 65535\n"
+            "dbname = films\n"
+            "user = reader\n"
+            "sslmode = require\n"
+            "connect_timeout_s = 300\n"
+            "[elasticsearch]\n"
+            "url = https://search:9200\n"
+            "user = elastic\n"
+            "[supervisor]\n"
+            "control_socket_mode = 0660\n"
+            "stop_timeout_s = 1\n" INDEX_SECTION "index = films_v1\n");
+    assert_int_equal(c->log_level, LOG_WARN);
+    assert_int_equal(c->batch_size, 1);
+    assert_int_equal(c->poll_interval_ms, 3600000);
+    assert_int_equal(c->backoff_initial_ms, 10);
+    assert_int_equal(c->backoff_max_ms, 100);
+    assert_string_equal(c->pg_host, "db");
+    assert_string_equal(c->pg_port, "65535");
+    assert_string_equal(c->pg_dbname, "films");
+    assert_string_equal(c->pg_user, "reader");
+    assert_string_equal(c->pg_sslmode, "require");
+    assert_int_equal(c->pg_connect_timeout_s, 300);
+    assert_string_equal(c->es_url, "https://search:9200");
+    assert_string_equal(c->es_user, "elastic");
+    assert_int_equal(c->control_socket_mode, 0660);
+    assert_int_equal(c->stop_timeout_s, 1);
+    assert_string_equal(c->indices[0].index, "films_v1");
+    assert_int_equal(c->indices[0].line, 20);
+}
+
+static void test_comments_and_inline_comments(void **state)
+{
+    (void)state;
+    struct etl_config *c = &loaded;
+    load_ok("; a comment\n"
+            "# another\n"
+            "\n"
+            "[etl]\n"
+            "batch_size = 42 ; inline comment\n"
+            "   poll_interval_ms   =   2000   \n" INDEX_SECTION);
+    assert_int_equal(c->batch_size, 42);
+    assert_int_equal(c->poll_interval_ms, 2000);
+}
+
+static void test_several_index_sections(void **state)
+{
+    (void)state;
+    struct etl_config *c = &loaded;
+    load_ok(INDEX_SECTION "\n"
+                          "[index.persons_2]\n"
+                          "index = people\n"
+                          "mapping = p.json\n"
+                          "documents = p.sql\n"
+                          "changes = p1.sql\n");
+    assert_int_equal(c->indices_count, 2);
+    const struct index_config *p = config_find_index(c, "persons_2");
+    assert_non_null(p);
+    assert_string_equal(p->index, "people");
+    assert_int_equal(p->line, 6);
+    assert_int_equal(p->changes_count, 1);
+    assert_ptr_equal(config_find_index(c, "movies"), &c->indices[0]);
+}
+
+/* ---- paths ---- */
+
+static void test_relative_paths_resolved_against_config_dir(void **state)
+{
+    (void)state;
+    struct etl_config *c = &loaded;
+    load_ok("[etl]\n"
+            "state_dir = state\n"
+            "[postgres]\n"
+            "password_file = secrets/pg\n"
+            "[elasticsearch]\n"
+            "password_file = /abs/es-password\n"
+            "[supervisor]\n"
+            "control_socket = run/control.sock\n"
+            "log_dir = /var/log/etl\n"
+            "worker_path = ../bin/etl-worker\n"
+            "[index.movies]\n"
+            "mapping = es/movies.json\n"
+            "documents = /opt/sql/documents.sql\n"
+            "changes = sql/a.sql /opt/sql/b.sql\n");
+    char expected[PATH_MAX + 64];
+    snprintf(expected, sizeof expected, "%s/state", tmp_dir);
+    assert_string_equal(c->state_dir, expected);
+    snprintf(expected, sizeof expected, "%s/secrets/pg", tmp_dir);
+    assert_string_equal(c->pg_password_file, expected);
+    assert_string_equal(c->es_password_file, "/abs/es-password");
+    snprintf(expected, sizeof expected, "%s/run/control.sock", tmp_dir);
+    assert_string_equal(c->control_socket, expected);
+    assert_string_equal(c->log_dir, "/var/log/etl");
+    snprintf(expected, sizeof expected, "%s/../bin/etl-worker", tmp_dir);
+    assert_string_equal(c->worker_path, expected);
+    snprintf(expected, sizeof expected, "%s/es/movies.json", tmp_dir);
+    assert_string_equal(c->indices[0].mapping, expected);
+    assert_string_equal(c->indices[0].documents_sql, "/opt/sql/documents.sql");
+    assert_int_equal(c->indices[0].changes_count, 2);
+    snprintf(expected, sizeof expected, "%s/sql/a.sql", tmp_dir);
+    assert_string_equal(c->indices[0].changes_sql[0], expected);
+    assert_string_equal(c->indices[0].changes_sql[1], "/opt/sql/b.sql");
+}
+
+static void test_config_path_without_directory(void **state)
+{
+    (void)state;
+    char cwd[PATH_MAX];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(tmp_dir), 0);
+    ut_write_file("plain.ini", INDEX_SECTION "[etl]\nstate_dir = st\n");
+    struct etl_config *c = &loaded;
+    char err[CONFIG_ERROR_MAX] = "";
+    int rc = config_load("plain.ini", c, err, sizeof err);
+    assert_int_equal(chdir(cwd), 0);
+    if (rc != 0)
+        fail_msg("config_load: %s", err);
+    assert_string_equal(c->base_dir, ".");
+    assert_string_equal(c->state_dir, "./st");
+    assert_string_equal(c->indices[0].mapping, "./m.json");
+}
+
+static void test_changes_split_on_spaces(void **state)
+{
+    (void)state;
+    struct etl_config *c = &loaded;
+    load_ok("[index.movies]\n"
+            "mapping = m.json\n"
+            "documents = d.sql\n"
+            "changes = one.sql   two.sql\tthree.sql /x/four.sql\n");
+    const struct index_config *idx = &c->indices[0];
+    assert_int_equal(idx->changes_count, 4);
+    char expected[PATH_MAX + 64];
+    snprintf(expected, sizeof expected, "%s/one.sql", tmp_dir);
+    assert_string_equal(idx->changes_sql[0], expected);
+    snprintf(expected, sizeof expected, "%s/two.sql", tmp_dir);
+    assert_string_equal(idx->changes_sql[1], expected);
+    snprintf(expected, sizeof expected, "%s/three.sql", tmp_dir);
+    assert_string_equal(idx->changes_sql[2], expected);
+    assert_string_equal(idx->changes_sql[3], "/x/four.sql");
+}
+
+/* ---- ${VAR} expansion ---- */
+
+static void test_env_expansion_set(void **state)
+{
+    (void)state;
+    setenv("ETL_UNIT_BATCH", "42", 1);
+    setenv("ETL_UNIT_HOST", "db.internal", 1);
+    struct etl_config *c = &loaded;
+    load_ok("[etl]\n"
+            "batch_size = ${ETL_UNIT_BATCH}\n"
+            "[postgres]\n"
+            "host = ${ETL_UNIT_HOST:-ignored}\n" INDEX_SECTION);
+    unsetenv("ETL_UNIT_BATCH");
+    unsetenv("ETL_UNIT_HOST");
+    assert_int_equal(c->batch_size, 42);
+    assert_string_equal(c->pg_host, "db.internal");
+}
+
+static void test_env_expansion_defaults(void **state)
+{
+    (void)state;
+    unsetenv("ETL_UNIT_UNSET");
+    setenv("ETL_UNIT_EMPTY", "", 1);
+    struct etl_config *c = &loaded;
+    load_ok("[etl]\n"
+            "batch_size = ${ETL_UNIT_UNSET:-77}\n"
+            "log_level = ${ETL_UNIT_EMPTY:-debug}\n"
+            "[postgres]\n"
+            "host = ${ETL_UNIT_UNSET:-}\n"
+            "port = ${ETL_UNIT_UNSET:-}\n"
+            "dbname = ${ETL_UNIT_UNSET:-my db}\n" INDEX_SECTION);
+    unsetenv("ETL_UNIT_EMPTY");
+    assert_int_equal(c->batch_size, 77);
+    assert_int_equal(c->log_level, LOG_DEBUG); /* set but empty: the default */
+    assert_string_equal(c->pg_host, "");
+    assert_string_equal(c->pg_port, "");
+    assert_string_equal(c->pg_dbname, "my db");
+}
+
+static void test_env_expansion_unset_without_default(void **state)
+{
+    (void)state;
+    unsetenv("ETL_UNIT_MISSING");
+    expect_error("[etl]\n"
+                 "batch_size = 5\n"
+                 "[postgres]\n"
+                 "host = ${ETL_UNIT_MISSING}\n" INDEX_SECTION,
+                 4, "host", "ETL_UNIT_MISSING");
+}
+
+static void test_env_expanded_value_is_validated(void **state)
+{
+    (void)state;
+    setenv("ETL_UNIT_BATCH", "lots", 1);
+    expect_error("[etl]\n"
+                 "batch_size = ${ETL_UNIT_BATCH:-5}\n" INDEX_SECTION,
+                 2, "batch_size", "\"lots\" is not a whole number from 1 to 10000");
+    unsetenv("ETL_UNIT_BATCH");
+}
+
+/* ---- errors ---- */
+
+static void test_error_unknown_section(void **state)
+{
+    (void)state;
+    expect_error("[etl]\n"
+                 "batch_size = 5\n"
+                 "[bogus]\n"
+                 "x = 1\n" INDEX_SECTION,
+                 3, "bogus", "unknown section");
+    /* an empty one too: it has no key for inih to report */
+    expect_error(INDEX_SECTION "\n"
+                               "[postgresql]\n",
+                 6, "postgresql", "unknown section");
+}
+
+static void test_error_unknown_key_fixed_section(void **state)
+{
+    (void)state;
+    expect_error("[etl]\n"
+                 "batch_size = 5\n"
+                 "\n"
+                 "batch_sise = 5\n" INDEX_SECTION,
+                 4, "batch_sise", "unknown key in section [etl]");
+    /* a key of another section */
+    expect_error("[postgres]\n"
+                 "url = http://x\n" INDEX_SECTION,
+                 2, "url", "unknown key in section [postgres]");
+}
+
+static void test_error_unknown_key_index_section(void **state)
+{
+    (void)state;
+    expect_error("[etl]\n" INDEX_SECTION "colour = red\n", 6, "colour",
+                 "unknown key in section [index.movies]");
+}
+
+static void test_error_bad_int(void **state)
+{
+    (void)state;
+    expect_error("[etl]\nbatch_size = abc\n" INDEX_SECTION, 2, "batch_size",
+                 "\"abc\" is not a whole number from 1 to 10000");
+    expect_error("[etl]\nbatch_size = 12x\n" INDEX_SECTION, 2, "batch_size",
+                 "\"12x\" is not a whole number");
+    expect_error("[etl]\nbatch_size = 1.5\n" INDEX_SECTION, 2, "batch_size",
+                 "\"1.5\" is not a whole number");
+    expect_error("[etl]\nbatch_size =\n" INDEX_SECTION, 2, "batch_size",
+                 "\"\" is not a whole number");
+    expect_error("[postgres]\n\nstatement_timeout_ms = 99999999999999999999\n" INDEX_SECTION, 3,
+                 "statement_timeout_ms", "is not a whole number from 100 to 3600000");
+}
+
+static void test_error_int_out_of_range(void **state)
+{
+    (void)state;
+    expect_error("[etl]\nbatch_size = 0\n" INDEX_SECTION, 2, "batch_size",
+                 "\"0\" is not a whole number from 1 to 10000");
+    expect_error("[etl]\nbatch_size = 10001\n" INDEX_SECTION, 2, "batch_size",
+                 "\"10001\" is not a whole number from 1 to 10000");
+    expect_error("[etl]\nbatch_size = -5\n" INDEX_SECTION, 2, "batch_size",
+                 "\"-5\" is not a whole number from 1 to 10000");
+    expect_error("[etl]\npoll_interval_ms = 99\n" INDEX_SECTION, 2, "poll_interval_ms",
+                 "from 100 to 3600000");
+    expect_error("[etl]\npoll_interval_ms = 3600001\n" INDEX_SECTION, 2, "poll_interval_ms",
+                 "from 100 to 3600000");
+    expect_error("[supervisor]\nstop_timeout_s = 3601\n" INDEX_SECTION, 2, "stop_timeout_s",
+                 "from 1 to 3600");
+    expect_error("[elasticsearch]\nrequest_timeout_ms = 999\n" INDEX_SECTION, 2,
+                 "request_timeout_ms", "from 1000 to 600000");
+}
+
+static void test_error_bad_log_level(void **state)
+{
+    (void)state;
+    expect_error("[etl]\nlog_level = verbose\n" INDEX_SECTION, 2, "log_level",
+                 "\"verbose\" is not one of debug, info, warn, error");
+    expect_error("[etl]\nlog_level =\n" INDEX_SECTION, 2, "log_level", "is not one of");
+}
+
+static void test_error_bad_port(void **state)
+{
+    (void)state;
+    expect_error("[postgres]\nport = 0\n" INDEX_SECTION, 2, "port",
+                 "\"0\" is not a port from 1 to 65535");
+    expect_error("[postgres]\nport = 65536\n" INDEX_SECTION, 2, "port",
+                 "\"65536\" is not a port from 1 to 65535");
+    expect_error("[postgres]\nport = pg\n" INDEX_SECTION, 2, "port",
+                 "\"pg\" is not a port from 1 to 65535");
+}
+
+static void test_error_bad_url(void **state)
+{
+    (void)state;
+    expect_error("[elasticsearch]\nurl = ftp://es:9200\n" INDEX_SECTION, 2, "url",
+                 "\"ftp://es:9200\" is not an http:// or https:// URL");
+    expect_error("[elasticsearch]\nurl = 127.0.0.1:9200\n" INDEX_SECTION, 2, "url",
+                 "is not an http:// or https:// URL");
+    expect_error("[elasticsearch]\nurl =\n" INDEX_SECTION, 2, "url",
+                 "is not an http:// or https:// URL");
+}
+
+static void test_error_bad_socket_mode(void **state)
+{
+    (void)state;
+    expect_error("[supervisor]\ncontrol_socket_mode = 0644\n" INDEX_SECTION, 2,
+                 "control_socket_mode", "\"0644\" is not 0600 or 0660");
+    expect_error("[supervisor]\ncontrol_socket_mode = 600\n" INDEX_SECTION, 2,
+                 "control_socket_mode", "\"600\" is not 0600 or 0660");
+}
+
+static void test_error_key_set_twice(void **state)
+{
+    (void)state;
+    expect_error("[etl]\n"
+                 "batch_size = 5\n"
+                 "poll_interval_ms = 1000\n"
+                 "batch_size = 6\n" INDEX_SECTION,
+                 4, "batch_size", "set twice");
+    expect_error(INDEX_SECTION "mapping = other.json\n", 5, "mapping", "set twice");
+    expect_error(INDEX_SECTION "changes = c.sql\n", 5, "changes", "set twice");
+    expect_error(INDEX_SECTION "index = a\nindex = b\n", 6, "index", "set twice");
+}
+
+static void test_error_section_twice(void **state)
+{
+    (void)state;
+    expect_error("[etl]\n"
+                 "batch_size = 5\n"
+                 "[postgres]\n"
+                 "[etl]\n"
+                 "poll_interval_ms = 1000\n" INDEX_SECTION,
+                 4, "etl", "section appears twice (first at line 1)");
+    expect_error(INDEX_SECTION "[index.movies]\n", 5, "index.movies",
+                 "section appears twice (first at line 1)");
+}
+
+static void test_error_key_outside_section(void **state)
+{
+    (void)state;
+    expect_error("batch_size = 5\n"
+                 "[etl]\n" INDEX_SECTION,
+                 1, "batch_size", "key outside any section");
+    expect_error("; comment\n\n"
+                 "batch_size = 5\n" INDEX_SECTION,
+                 3, "batch_size", "key outside any section");
+}
+
+static void test_error_missing_index_keys(void **state)
+{
+    (void)state;
+    expect_error("[etl]\n"
+                 "batch_size = 5\n"
+                 "[index.movies]\n"
+                 "documents = d.sql\n"
+                 "changes = a.sql\n",
+                 3, "mapping", "required in section [index.movies]");
+    expect_error("[etl]\n"
+                 "[index.movies]\n"
+                 "mapping = m.json\n"
+                 "changes = a.sql\n",
+                 2, "documents", "required in section [index.movies]");
+    expect_error("[index.movies]\n"
+                 "mapping = m.json\n"
+                 "documents = d.sql\n",
+                 1, "changes", "required in section [index.movies]");
+    /* the second section's line, not the first's */
+    expect_error(INDEX_SECTION "[index.genres]\n"
+                               "mapping = g.json\n"
+                               "documents = g.sql\n",
+                 5, "changes", "required in section [index.genres]");
+}
+
+static void test_error_empty_index_values(void **state)
+{
+    (void)state;
+    expect_error("[index.movies]\n"
+                 "mapping =\n"
+                 "documents = d.sql\n"
+                 "changes = a.sql\n",
+                 2, "mapping", "must not be empty");
+    expect_error("[index.movies]\n"
+                 "mapping = m.json\n"
+                 "documents = d.sql\n"
+                 "changes =\n",
+                 4, "changes", "needs at least one SQL file");
+}
+
+static void test_error_no_index_section(void **state)
+{
+    (void)state;
+    expect_error("[etl]\n"
+                 "batch_size = 5\n"
+                 "[postgres]\n",
+                 3, "[index.NAME]", "at least one index section is required");
+}
+
+static void test_error_backoff_max_below_initial(void **state)
+{
+    (void)state;
+    expect_error("[etl]\n"
+                 "backoff_max_ms = 1000\n"
+                 "backoff_initial_ms = 2000\n" INDEX_SECTION,
+                 2, "backoff_max_ms", "must not be below backoff_initial_ms");
+    expect_error("[supervisor]\n"
+                 "restart_initial_ms = 5000\n"
+                 "restart_max_ms = 4000\n" INDEX_SECTION,
+                 3, "restart_max_ms", "must not be below restart_initial_ms");
+}
+
+/* A *_max_ms left at its default below a *_initial_ms set in the file: the
+ * error must point at a real line, the one that made the pair
+ * inconsistent, and name both keys. */
+static void expect_default_max_error(const char *text, int line, const char *max_key,
+                                     const char *initial_key)
+{
+    char err[CONFIG_ERROR_MAX];
+    int rc = load_text(text, err, sizeof err);
+    if (rc != -1)
+        fail_msg("accepted %s above the default %s", initial_key, max_key);
+    char prefix[PATH_MAX + 16];
+    snprintf(prefix, sizeof prefix, "%s:%d: ", loaded_path, line);
+    if (strncmp(err, prefix, strlen(prefix)) != 0)
+        fail_msg("error \"%s\" does not start with \"%s\"", err, prefix);
+    assert_non_null(strstr(err, max_key));
+    assert_non_null(strstr(err, initial_key));
+}
+
+static void test_error_default_max_below_initial(void **state)
+{
+    (void)state;
+    /* backoff_max_ms defaults to 30000 */
+    expect_default_max_error("[etl]\n"
+                             "batch_size = 5\n"
+                             "backoff_initial_ms = 60000\n" INDEX_SECTION,
+                             3, "backoff_max_ms", "backoff_initial_ms");
+    /* restart_max_ms defaults to 60000 */
+    expect_default_max_error("[supervisor]\n"
+                             "restart_initial_ms = 600000\n" INDEX_SECTION,
+                             2, "restart_max_ms", "restart_initial_ms");
+}
+
+static void test_error_invalid_index_name(void **state)
+{
+    (void)state;
+    expect_error("[etl]\n"
+                 "[index.Movies]\n"
+                 "mapping = m.json\n"
+                 "documents = d.sql\n"
+                 "changes = a.sql\n",
+                 2, "index.Movies", "index name must be 1-63 characters of a-z, 0-9, _ and -");
+    expect_error("[index.]\n"
+                 "mapping = m.json\n"
+                 "documents = d.sql\n"
+                 "changes = a.sql\n",
+                 1, "index.", "index name must be");
+    expect_error("[index.a/b]\n"
+                 "mapping = m.json\n"
+                 "documents = d.sql\n"
+                 "changes = a.sql\n",
+                 1, "index.a/b", "index name must be");
+    expect_error("[index.a b]\n"
+                 "mapping = m.json\n"
+                 "documents = d.sql\n"
+                 "changes = a.sql\n",
+                 1, "index.a b", "index name must be");
+    /* 63 characters are fine, 64 are not */
+    char name63[64];
+    memset(name63, 'a', 63);
+    name63[63] = '\0';
+    char text[512];
+    snprintf(text, sizeof text, "[index.%s]\nmapping = m\ndocuments = d\nchanges = c\n", name63);
+    struct etl_config *c = &loaded;
+    load_ok(text);
+    assert_string_equal(c->indices[0].name, name63);
+    snprintf(text, sizeof text, "[index.%sb]\nmapping = m\ndocuments = d\nchanges = c\n", name63);
+    char key[128];
+    snprintf(key, sizeof key, "index.%sb", name63);
+    expect_error(text, 1, key, "index name must be");
+}
+
+/* The Elasticsearch index name ends up in URL paths (/INDEX/_mapping,
+ * _bulk actions): one Elasticsearch refuses, or one that changes the path,
+ * is a bad value found at start (exit 78), not a retry loop later. */
+static void test_error_invalid_es_index_value(void **state)
+{
+    (void)state;
+    expect_error(INDEX_SECTION "index = Movies\n", 5, "index", "");
+    expect_error(INDEX_SECTION "index = my movies\n", 5, "index", "");
+    expect_error(INDEX_SECTION "index = movies/_doc\n", 5, "index", "");
+    expect_error(INDEX_SECTION "index = movies?pretty\n", 5, "index", "");
+    /* and the fine ones are taken */
+    load_ok(INDEX_SECTION "index = movies_v2.2024-01\n");
+    assert_string_equal(loaded.indices[0].index, "movies_v2.2024-01");
+}
+
+static void test_error_syntax(void **state)
+{
+    (void)state;
+    expect_error("[etl]\n"
+                 "batch_size = 5\n"
+                 "this line is not valid\n"
+                 "poll_interval_ms = 1000\n" INDEX_SECTION,
+                 3, "syntax", "not a section header, key = value, comment or blank line");
+    expect_error("[etl]\n"
+                 "\n"
+                 "[postgres\n"
+                 "host = x\n" INDEX_SECTION,
+                 3, "syntax", "not a section header");
+    /* the first of two errors */
+    expect_error("[etl]\n"
+                 "oops\n"
+                 "again\n" INDEX_SECTION,
+                 2, "syntax", "not a section header");
+}
+
+static void test_error_missing_file(void **state)
+{
+    (void)state;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/does-not-exist.ini", tmp_dir);
+    struct etl_config *c = &loaded;
+    char err[CONFIG_ERROR_MAX] = "";
+    assert_int_equal(config_load(path, c, err, sizeof err), -1);
+    char prefix[PATH_MAX + 64];
+    snprintf(prefix, sizeof prefix, "%s:0: file: cannot open: ", path);
+    assert_memory_equal(err, prefix, strlen(prefix));
+    assert_non_null(strstr(err, strerror(ENOENT)));
+}
+
+/* Error lines stay right after a line longer than inih's line buffer
+ * (INI_MAX_LINE, 200 bytes): a long comment is still a comment. */
+static void test_long_comment_line(void **state)
+{
+    (void)state;
+    char text[2048];
+    char comment[400];
+    memset(comment, 'x', sizeof comment - 1);
+    comment[0] = ';';
+    comment[sizeof comment - 1] = '\0';
+    snprintf(text, sizeof text, "[etl]\n%s\nbatch_size = 7\n" INDEX_SECTION, comment);
+    struct etl_config *c = &loaded;
+    char err[CONFIG_ERROR_MAX];
+    int rc = load_text(text, err, sizeof err);
+    if (rc != 0)
+        fail_msg("a 399-byte comment line breaks the file: %s", err);
+    assert_int_equal(c->batch_size, 7);
+    snprintf(text, sizeof text, "[etl]\n%s\nbatch_size = 0\n" INDEX_SECTION, comment);
+    expect_error(text, 3, "batch_size", "is not a whole number");
+}
+
+/* A value longer than inih's line buffer is taken whole or refused; it is
+ * never cut silently. */
+static void test_long_value_line(void **state)
+{
+    (void)state;
+    char changes[1024] = "";
+    size_t len = 0;
+    size_t count = 0;
+    while (len < 400) {
+        len += (size_t)snprintf(changes + len, sizeof changes - len, "%ssql/change_%02zu.sql",
+                                count ? " " : "", count);
+        count++;
+    }
+    char text[2048];
+    snprintf(text, sizeof text, "[index.movies]\nmapping = m\ndocuments = d\nchanges = %s\n",
+             changes);
+    struct etl_config *c = &loaded;
+    char err[CONFIG_ERROR_MAX];
+    int rc = load_text(text, err, sizeof err);
+    if (rc == 0) {
+        assert_int_equal(c->indices[0].changes_count, count);
+    } else {
+        char prefix[PATH_MAX + 16];
+        snprintf(prefix, sizeof prefix, "%s:4: ", loaded_path);
+        if (strncmp(err, prefix, strlen(prefix)) != 0)
+            fail_msg("error \"%s\" does not start with \"%s\"", err, prefix);
+    }
+}
+
+/* "[ etl ]": the keys under a header with spaces inside the brackets are
+ * checked like any others, never silently ignored. */
+static void test_section_header_with_spaces(void **state)
+{
+    (void)state;
+    char err[CONFIG_ERROR_MAX];
+    struct etl_config *c = &loaded;
+    int rc = load_text("[ etl ]\n"
+                       "batch_size = 7\n" INDEX_SECTION,
+                       err, sizeof err);
+    if (rc == 0)
+        assert_int_equal(c->batch_size, 7);
+    expect_error("[ etl ]\n"
+                 "batch_size = 0\n" INDEX_SECTION,
+                 2, "batch_size", "is not a whole number");
+}
+
+/* ---- config_read_secret ---- */
+
+static void test_secret_from_file(void **state)
+{
+    (void)state;
+    setenv("ETL_UNIT_SECRET", "from-env", 1);
+    const char *contents[] = {"s3cret\nsecond line\n", "s3cret", "s3cret\r\n", "s3cret\n"};
+    for (size_t i = 0; i < sizeof contents / sizeof contents[0]; i++) {
+        char *file = ut_temp_file(tmp_dir, contents[i]);
+        bool failed = true;
+        char err[256] = "";
+        char *secret = config_read_secret(file, "ETL_UNIT_SECRET", &failed, err, sizeof err);
+        assert_false(failed);
+        assert_non_null(secret);
+        assert_string_equal(secret, "s3cret"); /* the file wins over the environment */
+        free(secret);
+        free(file);
+    }
+    unsetenv("ETL_UNIT_SECRET");
+}
+
+static void test_secret_from_environment(void **state)
+{
+    (void)state;
+    bool failed = true;
+    char err[256] = "";
+    setenv("ETL_UNIT_SECRET", "from-env", 1);
+    char *secret = config_read_secret("", "ETL_UNIT_SECRET", &failed, err, sizeof err);
+    assert_false(failed);
+    assert_non_null(secret);
+    assert_string_equal(secret, "from-env");
+    free(secret);
+    failed = true;
+    secret = config_read_secret(NULL, "ETL_UNIT_SECRET", &failed, err, sizeof err);
+    assert_false(failed);
+    assert_string_equal(secret, "from-env");
+    free(secret);
+
+    setenv("ETL_UNIT_SECRET", "", 1);
+    failed = true;
+    assert_null(config_read_secret(NULL, "ETL_UNIT_SECRET", &failed, err, sizeof err));
+    assert_false(failed);
+    unsetenv("ETL_UNIT_SECRET");
+    failed = true;
+    assert_null(config_read_secret("", "ETL_UNIT_SECRET", &failed, err, sizeof err));
+    assert_false(failed);
+}
+
+static void test_secret_unreadable_file(void **state)
+{
+    (void)state;
+    setenv("ETL_UNIT_SECRET", "env-secret-value", 1);
+    char file[PATH_MAX + 32];
+    snprintf(file, sizeof file, "%s/no-such-password", tmp_dir);
+    bool failed = false;
+    char err[256] = "";
+    char *secret = config_read_secret(file, "ETL_UNIT_SECRET", &failed, err, sizeof err);
+    assert_null(secret); /* no silent fallback to the environment */
+    assert_true(failed);
+    assert_non_null(strstr(err, file));
+    assert_non_null(strstr(err, strerror(ENOENT)));
+    assert_null(strstr(err, "env-secret-value"));
+
+    /* a directory: opens, but cannot be read */
+    failed = false;
+    err[0] = '\0';
+    secret = config_read_secret(tmp_dir, "ETL_UNIT_SECRET", &failed, err, sizeof err);
+    assert_null(secret);
+    assert_true(failed);
+    assert_non_null(strstr(err, tmp_dir));
+    assert_null(strstr(err, "env-secret-value"));
+    unsetenv("ETL_UNIT_SECRET");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_shipped_ini_loads_with_documented_defaults, cleanup),
+        cmocka_unit_test_teardown(test_shipped_ini_takes_environment, cleanup),
+        cmocka_unit_test_teardown(test_shipped_ini_rejects_bad_environment_value, cleanup),
+        cmocka_unit_test_teardown(test_defaults_when_keys_absent, cleanup),
+        cmocka_unit_test_teardown(test_values_are_stored, cleanup),
+        cmocka_unit_test_teardown(test_comments_and_inline_comments, cleanup),
+        cmocka_unit_test_teardown(test_several_index_sections, cleanup),
+        cmocka_unit_test_teardown(test_relative_paths_resolved_against_config_dir, cleanup),
+        cmocka_unit_test_teardown(test_config_path_without_directory, cleanup),
+        cmocka_unit_test_teardown(test_changes_split_on_spaces, cleanup),
+        cmocka_unit_test_teardown(test_env_expansion_set, cleanup),
+        cmocka_unit_test_teardown(test_env_expansion_defaults, cleanup),
+        cmocka_unit_test_teardown(test_env_expansion_unset_without_default, cleanup),
+        cmocka_unit_test_teardown(test_env_expanded_value_is_validated, cleanup),
+        cmocka_unit_test_teardown(test_error_unknown_section, cleanup),
+        cmocka_unit_test_teardown(test_error_unknown_key_fixed_section, cleanup),
+        cmocka_unit_test_teardown(test_error_unknown_key_index_section, cleanup),
+        cmocka_unit_test_teardown(test_error_bad_int, cleanup),
+        cmocka_unit_test_teardown(test_error_int_out_of_range, cleanup),
+        cmocka_unit_test_teardown(test_error_bad_log_level, cleanup),
+        cmocka_unit_test_teardown(test_error_bad_port, cleanup),
+        cmocka_unit_test_teardown(test_error_bad_url, cleanup),
+        cmocka_unit_test_teardown(test_error_bad_socket_mode, cleanup),
+        cmocka_unit_test_teardown(test_error_key_set_twice, cleanup),
+        cmocka_unit_test_teardown(test_error_section_twice, cleanup),
+        cmocka_unit_test_teardown(test_error_key_outside_section, cleanup),
+        cmocka_unit_test_teardown(test_error_missing_index_keys, cleanup),
+        cmocka_unit_test_teardown(test_error_empty_index_values, cleanup),
+        cmocka_unit_test_teardown(test_error_no_index_section, cleanup),
+        cmocka_unit_test_teardown(test_error_backoff_max_below_initial, cleanup),
+        cmocka_unit_test_teardown(test_error_default_max_below_initial, cleanup),
+        cmocka_unit_test_teardown(test_error_invalid_index_name, cleanup),
+        cmocka_unit_test_teardown(test_error_invalid_es_index_value, cleanup),
+        cmocka_unit_test_teardown(test_error_syntax, cleanup),
+        cmocka_unit_test_teardown(test_error_missing_file, cleanup),
+        cmocka_unit_test_teardown(test_long_comment_line, cleanup),
+        cmocka_unit_test_teardown(test_long_value_line, cleanup),
+        cmocka_unit_test_teardown(test_section_header_with_spaces, cleanup),
+        cmocka_unit_test_teardown(test_secret_from_file, cleanup),
+        cmocka_unit_test_teardown(test_secret_from_environment, cleanup),
+        cmocka_unit_test_teardown(test_secret_unreadable_file, cleanup),
+    };
+    return cmocka_run_group_tests_name("config", tests, setup, teardown);
+}

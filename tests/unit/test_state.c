@@ -1,0 +1,344 @@
+/* test_state.c - the worker's JSON state file: save/load round trip,
+ * missing and malformed files, new sources, source names. */
+#include "state.h"
+
+#include "util.h"
+
+#include "unit_helpers.h"
+
+#include <jansson.h>
+#include <limits.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+static char tmp_dir[PATH_MAX];
+static char state_path[PATH_MAX + 32];
+
+static const char *const source_names[] = {"film_work", "person", "genre", "change_log"};
+#define SOURCE_COUNT 4
+
+static int setup(void **state)
+{
+    (void)state;
+    ut_make_temp_dir(tmp_dir, sizeof tmp_dir);
+    snprintf(state_path, sizeof state_path, "%s/movies.state", tmp_dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    ut_remove_tree(tmp_dir);
+    return 0;
+}
+
+static void assert_cursor(const struct cursor *cursor, const char *modified, const char *id)
+{
+    assert_string_equal(cursor->modified, modified);
+    assert_string_equal(cursor->id, id);
+}
+
+static void assert_all_at_start(const struct worker_state *ws)
+{
+    for (size_t i = 0; i < ws->count; i++)
+        assert_cursor(&ws->sources[i].cursor, CURSOR_START.modified, CURSOR_START.id);
+}
+
+/* Loads text written as the state file into a fresh state of the four
+ * sources; returns state_load's result. */
+static int load_text(const char *text, struct worker_state *ws, char *err, size_t err_size)
+{
+    ut_write_file(state_path, text);
+    state_init(ws, source_names, SOURCE_COUNT);
+    err[0] = '\0';
+    return state_load(ws, state_path, err, err_size);
+}
+
+/* Loads text, which must be refused with a message containing part;
+ * nothing may have changed. */
+static void expect_refused(const char *text, const char *part)
+{
+    struct worker_state ws;
+    char err[256];
+    int rc = load_text(text, &ws, err, sizeof err);
+    if (rc != -1)
+        fail_msg("state_load returned %d for %s", rc, text);
+    if (strstr(err, part) == NULL)
+        fail_msg("message \"%s\" lacks \"%s\"", err, part);
+    assert_true(ws.fresh);
+    assert_int_equal(ws.count, SOURCE_COUNT);
+    assert_all_at_start(&ws);
+    state_free(&ws);
+}
+
+static void test_init(void **state)
+{
+    (void)state;
+    struct worker_state ws;
+    state_init(&ws, source_names, SOURCE_COUNT);
+    assert_true(ws.fresh);
+    assert_int_equal(ws.count, SOURCE_COUNT);
+    for (size_t i = 0; i < SOURCE_COUNT; i++)
+        assert_string_equal(ws.sources[i].name, source_names[i]);
+    assert_all_at_start(&ws);
+    assert_string_equal(CURSOR_START.modified, "-infinity");
+    assert_string_equal(CURSOR_START.id, "00000000-0000-0000-0000-000000000000");
+    state_free(&ws);
+    assert_null(ws.sources);
+    assert_int_equal(ws.count, 0);
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    struct worker_state ws;
+    state_init(&ws, source_names, SOURCE_COUNT);
+    snprintf(ws.sources[0].cursor.modified, CURSOR_TEXT_MAX, "2021-06-16 20:14:09.221838+00");
+    snprintf(ws.sources[0].cursor.id, CURSOR_TEXT_MAX, "3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff");
+    snprintf(ws.sources[2].cursor.modified, CURSOR_TEXT_MAX, "2023-01-01 00:00:00+00");
+    snprintf(ws.sources[2].cursor.id, CURSOR_TEXT_MAX, "ffffffff-ffff-ffff-ffff-ffffffffffff");
+    assert_int_equal(state_save(&ws, state_path, "movies"), 0);
+    state_free(&ws);
+    assert_int_equal(ut_count_entries(tmp_dir), 1); /* no temp file beside it */
+
+    struct worker_state loaded;
+    state_init(&loaded, source_names, SOURCE_COUNT);
+    char err[256] = "";
+    assert_int_equal(state_load(&loaded, state_path, err, sizeof err), 1);
+    assert_string_equal(err, "");
+    assert_false(loaded.fresh);
+    assert_cursor(&loaded.sources[0].cursor, "2021-06-16 20:14:09.221838+00",
+                  "3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff");
+    assert_cursor(&loaded.sources[1].cursor, "-infinity", "00000000-0000-0000-0000-000000000000");
+    assert_cursor(&loaded.sources[2].cursor, "2023-01-01 00:00:00+00",
+                  "ffffffff-ffff-ffff-ffff-ffffffffffff");
+    assert_cursor(&loaded.sources[3].cursor, "-infinity", "00000000-0000-0000-0000-000000000000");
+    state_free(&loaded);
+}
+
+static void test_saved_file_format(void **state)
+{
+    (void)state;
+    struct worker_state ws;
+    state_init(&ws, source_names, 2);
+    snprintf(ws.sources[1].cursor.modified, CURSOR_TEXT_MAX, "2021-06-16 20:14:09+00");
+    snprintf(ws.sources[1].cursor.id, CURSOR_TEXT_MAX, "a\"b");
+    assert_int_equal(state_save(&ws, state_path, "movies_v2"), 0);
+    state_free(&ws);
+
+    size_t len = 0;
+    char *text = read_whole_file(state_path, &len);
+    assert_non_null(text);
+    assert_true(len > 0);
+    assert_int_equal(text[len - 1], '\n');
+    json_error_t error;
+    json_t *root = json_loads(text, 0, &error);
+    free(text);
+    assert_non_null(root);
+    assert_int_equal(json_integer_value(json_object_get(root, "version")), 1);
+    assert_string_equal(json_string_value(json_object_get(root, "index")), "movies_v2");
+    json_t *sources = json_object_get(root, "sources");
+    assert_int_equal(json_object_size(sources), 2);
+    json_t *person = json_object_get(sources, "person");
+    assert_string_equal(json_string_value(json_object_get(person, "modified")),
+                        "2021-06-16 20:14:09+00");
+    assert_string_equal(json_string_value(json_object_get(person, "id")), "a\"b");
+    json_t *film = json_object_get(sources, "film_work");
+    assert_string_equal(json_string_value(json_object_get(film, "modified")), "-infinity");
+    json_decref(root);
+}
+
+static void test_save_replaces(void **state)
+{
+    (void)state;
+    struct worker_state ws;
+    state_init(&ws, source_names, SOURCE_COUNT);
+    for (int round = 0; round < 5; round++) {
+        snprintf(ws.sources[0].cursor.modified, CURSOR_TEXT_MAX, "2024-01-0%d 00:00:00+00",
+                 round + 1);
+        assert_int_equal(state_save(&ws, state_path, "movies"), 0);
+    }
+    state_free(&ws);
+    state_init(&ws, source_names, SOURCE_COUNT);
+    char err[256];
+    assert_int_equal(state_load(&ws, state_path, err, sizeof err), 1);
+    assert_string_equal(ws.sources[0].cursor.modified, "2024-01-05 00:00:00+00");
+    state_free(&ws);
+    assert_int_equal(ut_count_entries(tmp_dir), 1);
+}
+
+static void test_save_into_missing_directory_fails(void **state)
+{
+    (void)state;
+    struct worker_state ws;
+    state_init(&ws, source_names, SOURCE_COUNT);
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/absent/movies.state", tmp_dir);
+    errno = 0;
+    assert_int_equal(state_save(&ws, path, "movies"), -1);
+    assert_int_equal(errno, ENOENT);
+    state_free(&ws);
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    struct worker_state ws;
+    state_init(&ws, source_names, SOURCE_COUNT);
+    char err[256] = "";
+    assert_int_equal(state_load(&ws, state_path, err, sizeof err), 0);
+    assert_true(ws.fresh);
+    assert_all_at_start(&ws);
+    state_free(&ws);
+}
+
+static void test_malformed_json(void **state)
+{
+    (void)state;
+    expect_refused("{\"version\":1,\"sources\":{", "line");
+    expect_refused("", "line");
+    expect_refused("not json at all\n", "line");
+    expect_refused("{\"version\":1,\"sources\":{}} trailing", "line");
+}
+
+static void test_wrong_version(void **state)
+{
+    (void)state;
+    expect_refused("{\"version\":2,\"index\":\"movies\",\"sources\":{}}", "not a version 1");
+    expect_refused("{\"version\":\"1\",\"sources\":{}}", "not a version 1");
+    expect_refused("{\"index\":\"movies\",\"sources\":{}}", "not a version 1");
+    expect_refused("{\"version\":1,\"index\":\"movies\"}", "not a version 1");
+    expect_refused("{\"version\":1,\"sources\":[]}", "not a version 1");
+    expect_refused("[1,2,3]", "not a version 1");
+}
+
+static void test_bad_cursor(void **state)
+{
+    (void)state;
+    expect_refused("{\"version\":1,\"sources\":{\"person\":{\"modified\":5,\"id\":\"x\"}}}",
+                   "source person: bad cursor");
+    expect_refused("{\"version\":1,\"sources\":{\"film_work\":{\"id\":\"x\"}}}",
+                   "source film_work: bad cursor");
+    expect_refused("{\"version\":1,\"sources\":{\"genre\":{\"modified\":\"2021-01-01\"}}}",
+                   "source genre: bad cursor");
+    expect_refused("{\"version\":1,\"sources\":{\"genre\":{\"modified\":\"\",\"id\":\"x\"}}}",
+                   "source genre: bad cursor");
+    expect_refused("{\"version\":1,\"sources\":{\"genre\":\"2021-01-01\"}}",
+                   "source genre: bad cursor");
+    /* longer than a cursor can hold */
+    char text[512];
+    char long_text[CURSOR_TEXT_MAX + 1];
+    memset(long_text, '9', CURSOR_TEXT_MAX);
+    long_text[CURSOR_TEXT_MAX] = '\0';
+    snprintf(text, sizeof text,
+             "{\"version\":1,\"sources\":{\"change_log\":{\"modified\":\"x\",\"id\":\"%s\"}}}",
+             long_text);
+    expect_refused(text, "source change_log: bad cursor");
+    /* a later good source does not undo the refusal, nor does an earlier
+     * good one survive it */
+    expect_refused("{\"version\":1,\"sources\":{"
+                   "\"film_work\":{\"modified\":\"2021-01-01 00:00:00+00\",\"id\":\"a\"},"
+                   "\"person\":{\"modified\":null,\"id\":\"b\"}}}",
+                   "source person: bad cursor");
+}
+
+static void test_longest_cursor_fits(void **state)
+{
+    (void)state;
+    char id[CURSOR_TEXT_MAX];
+    memset(id, 'f', CURSOR_TEXT_MAX - 1);
+    id[CURSOR_TEXT_MAX - 1] = '\0';
+    char text[512];
+    snprintf(text, sizeof text,
+             "{\"version\":1,\"sources\":{\"person\":{\"modified\":\"m\",\"id\":\"%s\"}}}", id);
+    struct worker_state ws;
+    char err[256];
+    assert_int_equal(load_text(text, &ws, err, sizeof err), 1);
+    assert_string_equal(ws.sources[1].cursor.id, id);
+    state_free(&ws);
+}
+
+static void test_source_missing_from_file_starts_at_start(void **state)
+{
+    (void)state;
+    struct worker_state ws;
+    char err[256];
+    int rc = load_text("{\"version\":1,\"index\":\"movies\",\"sources\":{"
+                       "\"film_work\":{\"modified\":\"2021-06-16 20:14:09+00\",\"id\":\"abc\"},"
+                       "\"retired_source\":{\"modified\":\"2020-01-01 00:00:00+00\",\"id\":\"x\"}"
+                       "}}",
+                       &ws, err, sizeof err);
+    assert_int_equal(rc, 1);
+    assert_false(ws.fresh);
+    assert_cursor(&ws.sources[0].cursor, "2021-06-16 20:14:09+00", "abc");
+    for (size_t i = 1; i < SOURCE_COUNT; i++)
+        assert_cursor(&ws.sources[i].cursor, CURSOR_START.modified, CURSOR_START.id);
+    for (size_t i = 0; i < SOURCE_COUNT; i++)
+        assert_string_equal(ws.sources[i].name, source_names[i]);
+    state_free(&ws);
+}
+
+static void test_unreadable_path(void **state)
+{
+    (void)state;
+    /* a directory where the file should be */
+    assert_int_equal(mkdir(state_path, 0755), 0);
+    struct worker_state ws;
+    state_init(&ws, source_names, SOURCE_COUNT);
+    char err[256] = "";
+    assert_int_equal(state_load(&ws, state_path, err, sizeof err), -1);
+    assert_true(err[0] != '\0');
+    assert_true(ws.fresh);
+    assert_all_at_start(&ws);
+    state_free(&ws);
+    rmdir(state_path);
+}
+
+static void test_source_name(void **state)
+{
+    (void)state;
+    char name[STATE_SOURCE_NAME_MAX];
+    state_source_name("sql/movies/person.sql", name, sizeof name);
+    assert_string_equal(name, "person");
+    state_source_name("/etc/etl/sql/movies/change_log.sql", name, sizeof name);
+    assert_string_equal(name, "change_log");
+    state_source_name("film_work.sql", name, sizeof name);
+    assert_string_equal(name, "film_work");
+    state_source_name("genre", name, sizeof name);
+    assert_string_equal(name, "genre");
+    state_source_name("dir/query.txt", name, sizeof name);
+    assert_string_equal(name, "query.txt");
+    state_source_name("dir/a.sql.sql", name, sizeof name);
+    assert_string_equal(name, "a.sql");
+    state_source_name("dir/.sql", name, sizeof name);
+    assert_string_equal(name, ".sql");
+    state_source_name("dir/x.sql", name, sizeof name);
+    assert_string_equal(name, "x");
+    char small[5];
+    state_source_name("sql/movies/person.sql", small, sizeof small);
+    assert_string_equal(small, "pers");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_init, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_saved_file_format, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_replaces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_into_missing_directory_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_longest_cursor_fits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_source_missing_from_file_starts_at_start, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unreadable_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_source_name, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("state", tests, NULL, NULL);
+}
