@@ -119,6 +119,14 @@ class Supervisor:
     def signal(self, signo):
         self.proc.signal(signo)
 
+    def assert_no_sanitizer_report(self):
+        """A sanitizer build reports on stderr: the supervisor's own, or a
+        worker's, which arrives wrapped in msg=output lines."""
+        err = self.proc.log_path.read_text(errors="replace") if self.proc.log_path.exists() else ""
+        out = self.stdout_path.read_text(errors="replace") if self.stdout_path.exists() else ""
+        for marker in ("Sanitizer", "runtime error:"):
+            assert marker not in err and marker not in out, (err + out)[-4000:]
+
     def stop(self, timeout=30):
         return self.proc.stop(timeout=timeout)
 
@@ -203,6 +211,7 @@ class Stack:
         if self.sup.proc.proc.poll() is None:
             self.sup.stop()
         self.sup.proc.close()
+        self.sup.assert_no_sanitizer_report()
         for index in self.names.values():
             self.es.delete_indices(index)
 
@@ -263,6 +272,7 @@ def fake(tmp_path, pg, es, bin_dir):
         if sup.proc.proc.poll() is None:
             sup.stop()
         sup.proc.close()
+        sup.assert_no_sanitizer_report()
 
 
 # --- building the indices -------------------------------------------------------------
@@ -538,6 +548,7 @@ def test_stale_socket_is_replaced_and_mode_applied(tmp_path, pg, es, bin_dir):
     finally:
         sup.stop()
         sup.proc.close()
+        sup.assert_no_sanitizer_report()
     assert not sock_path.exists()
 
 
@@ -713,6 +724,7 @@ def test_worker_ignoring_sigterm_is_killed_after_stop_timeout(tmp_path, pg, es, 
         assert not pid_alive(movies)
     finally:
         sup.proc.close()
+        sup.assert_no_sanitizer_report()
 
 
 SHORT_LIVED_WORKER = r"""#!/bin/sh
@@ -739,3 +751,4 @@ def test_backoff_resets_after_a_worker_stayed_up(tmp_path, pg, es, bin_dir):
     finally:
         sup.stop()
         sup.proc.close()
+        sup.assert_no_sanitizer_report()
