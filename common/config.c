@@ -76,8 +76,13 @@ static const struct key_spec key_specs[] = {
 #define KEY_SPECS_COUNT (sizeof key_specs / sizeof key_specs[0])
 
 static const char *const fixed_sections[] = {"etl", "postgres", "elasticsearch", "supervisor"};
-#define INDEX_PREFIX   "index."
-#define INDEX_NAME_MAX 64
+#define INDEX_PREFIX "index."
+/* inih keeps section names in 50 bytes: "index." + 40 characters fits. */
+#define INDEX_NAME_MAX 40
+/* The longest line read; longer ones are an error, not silently split. */
+#define CONFIG_LINE_MAX 4096
+/* Elasticsearch's own limit on index names, in bytes. */
+#define ES_INDEX_NAME_MAX 255
 
 /* One key=value line as read, before validation. */
 struct raw_entry {
@@ -140,13 +145,20 @@ static char *counting_reader(char *str, int num, void *stream)
     return got;
 }
 
-/* inih handler: records each key = value with its line number. */
+/* inih handler: records each key = value with its line number.  The
+ * section name is trimmed as note_section_header() trims it, so "[ etl ]"
+ * is "etl" for both. */
 static int collect_entry(void *user, const char *section, const char *name, const char *value)
 {
     struct parse_state *state = user;
+    while (*section == ' ' || *section == '\t')
+        section++;
+    size_t len = strlen(section);
+    while (len > 0 && (section[len - 1] == ' ' || section[len - 1] == '\t'))
+        len--;
     state->entries = xrealloc(state->entries, (state->entries_count + 1) * sizeof *state->entries);
-    state->entries[state->entries_count++] =
-        (struct raw_entry){xstrdup(section), xstrdup(name), xstrdup(value), state->line};
+    state->entries[state->entries_count++] = (struct raw_entry){
+        xasprintf("%.*s", (int)len, section), xstrdup(name), xstrdup(value), state->line};
     return 1;
 }
 
@@ -287,13 +299,47 @@ static bool is_fixed_section(const char *name)
 static bool valid_index_name(const char *name)
 {
     size_t len = strlen(name);
-    if (len == 0 || len >= INDEX_NAME_MAX)
+    if (len == 0 || len > INDEX_NAME_MAX)
         return false;
     for (const char *p = name; *p; p++) {
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
             return false;
     }
     return true;
+}
+
+/* Elasticsearch's rules for index names: lowercase, none of \ / * ? " < >
+ * | , # : or space, not starting with - _ +, not "." or "..".  Checked here
+ * so a bad name is a config error, not a worker retrying forever. */
+static bool valid_es_index_name(const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > ES_INDEX_NAME_MAX || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return false;
+    if (name[0] == '-' || name[0] == '_' || name[0] == '+')
+        return false;
+    for (const char *p = name; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || strchr("\\/*?\"<>|,#: \t", *p) != NULL)
+            return false;
+    }
+    return true;
+}
+
+/* True when two change files of idx have one base name: their cursors
+ * would share one entry of the state file. */
+static bool has_duplicate_source_names(const struct index_config *idx)
+{
+    for (size_t i = 0; i < idx->changes_count; i++) {
+        const char *a = strrchr(idx->changes_sql[i], '/');
+        a = a ? a + 1 : idx->changes_sql[i];
+        for (size_t j = 0; j < i; j++) {
+            const char *b = strrchr(idx->changes_sql[j], '/');
+            b = b ? b + 1 : idx->changes_sql[j];
+            if (strcmp(a, b) == 0)
+                return true;
+        }
+    }
+    return false;
 }
 
 /* Splits a space-separated list of paths, each resolved against base_dir. */
@@ -319,7 +365,7 @@ static int load_index_section(struct etl_config *config, struct parse_state *sta
     const char *name = section->name + strlen(INDEX_PREFIX);
     if (!valid_index_name(name)) {
         set_error(err, err_size, config->path, section->line, section->name,
-                  "index name must be 1-63 characters of a-z, 0-9, _ and -");
+                  "index name must be 1-40 characters of a-z, 0-9, _ and -");
         return -1;
     }
     idx->name = xstrdup(name);
@@ -346,6 +392,11 @@ static int load_index_section(struct etl_config *config, struct parse_state *sta
                           "needs at least one SQL file");
                 return -1;
             }
+            if (has_duplicate_source_names(idx)) {
+                set_error(err, err_size, config->path, e->line, e->name,
+                          "two files with one base name (each names a cursor in the state file)");
+                return -1;
+            }
             continue;
         } else {
             set_error(err, err_size, config->path, e->line, e->name, "unknown key in section [%s]",
@@ -358,6 +409,13 @@ static int load_index_section(struct etl_config *config, struct parse_state *sta
         }
         if (e->value[0] == '\0') {
             set_error(err, err_size, config->path, e->line, e->name, "must not be empty");
+            return -1;
+        }
+        if (slot == &idx->index && !valid_es_index_name(e->value)) {
+            set_error(err, err_size, config->path, e->line, e->name,
+                      "\"%s\" is not a valid Elasticsearch index name (lowercase; none of "
+                      "\\/*?\"<>|,#: or spaces; not starting with -, _ or +)",
+                      e->value);
             return -1;
         }
         *slot = slot == &idx->index ? xstrdup(e->value) : path_join(config->base_dir, e->value);
@@ -384,13 +442,20 @@ static int check_cross_keys(struct etl_config *config, struct parse_state *state
         config->restart_max_ms < config->restart_initial_ms) {
         bool etl = config->backoff_max_ms < config->backoff_initial_ms;
         const char *key = etl ? "backoff_max_ms" : "restart_max_ms";
-        int line = 0;
+        const char *other = etl ? "backoff_initial_ms" : "restart_initial_ms";
+        /* Blame the max key where it is set, else the initial key that
+         * went above its default. */
+        int line = 0, other_line = 0;
         for (size_t i = 0; i < state->entries_count; i++) {
             if (strcmp(state->entries[i].name, key) == 0)
                 line = state->entries[i].line;
+            else if (strcmp(state->entries[i].name, other) == 0)
+                other_line = state->entries[i].line;
         }
-        set_error(err, err_size, config->path, line, key, "must not be below %s",
-                  etl ? "backoff_initial_ms" : "restart_initial_ms");
+        if (line == 0)
+            set_error(err, err_size, config->path, other_line, other, "must not be above %s", key);
+        else
+            set_error(err, err_size, config->path, line, key, "must not be below %s", other);
         return -1;
     }
     if (config->indices_count == 0) {
@@ -415,7 +480,7 @@ static int validate(struct etl_config *config, struct parse_state *state, char *
                 return -1;
             }
         }
-        if (!is_fixed_section(s->name) && strncmp(s->name, INDEX_PREFIX, strlen(INDEX_PREFIX)))
+        if (!is_fixed_section(s->name) && strncmp(s->name, INDEX_PREFIX, strlen(INDEX_PREFIX)) != 0)
             return set_error(err, err_size, config->path, s->line, s->name, "unknown section"), -1;
     }
     /* Keys of the fixed sections: known, set once, valid. */
@@ -510,6 +575,25 @@ static void free_parse_state(struct parse_state *state)
     free(state->sections);
 }
 
+/* The number of the first line of file longer than the parser's buffer
+ * takes (0 if none); rewinds the file. */
+static int find_long_line(FILE *file)
+{
+    int line = 1, found = 0;
+    long length = 0;
+    int c;
+    while (found == 0 && (c = getc(file)) != EOF) {
+        if (c == '\n') {
+            line++;
+            length = 0;
+        } else if (++length > CONFIG_LINE_MAX - 2) {
+            found = line;
+        }
+    }
+    rewind(file);
+    return found;
+}
+
 /* Reads, expands and validates the file. */
 int config_load(const char *path, struct etl_config *config, char *err, size_t err_size)
 {
@@ -529,8 +613,22 @@ int config_load(const char *path, struct etl_config *config, char *err, size_t e
         set_error(err, err_size, path, 0, "file", "cannot open: %s", strerror(errno));
         return -1;
     }
-    /* Multi-line values would make line numbers and lists ambiguous. */
+    int long_line = find_long_line(state.file);
+    if (long_line > 0) {
+        fclose(state.file);
+        set_error(err, err_size, path, long_line, "line", "longer than %d bytes",
+                  CONFIG_LINE_MAX - 2);
+        return -1;
+    }
+    /* Multi-line values would make line numbers and lists ambiguous.  A heap
+     * line buffer of CONFIG_LINE_MAX: inih's default 200 bytes would split
+     * longer lines (and our line count with them). */
     ini_allow_multiline = false;
+    ini_use_stack = false;
+    ini_allow_realloc = false;
+    ini_max_line = CONFIG_LINE_MAX;
+    ini_initial_alloc = CONFIG_LINE_MAX;
+    ini_stop_on_first_error = true;
     int rc = ini_parse_stream(counting_reader, &state, collect_entry, &state);
     fclose(state.file);
     if (rc != 0) {

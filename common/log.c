@@ -11,7 +11,11 @@ struct log_line {
     char buf[LOG_LINE_MAX];
     size_t len;
     bool active;
+    bool full; /* a field did not fit: later ones are dropped, not cut */
 };
+
+/* Room for a line's fields: the last byte is kept for the newline. */
+#define FIELDS_CAP (LOG_LINE_MAX - 1)
 
 static struct log_line current_line;
 static char worker_name[64] = "etl";
@@ -83,14 +87,19 @@ static size_t append_raw(char *buf, size_t len, size_t cap, const char *text, si
     return len;
 }
 
-/* Appends a value in logfmt form; see log.h. */
+/* Appends a value in logfmt form; see log.h.  A quoted value that does not
+ * fit is cut between characters, never inside an escape, and keeps its
+ * closing quote, so the line stays valid logfmt. */
 size_t logfmt_append_value(char *buf, size_t len, size_t cap, const char *value)
 {
     if (value == NULL)
         value = "";
     if (!needs_quotes(value))
         return append_raw(buf, len, cap, value, strlen(value));
-    len = append_raw(buf, len, cap, "\"", 1);
+    if (len + 3 > cap) /* not even room for "" */
+        return len;
+    size_t content_cap = cap - 1; /* one byte kept for the closing quote */
+    len = append_raw(buf, len, content_cap, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
         char esc[8];
         size_t n;
@@ -118,17 +127,28 @@ size_t logfmt_append_value(char *buf, size_t len, size_t cap, const char *value)
                 n = 1;
             }
         }
-        len = append_raw(buf, len, cap, esc, n);
+        if (len + n >= content_cap)
+            break;
+        len = append_raw(buf, len, content_cap, esc, n);
     }
-    return append_raw(buf, len, cap, "\"", 1);
+    buf[len++] = '"';
+    buf[len] = '\0';
+    return len;
 }
 
-/* Appends " key=" to the line. */
-static void append_key(struct log_line *line, const char *key)
+/* Appends " key=" to the line, when there is room for it and a short
+ * value; otherwise marks the line full. */
+static bool append_key(struct log_line *line, const char *key)
 {
-    line->len = append_raw(line->buf, line->len, sizeof line->buf, " ", 1);
-    line->len = append_raw(line->buf, line->len, sizeof line->buf, key, strlen(key));
-    line->len = append_raw(line->buf, line->len, sizeof line->buf, "=", 1);
+    size_t key_len = strlen(key);
+    if (line->full || line->len + key_len + 5 >= FIELDS_CAP) {
+        line->full = true;
+        return false;
+    }
+    line->len = append_raw(line->buf, line->len, FIELDS_CAP, " ", 1);
+    line->len = append_raw(line->buf, line->len, FIELDS_CAP, key, key_len);
+    line->len = append_raw(line->buf, line->len, FIELDS_CAP, "=", 1);
+    return true;
 }
 
 /* UTC with milliseconds, ISO 8601. */
@@ -153,8 +173,9 @@ struct log_line *log_begin(enum log_level level, const char *msg)
     log_format_ts(ts, sizeof ts, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
     line->len = 0;
     line->active = true;
-    line->len = append_raw(line->buf, 0, sizeof line->buf, "ts=", 3);
-    line->len = append_raw(line->buf, line->len, sizeof line->buf, ts, strlen(ts));
+    line->full = false;
+    line->len = append_raw(line->buf, 0, FIELDS_CAP, "ts=", 3);
+    line->len = append_raw(line->buf, line->len, FIELDS_CAP, ts, strlen(ts));
     log_str(line, "level", level_names[level]);
     log_str(line, "worker", worker_name);
     log_int(line, "pid", (long long)getpid());
@@ -165,10 +186,9 @@ struct log_line *log_begin(enum log_level level, const char *msg)
 /* Adds a string field. */
 void log_str(struct log_line *line, const char *key, const char *value)
 {
-    if (line == NULL)
+    if (line == NULL || !append_key(line, key))
         return;
-    append_key(line, key);
-    line->len = logfmt_append_value(line->buf, line->len, sizeof line->buf, value);
+    line->len = logfmt_append_value(line->buf, line->len, FIELDS_CAP, value);
 }
 
 /* Adds an integer field. */
@@ -192,9 +212,7 @@ void log_end(struct log_line *line)
 {
     if (line == NULL || !line->active)
         return;
-    if (line->len >= sizeof line->buf - 1)
-        line->len = sizeof line->buf - 2;
-    line->buf[line->len++] = '\n';
+    line->buf[line->len++] = '\n'; /* FIELDS_CAP kept room for it */
     ssize_t written;
     do {
         written = write(log_fd, line->buf, line->len);

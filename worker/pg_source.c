@@ -126,12 +126,14 @@ enum pg_failure pg_source_connect(struct pg_source *pg)
         keep_error(pg, "password", secret_err);
         return PG_UNAVAILABLE;
     }
-    char timeout[16], options[96];
+    char timeout[16];
+    char options[96];
     snprintf(timeout, sizeof timeout, "%d", c->pg_connect_timeout_s);
     /* UTC and ISO dates: cursors are stored as PostgreSQL prints them. */
     snprintf(options, sizeof options, "-c statement_timeout=%d -c TimeZone=UTC -c DateStyle=ISO",
              c->pg_statement_timeout_ms);
-    const char *keys[12], *values[12];
+    const char *keys[12];
+    const char *values[12];
     size_t n = 0;
 #define ADD_PARAM(k, v)                                                                            \
     do {                                                                                           \
@@ -243,7 +245,8 @@ static enum pg_failure run_prepared(struct pg_source *pg, const char *name, int 
 enum pg_failure pg_source_changes(struct pg_source *pg, size_t source, const struct cursor *from,
                                   const char *horizon, int limit, PGresult **result)
 {
-    char name[32], limit_text[16];
+    char name[32];
+    char limit_text[16];
     snprintf(name, sizeof name, CHANGES_STATEMENT_FMT, source);
     snprintf(limit_text, sizeof limit_text, "%d", limit);
     const char *params[4] = {from->modified, from->id, horizon, limit_text};

@@ -46,7 +46,8 @@ static bool copy_field(json_t *object, const char *key, char *out, size_t size)
 
 /* Reads and checks the file; every configured source must be in it, so a
  * source added to the config later starts from the beginning. */
-int state_load(struct worker_state *state, const char *path, char *err, size_t err_size)
+int state_load(struct worker_state *state, const char *path, const char *index, char *err,
+               size_t err_size)
 {
     json_error_t error;
     json_t *root = json_load_file(path, 0, &error);
@@ -66,6 +67,16 @@ int state_load(struct worker_state *state, const char *path, char *err, size_t e
     if (!json_is_integer(version) || json_integer_value(version) != STATE_FORMAT_VERSION ||
         !json_is_object(sources)) {
         snprintf(err, err_size, "not a version %d state file", STATE_FORMAT_VERSION);
+        json_decref(root);
+        return -1;
+    }
+    /* A state written for another Elasticsearch index (the config's index
+     * name changed, say for a re-index into a new one) says nothing about
+     * this one. */
+    const char *saved_index = json_string_value(json_object_get(root, "index"));
+    if (saved_index == NULL || strcmp(saved_index, index) != 0) {
+        snprintf(err, err_size, "written for index %s, not %s",
+                 saved_index ? saved_index : "(none)", index);
         json_decref(root);
         return -1;
     }

@@ -32,8 +32,10 @@ void state_free(struct worker_state *state);
 
 /* Reads path into state (already set up with state_init).  Returns 1 when
  * read, 0 when the file does not exist (state stays fresh), -1 when it is
- * unreadable or malformed (err says why; state stays fresh). */
-int state_load(struct worker_state *state, const char *path, char *err, size_t err_size);
+ * unreadable, malformed or written for another index than index (err says
+ * why; state stays fresh). */
+int state_load(struct worker_state *state, const char *path, const char *index, char *err,
+               size_t err_size);
 
 /* Writes state to path atomically.  Returns 0 or -1 with errno. */
 int state_save(const struct worker_state *state, const char *path, const char *index);

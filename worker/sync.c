@@ -31,29 +31,24 @@ enum step {
     STEP_OK,    /* done */
     STEP_RETRY, /* a service failed: the loop backs off and starts over */
     STEP_STOP,  /* stop requested */
-    STEP_FATAL  /* cannot go on: exit with w->exit_status */
+    STEP_FATAL  /* cannot go on: exit with exit_status */
 };
 
-static int exit_status; /* set with STEP_FATAL */
+static int exit_status; /* the status STEP_FATAL exits with */
 
-/* Parses "YYYY-MM-DD HH:MM:SS[.ffffff]+00" (UTC) to epoch milliseconds. */
+/* Parses "YYYY-MM-DD HH:MM:SS[.f...]+00" (UTC) to epoch milliseconds.
+ * PostgreSQL drops trailing zeros of the fraction: ".5" is 500 ms. */
 int64_t pg_timestamp_ms(const char *text)
 {
     struct tm tm = {0};
-    int usec_len = 0;
-    char frac[8] = "";
-    if (sscanf(text, "%4d-%2d-%2d %2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-               &tm.tm_min, &tm.tm_sec) != 6)
+    const char *rest = strptime(text, "%Y-%m-%d %H:%M:%S", &tm);
+    if (rest == NULL)
         return -1;
-    const char *dot = strchr(text, '.');
-    if (dot != NULL)
-        sscanf(dot + 1, "%6[0-9]%n", frac, &usec_len);
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
     int64_t ms = (int64_t)timegm(&tm) * 1000;
-    if (usec_len >= 3) {
-        frac[3] = '\0';
-        ms += strtol(frac, NULL, 10);
+    if (*rest == '.') {
+        int64_t scale = 100;
+        for (const char *p = rest + 1; *p >= '0' && *p <= '9' && scale > 0; p++, scale /= 10)
+            ms += (*p - '0') * scale;
     }
     return ms;
 }
@@ -407,7 +402,7 @@ static void set_aside_bad_state(struct worker *w, const char *why)
 {
     char *aside = xasprintf("%s.bad-%lld", w->state_path, (long long)wall_clock_ms());
     int rc = rename(w->state_path, aside);
-    struct log_line *line = log_begin(LOG_ERROR, "unreadable state file set aside; full load");
+    struct log_line *line = log_begin(LOG_ERROR, "unusable state file set aside; full load");
     log_str(line, "state_file", w->state_path);
     log_str(line, "error", why);
     log_str(line, "moved_to", rc == 0 ? aside : strerror(errno));
@@ -454,7 +449,7 @@ int worker_init(struct worker *w, const struct etl_config *config, const struct 
     state_init(&w->state, names, idx->changes_count);
     free(names);
     free(storage);
-    int loaded = state_load(&w->state, w->state_path, err, sizeof err);
+    int loaded = state_load(&w->state, w->state_path, idx->index, err, sizeof err);
     if (loaded < 0)
         set_aside_bad_state(w, err);
     struct log_line *line = log_begin(LOG_INFO, "started");

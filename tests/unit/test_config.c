@@ -755,7 +755,7 @@ static void test_error_invalid_index_name(void **state)
                  "mapping = m.json\n"
                  "documents = d.sql\n"
                  "changes = a.sql\n",
-                 2, "index.Movies", "index name must be 1-63 characters of a-z, 0-9, _ and -");
+                 2, "index.Movies", "index name must be 1-40 characters of a-z, 0-9, _ and -");
     expect_error("[index.]\n"
                  "mapping = m.json\n"
                  "documents = d.sql\n"
@@ -771,18 +771,18 @@ static void test_error_invalid_index_name(void **state)
                  "documents = d.sql\n"
                  "changes = a.sql\n",
                  1, "index.a b", "index name must be");
-    /* 63 characters are fine, 64 are not */
-    char name63[64];
-    memset(name63, 'a', 63);
-    name63[63] = '\0';
+    /* 40 characters are fine (inih keeps 49 of a section name), 41 are not */
+    char name40[41];
+    memset(name40, 'a', 40);
+    name40[40] = '\0';
     char text[512];
-    snprintf(text, sizeof text, "[index.%s]\nmapping = m\ndocuments = d\nchanges = c\n", name63);
+    snprintf(text, sizeof text, "[index.%s]\nmapping = m\ndocuments = d\nchanges = c\n", name40);
     struct etl_config *c = &loaded;
     load_ok(text);
-    assert_string_equal(c->indices[0].name, name63);
-    snprintf(text, sizeof text, "[index.%sb]\nmapping = m\ndocuments = d\nchanges = c\n", name63);
+    assert_string_equal(c->indices[0].name, name40);
+    snprintf(text, sizeof text, "[index.%sb]\nmapping = m\ndocuments = d\nchanges = c\n", name40);
     char key[128];
-    snprintf(key, sizeof key, "index.%sb", name63);
+    snprintf(key, sizeof key, "index.%sb", name40);
     expect_error(text, 1, key, "index name must be");
 }
 

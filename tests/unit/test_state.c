@@ -54,7 +54,7 @@ static int load_text(const char *text, struct worker_state *ws, char *err, size_
     ut_write_file(state_path, text);
     state_init(ws, source_names, SOURCE_COUNT);
     err[0] = '\0';
-    return state_load(ws, state_path, err, err_size);
+    return state_load(ws, state_path, "movies", err, err_size);
 }
 
 /* Loads text, which must be refused with a message containing part;
@@ -107,7 +107,7 @@ static void test_round_trip(void **state)
     struct worker_state loaded;
     state_init(&loaded, source_names, SOURCE_COUNT);
     char err[256] = "";
-    assert_int_equal(state_load(&loaded, state_path, err, sizeof err), 1);
+    assert_int_equal(state_load(&loaded, state_path, "movies", err, sizeof err), 1);
     assert_string_equal(err, "");
     assert_false(loaded.fresh);
     assert_cursor(&loaded.sources[0].cursor, "2021-06-16 20:14:09.221838+00",
@@ -164,7 +164,7 @@ static void test_save_replaces(void **state)
     state_free(&ws);
     state_init(&ws, source_names, SOURCE_COUNT);
     char err[256];
-    assert_int_equal(state_load(&ws, state_path, err, sizeof err), 1);
+    assert_int_equal(state_load(&ws, state_path, "movies", err, sizeof err), 1);
     assert_string_equal(ws.sources[0].cursor.modified, "2024-01-05 00:00:00+00");
     state_free(&ws);
     assert_int_equal(ut_count_entries(tmp_dir), 1);
@@ -189,7 +189,7 @@ static void test_missing_file(void **state)
     struct worker_state ws;
     state_init(&ws, source_names, SOURCE_COUNT);
     char err[256] = "";
-    assert_int_equal(state_load(&ws, state_path, err, sizeof err), 0);
+    assert_int_equal(state_load(&ws, state_path, "movies", err, sizeof err), 0);
     assert_true(ws.fresh);
     assert_all_at_start(&ws);
     state_free(&ws);
@@ -198,10 +198,10 @@ static void test_missing_file(void **state)
 static void test_malformed_json(void **state)
 {
     (void)state;
-    expect_refused("{\"version\":1,\"sources\":{", "line");
+    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":{", "line");
     expect_refused("", "line");
     expect_refused("not json at all\n", "line");
-    expect_refused("{\"version\":1,\"sources\":{}} trailing", "line");
+    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":{}} trailing", "line");
 }
 
 static void test_wrong_version(void **state)
@@ -211,22 +211,26 @@ static void test_wrong_version(void **state)
     expect_refused("{\"version\":\"1\",\"sources\":{}}", "not a version 1");
     expect_refused("{\"index\":\"movies\",\"sources\":{}}", "not a version 1");
     expect_refused("{\"version\":1,\"index\":\"movies\"}", "not a version 1");
-    expect_refused("{\"version\":1,\"sources\":[]}", "not a version 1");
+    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":[]}", "not a version 1");
     expect_refused("[1,2,3]", "not a version 1");
 }
 
 static void test_bad_cursor(void **state)
 {
     (void)state;
-    expect_refused("{\"version\":1,\"sources\":{\"person\":{\"modified\":5,\"id\":\"x\"}}}",
+    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":{\"person\":{\"modified\":5,"
+                   "\"id\":\"x\"}}}",
                    "source person: bad cursor");
-    expect_refused("{\"version\":1,\"sources\":{\"film_work\":{\"id\":\"x\"}}}",
-                   "source film_work: bad cursor");
-    expect_refused("{\"version\":1,\"sources\":{\"genre\":{\"modified\":\"2021-01-01\"}}}",
+    expect_refused(
+        "{\"version\":1,\"index\":\"movies\",\"sources\":{\"film_work\":{\"id\":\"x\"}}}",
+        "source film_work: bad cursor");
+    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":{\"genre\":{\"modified\":"
+                   "\"2021-01-01\"}}}",
                    "source genre: bad cursor");
-    expect_refused("{\"version\":1,\"sources\":{\"genre\":{\"modified\":\"\",\"id\":\"x\"}}}",
+    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":{\"genre\":{\"modified\":\"\","
+                   "\"id\":\"x\"}}}",
                    "source genre: bad cursor");
-    expect_refused("{\"version\":1,\"sources\":{\"genre\":\"2021-01-01\"}}",
+    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":{\"genre\":\"2021-01-01\"}}",
                    "source genre: bad cursor");
     /* longer than a cursor can hold */
     char text[512];
@@ -234,15 +238,24 @@ static void test_bad_cursor(void **state)
     memset(long_text, '9', CURSOR_TEXT_MAX);
     long_text[CURSOR_TEXT_MAX] = '\0';
     snprintf(text, sizeof text,
-             "{\"version\":1,\"sources\":{\"change_log\":{\"modified\":\"x\",\"id\":\"%s\"}}}",
+             "{\"version\":1,\"index\":\"movies\",\"sources\":{\"change_log\":{\"modified\":\"x\","
+             "\"id\":\"%s\"}}}",
              long_text);
     expect_refused(text, "source change_log: bad cursor");
     /* a later good source does not undo the refusal, nor does an earlier
      * good one survive it */
-    expect_refused("{\"version\":1,\"sources\":{"
+    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":{"
                    "\"film_work\":{\"modified\":\"2021-01-01 00:00:00+00\",\"id\":\"a\"},"
                    "\"person\":{\"modified\":null,\"id\":\"b\"}}}",
                    "source person: bad cursor");
+}
+
+static void test_state_of_another_index_is_refused(void **state)
+{
+    (void)state;
+    expect_refused("{\"version\":1,\"index\":\"movies_v1\",\"sources\":{}}",
+                   "written for index movies_v1, not movies");
+    expect_refused("{\"version\":1,\"sources\":{}}", "written for index (none), not movies");
 }
 
 static void test_longest_cursor_fits(void **state)
@@ -253,7 +266,9 @@ static void test_longest_cursor_fits(void **state)
     id[CURSOR_TEXT_MAX - 1] = '\0';
     char text[512];
     snprintf(text, sizeof text,
-             "{\"version\":1,\"sources\":{\"person\":{\"modified\":\"m\",\"id\":\"%s\"}}}", id);
+             "{\"version\":1,\"index\":\"movies\",\"sources\":{\"person\":{\"modified\":\"m\","
+             "\"id\":\"%s\"}}}",
+             id);
     struct worker_state ws;
     char err[256];
     assert_int_equal(load_text(text, &ws, err, sizeof err), 1);
@@ -289,7 +304,7 @@ static void test_unreadable_path(void **state)
     struct worker_state ws;
     state_init(&ws, source_names, SOURCE_COUNT);
     char err[256] = "";
-    assert_int_equal(state_load(&ws, state_path, err, sizeof err), -1);
+    assert_int_equal(state_load(&ws, state_path, "movies", err, sizeof err), -1);
     assert_true(err[0] != '\0');
     assert_true(ws.fresh);
     assert_all_at_start(&ws);
@@ -334,6 +349,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_of_another_index_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_longest_cursor_fits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_missing_from_file_starts_at_start, setup,
                                         teardown),
