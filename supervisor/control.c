@@ -340,8 +340,8 @@ size_t control_poll_fds(const struct control *ctl, struct pollfd *fds)
         const struct control_client *client = &ctl->clients[i];
         if (client->fd < 0)
             continue;
-        short events = client->replying ? POLLOUT : client->have_request ? 0 : POLLIN;
-        fds[n++] = (struct pollfd){.fd = client->fd, .events = events};
+        int events = client->replying ? POLLOUT : client->have_request ? 0 : POLLIN;
+        fds[n++] = (struct pollfd){.fd = client->fd, .events = (short)events};
     }
     return n;
 }

@@ -223,7 +223,8 @@ int main(int argc, char **argv)
         {"socket", required_argument, NULL, 's'},  {"config", required_argument, NULL, 'c'},
         {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
-    const char *socket_opt = NULL, *config_opt = NULL;
+    const char *socket_opt = NULL;
+    const char *config_opt = NULL;
     int timeout_s = 0;
     int opt;
     while ((opt = getopt_long(argc, argv, "+s:c:t:hV", options, NULL)) != -1) {

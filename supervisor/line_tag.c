@@ -42,7 +42,8 @@ static size_t append_fitting(char *out, size_t len, size_t room, const char *tex
     char *scratch = xmalloc(scratch_size);
     size_t fit = n;
     if (quoted_length(text, n, scratch, scratch_size) > room) {
-        size_t lo = 0, hi = n; /* prefix lo fits, prefix hi does not */
+        size_t lo = 0; /* the prefix of length lo fits */
+        size_t hi = n; /* that of length hi does not */
         while (hi - lo > 1) {
             size_t mid = lo + (hi - lo) / 2;
             if (quoted_length(text, mid, scratch, scratch_size) <= room)

@@ -51,12 +51,12 @@ static void test_logfmt_get(void **unused)
 static void test_line_tag_pass_and_wrap(void **unused)
 {
     (void)unused;
-    char out[LOG_LINE_MAX];
+    char tagged[LOG_LINE_MAX];
     bool own;
-    size_t n = line_tag(out, sizeof out, "movies", 42, 0, BATCH_LINE, false, &own);
+    size_t n = line_tag(tagged, sizeof tagged, "movies", 42, 0, BATCH_LINE, false, &own);
     assert_true(own);
     assert_int_equal(n, strlen(BATCH_LINE) + 1);
-    assert_memory_equal(out, BATCH_LINE "\n", n);
+    assert_memory_equal(tagged, BATCH_LINE "\n", n);
 
     /* Another worker's name, or no ts=, is not this worker's own line. */
     assert_false(line_is_workers_own("ts=1 worker=genres msg=x", "movies"));
@@ -64,15 +64,15 @@ static void test_line_tag_pass_and_wrap(void **unused)
     assert_false(line_is_workers_own("ts=1 worker=movies_2 msg=x", "movies"));
 
     const char *plain = "etl-worker: etl.ini:3: batch_size: \"x\" is not a whole number";
-    n = line_tag(out, sizeof out, "movies", 42, 0, plain, false, &own);
+    n = line_tag(tagged, sizeof tagged, "movies", 42, 0, plain, false, &own);
     assert_false(own);
-    assert_int_equal(out[n - 1], '\n');
-    out[n - 1] = '\0';
-    assert_string_equal(out, "ts=1970-01-01T00:00:00.000Z level=error worker=movies pid=42 "
-                             "msg=output line=\"etl-worker: etl.ini:3: batch_size: \\\"x\\\" "
-                             "is not a whole number\"");
+    assert_int_equal(tagged[n - 1], '\n');
+    tagged[n - 1] = '\0';
+    assert_string_equal(tagged, "ts=1970-01-01T00:00:00.000Z level=error worker=movies pid=42 "
+                                "msg=output line=\"etl-worker: etl.ini:3: batch_size: \\\"x\\\" "
+                                "is not a whole number\"");
     char value[256];
-    assert_true(logfmt_get(out, "line", value, sizeof value));
+    assert_true(logfmt_get(tagged, "line", value, sizeof value));
     assert_string_equal(value, plain);
 }
 
@@ -80,12 +80,12 @@ static void test_line_tag_pass_and_wrap(void **unused)
 static void test_line_tag_truncated(void **unused)
 {
     (void)unused;
-    char out[LOG_LINE_MAX];
+    char tagged[LOG_LINE_MAX];
     bool own;
-    size_t n = line_tag(out, sizeof out, "movies", 7, 0, BATCH_LINE, true, &own);
+    size_t n = line_tag(tagged, sizeof tagged, "movies", 7, 0, BATCH_LINE, true, &own);
     assert_false(own);
-    out[n - 1] = '\0';
-    assert_non_null(strstr(out, " msg=output truncated=true line=\"ts=2026"));
+    tagged[n - 1] = '\0';
+    assert_non_null(strstr(tagged, " msg=output truncated=true line=\"ts=2026"));
 }
 
 /* A text too long to fit is cut inside its quotes, never across a UTF-8
@@ -101,15 +101,15 @@ static void test_line_tag_long_lines_fit(void **unused)
         at += 2;
     }
     text[at] = '\0';
-    char out[LOG_LINE_MAX];
-    size_t n = line_tag(out, sizeof out, "persons", 1, 0, text, false, NULL);
+    char tagged[LOG_LINE_MAX];
+    size_t n = line_tag(tagged, sizeof tagged, "persons", 1, 0, text, false, NULL);
     assert_true(n <= LOG_LINE_MAX);
     assert_true(n > LOG_LINE_MAX - 16);
-    assert_int_equal(out[n - 1], '\n');
-    assert_int_equal(out[n - 2], '"');
+    assert_int_equal(tagged[n - 1], '\n');
+    assert_int_equal(tagged[n - 2], '"');
     char value[LOG_LINE_MAX];
-    out[n - 1] = '\0';
-    assert_true(logfmt_get(out, "line", value, sizeof value));
+    tagged[n - 1] = '\0';
+    assert_true(logfmt_get(tagged, "line", value, sizeof value));
     assert_memory_equal(value, text, strlen(value));
     /* Not cut between the two bytes of a character. */
     assert_int_not_equal((unsigned char)value[strlen(value) - 1], 0xd0);
