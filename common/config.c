@@ -445,7 +445,8 @@ static int check_cross_keys(struct etl_config *config, struct parse_state *state
         const char *other = etl ? "backoff_initial_ms" : "restart_initial_ms";
         /* Blame the max key where it is set, else the initial key that
          * went above its default. */
-        int line = 0, other_line = 0;
+        int line = 0;
+        int other_line = 0;
         for (size_t i = 0; i < state->entries_count; i++) {
             if (strcmp(state->entries[i].name, key) == 0)
                 line = state->entries[i].line;
@@ -579,7 +580,8 @@ static void free_parse_state(struct parse_state *state)
  * takes (0 if none); rewinds the file. */
 static int find_long_line(FILE *file)
 {
-    int line = 1, found = 0;
+    int line = 1;
+    int found = 0;
     long length = 0;
     int c;
     while (found == 0 && (c = getc(file)) != EOF) {
