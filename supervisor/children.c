@@ -200,8 +200,9 @@ static void on_output_line(void *ctx, const char *text, size_t len, bool truncat
         write_line(child->log.fd, out, n);
     if (!own)
         return;
-    child_stats_update(&child->stats, text);
-    if (child->state == CHILD_STARTING && child->out_pid == child->pid)
+    enum child_event event = child_stats_update(&child->stats, text);
+    if (event != CHILD_EVENT_OTHER && child->state == CHILD_STARTING &&
+        child->out_pid == child->pid)
         child->state = CHILD_RUNNING;
 }
 

@@ -4,8 +4,8 @@
  *
  * States (shown by etlctl status):
  *   starting  forked, has not logged msg=started yet
- *   running   logged msg=started (or any line of its own), or has been up
- *             restart_reset_after_s
+ *   running   logged msg=started (or a batch, or caught up), or has been
+ *             up restart_reset_after_s
  *   stopping  sent SIGTERM by the supervisor; SIGKILL after stop_timeout_s
  *   backoff   exited abnormally; started again when its delay is over
  *   stopped   stopped on purpose (etlctl stop, shutdown); not restarted */
