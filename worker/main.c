@@ -19,8 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_CONFIG "/usr/local/etc/etl/etl.ini"
-
 static volatile sig_atomic_t stop_requested;
 
 /* SIGTERM/SIGINT: ask the loop to stop at its next safe point. */
@@ -47,7 +45,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: etl-worker --index NAME [-c FILE]\n"
                  "Keeps the Elasticsearch index of [index.NAME] in FILE equal to PostgreSQL.\n\n"
                  "  -i, --index NAME   the index section to run (required)\n"
-                 "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
+                 "  -c, --config FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
                  "  -h, --help         this text\n"
                  "  -V, --version      version\n\n"
                  "Exit status: 0 stopped by SIGTERM/SIGINT, 64 usage, 65 index mapping differs\n"
@@ -62,7 +60,7 @@ int main(int argc, char **argv)
                                             {"help", no_argument, NULL, 'h'},
                                             {"version", no_argument, NULL, 'V'},
                                             {NULL, 0, NULL, 0}};
-    const char *config_path = DEFAULT_CONFIG;
+    const char *config_path = CONFIG_DEFAULT_PATH;
     const char *index_name = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, "i:c:hV", options, NULL)) != -1) {
