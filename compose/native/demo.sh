@@ -186,7 +186,9 @@ start_etl() {
         all=1
         for pair in $want; do
             local got
-            got=$(curl -fsS "$es_url/${pair%%:*}/_count" 2>/dev/null | sed -n 's/.*"count":\([0-9]*\).*/\1/p')
+            # 404 until the worker has created the index: not an error here.
+            got=$(curl -fsS "$es_url/${pair%%:*}/_count" 2>/dev/null |
+                sed -n 's/.*"count":\([0-9]*\).*/\1/p' || true)
             [ "${got:-0}" = "${pair#*:}" ] || all=0
         done
         [ "$all" = 1 ] && break
