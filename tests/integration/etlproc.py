@@ -197,16 +197,31 @@ class EtlProcess:
             self.proc.wait(timeout=10)
 
     def close(self):
+        """Kills the process if it still runs and checks its output for
+        sanitizer reports (the suite also runs against ASan/UBSan builds)."""
         self.kill()
-        self._log.close()
-        if self._out is not subprocess.DEVNULL:
-            self._out.close()
+        if not self._log.closed:
+            self._log.close()
+            if self._out is not subprocess.DEVNULL:
+                self._out.close()
+            assert_no_sanitizer_report(self.text(), " ".join(self.argv))
 
 
 def run_worker(bin_dir, config, index="movies", log_path=None, env=None):
     """Starts etl-worker for index; the caller stops it."""
     log_path = log_path or pathlib.Path(config).parent / f"worker-{index}-{secrets.token_hex(3)}.log"
     return EtlProcess([pathlib.Path(bin_dir) / "etl-worker", "--index", index, "-c", config], log_path, env=env)
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def assert_no_sanitizer_report(text, what):
+    """Fails when an ASan/UBSan build of the binaries reported anything."""
+    for mark in SANITIZER_MARKS:
+        if mark in text:
+            at = text.index(mark)
+            raise AssertionError(f"sanitizer report from {what}:\n{text[max(0, at - 200):at + 3000]}")
 
 
 def wait_until(predicate, timeout=30, interval=0.2, what="condition"):

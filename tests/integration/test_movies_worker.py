@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from etlproc import (all_documents, clean_env, document_versions, make_config, run_worker,
-                     wait_until)
+from etlproc import (all_documents, assert_no_sanitizer_report, clean_env, document_versions,
+                     make_config, run_worker, wait_until)
 from movies_expected import expected_movies, new_id, normalize
 
 POLL_MS = 200
@@ -317,7 +317,6 @@ def test_kill_9_mid_load_resumes_from_state(tmp_path, pg, es, catalog, bin_dir):
     assert state["sources"]["film_work"]["modified"] != "-infinity"
     second = run_worker(bin_dir, config)
     try:
-        assert second.wait_for(lambda ev: any(e.get("msg") == "started" for e in ev))[0] if False else True
         second.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev), timeout=120, what="the load")
         assert any(e.get("state") == "resumed" for e in second.events("started"))
         sent_after_restart = sum(int(b["docs"]) for b in second.events("batch"))
@@ -432,6 +431,7 @@ def test_bad_config_exits_78_with_file_line_key(tmp_path, pg, es, catalog, bin_d
     line = next(i for i, l in enumerate(config.read_text().splitlines(), 1) if l.startswith("batch_size"))
     r = subprocess.run([bin_dir / "etl-worker", "--index", "movies", "-c", config],
                        capture_output=True, text=True, env=clean_env(), timeout=30)
+    assert_no_sanitizer_report(r.stderr, "etl-worker")
     assert r.returncode == 78
     assert f"{config}:{line}: batch_size: " in r.stderr
 
@@ -502,5 +502,6 @@ def test_mapping_differing_from_file_is_refused(tmp_path, pg, es, catalog, bin_d
     es.put(f"/{names['movies']}", json={"mappings": {"properties": {"id": {"type": "keyword"}}}})
     r = subprocess.run([bin_dir / "etl-worker", "--index", "movies", "-c", config],
                        capture_output=True, text=True, env=clean_env(), timeout=60)
+    assert_no_sanitizer_report(r.stderr, "etl-worker")
     assert r.returncode == 65
     assert "mapping differs" in r.stderr
