@@ -126,6 +126,40 @@ static void assert_readable(const char *path)
 
 /* ---- the shipped file ---- */
 
+/* Every key at the default etc/etl.ini documents; the shipped file differs
+ * from the built-in defaults only in dbname and user. */
+static void assert_documented_defaults(const struct etl_config *c, const char *dbname,
+                                       const char *user)
+{
+    assert_string_equal(c->state_dir, "/var/lib/etl");
+    assert_int_equal(c->log_level, LOG_INFO);
+    assert_int_equal(c->batch_size, 500);
+    assert_int_equal(c->poll_interval_ms, 1000);
+    assert_int_equal(c->backoff_initial_ms, 500);
+    assert_int_equal(c->backoff_max_ms, 30000);
+    assert_string_equal(c->pg_host, "");
+    assert_string_equal(c->pg_port, "");
+    assert_string_equal(c->pg_dbname, dbname);
+    assert_string_equal(c->pg_user, user);
+    assert_string_equal(c->pg_password_file, "");
+    assert_string_equal(c->pg_sslmode, "");
+    assert_int_equal(c->pg_connect_timeout_s, 5);
+    assert_int_equal(c->pg_statement_timeout_ms, 30000);
+    assert_string_equal(c->es_url, "http://127.0.0.1:9200");
+    assert_string_equal(c->es_user, "");
+    assert_string_equal(c->es_password_file, "");
+    assert_int_equal(c->es_connect_timeout_ms, 3000);
+    assert_int_equal(c->es_request_timeout_ms, 30000);
+    assert_string_equal(c->control_socket, "/run/etl/control.sock");
+    assert_int_equal(c->control_socket_mode, 0600);
+    assert_string_equal(c->log_dir, "");
+    assert_string_equal(c->worker_path, "");
+    assert_int_equal(c->restart_initial_ms, 1000);
+    assert_int_equal(c->restart_max_ms, 60000);
+    assert_int_equal(c->restart_reset_after_s, 60);
+    assert_int_equal(c->stop_timeout_s, 10);
+}
+
 static void test_shipped_ini_loads_with_documented_defaults(void **state)
 {
     (void)state;
@@ -143,36 +177,7 @@ static void test_shipped_ini_loads_with_documented_defaults(void **state)
     *strrchr(etc_dir, '/') = '\0';
     assert_string_equal(c->base_dir, etc_dir);
 
-    assert_string_equal(c->state_dir, "/var/lib/etl");
-    assert_int_equal(c->log_level, LOG_INFO);
-    assert_int_equal(c->batch_size, 500);
-    assert_int_equal(c->poll_interval_ms, 1000);
-    assert_int_equal(c->backoff_initial_ms, 500);
-    assert_int_equal(c->backoff_max_ms, 30000);
-
-    assert_string_equal(c->pg_host, "");
-    assert_string_equal(c->pg_port, "");
-    assert_string_equal(c->pg_dbname, "movies");
-    assert_string_equal(c->pg_user, "etl");
-    assert_string_equal(c->pg_password_file, "");
-    assert_string_equal(c->pg_sslmode, "");
-    assert_int_equal(c->pg_connect_timeout_s, 5);
-    assert_int_equal(c->pg_statement_timeout_ms, 30000);
-
-    assert_string_equal(c->es_url, "http://127.0.0.1:9200");
-    assert_string_equal(c->es_user, "");
-    assert_string_equal(c->es_password_file, "");
-    assert_int_equal(c->es_connect_timeout_ms, 3000);
-    assert_int_equal(c->es_request_timeout_ms, 30000);
-
-    assert_string_equal(c->control_socket, "/run/etl/control.sock");
-    assert_int_equal(c->control_socket_mode, 0600);
-    assert_string_equal(c->log_dir, "");
-    assert_string_equal(c->worker_path, "");
-    assert_int_equal(c->restart_initial_ms, 1000);
-    assert_int_equal(c->restart_max_ms, 60000);
-    assert_int_equal(c->restart_reset_after_s, 60);
-    assert_int_equal(c->stop_timeout_s, 10);
+    assert_documented_defaults(c, "movies", "etl");
 
     const struct index_config *movies = config_find_index(c, "movies");
     assert_non_null(movies);
@@ -260,33 +265,7 @@ static void test_defaults_when_keys_absent(void **state)
     const char *path = load_ok(INDEX_SECTION);
     assert_string_equal(c->path, path);
     assert_string_equal(c->base_dir, tmp_dir);
-    assert_string_equal(c->state_dir, "/var/lib/etl");
-    assert_int_equal(c->log_level, LOG_INFO);
-    assert_int_equal(c->batch_size, 500);
-    assert_int_equal(c->poll_interval_ms, 1000);
-    assert_int_equal(c->backoff_initial_ms, 500);
-    assert_int_equal(c->backoff_max_ms, 30000);
-    assert_string_equal(c->pg_host, "");
-    assert_string_equal(c->pg_port, "");
-    assert_string_equal(c->pg_dbname, "");
-    assert_string_equal(c->pg_user, "");
-    assert_string_equal(c->pg_password_file, "");
-    assert_string_equal(c->pg_sslmode, "");
-    assert_int_equal(c->pg_connect_timeout_s, 5);
-    assert_int_equal(c->pg_statement_timeout_ms, 30000);
-    assert_string_equal(c->es_url, "http://127.0.0.1:9200");
-    assert_string_equal(c->es_user, "");
-    assert_string_equal(c->es_password_file, "");
-    assert_int_equal(c->es_connect_timeout_ms, 3000);
-    assert_int_equal(c->es_request_timeout_ms, 30000);
-    assert_string_equal(c->control_socket, "/run/etl/control.sock");
-    assert_int_equal(c->control_socket_mode, 0600);
-    assert_string_equal(c->log_dir, "");
-    assert_string_equal(c->worker_path, "");
-    assert_int_equal(c->restart_initial_ms, 1000);
-    assert_int_equal(c->restart_max_ms, 60000);
-    assert_int_equal(c->restart_reset_after_s, 60);
-    assert_int_equal(c->stop_timeout_s, 10);
+    assert_documented_defaults(c, "", "");
     assert_int_equal(c->indices_count, 1);
     assert_string_equal(c->indices[0].name, "movies");
     assert_string_equal(c->indices[0].index, "movies"); /* index defaults to NAME */
