@@ -38,6 +38,7 @@ struct etl_config {
     int poll_interval_ms;
     int backoff_initial_ms;
     int backoff_max_ms;
+    int horizon_warn_s;
 
     /* [postgres]: empty strings leave the setting to libpq (PG* variables) */
     char *pg_host;

@@ -10,7 +10,11 @@
 #include <string.h>
 
 /* The one query the worker does not read from an index's files. */
-static const char *const HORIZON_SQL = "SELECT content.etl_horizon()::text";
+/* The horizon, and how far it lags the server's clock (seconds): a long lag
+ * means a transaction left open is holding the workers back. */
+static const char *const HORIZON_SQL =
+    "SELECT h::text, extract(epoch FROM clock_timestamp() - h)::float8"
+    "  FROM content.etl_horizon() AS h";
 
 /* Names of the prepared statements. */
 #define DOCUMENTS_STATEMENT   "documents"
@@ -188,7 +192,7 @@ static enum pg_failure run_command(struct pg_source *pg, const char *sql)
 
 /* SELECT content.etl_horizon(), in its own implicit transaction: the batch's
  * snapshot must be taken after it (see 20-etl.sql). */
-enum pg_failure pg_source_horizon(struct pg_source *pg, char *horizon, size_t size)
+enum pg_failure pg_source_horizon(struct pg_source *pg, char *horizon, size_t size, double *held_s)
 {
     enum pg_failure failure = pg_source_connect(pg);
     if (failure != PG_OK)
@@ -200,6 +204,7 @@ enum pg_failure pg_source_horizon(struct pg_source *pg, char *horizon, size_t si
         return failure;
     }
     snprintf(horizon, size, "%s", PQgetvalue(res, 0, 0));
+    *held_s = strtod(PQgetvalue(res, 0, 1), NULL);
     PQclear(res);
     return PG_OK;
 }

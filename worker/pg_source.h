@@ -43,8 +43,9 @@ enum pg_failure pg_source_connect(struct pg_source *pg);
 /* Drops the connection; the next call reconnects. */
 void pg_source_disconnect(struct pg_source *pg);
 
-/* Reads content.etl_horizon() into horizon (text). */
-enum pg_failure pg_source_horizon(struct pg_source *pg, char *horizon, size_t size);
+/* Reads content.etl_horizon() into horizon (text), and into *held_s how many
+ * seconds it lags the server's clock. */
+enum pg_failure pg_source_horizon(struct pg_source *pg, char *horizon, size_t size, double *held_s);
 
 /* Starts and ends the read-only, repeatable-read transaction in which one
  * batch reads its changes and builds its documents (one snapshot). */

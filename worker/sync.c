@@ -288,6 +288,24 @@ static enum pg_failure fetch_documents(struct worker *w, const char **ids, size_
     return PG_OK;
 }
 
+/* Warns, at most once per horizon_warn_s, while an open transaction holds
+ * the horizon back longer than that: the worker then waits for it, and an
+ * operator should know why nothing new arrives. */
+static void warn_if_held_back(struct worker *w, const char *horizon, double held_s)
+{
+    int64_t now = monotonic_ms();
+    int64_t every_ms = (int64_t)w->config->horizon_warn_s * 1000;
+    if (held_s * 1000 < (double)every_ms ||
+        (w->held_warned_ms != 0 && now - w->held_warned_ms < every_ms))
+        return;
+    w->held_warned_ms = now;
+    struct log_line *line = log_begin(LOG_WARN, "horizon held back by an open transaction");
+    log_str(line, "horizon", horizon);
+    log_double(line, "held_s", held_s);
+    log_str(line, "hint", "see pg_stat_activity ordered by xact_start");
+    log_end(line);
+}
+
 /* One batch of change source number source; *rows_read gets the number of
  * changed rows it handled (a whole batch means there may be more at once). */
 static enum step run_batch(struct worker *w, size_t source, int *rows_read)
@@ -295,9 +313,12 @@ static enum step run_batch(struct worker *w, size_t source, int *rows_read)
     int64_t started = monotonic_ms();
     *rows_read = 0;
     char horizon[CURSOR_TEXT_MAX];
-    enum pg_failure failure = pg_source_horizon(&w->pg, horizon, sizeof horizon);
-    if (failure == PG_OK)
+    double held_s = 0;
+    enum pg_failure failure = pg_source_horizon(&w->pg, horizon, sizeof horizon, &held_s);
+    if (failure == PG_OK) {
+        warn_if_held_back(w, horizon, held_s);
         failure = pg_source_begin(&w->pg);
+    }
     if (failure != PG_OK)
         return pg_failed(w, failure);
     PGresult *changes = NULL;
@@ -355,7 +376,8 @@ static enum step run_batch(struct worker *w, size_t source, int *rows_read)
 static enum step bootstrap(struct worker *w)
 {
     char horizon[CURSOR_TEXT_MAX];
-    enum pg_failure failure = pg_source_horizon(&w->pg, horizon, sizeof horizon);
+    double held_s = 0;
+    enum pg_failure failure = pg_source_horizon(&w->pg, horizon, sizeof horizon, &held_s);
     if (failure != PG_OK)
         return pg_failed(w, failure);
     for (size_t i = 1; i < w->state.count; i++) {

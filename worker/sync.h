@@ -32,7 +32,8 @@ struct worker {
     char *rejects_path;
     struct backoff backoff;
     const volatile sig_atomic_t *stop;
-    bool caught_up; /* the last round found nothing: logged once per idle spell */
+    bool caught_up;         /* the last round found nothing: logged once per idle spell */
+    int64_t held_warned_ms; /* when the last "horizon held back" warning was logged */
 };
 
 /* Sets the worker up for idx: reads its SQL, mapping and state.  Returns 0,

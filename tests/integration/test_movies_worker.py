@@ -299,6 +299,29 @@ def test_long_transaction_committing_late_is_not_lost(synced):
     synced.wait_doc(new_film, lambda d: d and d["title"] == "Committed first", what="the short one's row")
 
 
+def test_open_transaction_holding_the_horizon_is_warned_about(tmp_path, pg, es, catalog, bin_dir):
+    s = Synced(tmp_path, pg, es, catalog, bin_dir, overrides={("etl", "horizon_warn_s"): "1"})
+    try:
+        s.wait_loaded()
+        held = pg.connect("app", catalog, autocommit=False)
+        try:
+            with held.cursor() as cur:
+                cur.execute("SELECT 1")      # the transaction is open from here
+            warned = s.worker.wait_for(
+                lambda ev: [e for e in ev if e.get("msg") == "horizon held back by an open transaction"],
+                timeout=20, what="the warning")
+            assert float(warned[0]["held_s"]) >= 1
+            assert warned[0]["level"] == "warn"
+        finally:
+            held.rollback()
+            held.close()
+        # At most one warning per horizon_warn_s.
+        stamps = [e["ts"] for e in s.worker.events("horizon held back by an open transaction")]
+        assert len(stamps) == len(set(s[:19] for s in stamps))
+    finally:
+        s.close()
+
+
 # --- 4. Resumable -------------------------------------------------------------
 
 def test_kill_9_mid_load_resumes_from_state(tmp_path, pg, es, catalog, bin_dir):

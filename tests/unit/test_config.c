@@ -137,6 +137,7 @@ static void assert_documented_defaults(const struct etl_config *c, const char *d
     assert_int_equal(c->poll_interval_ms, 1000);
     assert_int_equal(c->backoff_initial_ms, 500);
     assert_int_equal(c->backoff_max_ms, 30000);
+    assert_int_equal(c->horizon_warn_s, 60);
     assert_string_equal(c->pg_host, "");
     assert_string_equal(c->pg_port, "");
     assert_string_equal(c->pg_dbname, dbname);
