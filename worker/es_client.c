@@ -99,7 +99,6 @@ long es_request(struct es_client *es, const char *method, const char *path, cons
     } else {
         curl_easy_setopt(es->curl, CURLOPT_POSTFIELDS, NULL);
         curl_easy_setopt(es->curl, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(es->curl, CURLOPT_CUSTOMREQUEST, method);
     }
     CURLcode rc = curl_easy_perform(es->curl);
     free(url);

@@ -43,12 +43,10 @@ enum index_setup_result index_setup(struct es_client *es, const char *index, jso
         return match == 0 ? INDEX_MAPPING_DIFFERS : INDEX_UNAVAILABLE;
     }
     if (status != 404) {
-        snprintf(err, err_size, "GET /%s/_mapping: %s", index,
-                 status < 0 ? es->err : "unexpected status");
-        if (status > 0) {
-            size_t n = strlen(err);
-            snprintf(err + n, err_size - n, " %ld", status);
-        }
+        if (status < 0)
+            snprintf(err, err_size, "GET /%s/_mapping: %s", index, es->err);
+        else
+            snprintf(err, err_size, "GET /%s/_mapping: unexpected status %ld", index, status);
         return INDEX_UNAVAILABLE;
     }
     char *body = json_dumps(definition, JSON_COMPACT);

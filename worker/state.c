@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define STATE_FORMAT_VERSION 1
 
@@ -49,16 +50,11 @@ static bool copy_field(json_t *object, const char *key, char *out, size_t size)
 int state_load(struct worker_state *state, const char *path, const char *index, char *err,
                size_t err_size)
 {
+    if (access(path, F_OK) < 0 && errno == ENOENT)
+        return 0;
     json_error_t error;
     json_t *root = json_load_file(path, 0, &error);
     if (root == NULL) {
-        if (errno == ENOENT && error.line == -1)
-            return 0;
-        FILE *probe = fopen(path, "r");
-        if (probe == NULL && errno == ENOENT)
-            return 0;
-        if (probe != NULL)
-            fclose(probe);
         snprintf(err, err_size, "line %d: %s", error.line, error.text);
         return -1;
     }

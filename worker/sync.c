@@ -31,10 +31,8 @@ enum step {
     STEP_OK,    /* done */
     STEP_RETRY, /* a service failed: the loop backs off and starts over */
     STEP_STOP,  /* stop requested */
-    STEP_FATAL  /* cannot go on: exit with exit_status */
+    STEP_FATAL  /* cannot go on: exit with w->exit_status */
 };
-
-static int exit_status; /* the status STEP_FATAL exits with */
 
 /* Parses "YYYY-MM-DD HH:MM:SS[.f...]+00" (UTC) to epoch milliseconds.
  * PostgreSQL drops trailing zeros of the fraction: ".5" is 500 ms. */
@@ -72,7 +70,7 @@ static enum step pg_failed(struct worker *w, enum pg_failure failure)
 {
     if (failure == PG_BAD_SQL) {
         log_event(LOG_ERROR, "bad SQL for this index", "error", w->pg.err);
-        exit_status = EXIT_CONFIG;
+        w->exit_status = EXIT_CONFIG;
         return STEP_FATAL;
     }
     return back_off(w, "postgres", w->pg.err);
@@ -409,7 +407,7 @@ static enum step prepare_index(struct worker *w)
             log_str(line, "hint",
                     "delete the index (or fix the file) to let the worker rebuild it");
             log_end(line);
-            exit_status = EXIT_MAPPING_DIFFERS;
+            w->exit_status = EXIT_MAPPING_DIFFERS;
             return STEP_FATAL;
         }
         enum step step = back_off(w, "elasticsearch", err);
@@ -484,7 +482,7 @@ int worker_init(struct worker *w, const struct etl_config *config, const struct 
 /* The main loop; see the top of this file. */
 int worker_run(struct worker *w)
 {
-    exit_status = EXIT_STOPPED;
+    w->exit_status = EXIT_STOPPED;
     enum step step = prepare_index(w);
     while (step != STEP_FATAL && !*w->stop) {
         if (w->state.fresh) {
@@ -512,7 +510,7 @@ int worker_run(struct worker *w)
         }
     }
     if (step == STEP_FATAL)
-        return exit_status;
+        return w->exit_status;
     log_event(LOG_INFO, "stopped", "index", w->idx->index);
     return EXIT_STOPPED;
 }

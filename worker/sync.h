@@ -32,6 +32,7 @@ struct worker {
     char *rejects_path;
     struct backoff backoff;
     const volatile sig_atomic_t *stop;
+    int exit_status;        /* what a STEP_FATAL exits with */
     bool caught_up;         /* the last round found nothing: logged once per idle spell */
     int64_t held_warned_ms; /* when the last "horizon held back" warning was logged */
 };

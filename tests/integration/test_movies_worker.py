@@ -79,8 +79,6 @@ def change_and_versions(s, statements):
     after the worker synced, batch lines logged for the change)."""
     before = document_versions(s.es, s.index)
     n_batches = len(s.batches())
-    with s.app:
-        pass
     conn = s.pg.connect("app", s.catalog, autocommit=False)
     try:
         with conn.cursor() as cur:
