@@ -6,12 +6,12 @@
 #ifndef ETL_CONFIG_H
 #define ETL_CONFIG_H
 
+#include "exit_status.h"
 #include "log.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#define EXIT_CONFIG      78 /* sysexits.h EX_CONFIG */
 #define CONFIG_ERROR_MAX 512
 /* The file read when no -c is given. */
 #define CONFIG_DEFAULT_PATH "/usr/local/etc/etl/etl.ini"

@@ -2,6 +2,7 @@
  * single thread, driven by its poll loop (main.c). */
 #include "children.h"
 
+#include "exit_status.h"
 #include "line_tag.h"
 #include "log.h"
 #include "supervisor.h"
@@ -17,8 +18,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Exit status of a child whose exec failed (as shells use). */
-#define EXIT_EXEC_FAILED 127
 /* Bytes read from a pipe at a time. */
 #define READ_CHUNK 16384
 

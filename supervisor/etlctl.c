@@ -6,6 +6,7 @@
  * lines on stdout and turns its final line into the exit status. */
 #include "config.h"
 #include "control_proto.h"
+#include "exit_status.h"
 #include "line_buffer.h"
 #include "util.h"
 
@@ -17,16 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sysexits.h>
 #include <unistd.h>
-
-/* Exit statuses besides 0, EX_USAGE (64) and EX_CONFIG (78); also in
- * --help and docs/operations.md. */
-#define EXIT_UNKNOWN_WORKER EX_NOUSER      /* 67: no worker of that name */
-#define EXIT_NOT_RUNNING    EX_UNAVAILABLE /* 69: no supervisor on the socket */
-#define EXIT_BAD_REPLY      EX_PROTOCOL    /* 76: a reply etlctl cannot read */
-#define EXIT_TRY_LATER      EX_TEMPFAIL    /* 75: timed out, busy, shutting down */
-#define EXIT_NO_PERMISSION  EX_NOPERM      /* 77: not allowed on the socket */
 
 /* The environment variable naming the socket when neither -s nor -c is
  * given (the one etc/etl.ini reads too). */
@@ -85,14 +77,14 @@ static int connect_to(const char *path, int *status)
     size_t len = strlen(path);
     if (len >= sizeof addr.sun_path) {
         fprintf(stderr, "etlctl: socket path too long: %s\n", path);
-        *status = EX_USAGE;
+        *status = EXIT_USAGE;
         return -1;
     }
     memcpy(addr.sun_path, path, len + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         fprintf(stderr, "etlctl: socket: %s\n", strerror(errno));
-        *status = EX_OSERR;
+        *status = EXIT_OS_ERROR;
         return -1;
     }
     if (connect(fd, (const struct sockaddr *)&addr, sizeof addr) == 0)
@@ -121,7 +113,7 @@ static int error_status(enum control_error code)
 {
     switch (code) {
     case CONTROL_ERR_USAGE:
-        return EX_USAGE;
+        return EXIT_USAGE;
     case CONTROL_ERR_UNKNOWN_WORKER:
         return EXIT_UNKNOWN_WORKER;
     case CONTROL_ERR_UNAVAILABLE:
@@ -240,7 +232,7 @@ int main(int argc, char **argv)
             timeout_s = (int)strtol(optarg, &end, 10);
             if (*end != '\0' || timeout_s <= 0) {
                 fprintf(stderr, "etlctl: -t needs a whole number of seconds above 0\n");
-                return EX_USAGE;
+                return EXIT_USAGE;
             }
             break;
         case 'h':
@@ -251,12 +243,12 @@ int main(int argc, char **argv)
             return 0;
         default:
             usage(stderr);
-            return EX_USAGE;
+            return EXIT_USAGE;
         }
     }
     if (optind >= argc || argc - optind > 2 || (socket_opt != NULL && config_opt != NULL)) {
         usage(stderr);
-        return EX_USAGE;
+        return EXIT_USAGE;
     }
     char request[CONTROL_LINE_MAX];
     snprintf(request, sizeof request, "%s%s%s\n", argv[optind], argc - optind > 1 ? " " : "",
@@ -266,11 +258,11 @@ int main(int argc, char **argv)
     if (control_parse_request(request, &req, err, sizeof err) < 0) {
         fprintf(stderr, "etlctl: %s\n", err);
         usage(stderr);
-        return EX_USAGE;
+        return EXIT_USAGE;
     }
     char *path = socket_path(socket_opt, config_opt);
     if (path == NULL)
-        return EX_CONFIG;
+        return EXIT_CONFIG;
     int status;
     int fd = connect_to(path, &status);
     free(path);

@@ -9,6 +9,7 @@
  * Every line it writes, its own and its workers', goes to stdout. */
 #include "config.h"
 #include "control.h"
+#include "exit_status.h"
 #include "log.h"
 #include "reload.h"
 #include "supervisor.h"
@@ -23,16 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Exit statuses besides EX_USAGE (64) and EX_CONFIG (78); also in --help
- * and docs/operations.md. */
-#define EXIT_STOPPED         0            /* stopped by SIGTERM/SIGINT, workers stopped */
-#define EXIT_OS_ERROR        EX_OSERR     /* 71: signals or poll cannot be set up */
-#define EXIT_SOCKET_FAILED   EX_CANTCREAT /* 73: the control socket cannot be created */
-#define EXIT_ALREADY_RUNNING EX_TEMPFAIL  /* 75: another supervisor answers on the socket */
 
 /* Prints the usage text. */
 static void usage(FILE *out)
@@ -191,12 +184,12 @@ int main(int argc, char **argv)
             return 0;
         default:
             usage(stderr);
-            return EX_USAGE;
+            return EXIT_USAGE;
         }
     }
     if (optind != argc) {
         usage(stderr);
-        return EX_USAGE;
+        return EXIT_USAGE;
     }
     log_init("supervisor");
     log_set_fd(STDOUT_FILENO);
@@ -205,7 +198,7 @@ int main(int argc, char **argv)
         (sup.worker_path = resolve_worker_path(&sup.config, err, sizeof err)) == NULL) {
         fprintf(stderr, "etl-supervisor: %s\n", err);
         config_free(&sup.config);
-        return EX_CONFIG;
+        return EXIT_CONFIG;
     }
     log_set_level(sup.config.log_level);
     int sfd = open_signalfd();

@@ -7,19 +7,12 @@
 #include "backoff.h"
 #include "config.h"
 #include "es_client.h"
+#include "exit_status.h"
 #include "pg_source.h"
 #include "state.h"
 
 #include <jansson.h>
 #include <signal.h>
-
-/* Exit statuses of etl-worker (also in docs/operations.md). */
-#define EXIT_STOPPED         0  /* stopped by SIGTERM/SIGINT at a safe point */
-#define EXIT_USAGE           64 /* bad command line */
-#define EXIT_MAPPING_DIFFERS 65 /* the live index mapping is not the file's */
-#define EXIT_INTERNAL        70 /* cannot set up (curl, ...) */
-#define EXIT_STATE_DIR       73 /* the state directory cannot be created */
-/* EXIT_CONFIG (78) is in config.h: bad INI, SQL or mapping file */
 
 struct worker {
     const struct etl_config *config;
