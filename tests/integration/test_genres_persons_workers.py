@@ -5,7 +5,7 @@ documents it affects, and nothing else."""
 import pytest
 
 from etlproc import all_documents, document_versions, make_config, run_worker, wait_until
-from movies_expected import new_id
+from expected_docs import assert_documents_match, new_id, normalize_person, normalized
 
 
 class IndexWorker:
@@ -67,6 +67,10 @@ class IndexWorker:
         changed = {i for i in set(before) | set(after) if before.get(i) != after.get(i)}
         return changed - sentinel_ids, batches
 
+    def assert_matches_catalogue(self):
+        """The index holds exactly the documents the catalogue gives."""
+        assert_documents_match(self.app, self.name, all_documents(self.es, self.index))
+
     def close(self):
         self.app.close()
         self.worker.stop()
@@ -86,38 +90,12 @@ def persons(tmp_path, pg, es, catalog, bin_dir):
     w.close()
 
 
-def expected_genres(w):
-    rows = w.sql("SELECT id::text, name, description FROM content.genre")
-    return {i: {"id": i, "name": n, "description": d} for i, n, d in rows}
-
-
-def expected_persons(w):
-    people = {i: {"id": i, "full_name": n, "films": {}} for i, n in
-              w.sql("SELECT id::text, full_name FROM content.person")}
-    for pid, fid, role in w.sql("SELECT person_id::text, film_work_id::text, role FROM content.person_film_work"):
-        people[pid]["films"].setdefault(fid, []).append(role)
-    return {pid: {"id": pid, "full_name": p["full_name"],
-                  "films": sorted(({"id": f, "roles": sorted(r)} for f, r in p["films"].items()),
-                                  key=lambda x: x["id"])}
-            for pid, p in people.items()}
-
-
-def normalize_person(doc):
-    return {**doc, "films": sorted(({"id": f["id"], "roles": sorted(f["roles"])} for f in doc["films"]),
-                                   key=lambda x: x["id"])}
-
-
-def assert_persons_equal_db(w):
-    docs = {k: normalize_person(v) for k, v in all_documents(w.es, w.index).items()}
-    assert docs == expected_persons(w)
-
-
 # --- genres ------------------------------------------------------------------
 
 def test_genres_full_load(genres):
     docs = all_documents(genres.es, genres.index)
     assert len(docs) == 26
-    assert docs == expected_genres(genres)
+    assert_documents_match(genres.app, "genres", docs)
     assert sum(int(b["docs"]) for b in genres.worker.events("batch")) == 26
 
 
@@ -132,7 +110,7 @@ def test_genre_insert_update_delete_resend_only_that_genre(genres):
     changed, batches = genres.change([("DELETE FROM content.genre WHERE id = %s", (other,))])
     assert changed == {other}
     assert sum(int(b["deleted"]) for b in batches) == 1
-    assert all_documents(genres.es, genres.index) == expected_genres(genres)
+    genres.assert_matches_catalogue()
 
 
 def test_link_and_film_changes_do_not_touch_genres(genres):
@@ -143,18 +121,18 @@ def test_link_and_film_changes_do_not_touch_genres(genres):
         ("UPDATE content.person SET full_name = 'y' WHERE id = (SELECT id FROM content.person ORDER BY id LIMIT 1)", None)],
         sentinel=[("INSERT INTO content.genre (id, name) VALUES (%s, 'Sentinel')", (new_id(),))])
     assert changed == set()
-    assert all_documents(genres.es, genres.index) == expected_genres(genres)
+    genres.assert_matches_catalogue()
 
 
 # --- persons -------------------------------------------------------------------
 
 def test_persons_full_load(persons):
-    docs = {k: normalize_person(v) for k, v in all_documents(persons.es, persons.index).items()}
+    docs = all_documents(persons.es, persons.index)
     assert len(docs) == 4166
-    assert docs == expected_persons(persons)
+    assert_documents_match(persons.app, "persons", docs)
     assert sum(int(b["docs"]) for b in persons.worker.events("batch")) == 4166
     # Several roles in one film are one entry with several roles.
-    assert any(len(f["roles"]) > 1 for d in docs.values() for f in d["films"])
+    assert any(len(f["roles"]) > 1 for d in normalized("persons", docs).values() for f in d["films"])
 
 
 def test_person_rename_and_delete_resend_only_that_person(persons):
@@ -167,7 +145,7 @@ def test_person_rename_and_delete_resend_only_that_person(persons):
     # The person's document goes; its cascaded link rows name only it.
     assert changed == {pid}
     assert pid not in all_documents(persons.es, persons.index)
-    assert_persons_equal_db(persons)
+    persons.assert_matches_catalogue()
 
 
 def test_person_insert_and_link_changes(persons):
@@ -186,7 +164,7 @@ def test_person_insert_and_link_changes(persons):
     changed, _ = persons.change([("DELETE FROM content.person_film_work WHERE id = %s", (link1,))])
     assert changed == {pid}
     assert normalize_person(all_documents(persons.es, persons.index)[pid])["films"] == [{"id": fid, "roles": ["director"]}]
-    assert_persons_equal_db(persons)
+    persons.assert_matches_catalogue()
 
 
 def test_film_delete_resends_exactly_its_persons(persons):
@@ -198,7 +176,7 @@ def test_film_delete_resends_exactly_its_persons(persons):
     assert changed == people
     docs = all_documents(persons.es, persons.index)
     assert all(fid not in [f["id"] for f in docs[p]["films"]] for p in people)
-    assert_persons_equal_db(persons)
+    persons.assert_matches_catalogue()
 
 
 def test_film_and_genre_updates_do_not_touch_persons(persons):

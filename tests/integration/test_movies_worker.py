@@ -12,7 +12,7 @@ import pytest
 
 from etlproc import (all_documents, assert_no_sanitizer_report, clean_env, document_versions,
                      make_config, run_worker, wait_until)
-from movies_expected import expected_movies, new_id, normalize
+from expected_docs import assert_documents_match, expected_movies, new_id, normalize_movie
 
 POLL_MS = 200
 
@@ -104,11 +104,7 @@ def films_of(s, column, value):
 
 
 def assert_index_equals_db(s):
-    docs = {k: normalize(v) for k, v in all_documents(s.es, s.index).items()}
-    expected = expected_movies(s.app)
-    assert set(docs) == set(expected)
-    for fid, doc in expected.items():
-        assert docs[fid] == doc, fid
+    assert_documents_match(s.app, "movies", all_documents(s.es, s.index))
 
 
 # --- 1. Full load ------------------------------------------------------------
@@ -119,7 +115,7 @@ def test_full_load_builds_every_document_exactly(synced, es):
     expected = expected_movies(synced.app)
     assert set(docs) == set(expected)
     for fid, want in expected.items():
-        got = normalize(docs[fid])
+        got = normalize_movie(docs[fid])
         assert set(got) == set(want), fid
         for field in want:
             if field == "imdb_rating" and want[field] is not None:
@@ -171,7 +167,7 @@ def test_film_insert(synced):
         ("INSERT INTO content.person_film_work (id, person_id, film_work_id, role) VALUES (%s, %s, %s, 'director')", (new_id(), pid, fid)),
     ])
     assert resent(before, after) == {fid}
-    assert normalize(synced.doc(fid)) == expected_movies(synced.app, {fid})[fid]
+    assert normalize_movie(synced.doc(fid)) == expected_movies(synced.app, {fid})[fid]
     assert synced.doc(fid)["directors"] == [{"id": pid, "name": "Ann Example"}]
     assert synced.doc(fid)["actors"] == [] and synced.doc(fid)["writers_names"] == []
 
@@ -350,8 +346,7 @@ def test_kill_9_mid_load_resumes_from_state(tmp_path, pg, es, catalog, bin_dir):
         second.stop()
     conn = pg.connect("etl", catalog)
     try:
-        docs = {k: normalize(v) for k, v in all_documents(es, index).items()}
-        assert docs == expected_movies(conn)
+        assert_documents_match(conn, "movies", all_documents(es, index))
     finally:
         conn.close()
 

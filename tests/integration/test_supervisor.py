@@ -18,7 +18,7 @@ import time
 import pytest
 
 from etlproc import EtlProcess, all_documents, clean_env, make_config, parse_logfmt, wait_until
-from movies_expected import expected_movies, normalize
+from expected_docs import assert_documents_match
 
 INDICES = ["movies", "genres", "persons"]
 COUNTS = {"movies": 999, "genres": 26, "persons": 4166}
@@ -140,44 +140,8 @@ def pid_alive(pid):
         return False
 
 
-# --- what PostgreSQL says the documents are ------------------------------------
-
-def expected_genres(conn):
-    with conn.cursor() as cur:
-        cur.execute("SELECT id::text, name, description FROM content.genre")
-        return {r[0]: {"id": r[0], "name": r[1], "description": r[2]} for r in cur.fetchall()}
-
-
-def expected_persons(conn):
-    with conn.cursor() as cur:
-        cur.execute("SELECT id::text, full_name FROM content.person")
-        people = {r[0]: {"id": r[0], "full_name": r[1], "films": {}} for r in cur.fetchall()}
-        cur.execute("SELECT person_id::text, film_work_id::text, role FROM content.person_film_work")
-        for pid, fid, role in cur.fetchall():
-            people[pid]["films"].setdefault(fid, []).append(role)
-    return {pid: normalize_person({**p, "films": [{"id": f, "roles": r} for f, r in p["films"].items()]})
-            for pid, p in people.items()}
-
-
-def normalize_person(doc):
-    films = sorted(({"id": f["id"], "roles": sorted(f["roles"])} for f in doc["films"]),
-                   key=lambda f: f["id"])
-    return {**doc, "films": films}
-
-
 def assert_index_equals_db(es, conn, name, index):
-    docs = all_documents(es, index)
-    if name == "movies":
-        expected = expected_movies(conn)
-        docs = {k: normalize(v) for k, v in docs.items()}
-    elif name == "genres":
-        expected = expected_genres(conn)
-    else:
-        expected = expected_persons(conn)
-        docs = {k: normalize_person(v) for k, v in docs.items()}
-    assert set(docs) == set(expected), f"{name}: ids differ"
-    for key, doc in expected.items():
-        assert docs[key] == doc, f"{name} {key}"
+    assert_documents_match(conn, name, all_documents(es, index))
 
 
 # --- fixtures -----------------------------------------------------------------------
