@@ -4,6 +4,10 @@ Fixtures
 --------
 repo_root   pathlib.Path of the repository.
 bin_dir     pathlib.Path of the binaries: $ETL_BIN_DIR, else <repo>/bin.
+shared_dir  pathlib.Path of the course's shared folder (data/movies.sqlite):
+            $ETL_SHARED_DIR, else <repo>/../shared.  A clone has none beside
+            it, so a test that asks for it is skipped, saying which folder
+            is missing, when the folder is absent.
 pg          a throwaway PostgreSQL cluster (compose/native/pg-cluster.sh) in a
             temp dir on a free port, with the catalogue schema, roles and the
             sample data in database ``movies``.  See PgCluster.
@@ -43,6 +47,7 @@ import requests
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 NATIVE = REPO_ROOT / "compose" / "native"
+SHARED_DIR = pathlib.Path(os.environ.get("ETL_SHARED_DIR") or REPO_ROOT.parent / "shared")
 ES_PORTS = range(9201, 9300)  # the runner serves only 9200..9299; 9200 is the demo's
 
 # ---------------------------------------------------------------------------
@@ -440,6 +445,14 @@ def repo_root():
 @pytest.fixture(scope="session")
 def bin_dir():
     return pathlib.Path(os.environ.get("ETL_BIN_DIR") or REPO_ROOT / "bin").resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_dir():
+    if not SHARED_DIR.is_dir():
+        pytest.skip(f"the shared folder {SHARED_DIR} is absent (it sits beside the repository"
+                    " in the course's checkout, or set ETL_SHARED_DIR)")
+    return SHARED_DIR
 
 
 def _service(service):

@@ -129,13 +129,13 @@ def test_analyzer_mixed(es, analysis_index):
 
 
 @pytest.fixture(scope="module")
-def sqlite_rows(repo_root):
-    """The course's sample catalogue, read from ../shared/data/movies.sqlite."""
-    path = repo_root.parent / "shared" / "data" / "movies.sqlite"
+def sqlite_rows(shared_dir):
+    """The course's sample catalogue, read from shared/data/movies.sqlite."""
+    path = shared_dir / "data" / "movies.sqlite"
     if not path.is_file():
         pytest.fail(
             f"the sample catalogue {path} is missing: the tests compare the loaded "
-            "data with it (shared/ must sit beside the repository)",
+            "data with it",
             pytrace=False,
         )
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
