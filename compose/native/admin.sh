@@ -31,19 +31,13 @@ app="$top/compose/admin"
 cmd=${1:-}
 run=${2:-}
 [ -n "$run" ] || { echo "usage: admin.sh start|stop RUNDIR" >&2; exit 64; }
+. "$top/compose/native/lib.sh"
 
 # Stops the process whose pid is in file $1: SIGTERM, then SIGKILL after 15 s.
 stop_pidfile() {
     [ -f "$1" ] || return 0
     pid=$(cat "$1" 2>/dev/null || true)
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        waited=0
-        while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 150 ]; do
-            sleep 0.1; waited=$((waited + 1))
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
+    [ -z "$pid" ] || stop_pid "$pid" 15
     rm -f "$1"
 }
 

@@ -17,21 +17,13 @@ pom="$top/tests/elasticsearch/pom.xml"
 cmd=${1:-}
 dir=${2:-}
 [ -n "$dir" ] || { echo "usage: es-node.sh start DIR PORT | stop DIR" >&2; exit 64; }
+. "$top/compose/native/lib.sh"
 
 # Sends SIGTERM to the node's process group, waits, then SIGKILL.
 stop_node() {
     [ -f "$dir/pid" ] || return 0
-    pid=$(cat "$dir/pid")
-    # "kill -SIG -PGID" (no "--": dash's kill rejects "-- -PGID"), and wait
-    # for the whole group: maven exits at once, the JVM it forked later.
-    if kill -0 "-$pid" 2>/dev/null; then
-        kill -TERM "-$pid" 2>/dev/null || true
-        waited=0
-        while kill -0 "-$pid" 2>/dev/null && [ "$waited" -lt "${ES_STOP_TIMEOUT:-30}" ]; do
-            sleep 1; waited=$((waited + 1))
-        done
-        kill -KILL "-$pid" 2>/dev/null || true
-    fi
+    # The whole group: maven exits at once, the JVM it forked later.
+    stop_pid "-$(cat "$dir/pid")" "${ES_STOP_TIMEOUT:-30}"
     rm -f "$dir/pid"
 }
 
