@@ -1,6 +1,6 @@
 -- Change source of the genres index: deleted genres (content.change_log).
 -- A genre document holds no links, so link changes do not touch it.
--- Parameters and columns: see ../movies/film_work.sql.
+-- The contract of this file: etc/sql/README.md.
 SELECT modified::text, id::text, genre_id::text AS doc_id
   FROM content.change_log
  WHERE (modified, id) > ($1::timestamptz, $2::uuid)

@@ -1,5 +1,5 @@
--- The genres index: one document per genre.  $1: uuid[] of genre ids.
--- Returns (id, document); an id not returned is deleted from the index.
+-- The genres index: one document per genre.
+-- The contract of this file: etc/sql/README.md.
 SELECT g.id::text AS id,
        json_build_object('id', g.id, 'name', g.name, 'description', g.description)::text AS document
   FROM content.genre g

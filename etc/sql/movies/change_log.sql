@@ -1,8 +1,8 @@
 -- Change source of the movies index: events that leave no row to poll
 -- (content.change_log, written by triggers): a deleted film work, and a
 -- genre or person added to or removed from a film (a deleted genre or person
--- removes its link rows by cascade, which are logged too).  Parameters and
--- columns: see film_work.sql.
+-- removes its link rows by cascade, which are logged too).
+-- The contract of this file: etc/sql/README.md.
 SELECT modified::text, id::text, film_work_id::text AS doc_id
   FROM content.change_log
  WHERE (modified, id) > ($1::timestamptz, $2::uuid)

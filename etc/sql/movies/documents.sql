@@ -1,6 +1,5 @@
 -- The movies index: one document per film work, built here as JSON.
--- $1: uuid[] of film work ids.  Returns (id, document); an id that is not
--- returned no longer exists and is deleted from the index.
+-- The contract of this file: etc/sql/README.md.
 -- A role with nobody in it gives [] (never null); names keep a stable order.
 SELECT fw.id::text AS id,
        json_build_object(

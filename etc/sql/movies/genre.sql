@@ -1,5 +1,6 @@
 -- Change source of the movies index: a genre renamed (or added) changes the
--- documents of its films.  Parameters and columns: see film_work.sql.
+-- documents of its films.
+-- The contract of this file: etc/sql/README.md.
 WITH changed AS (
     SELECT modified, id
       FROM content.genre

@@ -1,6 +1,6 @@
 -- Change source of the movies index: a person renamed (or added) changes the
--- documents of the films they take part in.  Parameters and columns: see
--- film_work.sql.
+-- documents of the films they take part in.
+-- The contract of this file: etc/sql/README.md.
 WITH changed AS (
     SELECT modified, id
       FROM content.person

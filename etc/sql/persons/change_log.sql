@@ -1,7 +1,7 @@
 -- Change source of the persons index (content.change_log): deleted persons,
 -- and a person added to or removed from a film (deleting a film removes its
 -- link rows by cascade, which are logged too).
--- Parameters and columns: see ../movies/film_work.sql.
+-- The contract of this file: etc/sql/README.md.
 SELECT modified::text, id::text, person_id::text AS doc_id
   FROM content.change_log
  WHERE (modified, id) > ($1::timestamptz, $2::uuid)

@@ -1,6 +1,6 @@
 -- The persons index: one document per person with their roles in each film:
--- {id, full_name, films: [{id, roles: [...]}]}.  $1: uuid[] of person ids.
--- Returns (id, document); an id not returned is deleted from the index.
+-- {id, full_name, films: [{id, roles: [...]}]}.
+-- The contract of this file: etc/sql/README.md.
 -- A person in no film has films = [].
 SELECT p.id::text AS id,
        json_build_object(
