@@ -171,7 +171,8 @@ static void test_line_shape(void **state)
     log_set_level(LOG_INFO);
     /* The stamp comes from CLOCK_REALTIME: bracket it with the same clock
      * (time() reads the coarse clock, which can lag a second behind). */
-    struct timespec before, after;
+    struct timespec before;
+    struct timespec after;
     clock_gettime(CLOCK_REALTIME, &before);
     struct log_line *line = log_begin(LOG_INFO, "batch");
     clock_gettime(CLOCK_REALTIME, &after);
@@ -199,7 +200,9 @@ static void test_line_shape(void **state)
     struct tm tm = {0};
     assert_non_null(strptime(buf + 3, "%Y-%m-%dT%H:%M:%S", &tm));
     time_t stamp = timegm(&tm);
-    int millis = atoi(buf + consumed - strlen("dddZ"));
+    char *end = NULL;
+    long millis = strtol(buf + consumed - strlen("dddZ"), &end, 10);
+    assert_ptr_equal(end, buf + consumed - 1);
     int64_t stamp_ms = (int64_t)stamp * 1000 + millis;
     int64_t before_ms = (int64_t)before.tv_sec * 1000 + before.tv_nsec / 1000000;
     int64_t after_ms = (int64_t)after.tv_sec * 1000 + after.tv_nsec / 1000000;
