@@ -67,6 +67,15 @@ class IndexWorker:
         changed = {i for i in set(before) | set(after) if before.get(i) != after.get(i)}
         return changed - sentinel_ids, batches
 
+    def assert_full_load(self, count):
+        """The first load sent count documents, exactly the catalogue's;
+        returns them as indexed."""
+        docs = all_documents(self.es, self.index)
+        assert len(docs) == count
+        assert_documents_match(self.app, self.name, docs)
+        assert sum(int(b["docs"]) for b in self.worker.events("batch")) == count
+        return docs
+
     def assert_matches_catalogue(self):
         """The index holds exactly the documents the catalogue gives."""
         assert_documents_match(self.app, self.name, all_documents(self.es, self.index))
@@ -93,10 +102,7 @@ def persons(tmp_path, pg, es, catalog, bin_dir):
 # --- genres ------------------------------------------------------------------
 
 def test_genres_full_load(genres):
-    docs = all_documents(genres.es, genres.index)
-    assert len(docs) == 26
-    assert_documents_match(genres.app, "genres", docs)
-    assert sum(int(b["docs"]) for b in genres.worker.events("batch")) == 26
+    genres.assert_full_load(26)
 
 
 def test_genre_insert_update_delete_resend_only_that_genre(genres):
@@ -127,10 +133,7 @@ def test_link_and_film_changes_do_not_touch_genres(genres):
 # --- persons -------------------------------------------------------------------
 
 def test_persons_full_load(persons):
-    docs = all_documents(persons.es, persons.index)
-    assert len(docs) == 4166
-    assert_documents_match(persons.app, "persons", docs)
-    assert sum(int(b["docs"]) for b in persons.worker.events("batch")) == 4166
+    docs = persons.assert_full_load(4166)
     # Several roles in one film are one entry with several roles.
     assert any(len(f["roles"]) > 1 for d in normalized("persons", docs).values() for f in d["films"])
 
