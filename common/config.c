@@ -728,22 +728,3 @@ char *config_worker_settings(const struct etl_config *config, const struct index
         buffer_append(&out, "", 0);
     return out.data;
 }
-
-/* First line of file, or the environment variable. */
-char *config_read_secret(const char *file, const char *env_name, bool *failed, char *err,
-                         size_t err_size)
-{
-    *failed = false;
-    if (file != NULL && file[0] != '\0') {
-        char *text = read_whole_file(file, NULL);
-        if (text == NULL) {
-            snprintf(err, err_size, "%s: cannot read password file: %s", file, strerror(errno));
-            *failed = true;
-            return NULL;
-        }
-        text[strcspn(text, "\r\n")] = '\0';
-        return text;
-    }
-    const char *env = getenv(env_name);
-    return env != NULL && env[0] != '\0' ? xstrdup(env) : NULL;
-}

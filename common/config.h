@@ -85,10 +85,4 @@ const struct index_config *config_find_index(const struct etl_config *config, co
  * workers whose settings changed.  A new string. */
 char *config_worker_settings(const struct etl_config *config, const struct index_config *idx);
 
-/* Reads a secret: the first line of file when file is set, else the
- * environment variable env_name; NULL when neither is set.  Fills err
- * (without the secret) and returns NULL on a read error, setting *failed. */
-char *config_read_secret(const char *file, const char *env_name, bool *failed, char *err,
-                         size_t err_size);
-
 #endif

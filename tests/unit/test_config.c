@@ -2,6 +2,7 @@
  * error with its "FILE:LINE: KEY: REASON" message, ${VAR} expansion, paths,
  * defaults; config_read_secret. */
 #include "config.h"
+#include "secrets.h"
 
 #include "unit_helpers.h"
 
