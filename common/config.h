@@ -1,8 +1,10 @@
-/* config.h - the INI configuration (etc/etl.ini), read with inih and
- * validated against a table of known keys.  Any problem is reported as
+/* config.h - the INI configuration (etc/etl.ini), read by ini_reader.c and
+ * validated against tables of known keys (config.c for the fixed sections,
+ * config_index.c for [index.NAME]).  Any problem is reported as
  *     FILE:LINE: KEY: REASON
  * and the programs exit with EXIT_CONFIG (78, EX_CONFIG).  etc/etl.ini
- * documents every key with its default and range. */
+ * documents every key with its default and range.  Passwords are read
+ * apart from it, by secrets.h. */
 #ifndef ETL_CONFIG_H
 #define ETL_CONFIG_H
 
