@@ -151,14 +151,14 @@ static bool store_value(struct etl_config *config, const struct key_spec *spec, 
     return false;
 }
 
-/* The spec of section.name, or NULL. */
-static const struct key_spec *find_spec(const char *section, const char *name)
+/* The row of section.name in key_specs, or -1. */
+static ptrdiff_t find_spec(const char *section, const char *name)
 {
     for (size_t i = 0; i < KEY_SPECS_COUNT; i++) {
         if (strcmp(key_specs[i].section, section) == 0 && strcmp(key_specs[i].name, name) == 0)
-            return &key_specs[i];
+            return (ptrdiff_t)i;
     }
-    return NULL;
+    return -1;
 }
 
 /* True for the names of the fixed sections. */
@@ -233,18 +233,10 @@ static int validate(struct etl_config *config, const struct ini_document *doc, c
         }
         if (!is_fixed_section(e->section))
             continue;
-        const struct key_spec *spec = find_spec(e->section, e->name);
-        if (spec == NULL) {
-            config_error(err, err_size, config->path, e->line, e->name,
-                         "unknown key in section [%s]", e->section);
+        ptrdiff_t at = find_spec(e->section, e->name);
+        if (config_check_key(config->path, e, at, seen, err, err_size) < 0)
             return -1;
-        }
-        size_t at = (size_t)(spec - key_specs);
-        if (seen[at]) {
-            config_error(err, err_size, config->path, e->line, e->name, "set twice");
-            return -1;
-        }
-        seen[at] = true;
+        const struct key_spec *spec = &key_specs[at];
         char reason[CONFIG_ERROR_MAX];
         if (!store_value(config, spec, e->value, reason, sizeof reason)) {
             config_error(err, err_size, config->path, e->line, e->name, "%s", reason);

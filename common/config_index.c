@@ -107,14 +107,14 @@ static char **split_paths(const char *value, const char *base_dir, size_t *count
     return paths;
 }
 
-/* The spec of an index key, or NULL. */
-static const struct index_key_spec *find_index_key(const char *name)
+/* The row of an index key in index_keys, or -1. */
+static ptrdiff_t find_index_key(const char *name)
 {
     for (size_t i = 0; i < INDEX_KEYS_COUNT; i++) {
         if (strcmp(index_keys[i].name, name) == 0)
-            return &index_keys[i];
+            return (ptrdiff_t)i;
     }
-    return NULL;
+    return -1;
 }
 
 /* Checks one value against its kind and stores it in idx (the list is
@@ -176,19 +176,10 @@ static int load_index_section(const struct etl_config *config, const struct ini_
         const struct ini_entry *e = &doc->entries[i];
         if (strcmp(e->section, section->name) != 0)
             continue;
-        const struct index_key_spec *spec = find_index_key(e->name);
-        if (spec == NULL) {
-            config_error(err, err_size, config->path, e->line, e->name,
-                         "unknown key in section [%s]", section->name);
+        ptrdiff_t at = find_index_key(e->name);
+        if (config_check_key(config->path, e, at, seen, err, err_size) < 0)
             return -1;
-        }
-        size_t at = (size_t)(spec - index_keys);
-        if (seen[at]) {
-            config_error(err, err_size, config->path, e->line, e->name, "set twice");
-            return -1;
-        }
-        seen[at] = true;
-        if (!store_index_value(config, e, spec, idx, err, err_size))
+        if (!store_index_value(config, e, &index_keys[at], idx, err, err_size))
             return -1;
     }
     for (size_t i = 0; i < INDEX_KEYS_COUNT; i++) {
