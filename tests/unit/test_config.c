@@ -649,15 +649,21 @@ static void test_errors(void **state)
     }
 }
 
+/* Fills buf with a comment line, ";xx...x", of size - 1 bytes. */
+static void make_comment(char *buf, size_t size)
+{
+    memset(buf, 'x', size - 1);
+    buf[0] = ';';
+    buf[size - 1] = '\0';
+}
+
 /* A line longer than the reader takes is refused, never split. */
 static void test_error_long_line(void **state)
 {
     (void)state;
     char text[8192];
     char comment[4096];
-    memset(comment, 'x', sizeof comment - 1);
-    comment[0] = ';';
-    comment[sizeof comment - 1] = '\0';
+    make_comment(comment, sizeof comment);
     snprintf(text, sizeof text, "[etl]\n%s\nbatch_size = 7\n" INDEX_SECTION, comment);
     expect_error(text, "2: line: longer than 4094 bytes");
     /* one byte less is a line like any other */
@@ -708,9 +714,7 @@ static void test_long_comment_line(void **state)
     (void)state;
     char text[2048];
     char comment[400];
-    memset(comment, 'x', sizeof comment - 1);
-    comment[0] = ';';
-    comment[sizeof comment - 1] = '\0';
+    make_comment(comment, sizeof comment);
     snprintf(text, sizeof text, "[etl]\n%s\nbatch_size = 7\n" INDEX_SECTION, comment);
     struct etl_config *c = &loaded;
     char err[CONFIG_ERROR_MAX];
