@@ -1,8 +1,10 @@
-/* config.h - the INI configuration (etc/etl.ini), read with inih and
- * validated against a table of known keys.  Any problem is reported as
+/* config.h - the INI configuration (etc/etl.ini), read by ini_reader.c and
+ * validated against tables of known keys (config.c for the fixed sections,
+ * config_index.c for [index.NAME]).  Any problem is reported as
  *     FILE:LINE: KEY: REASON
  * and the programs exit with EXIT_CONFIG (78, EX_CONFIG).  etc/etl.ini
- * documents every key with its default and range. */
+ * documents every key with its default and range.  Passwords are read
+ * apart from it, by secrets.h. */
 #ifndef ETL_CONFIG_H
 #define ETL_CONFIG_H
 
@@ -84,11 +86,5 @@ const struct index_config *config_find_index(const struct etl_config *config, co
  * The supervisor compares these texts on SIGHUP to restart exactly the
  * workers whose settings changed.  A new string. */
 char *config_worker_settings(const struct etl_config *config, const struct index_config *idx);
-
-/* Reads a secret: the first line of file when file is set, else the
- * environment variable env_name; NULL when neither is set.  Fills err
- * (without the secret) and returns NULL on a read error, setting *failed. */
-char *config_read_secret(const char *file, const char *env_name, bool *failed, char *err,
-                         size_t err_size);
 
 #endif

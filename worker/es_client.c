@@ -1,6 +1,8 @@
 /* es_client.c - see es_client.h. */
 #include "es_client.h"
 
+#include "secrets.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,6 +2,7 @@
 #include "pg_source.h"
 
 #include "log.h"
+#include "secrets.h"
 #include "util.h"
 
 #include <errno.h>
