@@ -116,7 +116,7 @@ static void schedule_restart(struct child *child, int64_t now)
     child->next_start_ms = now + delay;
     struct log_line *line = child_log(LOG_WARN, "restart scheduled", child);
     log_int(line, "delay_ms", delay);
-    log_int(line, "attempt", child->backoff.attempt);
+    log_int(line, "attempt", backoff_attempts(&child->backoff));
     log_end(line);
 }
 

@@ -142,9 +142,7 @@ static void apply_sections(struct supervisor *sup, const struct etl_config *fres
             counts->added++;
             continue; /* started once the new config is in force */
         }
-        int attempt = child->backoff.attempt;
-        backoff_init(&child->backoff, fresh->restart_initial_ms, fresh->restart_max_ms);
-        child->backoff.attempt = attempt;
+        backoff_set_bounds(&child->backoff, fresh->restart_initial_ms, fresh->restart_max_ms);
         if (child->goal == GOAL_REMOVE)
             child->goal = GOAL_RESTART; /* the section came back */
         if (strcmp(settings, child->settings) == 0)
