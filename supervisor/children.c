@@ -5,6 +5,7 @@
 #include "exit_status.h"
 #include "line_tag.h"
 #include "log.h"
+#include "slot_fsm.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -22,11 +23,16 @@
 #define READ_CHUNK 16384
 
 static const char *const state_names[] = {
-    [CHILD_STARTING] = "starting", [CHILD_RUNNING] = "running", [CHILD_STOPPING] = "stopping",
-    [CHILD_BACKOFF] = "backoff",   [CHILD_STOPPED] = "stopped",
+    [CHILD_STOPPED] = "stopped",
+    [CHILD_STARTING] = "starting",
+    [CHILD_RUNNING] = "running",
+    [CHILD_BACKOFF] = "backoff",
+    [CHILD_STOPPING] = "stopping",
+    [CHILD_STOPPING_TO_RESTART] = "stopping",
+    [CHILD_STOPPING_TO_REMOVE] = "stopping",
 };
 
-/* The name status shows. */
+/* A plain lookup; the names are those of docs/operations.md. */
 const char *child_state_name(enum child_state state)
 {
     return state_names[state];
@@ -40,8 +46,7 @@ struct child *child_new(const struct supervisor *sup, const struct index_config 
     child->name = xstrdup(idx->name);
     child->index = xstrdup(idx->index);
     child->settings = settings;
-    child->state = CHILD_STOPPED;
-    child->goal = GOAL_RUN;
+    child->state = CHILD_STOPPED; /* the state machine's first state */
     child->out_fd = -1;
     line_buffer_init(&child->out, LOG_LINE_MAX - 1);
     log_file_open(&child->log, sup->config.log_dir, child->name);
@@ -108,20 +113,20 @@ static void exec_worker(const struct supervisor *sup, const struct child *child,
     _exit(EXIT_EXEC_FAILED);
 }
 
-/* Puts child in backoff: the next start after its next delay. */
-static void schedule_restart(struct child *child, int64_t now)
+/* Counts the failure in the backoff, which lengthens the next delay. */
+void child_schedule_restart(struct child *child)
 {
     int64_t delay = backoff_next_ms(&child->backoff);
-    child->state = CHILD_BACKOFF;
-    child->next_start_ms = now + delay;
+    child->next_start_ms = monotonic_ms() + delay;
     struct log_line *line = child_log(LOG_WARN, "restart scheduled", child);
     log_int(line, "delay_ms", delay);
-    log_int(line, "attempt", child->backoff.attempt);
+    log_int(line, "attempt", backoff_attempts(&child->backoff));
     log_end(line);
 }
 
-/* fork + exec with a fresh pipe for the output. */
-void child_start(struct supervisor *sup, struct child *child)
+/* The previous process's pipe, if still open, is closed: its output is
+ * drained when it is reaped, before any restart. */
+bool child_spawn(struct supervisor *sup, struct child *child)
 {
     int64_t now = monotonic_ms();
     int fds[2];
@@ -129,8 +134,7 @@ void child_start(struct supervisor *sup, struct child *child)
         struct log_line *line = child_log(LOG_ERROR, "cannot create a pipe", child);
         log_str(line, "error", strerror(errno));
         log_end(line);
-        schedule_restart(child, now);
-        return;
+        return false;
     }
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -142,8 +146,7 @@ void child_start(struct supervisor *sup, struct child *child)
         log_str(line, "error", strerror(errno));
         log_end(line);
         close(fds[0]);
-        schedule_restart(child, now);
-        return;
+        return false;
     }
     fcntl(fds[0], F_SETFL, O_NONBLOCK);
     if (child->out_fd >= 0)
@@ -151,8 +154,6 @@ void child_start(struct supervisor *sup, struct child *child)
     child->out_fd = fds[0];
     child->out_pid = pid;
     child->pid = pid;
-    child->state = CHILD_STARTING;
-    child->goal = GOAL_RUN;
     child->started_ms = now;
     child->kill_ms = 0;
     child->starts++;
@@ -160,22 +161,12 @@ void child_start(struct supervisor *sup, struct child *child)
     log_int(line, "child_pid", pid);
     log_int(line, "restarts", child->starts - 1);
     log_end(line);
+    return true;
 }
 
-/* SIGTERM now, SIGKILL later; see children.h. */
-void child_stop(struct supervisor *sup, struct child *child, enum child_goal goal)
+/* Sent once per stop: the state machine does not term a stopping slot. */
+void child_term(const struct supervisor *sup, struct child *child)
 {
-    child->goal = goal;
-    if (child->pid == 0) {
-        if (goal == GOAL_RESTART)
-            child_start(sup, child);
-        else
-            child->state = CHILD_STOPPED;
-        return;
-    }
-    if (child->state == CHILD_STOPPING)
-        return;
-    child->state = CHILD_STOPPING;
     child->kill_ms = monotonic_ms() + (int64_t)sup->config.stop_timeout_s * 1000;
     kill(child->pid, SIGTERM);
     struct log_line *line = child_log(LOG_INFO, "stopping worker", child);
@@ -184,12 +175,31 @@ void child_stop(struct supervisor *sup, struct child *child, enum child_goal goa
     log_end(line);
 }
 
+/* kill_ms = 0 takes the deadline away, so SIGKILL goes once. */
+void child_kill(struct child *child)
+{
+    kill(child->pid, SIGKILL);
+    child->kill_ms = 0;
+    struct log_line *line = child_log(LOG_WARN, "worker killed", child);
+    log_int(line, "child_pid", child->pid);
+    log_str(line, "reason", "still running after stop_timeout_s");
+    log_end(line);
+}
+
+/* Context of on_output_line. */
+struct output_ctx {
+    struct supervisor *sup;
+    struct child *child;
+};
+
 /* line_buffer handler: tags the line, writes it out, follows the worker's
- * own lines for status. */
-static void on_output_line(void *ctx, const char *text, size_t len, bool truncated)
+ * own lines for status.  Lines of an earlier process (out_pid is not pid)
+ * say nothing of the current one. */
+static void on_output_line(void *ctx_ptr, const char *text, size_t len, bool truncated)
 {
     (void)len;
-    struct child *child = ctx;
+    const struct output_ctx *ctx = ctx_ptr;
+    struct child *child = ctx->child;
     char out[LOG_LINE_MAX];
     bool own;
     size_t n = line_tag(out, sizeof out, child->name, (long)child->out_pid, wall_clock_ms(), text,
@@ -200,57 +210,57 @@ static void on_output_line(void *ctx, const char *text, size_t len, bool truncat
     if (!own)
         return;
     enum child_event event = child_stats_update(&child->stats, text);
-    if (event != CHILD_EVENT_OTHER && child->state == CHILD_STARTING &&
-        child->out_pid == child->pid)
-        child->state = CHILD_RUNNING;
+    if (event != CHILD_EVENT_OTHER && child->out_pid == child->pid)
+        slot_event(ctx->sup, child, SLOT_PROGRESS);
 }
 
 /* Closes the pipe, passing on an unfinished last line. */
-static void close_output(struct child *child)
+static void close_output(struct supervisor *sup, struct child *child)
 {
-    line_buffer_finish(&child->out, on_output_line, child);
+    struct output_ctx ctx = {sup, child};
+    line_buffer_finish(&child->out, on_output_line, &ctx);
     close(child->out_fd);
     child->out_fd = -1;
 }
 
 /* One read; EOF closes the pipe.  Returns false when nothing more is to be
  * read now. */
-static bool read_once(struct child *child)
+static bool read_once(struct supervisor *sup, struct child *child)
 {
     char chunk[READ_CHUNK];
     ssize_t n = read(child->out_fd, chunk, sizeof chunk);
     if (n > 0) {
-        line_buffer_feed(&child->out, chunk, (size_t)n, on_output_line, child);
+        struct output_ctx ctx = {sup, child};
+        line_buffer_feed(&child->out, chunk, (size_t)n, on_output_line, &ctx);
         return true;
     }
     if (n < 0 && (errno == EINTR))
         return true;
     if (n < 0 && errno == EAGAIN)
         return false;
-    close_output(child);
+    close_output(sup, child);
     return false;
 }
 
 /* A single read per wake-up, so one chatty worker cannot starve the rest. */
 void child_read_output(struct supervisor *sup, struct child *child)
 {
-    (void)sup;
     if (child->out_fd >= 0)
-        read_once(child);
+        read_once(sup, child);
 }
 
 /* Everything an exited process left in its pipe.  A descendant that still
  * holds the pipe open does not keep it: what it writes later is lost. */
-static void drain_output(struct child *child)
+static void drain_output(struct supervisor *sup, struct child *child)
 {
-    while (child->out_fd >= 0 && read_once(child))
+    while (child->out_fd >= 0 && read_once(sup, child))
         ;
     if (child->out_fd >= 0)
-        close_output(child);
+        close_output(sup, child);
 }
 
-/* Removes child from the slots and frees it. */
-static void remove_child(struct supervisor *sup, struct child *child)
+/* Keeps the order of the other slots (status lists them in file order). */
+void child_remove(struct supervisor *sup, struct child *child)
 {
     for (size_t i = 0; i < sup->children_count; i++) {
         if (sup->children[i] != child)
@@ -281,41 +291,18 @@ static void note_exit(struct child *child, int status, int64_t uptime_ms, bool e
     log_end(line);
 }
 
-/* After the process of child ended with status: its output, then its
- * goal.  Returns false when the slot was removed. */
-static bool child_exited(struct supervisor *sup, struct child *child, int status)
+/* After the process of child ended with status: its output first, so
+ * that its last lines come before the exit; then the state machine, which
+ * may free child. */
+static void child_exited(struct supervisor *sup, struct child *child, int status)
 {
     int64_t now = monotonic_ms();
-    bool expected = child->state == CHILD_STOPPING;
-    drain_output(child);
+    bool expected = slot_stopping(child->state);
+    drain_output(sup, child);
     note_exit(child, status, now - child->started_ms, expected);
     child->pid = 0;
     child->kill_ms = 0;
-    if (sup->shutting_down) {
-        child->state = CHILD_STOPPED;
-        return true;
-    }
-    if (!expected) {
-        /* A worker that stayed up long enough earns a fresh series of
-         * short delays. */
-        if (now - child->started_ms >= (int64_t)sup->config.restart_reset_after_s * 1000)
-            backoff_reset(&child->backoff);
-        schedule_restart(child, now);
-        return true;
-    }
-    switch (child->goal) {
-    case GOAL_RESTART:
-        child_start(sup, child);
-        break;
-    case GOAL_REMOVE:
-        remove_child(sup, child);
-        return false;
-    case GOAL_RUN:
-    case GOAL_STOP:
-        child->state = CHILD_STOPPED;
-        break;
-    }
-    return true;
+    slot_event(sup, child, SLOT_EXITED);
 }
 
 /* waitpid until no more exited children. */
@@ -347,27 +334,12 @@ static int64_t earliest(int64_t next, int64_t at)
 int64_t children_run_timers(struct supervisor *sup, int64_t now)
 {
     int64_t next = 0;
-    int64_t up_enough = (int64_t)sup->config.restart_reset_after_s * 1000;
     for (size_t i = 0; i < sup->children_count; i++) {
         struct child *child = sup->children[i];
-        if (child->state == CHILD_BACKOFF && !sup->shutting_down && child->next_start_ms <= now)
-            child_start(sup, child);
-        if (child->state == CHILD_STOPPING && child->kill_ms != 0 && child->kill_ms <= now) {
-            kill(child->pid, SIGKILL);
-            child->kill_ms = 0;
-            struct log_line *line = child_log(LOG_WARN, "worker killed", child);
-            log_int(line, "child_pid", child->pid);
-            log_str(line, "reason", "still running after stop_timeout_s");
-            log_end(line);
-        }
-        if (child->state == CHILD_STARTING && now - child->started_ms >= up_enough)
-            child->state = CHILD_RUNNING;
-        if (child->state == CHILD_BACKOFF)
-            next = earliest(next, child->next_start_ms);
-        if (child->state == CHILD_STOPPING)
-            next = earliest(next, child->kill_ms);
-        if (child->state == CHILD_STARTING)
-            next = earliest(next, child->started_ms + up_enough);
+        int64_t due = slot_deadline(sup, child);
+        if (due != 0 && due <= now)
+            slot_event(sup, child, SLOT_TIMER); /* never removes the slot */
+        next = earliest(next, slot_deadline(sup, child));
     }
     return next == 0 ? -1 : (next > now ? next - now : 0);
 }

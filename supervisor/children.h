@@ -1,14 +1,19 @@
 /* children.h - the worker processes: one slot per [index.NAME] section,
- * each with its process (if any), its output pipe, its restart backoff and
- * what the supervisor wants of it.
+ * each with its process (if any), its output pipe and its restart backoff.
+ * What a slot does next is its state; slot_fsm.h has the one table of how
+ * each input changes it.
  *
- * States (shown by etlctl status):
- *   starting  forked, has not logged msg=started yet
- *   running   logged msg=started (or a batch, or caught up), or has been
- *             up restart_reset_after_s
- *   stopping  sent SIGTERM by the supervisor; SIGKILL after stop_timeout_s
- *   backoff   exited abnormally; started again when its delay is over
- *   stopped   stopped on purpose (etlctl stop, shutdown); not restarted */
+ * States (etlctl status shows the name after the colon):
+ *   stopped:  no process; stopped on purpose (etlctl stop, shutdown) or
+ *             never started; not restarted
+ *   starting: forked, has not logged msg=started yet
+ *   running:  logged msg=started (or a batch, or caught up), or has been up
+ *             restart_reset_after_s
+ *   backoff:  no process; exited abnormally, started again at next_start_ms
+ *   stopping: sent SIGTERM by the supervisor (SIGKILL at kill_ms); once it
+ *             exits the slot is stopped (CHILD_STOPPING), started again
+ *             (CHILD_STOPPING_TO_RESTART) or dropped, its section being
+ *             gone from the file (CHILD_STOPPING_TO_REMOVE) */
 #ifndef ETL_CHILDREN_H
 #define ETL_CHILDREN_H
 
@@ -18,27 +23,28 @@
 #include "line_buffer.h"
 #include "log_file.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 struct supervisor;
 
-enum child_state { CHILD_STARTING, CHILD_RUNNING, CHILD_STOPPING, CHILD_BACKOFF, CHILD_STOPPED };
-
-/* What happens when the process exits. */
-enum child_goal {
-    GOAL_RUN,     /* keep it running: an exit is a failure, restarted with backoff */
-    GOAL_STOP,    /* keep it stopped */
-    GOAL_RESTART, /* start it again at once */
-    GOAL_REMOVE,  /* its section is gone: drop the slot */
+enum child_state {
+    CHILD_STOPPED,
+    CHILD_STARTING,
+    CHILD_RUNNING,
+    CHILD_BACKOFF,
+    CHILD_STOPPING,
+    CHILD_STOPPING_TO_RESTART,
+    CHILD_STOPPING_TO_REMOVE,
+    CHILD_STATE_COUNT
 };
 
 struct child {
-    char *name;     /* the section's NAME */
-    char *index;    /* its Elasticsearch index */
-    char *settings; /* config_worker_settings() it was started with, + worker_path */
-    enum child_state state;
-    enum child_goal goal;
+    char *name;             /* the section's NAME */
+    char *index;            /* its Elasticsearch index */
+    char *settings;         /* config_worker_settings() it was started with, + worker_path */
+    enum child_state state; /* changed by slot_event() only */
     pid_t pid;              /* the process, 0 when none */
     pid_t out_pid;          /* the process whose output out_fd carries */
     int out_fd;             /* read end of its stdout+stderr pipe, -1 when closed */
@@ -61,29 +67,37 @@ void child_free(struct child *child);
 /* The slot called name, or NULL. */
 struct child *child_find(const struct supervisor *sup, const char *name);
 
-/* Forks and execs the worker now.  A failed fork is logged and retried
- * with backoff. */
-void child_start(struct supervisor *sup, struct child *child);
-/* Asks the process to stop (SIGTERM, SIGKILL after stop_timeout_s) and
- * then do goal; with no process, goal is done at once (GOAL_REMOVE is the
- * caller's business then). */
-void child_stop(struct supervisor *sup, struct child *child, enum child_goal goal);
+/* The actions of slot_fsm.c; they leave child->state alone. */
+
+/* Forks and execs the worker now, with a fresh output pipe.  Returns false,
+ * logged, when no process could be made. */
+bool child_spawn(struct supervisor *sup, struct child *child);
+/* SIGTERM now, SIGKILL at kill_ms (stop_timeout_s from now). */
+void child_term(const struct supervisor *sup, struct child *child);
+/* SIGKILL now, once: kill_ms is cleared. */
+void child_kill(struct child *child);
+/* Sets next_start_ms after the next backoff delay. */
+void child_schedule_restart(struct child *child);
+/* Takes child out of sup's slots and frees it (its process must be gone). */
+void child_remove(struct supervisor *sup, struct child *child);
+
 /* Reads what is in the pipe (call when poll says it is readable or hung
  * up) and passes every whole line on. */
 void child_read_output(struct supervisor *sup, struct child *child);
 /* Reaps every exited process (call on SIGCHLD): drains its pipe, logs how
- * it ended and does its goal. */
+ * it ended and passes SLOT_EXITED on. */
 void children_reap(struct supervisor *sup);
-/* Does whatever is due at now: restarts after backoff, SIGKILL after
- * stop_timeout_s, starting -> running.  Returns the ms until the next thing
- * due, or -1 when nothing is. */
+/* Passes SLOT_TIMER to every slot whose slot_deadline() is due at now
+ * (restart after backoff, SIGKILL after stop_timeout_s, starting ->
+ * running).  Returns the ms until the next deadline, or -1 when none. */
 int64_t children_run_timers(struct supervisor *sup, int64_t now);
 /* Reopens every log file (log_dir may have changed). */
 void children_reopen_logs(struct supervisor *sup);
 /* True while any process is alive or its output still open. */
 bool children_active(const struct supervisor *sup);
 
-/* The name of a state, as status shows it. */
+/* The name of a state, as status shows it: the three stopping states are
+ * all "stopping". */
 const char *child_state_name(enum child_state state);
 
 #endif

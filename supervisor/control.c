@@ -2,6 +2,7 @@
 #include "control.h"
 
 #include "log.h"
+#include "slot_fsm.h"
 #include "status.h"
 #include "supervisor.h"
 
@@ -190,28 +191,6 @@ static void do_status(struct supervisor *sup, struct control_client *client)
     client->replying = true;
 }
 
-/* "start NAME": at once unless it runs; after the exit when stopping. */
-static void do_start(struct supervisor *sup, struct child *child)
-{
-    if (child->state == CHILD_STOPPING) {
-        child->goal = GOAL_RESTART;
-    } else if (child->pid == 0) {
-        backoff_reset(&child->backoff);
-        child_start(sup, child);
-    }
-}
-
-/* "restart NAME": stop then start; a worker without a process starts. */
-static void do_restart(struct supervisor *sup, struct child *child)
-{
-    if (child->pid == 0) {
-        backoff_reset(&child->backoff);
-        child_start(sup, child);
-    } else {
-        child_stop(sup, child, GOAL_RESTART);
-    }
-}
-
 /* Acts on a parsed request; the reply now, or once the worker is no
  * longer stopping (control_complete_waiting). */
 static void execute(struct supervisor *sup, struct control_client *client)
@@ -250,12 +229,12 @@ static void execute(struct supervisor *sup, struct control_client *client)
         return;
     }
     if (req->command == CONTROL_START)
-        do_start(sup, child);
+        slot_event(sup, child, SLOT_START);
     else if (req->command == CONTROL_STOP)
-        child_stop(sup, child, GOAL_STOP);
+        slot_event(sup, child, SLOT_STOP);
     else
-        do_restart(sup, child);
-    if (child->state != CHILD_STOPPING)
+        slot_event(sup, child, SLOT_RESTART);
+    if (!slot_stopping(child->state))
         reply_worker(client, child);
 }
 
@@ -386,7 +365,7 @@ void control_complete_waiting(struct supervisor *sup)
         const struct child *child = child_find(sup, client->req.name);
         if (child == NULL)
             reply_error(client, CONTROL_ERR_UNKNOWN_WORKER, "the worker was removed by a reload");
-        else if (child->state == CHILD_STOPPING)
+        else if (slot_stopping(child->state))
             continue;
         else if (sup->shutting_down && client->req.command != CONTROL_STOP)
             reply_error(client, CONTROL_ERR_UNAVAILABLE, "the supervisor is shutting down");

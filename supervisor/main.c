@@ -12,6 +12,7 @@
 #include "exit_status.h"
 #include "log.h"
 #include "reload.h"
+#include "slot_fsm.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -68,7 +69,7 @@ static void begin_shutdown(struct supervisor *sup, int signo)
     sup->shutting_down = true;
     log_event(LOG_INFO, "stopping", "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
     for (size_t i = 0; i < sup->children_count; i++)
-        child_stop(sup, sup->children[i], GOAL_STOP);
+        slot_event(sup, sup->children[i], SLOT_STOP);
 }
 
 /* Reads every pending signal, then acts: reap first, so an exit seen

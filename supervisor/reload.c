@@ -2,6 +2,7 @@
 #include "reload.h"
 
 #include "log.h"
+#include "slot_fsm.h"
 #include "util.h"
 
 #include <errno.h>
@@ -59,7 +60,7 @@ static void add_child(struct supervisor *sup, const struct index_config *idx)
     sup->children = xrealloc(sup->children, (sup->children_count + 1) * sizeof *sup->children);
     struct child *child = child_new(sup, idx, settings);
     sup->children[sup->children_count++] = child;
-    child_start(sup, child);
+    slot_event(sup, child, SLOT_START);
 }
 
 /* One slot per section. */
@@ -75,7 +76,7 @@ struct reload_counts {
 };
 
 /* Stops the slots whose section is gone; those without a process go at
- * once. */
+ * once (slot_event frees them). */
 static void remove_gone(struct supervisor *sup, const struct etl_config *fresh,
                         struct reload_counts *counts)
 {
@@ -86,21 +87,13 @@ static void remove_gone(struct supervisor *sup, const struct etl_config *fresh,
             continue;
         }
         counts->removed++;
-        if (child->pid != 0) {
-            child_stop(sup, child, GOAL_REMOVE);
+        if (slot_event(sup, child, SLOT_REMOVED))
             i++;
-            continue;
-        }
-        log_event(LOG_INFO, "worker removed", "child", child->name);
-        memmove(&sup->children[i], &sup->children[i + 1],
-                (sup->children_count - i - 1) * sizeof *sup->children);
-        sup->children_count--;
-        child_free(child);
     }
 }
 
-/* Restarts a slot whose settings changed, according to its state: a
- * stopped one stays stopped (with the new settings for its next start). */
+/* Takes the new settings; the state machine decides whether that means a
+ * restart (a stopped slot stays stopped, with them for its next start). */
 static void apply_change(struct supervisor *sup, struct child *child, const char *index,
                          char *settings, struct reload_counts *counts)
 {
@@ -110,23 +103,7 @@ static void apply_change(struct supervisor *sup, struct child *child, const char
     child->index = xstrdup(index);
     log_event(LOG_INFO, "worker settings changed", "child", child->name);
     counts->changed++;
-    switch (child->state) {
-    case CHILD_STARTING:
-    case CHILD_RUNNING:
-        child_stop(sup, child, GOAL_RESTART);
-        break;
-    case CHILD_STOPPING:
-        if (child->goal != GOAL_STOP)
-            child->goal = GOAL_RESTART;
-        break;
-    case CHILD_BACKOFF:
-        /* The new settings may be the fix: no need to wait. */
-        backoff_reset(&child->backoff);
-        child_start(sup, child);
-        break;
-    case CHILD_STOPPED:
-        break;
-    }
+    slot_event(sup, child, SLOT_CHANGED);
 }
 
 /* Compares each section's settings with its slot's; adds new sections. */
@@ -142,11 +119,8 @@ static void apply_sections(struct supervisor *sup, const struct etl_config *fres
             counts->added++;
             continue; /* started once the new config is in force */
         }
-        int attempt = child->backoff.attempt;
-        backoff_init(&child->backoff, fresh->restart_initial_ms, fresh->restart_max_ms);
-        child->backoff.attempt = attempt;
-        if (child->goal == GOAL_REMOVE)
-            child->goal = GOAL_RESTART; /* the section came back */
+        backoff_set_bounds(&child->backoff, fresh->restart_initial_ms, fresh->restart_max_ms);
+        slot_event(sup, child, SLOT_IN_CONFIG);
         if (strcmp(settings, child->settings) == 0)
             free(settings);
         else

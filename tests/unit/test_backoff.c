@@ -27,7 +27,7 @@ static void test_delays_double_up_to_the_cap(void **state)
     const int64_t nominal[] = {100, 200, 400, 800, 1000, 1000, 1000, 1000};
     for (size_t i = 0; i < sizeof nominal / sizeof nominal[0]; i++) {
         assert_within(backoff_next_ms(&b), nominal[i]);
-        assert_int_equal(b.attempt, (int)i + 1);
+        assert_int_equal(backoff_attempts(&b), (int)i + 1);
     }
 }
 
@@ -121,7 +121,7 @@ static void test_reset(void **state)
         backoff_next_ms(&b);
     assert_within(backoff_next_ms(&b), 6400);
     backoff_reset(&b);
-    assert_int_equal(b.attempt, 0);
+    assert_int_equal(backoff_attempts(&b), 0);
     assert_within(backoff_next_ms(&b), 100);
     assert_within(backoff_next_ms(&b), 200);
 }
@@ -132,20 +132,39 @@ static void test_init_sanitizes_bounds(void **state)
     srandom(5);
     struct backoff b;
     backoff_init(&b, 0, 0);
-    assert_int_equal(b.initial_ms, 1);
-    assert_int_equal(b.max_ms, 1);
-    assert_int_equal(b.attempt, 0);
-    assert_int_equal(backoff_next_ms(&b), 1);
+    assert_int_equal(backoff_attempts(&b), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(backoff_next_ms(&b), 1);
 
     backoff_init(&b, 800, 100); /* max below initial: initial is the cap */
-    assert_int_equal(b.initial_ms, 800);
-    assert_int_equal(b.max_ms, 800);
     for (int i = 0; i < 5; i++)
         assert_within(backoff_next_ms(&b), 800);
 
-    backoff_init(&b, -5, 10);
-    assert_int_equal(b.initial_ms, 1);
-    assert_int_equal(b.max_ms, 10);
+    backoff_init(&b, -5, 10); /* 1 -> 2 -> 4 -> 8 -> 10 (capped) */
+    const int64_t nominal[] = {1, 2, 4, 8, 10, 10};
+    for (size_t i = 0; i < sizeof nominal / sizeof nominal[0]; i++)
+        assert_within(backoff_next_ms(&b), nominal[i]);
+}
+
+/* New bounds apply to the next delay; the failures so far still count. */
+static void test_set_bounds_keeps_attempts(void **state)
+{
+    (void)state;
+    srandom(17);
+    struct backoff b;
+    backoff_init(&b, 100, 10000);
+    for (int i = 0; i < 3; i++)
+        backoff_next_ms(&b);
+    backoff_set_bounds(&b, 10, 50);
+    assert_int_equal(backoff_attempts(&b), 3);
+    assert_within(backoff_next_ms(&b), 50); /* 10 * 2^3 = 80, capped */
+    assert_int_equal(backoff_attempts(&b), 4);
+
+    backoff_set_bounds(&b, 1000, 10); /* sanitized as by backoff_init */
+    assert_within(backoff_next_ms(&b), 1000);
+    backoff_set_bounds(&b, 0, 0);
+    assert_int_equal(backoff_next_ms(&b), 1);
+    assert_int_equal(backoff_attempts(&b), 6);
 }
 
 static void test_odd_initial(void **state)
@@ -171,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_init_sanitizes_bounds),
         cmocka_unit_test(test_odd_initial),
+        cmocka_unit_test(test_set_bounds_keeps_attempts),
     };
     return cmocka_run_group_tests_name("backoff", tests, NULL, NULL);
 }
