@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 /* How one step ended. */
 enum step {
@@ -33,23 +32,6 @@ enum step {
     STEP_STOP,  /* stop requested */
     STEP_FATAL  /* cannot go on: exit with w->exit_status */
 };
-
-/* Parses "YYYY-MM-DD HH:MM:SS[.f...]+00" (UTC) to epoch milliseconds.
- * PostgreSQL drops trailing zeros of the fraction: ".5" is 500 ms. */
-int64_t pg_timestamp_ms(const char *text)
-{
-    struct tm tm = {0};
-    const char *rest = strptime(text, "%Y-%m-%d %H:%M:%S", &tm);
-    if (rest == NULL)
-        return -1;
-    int64_t ms = (int64_t)timegm(&tm) * 1000;
-    if (*rest == '.') {
-        int64_t scale = 100;
-        for (const char *p = rest + 1; *p >= '0' && *p <= '9' && scale > 0; p++, scale /= 10)
-            ms += (*p - '0') * scale;
-    }
-    return ms;
-}
 
 /* Logs a retry and sleeps the next backoff delay.  Returns STEP_STOP when a
  * stop request cut the sleep short, else STEP_RETRY. */
@@ -354,8 +336,7 @@ static enum step run_batch(struct worker *w, size_t source, int *rows_read)
     counts.bulk_ms = monotonic_ms() - bulk_started;
     if (step == STEP_OK) {
         struct cursor *cursor = &w->state.sources[source].cursor;
-        snprintf(cursor->modified, sizeof cursor->modified, "%s", PQgetvalue(changes, rows - 1, 0));
-        snprintf(cursor->id, sizeof cursor->id, "%s", PQgetvalue(changes, rows - 1, 1));
+        cursor_set(cursor, PQgetvalue(changes, rows - 1, 0), PQgetvalue(changes, rows - 1, 1));
         step = save_state(w);
         if (step == STEP_OK) {
             log_batch(w, source, &counts, count, started);
@@ -378,10 +359,8 @@ static enum step bootstrap(struct worker *w)
     enum pg_failure failure = pg_source_horizon(&w->pg, horizon, sizeof horizon, &held_s);
     if (failure != PG_OK)
         return pg_failed(w, failure);
-    for (size_t i = 1; i < w->state.count; i++) {
-        snprintf(w->state.sources[i].cursor.modified, CURSOR_TEXT_MAX, "%s", horizon);
-        snprintf(w->state.sources[i].cursor.id, CURSOR_TEXT_MAX, "%s", CURSOR_START.id);
-    }
+    for (size_t i = 1; i < w->state.count; i++)
+        cursor_set(&w->state.sources[i].cursor, horizon, CURSOR_START.id);
     w->state.fresh = false;
     enum step step = save_state(w);
     if (step == STEP_OK)

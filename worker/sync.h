@@ -38,8 +38,4 @@ int worker_init(struct worker *w, const struct etl_config *config, const struct 
 int worker_run(struct worker *w);
 void worker_free(struct worker *w);
 
-/* Milliseconds since the epoch of a timestamptz printed by PostgreSQL with
- * TimeZone=UTC ("2021-06-16 20:14:09.221838+00"); -1 if unreadable. */
-int64_t pg_timestamp_ms(const char *text);
-
 #endif
