@@ -38,4 +38,20 @@ int worker_init(struct worker *w, const struct etl_config *config, const struct 
 int worker_run(struct worker *w);
 void worker_free(struct worker *w);
 
+/* How one step of the loop ended; the loop's parts (batch.c) answer with it. */
+enum step {
+    STEP_OK,    /* done */
+    STEP_RETRY, /* a service failed: the loop backs off and starts over */
+    STEP_STOP,  /* stop requested */
+    STEP_FATAL  /* cannot go on: exit with w->exit_status */
+};
+
+/* Logs a retry and sleeps the next backoff delay.  Returns STEP_STOP when a
+ * stop request cut the sleep short, else STEP_RETRY. */
+enum step worker_back_off(struct worker *w, const char *what, const char *reason);
+/* Bad SQL is fatal (EXIT_CONFIG); anything else is backed off. */
+enum step worker_pg_failed(struct worker *w, enum pg_failure failure);
+/* Saves the state, retrying with backoff until it is written or a stop. */
+enum step worker_save_state(struct worker *w);
+
 #endif
