@@ -13,7 +13,6 @@
  * which is harmless (index and delete are idempotent). */
 #include "batch.h"
 
-#include "bulk.h"
 #include "log.h"
 #include "rejects.h"
 #include "util.h"
@@ -40,8 +39,8 @@ static enum step send_bulk(struct worker *w, struct bulk_action *actions, size_t
     enum step step = STEP_OK;
     while (count > 0) {
         buffer_reset(&body);
-        bulk_build(&body, w->idx->index, pending, count);
-        long status = es_request(&w->es, "POST", "/_bulk", body.data, body.len, true);
+        w->engine->bulk_build(&body, w->idx->index, pending, count);
+        long status = es_request(&w->es, "POST", w->engine->bulk_path, body.data, body.len, true);
         char reason[CURL_ERROR_SIZE + 64];
         if (status < 0 && *w->stop) {
             step = STEP_STOP;
@@ -57,8 +56,8 @@ static enum step send_bulk(struct worker *w, struct bulk_action *actions, size_t
                 break;
             continue;
         }
-        if (bulk_parse_response(w->es.response.data, w->es.response.len, pending, count, results) <
-            0) {
+        if (w->engine->bulk_parse_response(w->es.response.data, w->es.response.len, pending, count,
+                                           results) < 0) {
             step = worker_back_off(w, "elasticsearch", "unreadable bulk response");
             if (step != STEP_RETRY)
                 break;

@@ -6,7 +6,7 @@
 #ifndef ETL_REJECTS_H
 #define ETL_REJECTS_H
 
-#include "bulk.h"
+#include "search_engine.h"
 
 /* Logs the rejection of action and appends it to the file at path, synced.
  * A failure to write is logged, not returned: the batch goes on. */

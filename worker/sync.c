@@ -86,7 +86,7 @@ static enum step prepare_index(struct worker *w)
     for (;;) {
         char err[512];
         enum index_setup_result result =
-            index_setup(&w->es, w->idx->index, w->definition, err, sizeof err);
+            index_setup(&w->es, w->engine, w->idx->index, w->definition, err, sizeof err);
         if (result == INDEX_READY) {
             backoff_reset(&w->backoff);
             return STEP_OK;
@@ -125,7 +125,7 @@ static void set_aside_bad_state(struct worker *w, const char *why)
 int worker_init(struct worker *w, const struct etl_config *config, const struct index_config *idx,
                 const volatile sig_atomic_t *stop)
 {
-    *w = (struct worker){.config = config, .idx = idx, .stop = stop};
+    *w = (struct worker){.config = config, .idx = idx, .engine = &es_dialect, .stop = stop};
     backoff_init(&w->backoff, config->backoff_initial_ms, config->backoff_max_ms);
     char err[512];
     json_error_t json_err;

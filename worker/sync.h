@@ -9,6 +9,7 @@
 #include "es_client.h"
 #include "exit_status.h"
 #include "pg_source.h"
+#include "search_engine.h"
 #include "state.h"
 
 #include <jansson.h>
@@ -18,8 +19,9 @@ struct worker {
     const struct etl_config *config;
     const struct index_config *idx;
     struct pg_source pg;
-    struct es_client es;
-    json_t *definition; /* the mapping file */
+    struct es_client es;                    /* the HTTP transport */
+    const struct search_engine_ops *engine; /* what to say over it */
+    json_t *definition;                     /* the mapping file */
     struct worker_state state;
     char *state_path;
     char *rejects_path;
