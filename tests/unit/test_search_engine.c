@@ -11,10 +11,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-/* Parses text into *identity; returns what parse_identity does. */
-static int identify(const char *text, struct search_engine_identity *identity)
+/* text must be read as distribution and version. */
+static void expect_identity(const char *text, const char *distribution, const char *version)
 {
-    return es_dialect.parse_identity(text, strlen(text), identity);
+    struct search_engine_identity identity;
+    if (es_dialect.parse_identity(text, strlen(text), &identity) != 0)
+        fail_msg("not identified: %s", text);
+    assert_string_equal(identity.distribution, distribution);
+    assert_string_equal(identity.version, version);
 }
 
 /* text must be refused, leaving an empty identity. */
@@ -22,7 +26,7 @@ static void expect_unidentified(const char *text)
 {
     struct search_engine_identity identity;
     memset(&identity, 'x', sizeof identity);
-    if (identify(text, &identity) != -1)
+    if (es_dialect.parse_identity(text, strlen(text), &identity) != -1)
         fail_msg("identified: %s", text);
     assert_string_equal(identity.distribution, "");
     assert_string_equal(identity.version, "");
@@ -31,37 +35,26 @@ static void expect_unidentified(const char *text)
 static void test_opensearch(void **state)
 {
     (void)state;
-    struct search_engine_identity identity;
-    assert_int_equal(identify("{\"name\":\"node-1\",\"cluster_name\":\"etl\","
-                              "\"cluster_uuid\":\"dCYCFaKSSbaT7Hh8uTjQHw\","
-                              "\"version\":{\"distribution\":\"opensearch\",\"number\":\"2.19.1\","
-                              "\"build_type\":\"tar\",\"lucene_version\":\"9.12.1\","
-                              "\"minimum_wire_compatibility_version\":\"7.10.0\"},"
-                              "\"tagline\":\"The OpenSearch Project: https://opensearch.org/\"}",
-                              &identity),
-                     0);
-    assert_string_equal(identity.distribution, "opensearch");
-    assert_string_equal(identity.version, "2.19.1");
+    expect_identity("{\"name\":\"node-1\",\"cluster_name\":\"etl\","
+                    "\"cluster_uuid\":\"dCYCFaKSSbaT7Hh8uTjQHw\","
+                    "\"version\":{\"distribution\":\"opensearch\",\"number\":\"2.19.1\","
+                    "\"build_type\":\"tar\",\"lucene_version\":\"9.12.1\","
+                    "\"minimum_wire_compatibility_version\":\"7.10.0\"},"
+                    "\"tagline\":\"The OpenSearch Project: https://opensearch.org/\"}",
+                    "opensearch", "2.19.1");
 }
 
 static void test_elasticsearch_has_no_distribution(void **state)
 {
     (void)state;
-    struct search_engine_identity identity;
-    assert_int_equal(identify("{\"name\":\"es01\",\"cluster_name\":\"docker-cluster\","
-                              "\"version\":{\"number\":\"8.14.1\",\"build_flavor\":\"default\","
-                              "\"build_type\":\"docker\",\"lucene_version\":\"9.10.0\"},"
-                              "\"tagline\":\"You Know, for Search\"}",
-                              &identity),
-                     0);
-    assert_string_equal(identity.distribution, "elasticsearch");
-    assert_string_equal(identity.version, "8.14.1");
-    assert_int_equal(identify("{\"version\":{\"number\":\"7.17.22\",\"build_flavor\":\"default\"},"
-                              "\"tagline\":\"You Know, for Search\"}",
-                              &identity),
-                     0);
-    assert_string_equal(identity.distribution, "elasticsearch");
-    assert_string_equal(identity.version, "7.17.22");
+    expect_identity("{\"name\":\"es01\",\"cluster_name\":\"docker-cluster\","
+                    "\"version\":{\"number\":\"8.14.1\",\"build_flavor\":\"default\","
+                    "\"build_type\":\"docker\",\"lucene_version\":\"9.10.0\"},"
+                    "\"tagline\":\"You Know, for Search\"}",
+                    "elasticsearch", "8.14.1");
+    expect_identity("{\"version\":{\"number\":\"7.17.22\",\"build_flavor\":\"default\"},"
+                    "\"tagline\":\"You Know, for Search\"}",
+                    "elasticsearch", "7.17.22");
 }
 
 static void test_no_identity(void **state)
@@ -100,9 +93,7 @@ static void test_longest_identity_fits(void **state)
     memset(number, '1', SEARCH_ENGINE_IDENTITY_MAX - 1);
     number[SEARCH_ENGINE_IDENTITY_MAX - 1] = '\0';
     snprintf(text, sizeof text, "{\"version\":{\"number\":\"%s\"}}", number);
-    struct search_engine_identity identity;
-    assert_int_equal(identify(text, &identity), 0);
-    assert_string_equal(identity.version, number);
+    expect_identity(text, "elasticsearch", number);
 }
 
 static void test_index_creation(void **state)
