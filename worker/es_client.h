@@ -1,5 +1,6 @@
-/* es_client.h - a small Elasticsearch HTTP client over libcurl: one
- * reusable handle, timeouts and credentials from the config. */
+/* es_client.h - the HTTP transport to the search engine, over libcurl: one
+ * reusable handle, timeouts and credentials from the config.  It sends what
+ * it is given; the paths and bodies are the dialect's (search_engine.h). */
 #ifndef ETL_ES_CLIENT_H
 #define ETL_ES_CLIENT_H
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The one query the worker does not read from an index's files. */
 /* The horizon, and how far it lags the server's clock (seconds): a long lag
@@ -288,4 +289,21 @@ enum pg_failure pg_source_documents(struct pg_source *pg, const char *const *ids
         return PG_BAD_SQL;
     }
     return failure;
+}
+
+/* Parses "YYYY-MM-DD HH:MM:SS[.f...]+00" (UTC) to epoch milliseconds.
+ * PostgreSQL drops trailing zeros of the fraction: ".5" is 500 ms. */
+int64_t pg_timestamp_ms(const char *text)
+{
+    struct tm tm = {0};
+    const char *rest = strptime(text, "%Y-%m-%d %H:%M:%S", &tm);
+    if (rest == NULL)
+        return -1;
+    int64_t ms = (int64_t)timegm(&tm) * 1000;
+    if (*rest == '.') {
+        int64_t scale = 100;
+        for (const char *p = rest + 1; *p >= '0' && *p <= '9' && scale > 0; p++, scale /= 10)
+            ms += (*p - '0') * scale;
+    }
+    return ms;
 }

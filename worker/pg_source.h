@@ -4,17 +4,12 @@
 #define ETL_PG_SOURCE_H
 
 #include "config.h"
+#include "cursor.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
-
-/* The keyset position of a change source: the last (modified, id) done. */
-#define CURSOR_TEXT_MAX 64
-struct cursor {
-    char modified[CURSOR_TEXT_MAX]; /* timestamptz as PostgreSQL prints it */
-    char id[CURSOR_TEXT_MAX];       /* uuid */
-};
+#include <stdint.h>
 
 /* What failed, so the caller knows whether waiting can help. */
 enum pg_failure {
@@ -62,5 +57,9 @@ enum pg_failure pg_source_changes(struct pg_source *pg, size_t source, const str
  * rows; the caller PQclear()s it. */
 enum pg_failure pg_source_documents(struct pg_source *pg, const char *const *ids, size_t count,
                                     PGresult **result);
+
+/* Milliseconds since the epoch of a timestamptz printed by PostgreSQL with
+ * TimeZone=UTC ("2021-06-16 20:14:09.221838+00"); -1 if unreadable. */
+int64_t pg_timestamp_ms(const char *text);
 
 #endif

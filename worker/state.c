@@ -14,8 +14,6 @@
 
 #define STATE_FORMAT_VERSION 1
 
-const struct cursor CURSOR_START = {"-infinity", "00000000-0000-0000-0000-000000000000"};
-
 /* All sources at the start. */
 void state_init(struct worker_state *state, const char *const *names, size_t count)
 {

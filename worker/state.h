@@ -4,7 +4,7 @@
 #ifndef ETL_STATE_H
 #define ETL_STATE_H
 
-#include "pg_source.h"
+#include "cursor.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,9 +22,6 @@ struct worker_state {
     struct source_state *sources;
     size_t count;
 };
-
-/* The cursor before every row. */
-extern const struct cursor CURSOR_START;
 
 /* Sets state up for the named sources, all at CURSOR_START, fresh. */
 void state_init(struct worker_state *state, const char *const *names, size_t count);

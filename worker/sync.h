@@ -9,6 +9,7 @@
 #include "es_client.h"
 #include "exit_status.h"
 #include "pg_source.h"
+#include "search_engine.h"
 #include "state.h"
 
 #include <jansson.h>
@@ -18,8 +19,9 @@ struct worker {
     const struct etl_config *config;
     const struct index_config *idx;
     struct pg_source pg;
-    struct es_client es;
-    json_t *definition; /* the mapping file */
+    struct es_client es;                    /* the HTTP transport */
+    const struct search_engine_ops *engine; /* what to say over it */
+    json_t *definition;                     /* the mapping file */
     struct worker_state state;
     char *state_path;
     char *rejects_path;
@@ -38,8 +40,20 @@ int worker_init(struct worker *w, const struct etl_config *config, const struct 
 int worker_run(struct worker *w);
 void worker_free(struct worker *w);
 
-/* Milliseconds since the epoch of a timestamptz printed by PostgreSQL with
- * TimeZone=UTC ("2021-06-16 20:14:09.221838+00"); -1 if unreadable. */
-int64_t pg_timestamp_ms(const char *text);
+/* How one step of the loop ended; the loop's parts (batch.c) answer with it. */
+enum step {
+    STEP_OK,    /* done */
+    STEP_RETRY, /* a service failed: the loop backs off and starts over */
+    STEP_STOP,  /* stop requested */
+    STEP_FATAL  /* cannot go on: exit with w->exit_status */
+};
+
+/* Logs a retry and sleeps the next backoff delay.  Returns STEP_STOP when a
+ * stop request cut the sleep short, else STEP_RETRY. */
+enum step worker_back_off(struct worker *w, const char *what, const char *reason);
+/* Bad SQL is fatal (EXIT_CONFIG); anything else is backed off. */
+enum step worker_pg_failed(struct worker *w, enum pg_failure failure);
+/* Saves the state, retrying with backoff until it is written or a stop. */
+enum step worker_save_state(struct worker *w);
 
 #endif

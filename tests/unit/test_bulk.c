@@ -1,6 +1,6 @@
-/* test_bulk.c - building _bulk NDJSON and reading its response item by
- * item. */
-#include "bulk.h"
+/* test_bulk.c - the bulk half of es_dialect (Elasticsearch 7/8, OpenSearch
+ * 2): building _bulk NDJSON and reading its response item by item. */
+#include "search_engine.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +24,14 @@ static const struct bulk_action three_actions[] = {
 static int parse(const char *body, const struct bulk_action *actions, size_t count,
                  struct bulk_item_result *results)
 {
-    return bulk_parse_response(body, strlen(body), actions, count, results);
+    return es_dialect.bulk_parse_response(body, strlen(body), actions, count, results);
 }
 
 static void test_build_index_and_delete_lines(void **state)
 {
     (void)state;
     struct buffer body = {0};
-    bulk_build(&body, "movies", three_actions, 3);
+    es_dialect.bulk_build(&body, "movies", three_actions, 3);
     assert_string_equal(body.data, "{\"index\":{\"_index\":\"movies\",\"_id\":\"" ID1 "\"}}\n"
                                    "{\"id\":\"" ID1 "\",\"title\":\"Star Wars\"}\n"
                                    "{\"delete\":{\"_index\":\"movies\",\"_id\":\"" ID2 "\"}}\n"
@@ -47,8 +47,8 @@ static void test_build_appends(void **state)
     struct buffer body = {0};
     buffer_append_str(&body, "prefix\n");
     const struct bulk_action del = {"x", NULL};
-    bulk_build(&body, "movies", &del, 1);
-    bulk_build(&body, "genres", &del, 1);
+    es_dialect.bulk_build(&body, "movies", &del, 1);
+    es_dialect.bulk_build(&body, "genres", &del, 1);
     assert_string_equal(body.data, "prefix\n"
                                    "{\"delete\":{\"_index\":\"movies\",\"_id\":\"x\"}}\n"
                                    "{\"delete\":{\"_index\":\"genres\",\"_id\":\"x\"}}\n");
@@ -59,7 +59,7 @@ static void test_build_nothing(void **state)
 {
     (void)state;
     struct buffer body = {0};
-    bulk_build(&body, "movies", three_actions, 0);
+    es_dialect.bulk_build(&body, "movies", three_actions, 0);
     assert_int_equal(body.len, 0);
     buffer_free(&body);
 }
@@ -73,7 +73,7 @@ static void test_build_quotes_ids(void **state)
         {"line\nbreak", NULL},
         {"Фильм", NULL},
     };
-    bulk_build(&body, "in\"dex", odd, 3);
+    es_dialect.bulk_build(&body, "in\"dex", odd, 3);
     assert_string_equal(body.data,
                         "{\"index\":{\"_index\":\"in\\\"dex\",\"_id\":\"a\\\"b\\\\c\"}}\n"
                         "{}\n"
@@ -272,8 +272,10 @@ static void test_parse_garbage(void **state)
     /* the length given is what counts, not the NUL */
     const char *response = "{\"items\":[{\"index\":{\"_id\":\"" ID1 "\",\"status\":201}}]}";
     struct bulk_item_result result;
-    assert_int_equal(bulk_parse_response(response, strlen(response) - 2, &one, 1, &result), -1);
-    assert_int_equal(bulk_parse_response(response, strlen(response), &one, 1, &result), 0);
+    assert_int_equal(
+        es_dialect.bulk_parse_response(response, strlen(response) - 2, &one, 1, &result), -1);
+    assert_int_equal(es_dialect.bulk_parse_response(response, strlen(response), &one, 1, &result),
+                     0);
     assert_int_equal(result.outcome, BULK_DONE);
     bulk_results_free(&result, 1);
 }

@@ -1,6 +1,7 @@
-/* test_index_setup.c - index_mapping_matches: the live mapping of a
- * GET /INDEX/_mapping response against the mapping file. */
-#include "index_setup.h"
+/* test_index_setup.c - es_dialect's mapping_matches, what index_setup
+ * decides by: the live mapping of a GET /INDEX/_mapping response against the
+ * mapping file. */
+#include "search_engine.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -41,7 +42,7 @@ static int teardown(void **state)
 
 static int matches(const char *response)
 {
-    return index_mapping_matches(response, strlen(response), definition);
+    return es_dialect.mapping_matches(response, strlen(response), definition);
 }
 
 static void test_equal_mapping(void **state)
@@ -107,7 +108,7 @@ static void test_unreadable_response(void **state)
     assert_int_equal(matches("{\"a\":{\"mappings\":{}},\"b\":{\"mappings\":{}}}"), -1);
     /* the length given counts */
     const char *response = "{\"movies\":{\"mappings\":{}}}";
-    assert_int_equal(index_mapping_matches(response, strlen(response) - 1, definition), -1);
+    assert_int_equal(es_dialect.mapping_matches(response, strlen(response) - 1, definition), -1);
 }
 
 static void test_shipped_mapping_files_parse(void **state)
@@ -133,7 +134,7 @@ static void test_shipped_mapping_files_parse(void **state)
         assert_true(json_is_object(mappings));
         json_t *response = json_pack("{s:{s:O}}", names[i], "mappings", mappings);
         char *text = json_dumps(response, JSON_COMPACT);
-        assert_int_equal(index_mapping_matches(text, strlen(text), file), 1);
+        assert_int_equal(es_dialect.mapping_matches(text, strlen(text), file), 1);
         free(text);
         json_decref(response);
         json_decref(file);

@@ -1,6 +1,7 @@
-/* test_sync.c - pg_timestamp_ms: timestamptz text as PostgreSQL prints it
- * with TimeZone=UTC, to milliseconds since the epoch. */
-#include "sync.h"
+/* test_sync.c - pg_timestamp_ms (pg_source.c), which the sync loop's batch
+ * line uses for its lag: timestamptz text as PostgreSQL prints it with
+ * TimeZone=UTC, to milliseconds since the epoch. */
+#include "pg_source.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,0 +1,133 @@
+/* test_search_engine.c - es_dialect apart from bulk and mappings (see
+ * test_bulk.c, test_index_setup.c): the server's identity from GET /, and
+ * the paths and body of index creation. */
+#include "search_engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+/* text must be read as distribution and version. */
+static void expect_identity(const char *text, const char *distribution, const char *version)
+{
+    struct search_engine_identity identity;
+    if (es_dialect.parse_identity(text, strlen(text), &identity) != 0)
+        fail_msg("not identified: %s", text);
+    assert_string_equal(identity.distribution, distribution);
+    assert_string_equal(identity.version, version);
+}
+
+/* text must be refused, leaving an empty identity. */
+static void expect_unidentified(const char *text)
+{
+    struct search_engine_identity identity;
+    memset(&identity, 'x', sizeof identity);
+    if (es_dialect.parse_identity(text, strlen(text), &identity) != -1)
+        fail_msg("identified: %s", text);
+    assert_string_equal(identity.distribution, "");
+    assert_string_equal(identity.version, "");
+}
+
+static void test_opensearch(void **state)
+{
+    (void)state;
+    expect_identity("{\"name\":\"node-1\",\"cluster_name\":\"etl\","
+                    "\"cluster_uuid\":\"dCYCFaKSSbaT7Hh8uTjQHw\","
+                    "\"version\":{\"distribution\":\"opensearch\",\"number\":\"2.19.1\","
+                    "\"build_type\":\"tar\",\"lucene_version\":\"9.12.1\","
+                    "\"minimum_wire_compatibility_version\":\"7.10.0\"},"
+                    "\"tagline\":\"The OpenSearch Project: https://opensearch.org/\"}",
+                    "opensearch", "2.19.1");
+}
+
+static void test_elasticsearch_has_no_distribution(void **state)
+{
+    (void)state;
+    expect_identity("{\"name\":\"es01\",\"cluster_name\":\"docker-cluster\","
+                    "\"version\":{\"number\":\"8.14.1\",\"build_flavor\":\"default\","
+                    "\"build_type\":\"docker\",\"lucene_version\":\"9.10.0\"},"
+                    "\"tagline\":\"You Know, for Search\"}",
+                    "elasticsearch", "8.14.1");
+    expect_identity("{\"version\":{\"number\":\"7.17.22\",\"build_flavor\":\"default\"},"
+                    "\"tagline\":\"You Know, for Search\"}",
+                    "elasticsearch", "7.17.22");
+}
+
+static void test_no_identity(void **state)
+{
+    (void)state;
+    expect_unidentified("");
+    expect_unidentified("<html>502 Bad Gateway</html>");
+    expect_unidentified("[]");
+    expect_unidentified("{}");
+    expect_unidentified("{\"version\":\"8.14.1\"}");
+    expect_unidentified("{\"version\":{}}");
+    expect_unidentified("{\"version\":{\"number\":8}}");
+    expect_unidentified("{\"version\":{\"number\":\"\"}}");
+    expect_unidentified("{\"version\":{\"distribution\":\"opensearch\"}}");
+    expect_unidentified("{\"version\":{\"distribution\":null,\"number\":\"2.19.1\"}}");
+    expect_unidentified("{\"version\":{\"distribution\":\"\",\"number\":\"2.19.1\"}}");
+    expect_unidentified("{\"error\":{\"type\":\"security_exception\"},\"status\":401}");
+    /* longer than an identity holds */
+    char text[128];
+    char number[SEARCH_ENGINE_IDENTITY_MAX + 1];
+    memset(number, '9', SEARCH_ENGINE_IDENTITY_MAX);
+    number[SEARCH_ENGINE_IDENTITY_MAX] = '\0';
+    snprintf(text, sizeof text, "{\"version\":{\"number\":\"%s\"}}", number);
+    expect_unidentified(text);
+    /* the length given is what counts, not the NUL */
+    const char *whole = "{\"version\":{\"number\":\"8.14.1\"}}";
+    struct search_engine_identity identity;
+    assert_int_equal(es_dialect.parse_identity(whole, strlen(whole) - 1, &identity), -1);
+}
+
+static void test_longest_identity_fits(void **state)
+{
+    (void)state;
+    char text[128];
+    char number[SEARCH_ENGINE_IDENTITY_MAX];
+    memset(number, '1', SEARCH_ENGINE_IDENTITY_MAX - 1);
+    number[SEARCH_ENGINE_IDENTITY_MAX - 1] = '\0';
+    snprintf(text, sizeof text, "{\"version\":{\"number\":\"%s\"}}", number);
+    expect_identity(text, "elasticsearch", number);
+}
+
+static void test_index_creation(void **state)
+{
+    (void)state;
+    assert_string_equal(es_dialect.bulk_path, "/_bulk");
+    char *path = es_dialect.mapping_path("movies");
+    assert_string_equal(path, "/movies/_mapping");
+    free(path);
+    path = es_dialect.create_path("movies");
+    assert_string_equal(path, "/movies");
+    free(path);
+    /* the mapping file as it is */
+    json_error_t error;
+    json_t *definition = json_loads("{\"settings\":{\"refresh_interval\":\"1s\"},"
+                                    "\"mappings\":{\"dynamic\":\"strict\"}}",
+                                    0, &error);
+    assert_non_null(definition);
+    char *body = es_dialect.create_body(definition);
+    json_t *sent = json_loads(body, 0, &error);
+    assert_true(json_equal(sent, definition));
+    free(body);
+    json_decref(sent);
+    json_decref(definition);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_opensearch),
+        cmocka_unit_test(test_elasticsearch_has_no_distribution),
+        cmocka_unit_test(test_no_identity),
+        cmocka_unit_test(test_longest_identity_fits),
+        cmocka_unit_test(test_index_creation),
+    };
+    return cmocka_run_group_tests_name("search_engine", tests, NULL, NULL);
+}

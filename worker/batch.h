@@ -1,0 +1,16 @@
+/* batch.h - the batch pipeline of one change source: change query ->
+ * documents -> _bulk -> cursor and state file (the steps are at the top of
+ * batch.c).  The loop in sync.c runs it for each source in turn. */
+#ifndef ETL_BATCH_H
+#define ETL_BATCH_H
+
+#include "sync.h"
+
+#include <stddef.h>
+
+/* Runs one batch of change source number source.  *rows_read gets the
+ * number of changed rows it handled: a whole batch_size means there may be
+ * more at once.  STEP_OK only once the cursor is saved. */
+enum step batch_run(struct worker *w, size_t source, int *rows_read);
+
+#endif

@@ -1,0 +1,169 @@
+/* es_dialect.c - the REST dialect of Elasticsearch 7 and 8 and OpenSearch 2
+ * (see search_engine.h):
+ *
+ *   POST /_bulk              {"index":{"_index":I,"_id":D}}\n{doc}\n
+ *                            {"delete":{"_index":I,"_id":D}}\n
+ *                         -> {"items":[{"index"|"delete":{"_id","status","error"?}},...]}
+ *   GET /INDEX/_mapping   -> {"<concrete index>":{"mappings":{...}}}
+ *   PUT /INDEX               the mapping file as it is
+ *   GET /                 -> {"version":{"distribution"?,"number"}}  (no
+ *                            distribution: Elasticsearch) */
+#include "search_engine.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Appends a JSON string literal (ids are uuids, but quote properly anyway). */
+static void append_json_string(struct buffer *body, const char *text)
+{
+    json_t *string = json_string(text);
+    char *quoted = json_dumps(string, JSON_ENCODE_ANY);
+    buffer_append_str(body, quoted ? quoted : "\"\"");
+    free(quoted);
+    json_decref(string);
+}
+
+/* A document line follows its action line; a delete has none. */
+static void build_bulk(struct buffer *body, const char *index, const struct bulk_action *actions,
+                       size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        buffer_append_str(body, actions[i].document ? "{\"index\":{\"_index\":"
+                                                    : "{\"delete\":{\"_index\":");
+        append_json_string(body, index);
+        buffer_append_str(body, ",\"_id\":");
+        append_json_string(body, actions[i].id);
+        buffer_append_str(body, "}}\n");
+        if (actions[i].document != NULL) {
+            buffer_append_str(body, actions[i].document);
+            buffer_append_str(body, "\n");
+        }
+    }
+}
+
+/* Decides what an item's status means for that action. */
+static enum bulk_outcome outcome_of(int status, bool is_delete)
+{
+    if (status >= 200 && status < 300)
+        return BULK_DONE;
+    if (is_delete && status == 404)
+        return BULK_DONE; /* already gone: what we wanted */
+    if (status == 429 || status >= 500)
+        return BULK_RETRY;
+    return BULK_REJECTED;
+}
+
+/* The items come in the order the actions were sent; each must carry the
+ * action's own operation and id, or none of them is trusted. */
+static int parse_bulk_response(const char *body, size_t len, const struct bulk_action *actions,
+                               size_t count, struct bulk_item_result *results)
+{
+    memset(results, 0, count * sizeof *results);
+    json_error_t error;
+    json_t *root = json_loadb(body, len, 0, &error);
+    json_t *items = json_is_object(root) ? json_object_get(root, "items") : NULL;
+    if (!json_is_array(items) || json_array_size(items) != count) {
+        json_decref(root);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        bool is_delete = actions[i].document == NULL;
+        json_t *item = json_object_get(json_array_get(items, i), is_delete ? "delete" : "index");
+        json_t *status = json_object_get(item, "status");
+        json_t *id = json_object_get(item, "_id");
+        if (!json_is_integer(status) || !json_is_string(id) ||
+            strcmp(json_string_value(id), actions[i].id) != 0) {
+            bulk_results_free(results, count);
+            json_decref(root);
+            return -1;
+        }
+        results[i].status = (int)json_integer_value(status);
+        results[i].outcome = outcome_of(results[i].status, is_delete);
+        json_t *item_error = json_object_get(item, "error");
+        if (item_error != NULL && results[i].outcome != BULK_DONE)
+            results[i].error = json_dumps(item_error, JSON_COMPACT | JSON_ENCODE_ANY);
+    }
+    json_decref(root);
+    return 0;
+}
+
+/* Index names are checked by the config: nothing to escape. */
+static char *mapping_path(const char *index)
+{
+    return xasprintf("/%s/_mapping", index);
+}
+
+/* As mapping_path. */
+static char *create_path(const char *index)
+{
+    return xasprintf("/%s", index);
+}
+
+/* The file's settings and mappings are what PUT takes. */
+static char *create_body(const json_t *definition)
+{
+    return json_dumps(definition, JSON_COMPACT);
+}
+
+/* The response names the concrete index (not an alias): compare that one
+ * index's mappings with the file's, ignoring key order. */
+static int mapping_matches(const char *response, size_t len, const json_t *definition)
+{
+    json_error_t error;
+    json_t *root = json_loadb(response, len, 0, &error);
+    if (!json_is_object(root) || json_object_size(root) != 1) {
+        json_decref(root);
+        return -1;
+    }
+    json_t *live = json_object_get(json_object_iter_value(json_object_iter(root)), "mappings");
+    if (live == NULL) {
+        json_decref(root);
+        return -1;
+    }
+    int equal = json_equal(live, json_object_get(definition, "mappings")) ? 1 : 0;
+    json_decref(root);
+    return equal;
+}
+
+/* Copies a non-empty string that fits; false otherwise. */
+static bool copy_text(const json_t *string, char *out, size_t size)
+{
+    const char *text = json_string_value(string);
+    if (text == NULL || text[0] == '\0' || strlen(text) >= size)
+        return false;
+    snprintf(out, size, "%s", text);
+    return true;
+}
+
+/* Elasticsearch 7 and 8 have no "distribution"; OpenSearch says so. */
+static int parse_identity(const char *body, size_t len, struct search_engine_identity *identity)
+{
+    *identity = (struct search_engine_identity){0};
+    json_error_t error;
+    json_t *root = json_loadb(body, len, 0, &error);
+    json_t *version = json_is_object(root) ? json_object_get(root, "version") : NULL;
+    json_t *distribution = json_object_get(version, "distribution");
+    bool ok =
+        copy_text(json_object_get(version, "number"), identity->version, sizeof identity->version);
+    if (ok && distribution == NULL)
+        snprintf(identity->distribution, sizeof identity->distribution, "elasticsearch");
+    else if (ok)
+        ok = copy_text(distribution, identity->distribution, sizeof identity->distribution);
+    json_decref(root);
+    if (!ok)
+        *identity = (struct search_engine_identity){0};
+    return ok ? 0 : -1;
+}
+
+const struct search_engine_ops es_dialect = {
+    .bulk_path = "/_bulk",
+    .bulk_build = build_bulk,
+    .bulk_parse_response = parse_bulk_response,
+    .mapping_path = mapping_path,
+    .create_path = create_path,
+    .create_body = create_body,
+    .mapping_matches = mapping_matches,
+    .parse_identity = parse_identity,
+};
