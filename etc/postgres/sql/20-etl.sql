@@ -97,20 +97,118 @@ CREATE OR REPLACE TRIGGER genre_film_work_log AFTER INSERT OR UPDATE OR DELETE O
 CREATE OR REPLACE TRIGGER person_film_work_log AFTER INSERT OR UPDATE OR DELETE ON content.person_film_work
     FOR EACH ROW EXECUTE FUNCTION content.log_person_link();
 
--- The ETL's safe horizon: the earliest of the current time and the start of
--- every other client transaction still open.  A transaction stamps its rows
--- with its own start time, so any row stamped before the horizon is either
--- committed (and visible to a snapshot taken after this call) or will never
--- exist.  The ETL reads only rows stamped strictly before it.
+-- The ETL's safe horizon: rows stamped before it are all committed (and
+-- visible to a snapshot taken after this call) or will never exist.  The ETL
+-- reads only rows stamped strictly before it.  It is the earliest of:
+--
+--   - the current time;
+--   - the start of every other transaction still open in THIS database (a
+--     transaction stamps its rows with its own start time).  Other databases
+--     are ignored: their transactions cannot write our rows.  Every backend
+--     type counts (client backends, background workers such as pg_cron's or a
+--     logical replication apply worker, walsenders running SQL, parallel
+--     workers -- whose xact_start is their leader's), except autovacuum
+--     workers: they never write user rows, and a long VACUUM would hold the
+--     horizon back for nothing.  Server processes with no database
+--     (checkpointer, walwriter, ...) drop out by the datname test;
+--   - while any prepared transaction (PREPARE TRANSACTION, two-phase commit)
+--     of this database exists: the caller's cursor `since` (the `modified` of
+--     the last row of the source it has done), or '-infinity' when it gives
+--     none.  A prepared transaction has left pg_stat_activity and its start
+--     time is known nowhere, yet its rows, stamped with that start, appear at
+--     COMMIT PREPARED; it was an open transaction before it was prepared, so
+--     it held the horizon, and no cursor can be past its start.  Nothing newer
+--     than the cursor is read until it is committed or rolled back.
+--
+-- Blind spots (content.etl_preflight() refuses them): on a standby
+-- pg_stat_activity shows none of the primary's transactions, and a session
+-- with track_activities off shows no xact_start.
 --
 -- SECURITY DEFINER because pg_stat_activity shows other roles' xact_start only
--- to members of pg_read_all_stats (the owner is one; etl is not).
-CREATE OR REPLACE FUNCTION content.etl_horizon() RETURNS timestamptz
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT least(clock_timestamp(), min(xact_start))
-      FROM pg_stat_activity
-     WHERE backend_type = 'client backend'
-       AND pid <> pg_backend_pid()
-       AND xact_start IS NOT NULL
+-- to members of pg_read_all_stats (the owner is one; etl is not).  Not STABLE:
+-- it reads the clock.
+DROP FUNCTION IF EXISTS content.etl_horizon();
+CREATE OR REPLACE FUNCTION content.etl_horizon(since timestamptz DEFAULT NULL)
+RETURNS timestamptz
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE
+             WHEN EXISTS (SELECT FROM pg_prepared_xacts
+                           WHERE database = current_database())
+             THEN least(open.horizon, coalesce(since, '-infinity'))
+             ELSE open.horizon
+           END
+      FROM (SELECT least(clock_timestamp(), min(xact_start)) AS horizon
+              FROM pg_stat_activity
+             WHERE datname = current_database()
+               AND backend_type <> 'autovacuum worker'
+               AND pid <> pg_backend_pid()
+               AND xact_start IS NOT NULL) AS open
 $$;
-REVOKE ALL ON FUNCTION content.etl_horizon() FROM PUBLIC;
+REVOKE ALL ON FUNCTION content.etl_horizon(timestamptz) FROM PUBLIC;
+
+-- What holds content.etl_horizon(since) back, for the worker's warning: at
+-- most one row, the one that sets the horizon.  kind 'transaction', detail
+-- 'pid=N', held_since its start; or kind 'prepared', detail 'gid=NAME',
+-- held_since when it was prepared (the oldest one).  A prepared transaction is
+-- named when it holds the horizon at least as far back as the oldest open
+-- transaction does.  No query text, no user data.  No row: nothing holds it.
+CREATE OR REPLACE FUNCTION content.etl_horizon_holder(since timestamptz DEFAULT NULL)
+RETURNS TABLE (kind text, detail text, held_since timestamptz)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH open AS (
+        SELECT 'transaction'::text AS kind, 'pid=' || pid AS detail,
+               xact_start AS held_since, xact_start AS holds_at
+          FROM pg_stat_activity
+         WHERE datname = current_database()
+           AND backend_type <> 'autovacuum worker'
+           AND pid <> pg_backend_pid()
+           AND xact_start IS NOT NULL
+         ORDER BY xact_start, pid
+         LIMIT 1
+    ), prepared AS (
+        SELECT 'prepared'::text AS kind, 'gid=' || gid AS detail,
+               prepared AS held_since, coalesce(since, '-infinity') AS holds_at
+          FROM pg_prepared_xacts
+         WHERE database = current_database()
+         ORDER BY prepared, gid
+         LIMIT 1
+    )
+    SELECT h.kind, h.detail, h.held_since
+      FROM (SELECT *, 0 AS rank FROM prepared
+            UNION ALL
+            SELECT *, 1 FROM open) AS h
+     ORDER BY h.holds_at, h.rank
+     LIMIT 1
+$$;
+REVOKE ALL ON FUNCTION content.etl_horizon_holder(timestamptz) FROM PUBLIC;
+
+-- Whether content.etl_horizon() can be trusted here: NULL when it can,
+-- otherwise why not.  The worker refuses to start on a non-NULL answer.
+--   - a standby (pg_is_in_recovery()): the primary's open transactions are
+--     invisible there, so the horizon would run past them;
+--   - track_activities off, for the server or this database (as this session
+--     sees it), or for any role in this database (ALTER ROLE ... SET): such
+--     sessions show no xact_start.  A superuser's own SET track_activities =
+--     off in a session cannot be seen from here.
+CREATE OR REPLACE FUNCTION content.etl_preflight() RETURNS text
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE
+        WHEN pg_is_in_recovery() THEN
+            'connected to a standby (pg_is_in_recovery()): its pg_stat_activity does not show '
+            'the primary''s open transactions, so the horizon cannot be computed; '
+            'connect the ETL to the primary'
+        WHEN NOT current_setting('track_activities')::boolean THEN
+            'track_activities is off: open transactions do not show in pg_stat_activity, '
+            'so the horizon cannot be computed; turn it on'
+        WHEN EXISTS (
+            SELECT FROM pg_db_role_setting s, unnest(s.setconfig) AS c(setting)
+             WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database
+                                          WHERE datname = current_database()))
+               AND lower(split_part(c.setting, '=', 1)) = 'track_activities'
+               AND NOT substr(c.setting, strpos(c.setting, '=') + 1)::boolean) THEN
+            'track_activities is off for some roles (ALTER ROLE ... SET track_activities): '
+            'their open transactions do not show in pg_stat_activity, so the horizon '
+            'cannot be computed; reset it'
+    END
+$$;
+REVOKE ALL ON FUNCTION content.etl_preflight() FROM PUBLIC;

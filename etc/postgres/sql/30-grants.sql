@@ -8,7 +8,8 @@
 GRANT USAGE ON SCHEMA content TO app, etl;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA content TO app;
 GRANT SELECT ON ALL TABLES IN SCHEMA content TO etl;
-GRANT EXECUTE ON FUNCTION content.etl_horizon() TO etl;
+GRANT EXECUTE ON FUNCTION content.etl_horizon(timestamptz), content.etl_horizon_holder(timestamptz),
+    content.etl_preflight() TO etl;
 
 -- The admin panel's own tables (auth, sessions, admin log) live apart.
 CREATE SCHEMA IF NOT EXISTS admin AUTHORIZATION catalog_owner;
