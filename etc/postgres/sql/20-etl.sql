@@ -43,9 +43,15 @@ CREATE TABLE IF NOT EXISTS content.change_log (
 );
 CREATE INDEX IF NOT EXISTS change_log_modified_id_idx ON content.change_log (modified, id);
 
+-- The logging triggers below run as their owner (SECURITY DEFINER): app, the
+-- web-facing role, may not write change_log itself (30-grants.sql), so a
+-- writer can neither forge nor erase events; its changes to the catalogue
+-- still log theirs.  EXECUTE is revoked from PUBLIC: firing a trigger needs
+-- no such right, attaching the function to another table does.
+
 -- Records a deleted film work, genre or person.
 CREATE OR REPLACE FUNCTION content.log_entity_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO content.change_log (table_name, operation, film_work_id, genre_id, person_id)
     VALUES (TG_TABLE_NAME, TG_OP,
@@ -65,7 +71,7 @@ CREATE OR REPLACE TRIGGER person_log_delete AFTER DELETE ON content.person
 -- Records a link row's old and new ends (an update that moves a link touches
 -- both the film it leaves and the film it joins).
 CREATE OR REPLACE FUNCTION content.log_genre_link() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         INSERT INTO content.change_log (table_name, operation, film_work_id, genre_id)
@@ -79,7 +85,7 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION content.log_person_link() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         INSERT INTO content.change_log (table_name, operation, film_work_id, person_id)
@@ -91,6 +97,9 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+REVOKE ALL ON FUNCTION content.log_entity_delete(), content.log_genre_link(),
+    content.log_person_link() FROM PUBLIC;
 
 CREATE OR REPLACE TRIGGER genre_film_work_log AFTER INSERT OR UPDATE OR DELETE ON content.genre_film_work
     FOR EACH ROW EXECUTE FUNCTION content.log_genre_link();

@@ -1,12 +1,16 @@
 -- Privileges of app and etl.  Run as catalog_owner after the schema.
---   app: reads and writes the rows of content (and of the admin panel's own
---        schema, created by Django's migrations run as catalog_owner);
---        creates, alters and drops nothing.
+--   app: reads and writes the rows of content (change_log: reads only; its
+--        rows come from the triggers) and of the admin panel's own schema,
+--        created by Django's migrations run as catalog_owner; creates,
+--        alters and drops nothing.
 --   etl: reads content and calls etl_horizon(); writes nothing.
 \set ON_ERROR_STOP on
 
 GRANT USAGE ON SCHEMA content TO app, etl;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA content TO app;
+-- ... except the ETL's own bookkeeping: change_log is written by the triggers
+-- only (they run as the owner), so app reads it and nothing more.
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON content.change_log FROM app;
 GRANT SELECT ON ALL TABLES IN SCHEMA content TO etl;
 GRANT EXECUTE ON FUNCTION content.etl_horizon(timestamptz), content.etl_horizon_holder(timestamptz),
     content.etl_preflight() TO etl;
