@@ -106,6 +106,144 @@ CREATE OR REPLACE TRIGGER genre_film_work_log AFTER INSERT OR UPDATE OR DELETE O
 CREATE OR REPLACE TRIGGER person_film_work_log AFTER INSERT OR UPDATE OR DELETE ON content.person_film_work
     FOR EACH ROW EXECUTE FUNCTION content.log_person_link();
 
+-- change_log retention that cannot lose an event.
+--
+-- Each worker reports how far it has read each change source
+-- (content.etl_report_position, after its state file holding that position is
+-- durable); content.etl_prune_change_log deletes only change_log rows that
+-- every index it is given has read.  Any deletion, by that function or by
+-- hand (DELETE, TRUNCATE), raises a watermark, content.change_log_pruned: the
+-- greatest (modified, id) ever removed.  A worker whose change_log cursor is
+-- below it may have missed events (re-index it).  The prune function removes
+-- only rows every named index has read, so by itself it never puts a named
+-- index below the watermark; an index left out of `indices` is not protected,
+-- and sees so through the watermark.
+
+-- Last position each index reported for each of its change sources.  Written
+-- only through content.etl_report_position (etl may read it).
+CREATE TABLE IF NOT EXISTS content.etl_position (
+    index_name text NOT NULL,
+    source     text NOT NULL,
+    modified   timestamptz NOT NULL,
+    id         uuid NOT NULL,
+    reported   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (index_name, source)
+);
+
+-- The greatest change_log key (modified, id) ever deleted; one row, NULLs
+-- while nothing was.
+CREATE TABLE IF NOT EXISTS content.change_log_pruned (
+    one      boolean PRIMARY KEY DEFAULT true CHECK (one),
+    modified timestamptz,
+    id       uuid
+);
+INSERT INTO content.change_log_pruned (one) VALUES (true) ON CONFLICT DO NOTHING;
+
+-- Records the position an index has read a change source up to (the last
+-- (modified, id) done).  The last report wins, lower or not: an index
+-- rebuilt from scratch starts its change sources at the horizon of its fresh
+-- load and needs nothing older.
+CREATE OR REPLACE FUNCTION content.etl_report_position(
+    index_name text, source text, modified timestamptz, id uuid) RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO content.etl_position AS p (index_name, source, modified, id, reported)
+    VALUES (etl_report_position.index_name, etl_report_position.source,
+            etl_report_position.modified, etl_report_position.id, now())
+    ON CONFLICT ON CONSTRAINT etl_position_pkey DO UPDATE
+       SET modified = excluded.modified, id = excluded.id, reported = excluded.reported
+$$;
+REVOKE ALL ON FUNCTION content.etl_report_position(text, text, timestamptz, uuid) FROM PUBLIC;
+
+-- Deletes the change_log rows that every index in `indices` has read (their
+-- (modified, id) at or below that index's reported position for source
+-- 'change_log') and that are older than now() - retention; returns how many.
+-- An index that never reported protects everything: nothing is deleted.
+-- List every index that reads change_log.  NULL or empty indices, NULL or
+-- negative retention: an error.  For cron, as etl or catalog_owner:
+--   psql -c "SELECT content.etl_prune_change_log('{movies,genres,persons}', '7 days')"
+CREATE OR REPLACE FUNCTION content.etl_prune_change_log(indices text[], retention interval)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    bound_modified timestamptz;
+    bound_id uuid;
+    deleted bigint;
+BEGIN
+    IF indices IS NULL OR cardinality(indices) = 0 OR array_position(indices, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'etl_prune_change_log: name every index that reads change_log';
+    END IF;
+    IF retention IS NULL OR retention < interval '0' THEN
+        RAISE EXCEPTION 'etl_prune_change_log: retention must be an interval >= 0';
+    END IF;
+    -- Reports wait for this transaction: the bound stays what was read.
+    PERFORM FROM content.etl_position p
+      WHERE p.source = 'change_log' AND p.index_name = ANY (indices)
+        FOR SHARE;
+    IF EXISTS (SELECT FROM unnest(indices) AS i(name)
+                WHERE NOT EXISTS (SELECT FROM content.etl_position p
+                                   WHERE p.source = 'change_log' AND p.index_name = i.name)) THEN
+        RETURN 0;
+    END IF;
+    SELECT p.modified, p.id INTO bound_modified, bound_id
+      FROM content.etl_position p
+     WHERE p.source = 'change_log' AND p.index_name = ANY (indices)
+     ORDER BY p.modified, p.id
+     LIMIT 1;
+    DELETE FROM content.change_log c
+     WHERE (c.modified, c.id) <= (bound_modified, bound_id)
+       AND c.modified < now() - retention;
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    RETURN deleted;
+END $$;
+REVOKE ALL ON FUNCTION content.etl_prune_change_log(text[], interval) FROM PUBLIC;
+
+-- Raises the watermark to the greatest key of the rows a DELETE removed.
+CREATE OR REPLACE FUNCTION content.change_log_note_delete() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    WITH top AS (
+        SELECT r.modified, r.id FROM removed r ORDER BY r.modified DESC, r.id DESC LIMIT 1
+    )
+    UPDATE content.change_log_pruned w
+       SET modified = top.modified, id = top.id
+      FROM top
+     WHERE w.modified IS NULL OR (w.modified, w.id) < (top.modified, top.id);
+    RETURN NULL;
+END $$;
+
+-- The same before a TRUNCATE, from the rows about to go.
+CREATE OR REPLACE FUNCTION content.change_log_note_truncate() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    WITH top AS (
+        SELECT c.modified, c.id FROM content.change_log c
+         ORDER BY c.modified DESC, c.id DESC LIMIT 1
+    )
+    UPDATE content.change_log_pruned w
+       SET modified = top.modified, id = top.id
+      FROM top
+     WHERE w.modified IS NULL OR (w.modified, w.id) < (top.modified, top.id);
+    RETURN NULL;
+END $$;
+REVOKE ALL ON FUNCTION content.change_log_note_delete(), content.change_log_note_truncate()
+    FROM PUBLIC;
+
+CREATE OR REPLACE TRIGGER change_log_pruned_delete AFTER DELETE ON content.change_log
+    REFERENCING OLD TABLE AS removed
+    FOR EACH STATEMENT EXECUTE FUNCTION content.change_log_note_delete();
+CREATE OR REPLACE TRIGGER change_log_pruned_truncate BEFORE TRUNCATE ON content.change_log
+    FOR EACH STATEMENT EXECUTE FUNCTION content.change_log_note_truncate();
+
+-- The watermark: one row, (NULL, NULL) while nothing was ever deleted.
+CREATE OR REPLACE FUNCTION content.etl_change_log_pruned()
+RETURNS TABLE (modified timestamptz, id uuid)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT w.modified, w.id
+      FROM (VALUES (true)) AS v(one)
+      LEFT JOIN content.change_log_pruned w ON w.one = v.one
+$$;
+REVOKE ALL ON FUNCTION content.etl_change_log_pruned() FROM PUBLIC;
+
 -- The ETL's safe horizon: rows stamped before it are all committed (and
 -- visible to a snapshot taken after this call) or will never exist.  The ETL
 -- reads only rows stamped strictly before it.  It is the earliest of:
