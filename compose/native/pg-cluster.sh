@@ -37,8 +37,10 @@ start)
         as_owner "$bindir/initdb" -D "$dir/data" -U postgres -E UTF8 \
             --locale=C.UTF-8 --auth-local=trust --auth-host=scram-sha-256 >"$dir/initdb.log"
     fi
+    # max_prepared_transactions > 0: the tests prepare transactions (two-phase
+    # commit) to check that content.etl_horizon() waits for them.
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir" start >/dev/null
+        -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_prepared_transactions=10" start >/dev/null
     export PGHOST="$dir" PGPORT="$port" PGUSER=postgres
     db=${PGDATABASE:-movies}
     if [ "$fresh" = 1 ]; then

@@ -27,9 +27,10 @@ run_psql() {
     psql -X -q -v ON_ERROR_STOP=1 "$@"
 }
 
-run_psql -v owner_password="$CATALOG_OWNER_PASSWORD" \
-         -v app_password="$APP_DB_PASSWORD" \
-         -v etl_password="$ETL_DB_PASSWORD" -f "$here/sql/00-roles.sql"
+# The passwords reach psql through its environment only (00-roles.sql reads
+# them with \getenv): never on a command line, where ps would show them.
+export CATALOG_OWNER_PASSWORD APP_DB_PASSWORD ETL_DB_PASSWORD
+run_psql -f "$here/sql/00-roles.sql"
 # Everything else is created by the owner, so the owner owns it.
 {
     echo 'SET ROLE catalog_owner;'

@@ -270,14 +270,12 @@ class PgCluster:
                 time.sleep(0.2)
         self.catalogs.add(name)
         # Database-level rights are not copied with the template: apply the
-        # same ones etc/postgres/sql/00-roles.sql gives ``movies``.
+        # same ones etc/postgres/sql/00-roles.sql gives ``movies`` (it reads
+        # the passwords from the environment, _env()).
         env = self._env()
         env.update(PGHOST=str(self.dir), PGPORT=str(self.port), PGUSER="postgres", PGDATABASE=name)
         subprocess.run(
             ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-             "-v", f"owner_password={self.passwords['catalog_owner']}",
-             "-v", f"app_password={self.passwords['app']}",
-             "-v", f"etl_password={self.passwords['etl']}",
              "-f", str(REPO_ROOT / "etc" / "postgres" / "sql" / "00-roles.sql")],
             env=env, check=True, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -1,7 +1,8 @@
--- Roles of the movie catalogue.  Run by a superuser, with psql variables
--- owner_password, app_password and etl_password (never committed: init.sh
--- reads them from the environment).  Safe to run again: it only creates what
--- is missing and resets the passwords.
+-- Roles of the movie catalogue.  Run by a superuser, with the passwords in
+-- the environment (CATALOG_OWNER_PASSWORD, APP_DB_PASSWORD, ETL_DB_PASSWORD;
+-- never committed), read here with \getenv so that they never appear on a
+-- command line (ps).  Safe to run again: it only creates what is missing and
+-- resets the passwords.
 --
 --   catalog_owner  owns schema content and the admin panel's schema; runs all
 --                  DDL and Django's migrations.
@@ -16,9 +17,29 @@ SELECT 'CREATE ROLE app LOGIN'
 SELECT 'CREATE ROLE etl LOGIN'
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'etl') \gexec
 
+\getenv owner_password CATALOG_OWNER_PASSWORD
+\getenv app_password APP_DB_PASSWORD
+\getenv etl_password ETL_DB_PASSWORD
+\if :{?owner_password}
+\else
+DO $$ BEGIN RAISE EXCEPTION 'CATALOG_OWNER_PASSWORD is not set'; END $$;
+\endif
+\if :{?app_password}
+\else
+DO $$ BEGIN RAISE EXCEPTION 'APP_DB_PASSWORD is not set'; END $$;
+\endif
+\if :{?etl_password}
+\else
+DO $$ BEGIN RAISE EXCEPTION 'ETL_DB_PASSWORD is not set'; END $$;
+\endif
+-- Nor in the server's log, whatever log_statement says.
+SET log_statement = 'none';
+SET log_min_duration_statement = -1;
 ALTER ROLE catalog_owner PASSWORD :'owner_password';
 ALTER ROLE app PASSWORD :'app_password';
 ALTER ROLE etl PASSWORD :'etl_password';
+RESET log_statement;
+RESET log_min_duration_statement;
 
 -- The ETL must know the start time of the oldest transaction still running
 -- (see content.etl_horizon() in 20-etl.sql).  pg_stat_activity hides other

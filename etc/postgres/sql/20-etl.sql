@@ -43,9 +43,15 @@ CREATE TABLE IF NOT EXISTS content.change_log (
 );
 CREATE INDEX IF NOT EXISTS change_log_modified_id_idx ON content.change_log (modified, id);
 
+-- The logging triggers below run as their owner (SECURITY DEFINER): app, the
+-- web-facing role, may not write change_log itself (30-grants.sql), so a
+-- writer can neither forge nor erase events; its changes to the catalogue
+-- still log theirs.  EXECUTE is revoked from PUBLIC: firing a trigger needs
+-- no such right, attaching the function to another table does.
+
 -- Records a deleted film work, genre or person.
 CREATE OR REPLACE FUNCTION content.log_entity_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO content.change_log (table_name, operation, film_work_id, genre_id, person_id)
     VALUES (TG_TABLE_NAME, TG_OP,
@@ -65,7 +71,7 @@ CREATE OR REPLACE TRIGGER person_log_delete AFTER DELETE ON content.person
 -- Records a link row's old and new ends (an update that moves a link touches
 -- both the film it leaves and the film it joins).
 CREATE OR REPLACE FUNCTION content.log_genre_link() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         INSERT INTO content.change_log (table_name, operation, film_work_id, genre_id)
@@ -79,7 +85,7 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION content.log_person_link() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         INSERT INTO content.change_log (table_name, operation, film_work_id, person_id)
@@ -92,25 +98,264 @@ BEGIN
     RETURN NULL;
 END $$;
 
+REVOKE ALL ON FUNCTION content.log_entity_delete(), content.log_genre_link(),
+    content.log_person_link() FROM PUBLIC;
+
 CREATE OR REPLACE TRIGGER genre_film_work_log AFTER INSERT OR UPDATE OR DELETE ON content.genre_film_work
     FOR EACH ROW EXECUTE FUNCTION content.log_genre_link();
 CREATE OR REPLACE TRIGGER person_film_work_log AFTER INSERT OR UPDATE OR DELETE ON content.person_film_work
     FOR EACH ROW EXECUTE FUNCTION content.log_person_link();
 
--- The ETL's safe horizon: the earliest of the current time and the start of
--- every other client transaction still open.  A transaction stamps its rows
--- with its own start time, so any row stamped before the horizon is either
--- committed (and visible to a snapshot taken after this call) or will never
--- exist.  The ETL reads only rows stamped strictly before it.
+-- change_log retention that cannot lose an event.
+--
+-- Each worker reports how far it has read each change source
+-- (content.etl_report_position, after its state file holding that position is
+-- durable); content.etl_prune_change_log deletes only change_log rows that
+-- every index it is given has read.  Any deletion, by that function or by
+-- hand (DELETE, TRUNCATE), raises a watermark, content.change_log_pruned: the
+-- greatest (modified, id) ever removed.  A worker whose change_log cursor is
+-- below it may have missed events (re-index it).  The prune function removes
+-- only rows every named index has read, so by itself it never puts a named
+-- index below the watermark; an index left out of `indices` is not protected,
+-- and sees so through the watermark.
+
+-- Last position each index reported for each of its change sources.  Written
+-- only through content.etl_report_position (etl may read it).
+CREATE TABLE IF NOT EXISTS content.etl_position (
+    index_name text NOT NULL,
+    source     text NOT NULL,
+    modified   timestamptz NOT NULL,
+    id         uuid NOT NULL,
+    reported   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (index_name, source)
+);
+
+-- The greatest change_log key (modified, id) ever deleted; one row, NULLs
+-- while nothing was.
+CREATE TABLE IF NOT EXISTS content.change_log_pruned (
+    one      boolean PRIMARY KEY DEFAULT true CHECK (one),
+    modified timestamptz,
+    id       uuid
+);
+INSERT INTO content.change_log_pruned (one) VALUES (true) ON CONFLICT DO NOTHING;
+
+-- Records the position an index has read a change source up to (the last
+-- (modified, id) done).  The last report wins, lower or not: an index
+-- rebuilt from scratch starts its change sources at the horizon of its fresh
+-- load and needs nothing older.
+CREATE OR REPLACE FUNCTION content.etl_report_position(
+    index_name text, source text, modified timestamptz, id uuid) RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO content.etl_position AS p (index_name, source, modified, id, reported)
+    VALUES (etl_report_position.index_name, etl_report_position.source,
+            etl_report_position.modified, etl_report_position.id, now())
+    ON CONFLICT ON CONSTRAINT etl_position_pkey DO UPDATE
+       SET modified = excluded.modified, id = excluded.id, reported = excluded.reported
+$$;
+REVOKE ALL ON FUNCTION content.etl_report_position(text, text, timestamptz, uuid) FROM PUBLIC;
+
+-- Deletes the change_log rows that every index in `indices` has read (their
+-- (modified, id) at or below that index's reported position for source
+-- 'change_log') and that are older than now() - retention; returns how many.
+-- An index that never reported protects everything: nothing is deleted.
+-- List every index that reads change_log.  NULL or empty indices, NULL or
+-- negative retention: an error.  For cron, as etl or catalog_owner:
+--   psql -c "SELECT content.etl_prune_change_log('{movies,genres,persons}', '7 days')"
+CREATE OR REPLACE FUNCTION content.etl_prune_change_log(indices text[], retention interval)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    bound_modified timestamptz;
+    bound_id uuid;
+    deleted bigint;
+BEGIN
+    IF indices IS NULL OR cardinality(indices) = 0 OR array_position(indices, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'etl_prune_change_log: name every index that reads change_log';
+    END IF;
+    IF retention IS NULL OR retention < interval '0' THEN
+        RAISE EXCEPTION 'etl_prune_change_log: retention must be an interval >= 0';
+    END IF;
+    -- Reports wait for this transaction: the bound stays what was read.
+    PERFORM FROM content.etl_position p
+      WHERE p.source = 'change_log' AND p.index_name = ANY (indices)
+        FOR SHARE;
+    IF EXISTS (SELECT FROM unnest(indices) AS i(name)
+                WHERE NOT EXISTS (SELECT FROM content.etl_position p
+                                   WHERE p.source = 'change_log' AND p.index_name = i.name)) THEN
+        RETURN 0;
+    END IF;
+    SELECT p.modified, p.id INTO bound_modified, bound_id
+      FROM content.etl_position p
+     WHERE p.source = 'change_log' AND p.index_name = ANY (indices)
+     ORDER BY p.modified, p.id
+     LIMIT 1;
+    DELETE FROM content.change_log c
+     WHERE (c.modified, c.id) <= (bound_modified, bound_id)
+       AND c.modified < now() - retention;
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    RETURN deleted;
+END $$;
+REVOKE ALL ON FUNCTION content.etl_prune_change_log(text[], interval) FROM PUBLIC;
+
+-- Raises the watermark to the greatest key of the rows a DELETE removed.
+CREATE OR REPLACE FUNCTION content.change_log_note_delete() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    WITH top AS (
+        SELECT r.modified, r.id FROM removed r ORDER BY r.modified DESC, r.id DESC LIMIT 1
+    )
+    UPDATE content.change_log_pruned w
+       SET modified = top.modified, id = top.id
+      FROM top
+     WHERE w.modified IS NULL OR (w.modified, w.id) < (top.modified, top.id);
+    RETURN NULL;
+END $$;
+
+-- The same before a TRUNCATE, from the rows about to go.
+CREATE OR REPLACE FUNCTION content.change_log_note_truncate() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    WITH top AS (
+        SELECT c.modified, c.id FROM content.change_log c
+         ORDER BY c.modified DESC, c.id DESC LIMIT 1
+    )
+    UPDATE content.change_log_pruned w
+       SET modified = top.modified, id = top.id
+      FROM top
+     WHERE w.modified IS NULL OR (w.modified, w.id) < (top.modified, top.id);
+    RETURN NULL;
+END $$;
+REVOKE ALL ON FUNCTION content.change_log_note_delete(), content.change_log_note_truncate()
+    FROM PUBLIC;
+
+CREATE OR REPLACE TRIGGER change_log_pruned_delete AFTER DELETE ON content.change_log
+    REFERENCING OLD TABLE AS removed
+    FOR EACH STATEMENT EXECUTE FUNCTION content.change_log_note_delete();
+CREATE OR REPLACE TRIGGER change_log_pruned_truncate BEFORE TRUNCATE ON content.change_log
+    FOR EACH STATEMENT EXECUTE FUNCTION content.change_log_note_truncate();
+
+-- The watermark: one row, (NULL, NULL) while nothing was ever deleted.
+CREATE OR REPLACE FUNCTION content.etl_change_log_pruned()
+RETURNS TABLE (modified timestamptz, id uuid)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT w.modified, w.id
+      FROM (VALUES (true)) AS v(one)
+      LEFT JOIN content.change_log_pruned w ON w.one = v.one
+$$;
+REVOKE ALL ON FUNCTION content.etl_change_log_pruned() FROM PUBLIC;
+
+-- The ETL's safe horizon: rows stamped before it are all committed (and
+-- visible to a snapshot taken after this call) or will never exist.  The ETL
+-- reads only rows stamped strictly before it.  It is the earliest of:
+--
+--   - the current time;
+--   - the start of every other transaction still open in THIS database (a
+--     transaction stamps its rows with its own start time).  Other databases
+--     are ignored: their transactions cannot write our rows.  Every backend
+--     type counts (client backends, background workers such as pg_cron's or a
+--     logical replication apply worker, walsenders running SQL, parallel
+--     workers -- whose xact_start is their leader's), except autovacuum
+--     workers: they never write user rows, and a long VACUUM would hold the
+--     horizon back for nothing.  Server processes with no database
+--     (checkpointer, walwriter, ...) drop out by the datname test;
+--   - while any prepared transaction (PREPARE TRANSACTION, two-phase commit)
+--     of this database exists: the caller's cursor `since` (the `modified` of
+--     the last row of the source it has done), or '-infinity' when it gives
+--     none.  A prepared transaction has left pg_stat_activity and its start
+--     time is known nowhere, yet its rows, stamped with that start, appear at
+--     COMMIT PREPARED; it was an open transaction before it was prepared, so
+--     it held the horizon, and no cursor can be past its start.  Nothing newer
+--     than the cursor is read until it is committed or rolled back.
+--
+-- Blind spots (content.etl_preflight() refuses them): on a standby
+-- pg_stat_activity shows none of the primary's transactions, and a session
+-- with track_activities off shows no xact_start.
 --
 -- SECURITY DEFINER because pg_stat_activity shows other roles' xact_start only
--- to members of pg_read_all_stats (the owner is one; etl is not).
-CREATE OR REPLACE FUNCTION content.etl_horizon() RETURNS timestamptz
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT least(clock_timestamp(), min(xact_start))
-      FROM pg_stat_activity
-     WHERE backend_type = 'client backend'
-       AND pid <> pg_backend_pid()
-       AND xact_start IS NOT NULL
+-- to members of pg_read_all_stats (the owner is one; etl is not).  Not STABLE:
+-- it reads the clock.
+DROP FUNCTION IF EXISTS content.etl_horizon();
+CREATE OR REPLACE FUNCTION content.etl_horizon(since timestamptz DEFAULT NULL)
+RETURNS timestamptz
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE
+             WHEN EXISTS (SELECT FROM pg_prepared_xacts
+                           WHERE database = current_database())
+             THEN least(open.horizon, coalesce(since, '-infinity'))
+             ELSE open.horizon
+           END
+      FROM (SELECT least(clock_timestamp(), min(xact_start)) AS horizon
+              FROM pg_stat_activity
+             WHERE datname = current_database()
+               AND backend_type <> 'autovacuum worker'
+               AND pid <> pg_backend_pid()
+               AND xact_start IS NOT NULL) AS open
 $$;
-REVOKE ALL ON FUNCTION content.etl_horizon() FROM PUBLIC;
+REVOKE ALL ON FUNCTION content.etl_horizon(timestamptz) FROM PUBLIC;
+
+-- What holds content.etl_horizon(since) back, for the worker's warning: at
+-- most one row, the one that sets the horizon.  kind 'transaction', detail
+-- 'pid=N', held_since its start; or kind 'prepared', detail 'gid=NAME',
+-- held_since when it was prepared (the oldest one).  A prepared transaction is
+-- named when it holds the horizon at least as far back as the oldest open
+-- transaction does.  No query text, no user data.  No row: nothing holds it.
+CREATE OR REPLACE FUNCTION content.etl_horizon_holder(since timestamptz DEFAULT NULL)
+RETURNS TABLE (kind text, detail text, held_since timestamptz)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH open AS (
+        SELECT 'transaction'::text AS kind, 'pid=' || pid AS detail,
+               xact_start AS held_since, xact_start AS holds_at
+          FROM pg_stat_activity
+         WHERE datname = current_database()
+           AND backend_type <> 'autovacuum worker'
+           AND pid <> pg_backend_pid()
+           AND xact_start IS NOT NULL
+         ORDER BY xact_start, pid
+         LIMIT 1
+    ), prepared AS (
+        SELECT 'prepared'::text AS kind, 'gid=' || gid AS detail,
+               prepared AS held_since, coalesce(since, '-infinity') AS holds_at
+          FROM pg_prepared_xacts
+         WHERE database = current_database()
+         ORDER BY prepared, gid
+         LIMIT 1
+    )
+    SELECT h.kind, h.detail, h.held_since
+      FROM (SELECT *, 0 AS rank FROM prepared
+            UNION ALL
+            SELECT *, 1 FROM open) AS h
+     ORDER BY h.holds_at, h.rank
+     LIMIT 1
+$$;
+REVOKE ALL ON FUNCTION content.etl_horizon_holder(timestamptz) FROM PUBLIC;
+
+-- Whether content.etl_horizon() can be trusted here: NULL when it can,
+-- otherwise why not.  The worker refuses to start on a non-NULL answer.
+--   - a standby (pg_is_in_recovery()): the primary's open transactions are
+--     invisible there, so the horizon would run past them;
+--   - track_activities off, for the server or this database (as this session
+--     sees it), or for any role in this database (ALTER ROLE ... SET): such
+--     sessions show no xact_start.  A superuser's own SET track_activities =
+--     off in a session cannot be seen from here.
+CREATE OR REPLACE FUNCTION content.etl_preflight() RETURNS text
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE
+        WHEN pg_is_in_recovery() THEN
+            'connected to a standby (pg_is_in_recovery()): its pg_stat_activity does not show '
+            'the primary''s open transactions, so the horizon cannot be computed; '
+            'connect the ETL to the primary'
+        WHEN NOT current_setting('track_activities')::boolean THEN
+            'track_activities is off: open transactions do not show in pg_stat_activity, '
+            'so the horizon cannot be computed; turn it on'
+        WHEN EXISTS (
+            SELECT FROM pg_db_role_setting s, unnest(s.setconfig) AS c(setting)
+             WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database
+                                          WHERE datname = current_database()))
+               AND lower(split_part(c.setting, '=', 1)) = 'track_activities'
+               AND NOT substr(c.setting, strpos(c.setting, '=') + 1)::boolean) THEN
+            'track_activities is off for some roles (ALTER ROLE ... SET track_activities): '
+            'their open transactions do not show in pg_stat_activity, so the horizon '
+            'cannot be computed; reset it'
+    END
+$$;
+REVOKE ALL ON FUNCTION content.etl_preflight() FROM PUBLIC;

@@ -1,14 +1,26 @@
 -- Privileges of app and etl.  Run as catalog_owner after the schema.
---   app: reads and writes the rows of content (and of the admin panel's own
---        schema, created by Django's migrations run as catalog_owner);
---        creates, alters and drops nothing.
---   etl: reads content and calls etl_horizon(); writes nothing.
+--   app: reads and writes the rows of content (change_log: reads only; its
+--        rows come from the triggers) and of the admin panel's own schema,
+--        created by Django's migrations run as catalog_owner; creates,
+--        alters and drops nothing.
+--   etl: reads content and calls the etl_* functions of 20-etl.sql; writes no
+--        table itself.
 \set ON_ERROR_STOP on
 
 GRANT USAGE ON SCHEMA content TO app, etl;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA content TO app;
+-- ... except the ETL's own bookkeeping: change_log is written by the triggers
+-- only (they run as the owner), etl_position and change_log_pruned by their
+-- functions only, so app reads them and nothing more.
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON content.change_log FROM app;
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON content.etl_position, content.change_log_pruned FROM app;
 GRANT SELECT ON ALL TABLES IN SCHEMA content TO etl;
-GRANT EXECUTE ON FUNCTION content.etl_horizon() TO etl;
+GRANT EXECUTE ON FUNCTION content.etl_horizon(timestamptz), content.etl_horizon_holder(timestamptz),
+    content.etl_preflight() TO etl;
+-- change_log retention (20-etl.sql): etl reports its positions, prunes what
+-- every index has read, reads the prune watermark; all through functions.
+GRANT EXECUTE ON FUNCTION content.etl_report_position(text, text, timestamptz, uuid),
+    content.etl_prune_change_log(text[], interval), content.etl_change_log_pruned() TO etl;
 
 -- The admin panel's own tables (auth, sessions, admin log) live apart.
 CREATE SCHEMA IF NOT EXISTS admin AUTHORIZATION catalog_owner;
