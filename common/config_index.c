@@ -190,6 +190,16 @@ static int load_index_section(const struct etl_config *config, const struct ini_
                          "required in section [%s]", section->name);
             return -1;
         }
+        /* The only optional key is the index name, which defaults to NAME:
+         * that default must obey the search engine's rules too, or the
+         * worker would retry a refused name forever instead of exiting. */
+        if (index_keys[i].kind == INDEX_KEY_ES_NAME && !valid_es_index_name(name)) {
+            config_error(err, err_size, config->path, section->line, index_keys[i].name,
+                         "defaults to the section's NAME, and \"%s\" is not a valid "
+                         "Elasticsearch index name (set %s)",
+                         name, index_keys[i].name);
+            return -1;
+        }
         *(char **)(void *)((char *)idx + index_keys[i].offset) = xstrdup(name);
     }
     return 0;

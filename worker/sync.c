@@ -28,7 +28,7 @@ enum step worker_back_off(struct worker *w, const char *what, const char *reason
     struct log_line *line = log_begin(LOG_WARN, "retry");
     log_str(line, "what", what);
     log_str(line, "reason", reason);
-    log_int(line, "attempt", w->backoff.attempt);
+    log_int(line, "attempt", backoff_attempts(&w->backoff));
     log_int(line, "delay_ms", delay);
     log_end(line);
     return sleep_unless_stopped(delay, w->stop) ? STEP_RETRY : STEP_STOP;

@@ -331,8 +331,13 @@ static void test_several_index_sections(void **state)
                           "index = people\n"
                           "mapping = p.json\n"
                           "documents = p.sql\n"
-                          "changes = p1.sql\n");
-    assert_int_equal(c->indices_count, 2);
+                          "changes = p1.sql\n"
+                          "[index._x]\n"
+                          "index = x\n"
+                          "mapping = x.json\n"
+                          "documents = x.sql\n"
+                          "changes = x1.sql\n");
+    assert_int_equal(c->indices_count, 3);
     const struct index_config *p = config_find_index(c, "persons_2");
     assert_non_null(p);
     assert_string_equal(p->index, "people");
@@ -587,6 +592,11 @@ static const struct error_case error_cases[] = {
     {"[index.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab]\nmapping = m\ndocuments = d\nchanges = c\n",
      "1: index.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab: index name must be 1-40 characters of "
      "a-z, 0-9, _ and -",
+     NULL, NULL},
+    /* a plain NAME the search engine refuses as the default index name */
+    {"[index._x]\nmapping = m\ndocuments = d\nchanges = c\n",
+     "1: index: defaults to the section's NAME, and \"_x\" is not a valid Elasticsearch index "
+     "name (set index)",
      NULL, NULL},
 
     /* [index.NAME]: its keys */

@@ -1,4 +1,4 @@
-/* test_sync.c - pg_timestamp_ms (pg_source.c), which the sync loop's batch
+/* test_pg_source.c - pg_timestamp_ms (pg_source.c), which the sync loop's batch
  * line uses for its lag: timestamptz text as PostgreSQL prints it with
  * TimeZone=UTC, to milliseconds since the epoch. */
 #include "pg_source.h"
