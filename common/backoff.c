@@ -33,7 +33,6 @@ int64_t backoff_next_ms(struct backoff *b)
     return delay - half + (half > 0 ? (int64_t)(random() % (half + 1)) : 0);
 }
 
-/* Starts over from the initial delay. */
 void backoff_reset(struct backoff *b)
 {
     b->attempt = 0;

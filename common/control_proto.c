@@ -101,7 +101,6 @@ int control_parse_request(const char *line, struct control_request *req, char *e
     return 0;
 }
 
-/* Looks the command's word up. */
 const char *control_command_name(enum control_command command)
 {
     for (size_t i = 0; i < COMMAND_SPECS_COUNT; i++) {
@@ -111,7 +110,6 @@ const char *control_command_name(enum control_command command)
     return "?";
 }
 
-/* The CODE word of an error. */
 const char *control_error_name(enum control_error code)
 {
     return error_names[code];
@@ -176,7 +174,6 @@ static void append_reply(struct buffer *out, const char *word, const char *text)
     buffer_append(out, "\n", 1);
 }
 
-/* "data TEXT". */
 void control_reply_data(struct buffer *out, const char *text)
 {
     append_reply(out, "data", text);

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Allocates the line storage. */
 void line_buffer_init(struct line_buffer *lb, size_t max_line)
 {
     *lb = (struct line_buffer){.data = xmalloc(max_line + 1), .max_line = max_line};
@@ -57,7 +56,6 @@ void line_buffer_feed(struct line_buffer *lb, const char *data, size_t n, line_h
     }
 }
 
-/* Flushes an unfinished line at end of stream. */
 void line_buffer_finish(struct line_buffer *lb, line_handler handler, void *ctx)
 {
     if (lb->len > 0)
@@ -65,7 +63,6 @@ void line_buffer_finish(struct line_buffer *lb, line_handler handler, void *ctx)
     lb->discarding = false;
 }
 
-/* Whether a partial line is buffered. */
 bool line_buffer_pending(const struct line_buffer *lb)
 {
     return lb->len > 0;

@@ -24,19 +24,16 @@ static int log_fd = 2;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-/* Sets the worker= field of every line. */
 void log_init(const char *name)
 {
     snprintf(worker_name, sizeof worker_name, "%s", name);
 }
 
-/* Sets the lowest level that is written. */
 void log_set_level(enum log_level level)
 {
     min_level = level;
 }
 
-/* Maps a level's name to the level. */
 bool log_level_parse(const char *text, enum log_level *level)
 {
     for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++) {
@@ -48,13 +45,11 @@ bool log_level_parse(const char *text, enum log_level *level)
     return false;
 }
 
-/* Returns the name of a level. */
 const char *log_level_name(enum log_level level)
 {
     return level_names[level];
 }
 
-/* Sends lines to another descriptor (tests). */
 void log_set_fd(int fd)
 {
     log_fd = fd;
@@ -151,7 +146,6 @@ static bool append_key(struct log_line *line, const char *key)
     return true;
 }
 
-/* UTC with milliseconds, ISO 8601. */
 void log_format_ts(char *buf, size_t size, int64_t wall_ms)
 {
     time_t seconds = (time_t)(wall_ms / 1000);
@@ -161,7 +155,6 @@ void log_format_ts(char *buf, size_t size, int64_t wall_ms)
     snprintf(buf + n, size - n, ".%03dZ", (int)(wall_ms % 1000));
 }
 
-/* Starts a line with ts, level, worker, pid and msg. */
 struct log_line *log_begin(enum log_level level, const char *msg)
 {
     if (level < min_level)
@@ -183,7 +176,6 @@ struct log_line *log_begin(enum log_level level, const char *msg)
     return line;
 }
 
-/* Adds a string field. */
 void log_str(struct log_line *line, const char *key, const char *value)
 {
     if (line == NULL || !append_key(line, key))
@@ -191,7 +183,6 @@ void log_str(struct log_line *line, const char *key, const char *value)
     line->len = logfmt_append_value(line->buf, line->len, FIELDS_CAP, value);
 }
 
-/* Adds an integer field. */
 void log_int(struct log_line *line, const char *key, long long value)
 {
     char text[32];
@@ -207,7 +198,6 @@ void log_double(struct log_line *line, const char *key, double value)
     log_str(line, key, text);
 }
 
-/* Terminates the line and writes it in one write(2). */
 void log_end(struct log_line *line)
 {
     if (line == NULL || !line->active)
@@ -221,7 +211,6 @@ void log_end(struct log_line *line)
     line->len = 0;
 }
 
-/* Logs msg with at most one key=value. */
 void log_event(enum log_level level, const char *msg, const char *key, const char *value)
 {
     struct log_line *line = log_begin(level, msg);

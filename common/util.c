@@ -16,13 +16,11 @@ static int64_t clock_ms(clockid_t id)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Monotonic milliseconds. */
 int64_t monotonic_ms(void)
 {
     return clock_ms(CLOCK_MONOTONIC);
 }
 
-/* Wall-clock milliseconds since the epoch. */
 int64_t wall_clock_ms(void)
 {
     return clock_ms(CLOCK_REALTIME);
@@ -46,7 +44,6 @@ bool sleep_unless_stopped(int64_t ms, const volatile sig_atomic_t *stop)
     }
 }
 
-/* Reads a file whole. */
 char *read_whole_file(const char *path, size_t *len)
 {
     FILE *file = fopen(path, "rb");
@@ -78,7 +75,6 @@ static void out_of_memory(void)
     abort();
 }
 
-/* malloc or abort. */
 void *xmalloc(size_t size)
 {
     void *ptr = malloc(size ? size : 1);
@@ -87,7 +83,6 @@ void *xmalloc(size_t size)
     return ptr;
 }
 
-/* calloc or abort. */
 void *xcalloc(size_t count, size_t size)
 {
     void *ptr = calloc(count ? count : 1, size ? size : 1);
@@ -96,7 +91,6 @@ void *xcalloc(size_t count, size_t size)
     return ptr;
 }
 
-/* realloc or abort. */
 void *xrealloc(void *ptr, size_t size)
 {
     void *grown = realloc(ptr, size ? size : 1);
@@ -105,7 +99,6 @@ void *xrealloc(void *ptr, size_t size)
     return grown;
 }
 
-/* strdup or abort. */
 char *xstrdup(const char *text)
 {
     char *copy = strdup(text);
@@ -114,7 +107,6 @@ char *xstrdup(const char *text)
     return copy;
 }
 
-/* vasprintf or abort. */
 char *xasprintf(const char *fmt, ...)
 {
     va_list args;
@@ -151,7 +143,6 @@ void buffer_append(struct buffer *buf, const char *data, size_t len)
     buf->data[buf->len] = '\0';
 }
 
-/* Appends a C string. */
 void buffer_append_str(struct buffer *buf, const char *text)
 {
     buffer_append(buf, text, strlen(text));
@@ -165,7 +156,6 @@ void buffer_reset(struct buffer *buf)
         buf->data[0] = '\0';
 }
 
-/* Frees the buffer's memory. */
 void buffer_free(struct buffer *buf)
 {
     free(buf->data);
