@@ -79,6 +79,7 @@ static const struct key_spec key_specs[] = {
     /* At least one line of LOG_LINE_MAX, at most 1 GiB. */
     INT("supervisor", "output_buffer_bytes", "1048576", LOG_LINE_MAX, 1073741824,
         output_buffer_bytes),
+    INT("supervisor", "control_idle_timeout_ms", "3000", 100, 60000, control_idle_timeout_ms),
 };
 #define KEY_SPECS_COUNT (sizeof key_specs / sizeof key_specs[0])
 

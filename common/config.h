@@ -72,6 +72,7 @@ struct etl_config {
     int restart_reset_after_s;
     int stop_timeout_s;
     int output_buffer_bytes;
+    int control_idle_timeout_ms;
 
     struct index_config *indices;
     size_t indices_count;

@@ -104,13 +104,20 @@ static void handle_signals(struct supervisor *sup, int sfd)
         supervisor_reload(sup);
 }
 
+/* The sooner of two waits in ms, -1 meaning none. */
+static int64_t sooner(int64_t a, int64_t b)
+{
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
 /* The poll loop; returns when shutting down and every worker is gone. */
 static int run(struct supervisor *sup, int sfd)
 {
     struct pollfd *fds = NULL;
     struct child **owners = NULL;
     while (!sup->shutting_down || children_active(sup)) {
-        int64_t wait = children_run_timers(sup, monotonic_ms());
+        int64_t now = monotonic_ms();
+        int64_t wait = sooner(children_run_timers(sup, now), control_expire(&sup->control, now));
         control_complete_waiting(sup);
         size_t cap = 1 + sup->children_count + 1 + CONTROL_MAX_CLIENTS + 1;
         fds = xrealloc(fds, cap * sizeof *fds);
@@ -171,7 +178,7 @@ static int open_control(struct supervisor *sup)
     char err[CONFIG_ERROR_MAX];
     enum control_open_result result =
         control_open(&sup->control, sup->config.control_socket, sup->config.control_socket_mode,
-                     err, sizeof err);
+                     sup->config.control_idle_timeout_ms, err, sizeof err);
     if (result == CONTROL_OPENED)
         return 0;
     fprintf(stderr, "etl-supervisor: %s\n", err);

@@ -837,3 +837,55 @@ def test_stalled_log_reader_blocks_nothing(tmp_path, pg, es, catalog, bin_dir):
     text = "\n".join(reader.lines())
     for marker in ("Sanitizer", "runtime error:"):
         assert marker not in text, text[-4000:]
+
+
+def connect_control(path, timeout=5):
+    """A connection to the control socket; a full backlog (the supervisor
+    has not accepted yet) is waited for, up to timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sock = socket.socket(socket.AF_UNIX)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(str(path))
+            return sock
+        except BlockingIOError:
+            sock.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def test_idle_control_connections_do_not_lock_etlctl_out(fake):
+    """64 connections that send nothing, one that sends garbage without a
+    newline and one that never reads: etlctl status still answers, and the
+    idle ones are closed after control_idle_timeout_ms (default 3000)."""
+    idle = []
+    try:
+        for _ in range(64):
+            idle.append(connect_control(fake.socket))
+        garbage = connect_control(fake.socket)
+        garbage.sendall(b"x" * 100)
+        idle.append(garbage)
+        deaf = connect_control(fake.socket)
+        deaf.sendall(b"status\n")
+        idle.append(deaf)
+        t0 = time.monotonic()
+        result = fake.ctl("status", timeout=10)
+        assert result.returncode == 0, result.stderr
+        assert time.monotonic() - t0 < 1
+        assert len(result.stdout.splitlines()) == len(INDICES)
+        # Every idle connection is closed by the supervisor.
+        for sock in idle:
+            sock.settimeout(5)
+            while True:
+                try:
+                    if not sock.recv(65536):
+                        break
+                except ConnectionResetError:
+                    break
+    finally:
+        for sock in idle:
+            sock.close()
+    fake.check_alive()
+    assert fake.ctl("status").returncode == 0
