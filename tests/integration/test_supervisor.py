@@ -889,3 +889,102 @@ def test_idle_control_connections_do_not_lock_etlctl_out(fake):
             sock.close()
     fake.check_alive()
     assert fake.ctl("status").returncode == 0
+
+
+class MuteServer:
+    """A unix socket that accepts connections and never answers: a
+    supervisor that is frozen (a fault a real one cannot make on
+    purpose).  With accept=False it does not even accept, and its backlog
+    is full."""
+
+    def __init__(self, path, accept=True):
+        import threading
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.bind(self.path)
+        self.sock.listen(0)
+        self.held = []
+        self.closed = False
+        if accept:
+            self.thread = threading.Thread(target=self._accept, daemon=True)
+            self.thread.start()
+        else:
+            for _ in range(4):  # fill the backlog
+                filler = socket.socket(socket.AF_UNIX)
+                filler.setblocking(False)
+                try:
+                    filler.connect(self.path)
+                except (BlockingIOError, OSError):
+                    pass
+                self.held.append(filler)
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self):
+        self.closed = True
+        self.sock.close()
+        for sock in self.held:
+            sock.close()
+
+
+EXIT_TRY_LATER = 75
+ETLCTL_DEFAULT_TIMEOUT_S = 5
+
+
+def test_etlctl_gives_up_on_a_supervisor_that_does_not_answer(tmp_path, bin_dir):
+    etlctl = str(bin_dir / "etlctl")
+    mute = MuteServer(tmp_path / "mute.sock")
+    try:
+        t0 = time.monotonic()
+        result = subprocess.run([etlctl, "-s", str(mute.path), "status"], capture_output=True,
+                                text=True, timeout=30, env=clean_env())
+        took = time.monotonic() - t0
+        assert result.returncode == EXIT_TRY_LATER, result
+        assert "did not answer" in result.stderr
+        assert ETLCTL_DEFAULT_TIMEOUT_S - 0.5 < took < ETLCTL_DEFAULT_TIMEOUT_S + 2, took
+        t0 = time.monotonic()
+        result = subprocess.run([etlctl, "-t", "1", "-s", str(mute.path), "status", "--json"],
+                                capture_output=True, text=True, timeout=30, env=clean_env())
+        assert result.returncode == EXIT_TRY_LATER, result
+        assert 0.5 < time.monotonic() - t0 < 3
+    finally:
+        mute.close()
+    full = MuteServer(tmp_path / "full.sock", accept=False)
+    try:
+        t0 = time.monotonic()
+        result = subprocess.run([etlctl, "-t", "1", "-s", str(full.path), "status"],
+                                capture_output=True, text=True, timeout=30, env=clean_env())
+        assert result.returncode == EXIT_TRY_LATER, result
+        assert "did not answer" in result.stderr
+        assert time.monotonic() - t0 < 3
+    finally:
+        full.close()
+
+
+def test_etlctl_status_json(fake):
+    result = fake.ctl("status", "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    workers = {w["name"]: w for w in doc["workers"]}
+    assert set(workers) == set(INDICES)
+    table = fake.status()
+    for name, w in workers.items():
+        assert list(w) == STATUS_KEYS
+        assert isinstance(w["pid"], int) and w["pid"] == int(table[name]["pid"]) > 0
+        assert w["state"] == "running" and w["index"] == table[name]["index"]
+        for key in ("uptime_s", "restarts", "next_start_ms", "docs_sent"):
+            assert isinstance(w[key], int), (key, w)
+        assert w["last_exit"] is None
+    persons = workers["persons"]
+    assert persons["docs_sent"] == 5 and persons["lag_s"] == 2.0
+    assert persons["cursor_id"] == "def"
+    assert persons["cursor_modified"] == "2021-06-16 20:15:00.000000+00"
+    one = json.loads(fake.ctl("status", "genres", "--json").stdout)
+    assert [w["name"] for w in one["workers"]] == ["genres"]
+    assert fake.ctl("restart", "genres", "--json").returncode == EXIT_USAGE
