@@ -22,9 +22,10 @@ void output_open(struct output *out, int fd, size_t limit)
 {
     *out = (struct output){.fd = fd, .restore_flags = -1, .limit = limit};
     struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+    bool known = fstat(fd, &st) == 0;
+    if (known && S_ISREG(st.st_mode))
         return;
-    if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
+    if (known && S_ISSOCK(st.st_mode)) {
         out->is_socket = true;
         return;
     }
