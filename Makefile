@@ -39,7 +39,7 @@ PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 COMMON_SRC     := $(wildcard common/*.c)
 WORKER_SRC     := $(wildcard worker/*.c)
 SUPERVISOR_SRC := $(filter-out supervisor/etlctl.c,$(wildcard supervisor/*.c))
-ETLCTL_SRC     := supervisor/etlctl.c
+ETLCTL_SRC     := supervisor/etlctl.c supervisor/status_json.c supervisor/logfmt_scan.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 

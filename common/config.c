@@ -75,7 +75,11 @@ static const struct key_spec key_specs[] = {
     INT("supervisor", "restart_initial_ms", "1000", 10, 600000, restart_initial_ms),
     INT("supervisor", "restart_max_ms", "60000", 100, 3600000, restart_max_ms),
     INT("supervisor", "restart_reset_after_s", "60", 1, 86400, restart_reset_after_s),
-    INT("supervisor", "stop_timeout_s", "10", 1, 3600, stop_timeout_s),
+    INT("supervisor", "stop_timeout_s", "10", 1, CONFIG_STOP_TIMEOUT_MAX_S, stop_timeout_s),
+    /* At least one line of LOG_LINE_MAX, at most 1 GiB. */
+    INT("supervisor", "output_buffer_bytes", "1048576", LOG_LINE_MAX, 1073741824,
+        output_buffer_bytes),
+    INT("supervisor", "control_idle_timeout_ms", "3000", 100, 60000, control_idle_timeout_ms),
 };
 #define KEY_SPECS_COUNT (sizeof key_specs / sizeof key_specs[0])
 

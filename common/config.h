@@ -15,6 +15,9 @@
 #include <stddef.h>
 
 #define CONFIG_ERROR_MAX 512
+/* The longest stop_timeout_s allowed (etlctl waits that long for stop and
+ * restart when it cannot read the value in force). */
+#define CONFIG_STOP_TIMEOUT_MAX_S 3600
 /* The file read when no -c is given. */
 #define CONFIG_DEFAULT_PATH "/usr/local/etc/etl/etl.ini"
 
@@ -68,6 +71,8 @@ struct etl_config {
     int restart_max_ms;
     int restart_reset_after_s;
     int stop_timeout_s;
+    int output_buffer_bytes;
+    int control_idle_timeout_ms;
 
     struct index_config *indices;
     size_t indices_count;

@@ -27,7 +27,7 @@
 /* etlctl. */
 #define EXIT_UNKNOWN_WORKER EX_NOUSER      /* 67: no worker of that name */
 #define EXIT_NOT_RUNNING    EX_UNAVAILABLE /* 69: no supervisor on the socket */
-#define EXIT_TRY_LATER      EX_TEMPFAIL    /* 75: timed out, busy, shutting down */
+#define EXIT_TRY_LATER      EX_TEMPFAIL    /* 75: no answer within -t, busy, shutting down */
 #define EXIT_BAD_REPLY      EX_PROTOCOL    /* 76: a reply etlctl cannot read */
 #define EXIT_NO_PERMISSION  EX_NOPERM      /* 77: not allowed on the socket */
 

@@ -21,6 +21,8 @@ static struct log_line current_line;
 static char worker_name[64] = "etl";
 static enum log_level min_level = LOG_INFO;
 static int log_fd = 2;
+static log_sink sink_fn;
+static void *sink_ctx;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -53,6 +55,13 @@ const char *log_level_name(enum log_level level)
 void log_set_fd(int fd)
 {
     log_fd = fd;
+}
+
+/* Lines go to sink from now on (NULL: to the fd again). */
+void log_set_sink(log_sink sink, void *ctx)
+{
+    sink_fn = sink;
+    sink_ctx = ctx;
 }
 
 /* A value needs quotes when empty or when it holds a space, quote, equals
@@ -203,10 +212,14 @@ void log_end(struct log_line *line)
     if (line == NULL || !line->active)
         return;
     line->buf[line->len++] = '\n'; /* FIELDS_CAP kept room for it */
-    ssize_t written;
-    do {
-        written = write(log_fd, line->buf, line->len);
-    } while (written < 0 && errno == EINTR);
+    if (sink_fn != NULL) {
+        sink_fn(sink_ctx, line->buf, line->len);
+    } else {
+        ssize_t written;
+        do {
+            written = write(log_fd, line->buf, line->len);
+        } while (written < 0 && errno == EINTR);
+    }
     line->active = false;
     line->len = 0;
 }

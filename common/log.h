@@ -29,6 +29,12 @@ bool log_level_parse(const char *text, enum log_level *level);
 const char *log_level_name(enum log_level level);
 /* Redirects the output to fd (default 2); used by tests. */
 void log_set_fd(int fd);
+/* Where finished lines go instead of a write(2) to the fd: the supervisor
+ * queues them (supervisor/output.h) so that logging never blocks it.  A
+ * sink gets one whole line, '\n' included; it must not log.  NULL goes
+ * back to writing to the fd. */
+typedef void (*log_sink)(void *ctx, const char *line, size_t len);
+void log_set_sink(log_sink sink, void *ctx);
 
 /* Starts a line; returns NULL when the level is filtered out, and every
  * log_* call below accepts NULL and does nothing. */

@@ -204,7 +204,7 @@ static void on_output_line(void *ctx_ptr, const char *text, size_t len, bool tru
     bool own;
     size_t n = line_tag(out, sizeof out, child->name, (long)child->out_pid, wall_clock_ms(), text,
                         truncated, &own);
-    write_line(STDOUT_FILENO, out, n);
+    output_line(&ctx->sup->output, out, n);
     if (child->log.fd >= 0)
         write_line(child->log.fd, out, n);
     if (!own)

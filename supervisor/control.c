@@ -79,10 +79,10 @@ static void make_parent_dir(const char *path)
 }
 
 /* See control.h. */
-enum control_open_result control_open(struct control *ctl, const char *path, int mode, char *err,
-                                      size_t err_size)
+enum control_open_result control_open(struct control *ctl, const char *path, int mode,
+                                      int idle_timeout_ms, char *err, size_t err_size)
 {
-    *ctl = (struct control){.listen_fd = -1};
+    *ctl = (struct control){.listen_fd = -1, .idle_timeout_ms = idle_timeout_ms};
     for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
         ctl->clients[i].fd = -1;
     struct sockaddr_un addr;
@@ -156,13 +156,21 @@ static void client_flush(struct control_client *client)
     client_close(client);
 }
 
+/* The reply is complete: from now on the client has idle_timeout_ms to
+ * read it. */
+static void begin_reply(struct control_client *client)
+{
+    client->replying = true;
+    client->deadline_ms = monotonic_ms() + client->idle_timeout_ms;
+}
+
 /* Ends the reply with an error line.  (Replies are only composed here;
  * the callers at the top of the loop send them, since sending may close
  * the connection.) */
 static void reply_error(struct control_client *client, enum control_error code, const char *text)
 {
     control_reply_error(&client->out, code, text);
-    client->replying = true;
+    begin_reply(client);
 }
 
 /* Ends the reply of a worker command: its status line, then ok. */
@@ -172,7 +180,7 @@ static void reply_worker(struct control_client *client, const struct child *chil
     child_status_line(child, monotonic_ms(), line, sizeof line);
     control_reply_data(&client->out, line);
     control_reply_ok(&client->out, child_state_name(child->state));
-    client->replying = true;
+    begin_reply(client);
 }
 
 /* "status [NAME]". */
@@ -188,7 +196,7 @@ static void do_status(struct supervisor *sup, struct control_client *client)
         control_reply_data(&client->out, line);
     }
     control_reply_ok(&client->out, NULL);
-    client->replying = true;
+    begin_reply(client);
 }
 
 /* Acts on a parsed request; the reply now, or once the worker is no
@@ -206,7 +214,7 @@ static void execute(struct supervisor *sup, struct control_client *client)
     if (req->command == CONTROL_REOPEN_LOGS) {
         children_reopen_logs(sup);
         control_reply_ok(&client->out, "logs reopened");
-        client->replying = true;
+        begin_reply(client);
         return;
     }
     struct child *child = req->name[0] != '\0' ? child_find(sup, req->name) : NULL;
@@ -253,6 +261,7 @@ static void on_request(void *ctx_ptr, const char *text, size_t len, bool truncat
     if (client->have_request)
         return;
     client->have_request = true;
+    client->deadline_ms = 0; /* acting on it: stop waits for the worker */
     char err[CONTROL_LINE_MAX];
     if (truncated) {
         reply_error(client, CONTROL_ERR_USAGE, "request line too long");
@@ -282,6 +291,25 @@ static void client_read(struct supervisor *sup, struct control_client *client)
         client_flush(client);
 }
 
+/* A slot for a new connection: a free one, else that of the oldest
+ * connection still to send its request (closed), else NULL. */
+static struct control_client *free_slot(struct control *ctl)
+{
+    struct control_client *oldest = NULL;
+    for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+        struct control_client *client = &ctl->clients[i];
+        if (client->fd < 0)
+            return client;
+        if (!client->have_request && (oldest == NULL || client->deadline_ms < oldest->deadline_ms))
+            oldest = client;
+    }
+    if (oldest != NULL) {
+        log_event(LOG_DEBUG, "control connection closed", "reason", "a newer one needs its place");
+        client_close(oldest);
+    }
+    return oldest;
+}
+
 /* Takes every pending connection; one beyond the limit gets "busy". */
 static void accept_clients(struct control *ctl)
 {
@@ -291,11 +319,7 @@ static void accept_clients(struct control *ctl)
             continue;
         if (fd < 0)
             return;
-        struct control_client *slot = NULL;
-        for (size_t i = 0; slot == NULL && i < CONTROL_MAX_CLIENTS; i++) {
-            if (ctl->clients[i].fd < 0)
-                slot = &ctl->clients[i];
-        }
+        struct control_client *slot = free_slot(ctl);
         if (slot == NULL) {
             struct buffer out = {0};
             control_reply_error(&out, CONTROL_ERR_BUSY, "too many control connections");
@@ -304,7 +328,9 @@ static void accept_clients(struct control *ctl)
             close(fd);
             continue;
         }
-        *slot = (struct control_client){.fd = fd};
+        *slot = (struct control_client){.fd = fd,
+                                        .idle_timeout_ms = ctl->idle_timeout_ms,
+                                        .deadline_ms = monotonic_ms() + ctl->idle_timeout_ms};
         line_buffer_init(&slot->in, CONTROL_LINE_MAX - 1);
     }
 }
@@ -353,6 +379,26 @@ void control_handle(struct supervisor *sup, const struct pollfd *fds, size_t cou
     }
     if (accept_now)
         accept_clients(ctl);
+}
+
+/* See control.h. */
+int64_t control_expire(struct control *ctl, int64_t now)
+{
+    int64_t next = -1;
+    for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+        struct control_client *client = &ctl->clients[i];
+        if (client->fd < 0 || client->deadline_ms == 0)
+            continue;
+        if (client->deadline_ms <= now) {
+            log_event(LOG_DEBUG, "control connection closed", "reason",
+                      client->replying ? "reply not read in time" : "no request in time");
+            client_close(client);
+            continue;
+        }
+        if (next < 0 || client->deadline_ms - now < next)
+            next = client->deadline_ms - now;
+    }
+    return next;
 }
 
 /* See control.h. */

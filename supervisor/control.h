@@ -17,7 +17,9 @@
 
 struct supervisor;
 
-/* Connections served at once; one more is answered "error busy". */
+/* Connections served at once.  One more takes the place of the oldest
+ * that has not sent its request yet; when there is none, it is answered
+ * "error busy". */
 #define CONTROL_MAX_CLIENTS 16
 
 struct control_client {
@@ -28,6 +30,9 @@ struct control_client {
     struct buffer out;          /* the reply, complete once replying */
     size_t sent;                /* bytes of out written */
     bool replying;              /* out is complete: write it, then close */
+    int idle_timeout_ms;        /* control_idle_timeout_ms when accepted */
+    int64_t deadline_ms;        /* closed then (monotonic); 0 while waiting
+                                   for a worker */
 };
 
 struct control {
@@ -35,6 +40,7 @@ struct control {
     char *path;    /* the socket file */
     dev_t dev;     /* its identity, so that only our own is removed at exit */
     ino_t ino;
+    int idle_timeout_ms; /* control_idle_timeout_ms */
     struct control_client clients[CONTROL_MAX_CLIENTS];
 };
 
@@ -46,9 +52,10 @@ enum control_open_result {
 };
 
 /* Listens on path with mode (0600/0660), removing a stale socket file
- * first.  err gets the reason of a failure. */
-enum control_open_result control_open(struct control *ctl, const char *path, int mode, char *err,
-                                      size_t err_size);
+ * first; connections idle for idle_timeout_ms are closed.  err gets the
+ * reason of a failure. */
+enum control_open_result control_open(struct control *ctl, const char *path, int mode,
+                                      int idle_timeout_ms, char *err, size_t err_size);
 /* Sets the socket file's mode (after a reload). */
 void control_set_mode(struct control *ctl, int mode);
 /* Closes every connection and the socket, and removes the socket file if
@@ -60,6 +67,10 @@ void control_close(struct control *ctl);
 size_t control_poll_fds(const struct control *ctl, struct pollfd *fds);
 /* Acts on the poll results of the descriptors control_poll_fds added. */
 void control_handle(struct supervisor *sup, const struct pollfd *fds, size_t count);
+/* Closes the connections idle past their deadline: one that has not sent
+ * its whole request, or does not read its reply, within idle_timeout_ms.
+ * Returns the ms until the next deadline, or -1 when none. */
+int64_t control_expire(struct control *ctl, int64_t now);
 /* Answers the connections waiting for a worker that is no longer
  * stopping; call after anything that may change a worker's state. */
 void control_complete_waiting(struct supervisor *sup);

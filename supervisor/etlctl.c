@@ -1,17 +1,22 @@
 /* etlctl: asks a running etl-supervisor over its control socket.
  *
- *   etlctl [-c FILE | -s SOCKET] [-t SECONDS] COMMAND [NAME]
+ *   etlctl [-c FILE | -s SOCKET] [-t SECONDS] [--json] COMMAND [NAME]
  *
  * Sends one request line (common/control_proto.h), prints the reply's data
- * lines on stdout and turns its final line into the exit status. */
+ * lines on stdout (or, for status --json, one JSON document made of them)
+ * and turns its final line into the exit status.  Connecting, sending and
+ * reading share one deadline, so a supervisor that does not answer (hung,
+ * or its backlog full) costs at most the timeout. */
 #include "config.h"
 #include "control_proto.h"
 #include "exit_status.h"
 #include "line_buffer.h"
+#include "status_json.h"
 #include "util.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,14 +28,22 @@
 /* The environment variable naming the socket when neither -s nor -c is
  * given (the one etc/etl.ini reads too). */
 #define SOCKET_ENV "ETL_CONTROL_SOCKET"
+/* Seconds to wait for an answer when -t is not given. */
+#define DEFAULT_TIMEOUT_S 5
+/* stop and restart answer once the worker has stopped, at most
+ * stop_timeout_s: their default is that plus this margin. */
+#define STOP_MARGIN_S 5
+/* Between two connection attempts while the socket's backlog is full. */
+#define CONNECT_RETRY_MS 20
 
 /* Prints the usage text. */
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: etlctl [-c FILE | -s SOCKET] [-t SECONDS] COMMAND [NAME]\n"
+    fprintf(out, "usage: etlctl [-c FILE | -s SOCKET] [-t SECONDS] [--json] COMMAND [NAME]\n"
                  "Asks the running etl-supervisor.\n\n"
                  "Commands:\n"
-                 "  status [NAME]   one logfmt line per worker (see docs/operations.md)\n"
+                 "  status [NAME]   one logfmt line per worker (see docs/operations.md);\n"
+                 "                  with --json one JSON document {\"workers\": [...]}\n"
                  "  restart NAME    stop the worker (if running) and start it again\n"
                  "  stop NAME       stop the worker; it stays stopped until start\n"
                  "  start NAME      start a stopped (or backing-off) worker now\n"
@@ -38,19 +51,23 @@ static void usage(FILE *out)
                  "  -s, --socket SOCKET  the control socket\n"
                  "  -c, --config FILE    read control_socket from FILE; without -s and -c:\n"
                  "                       $" SOCKET_ENV ", else " CONFIG_DEFAULT_PATH "\n"
-                 "  -t, --timeout SECONDS  give up after SECONDS (default: wait; stop and\n"
-                 "                       restart take up to stop_timeout_s)\n"
+                 "  -t, --timeout SECONDS  give up after SECONDS (exit 75); default 5, for\n"
+                 "                       stop and restart stop_timeout_s + 5 (from the\n"
+                 "                       config; 3605 with -s or $" SOCKET_ENV ")\n"
+                 "  -j, --json           status as JSON\n"
                  "  -h, --help           this text\n"
                  "  -V, --version        version\n\n"
                  "Exit status: 0 done, 64 usage, 67 unknown worker name, 69 the supervisor\n"
-                 "is not running, 75 timed out / busy / shutting down, 76 unreadable reply,\n"
+                 "is not running, 75 no answer within the timeout / busy / shutting down,\n"
+                 "76 unreadable reply,\n"
                  "77 permission denied on the socket, 78 configuration.\n");
 }
 
 /* Where to connect: -s, else -c's control_socket, else the environment,
- * else the default config's.  NULL (with the message printed) on a config
- * error. */
-static char *socket_path(const char *socket_opt, const char *config_opt)
+ * else the default config's.  *stop_timeout_s gets the config's value when
+ * a config was read, else stays.  NULL (with the message printed) on a
+ * config error. */
+static char *socket_path(const char *socket_opt, const char *config_opt, int *stop_timeout_s)
 {
     if (socket_opt != NULL)
         return xstrdup(socket_opt);
@@ -66,46 +83,86 @@ static char *socket_path(const char *socket_opt, const char *config_opt)
         return NULL;
     }
     char *found = xstrdup(config.control_socket);
+    *stop_timeout_s = config.stop_timeout_s;
     config_free(&config);
     return found;
 }
 
-/* Connects to path; prints why not and returns -1 with *status set. */
-static int connect_to(const char *path, int *status)
+/* The conversation: where, until when, and how long that was. */
+struct session {
+    const char *path;
+    int64_t deadline_ms; /* monotonic */
+    int timeout_s;
+};
+
+/* Prints that the supervisor did not answer in time; the exit status. */
+static int no_answer(const struct session *session)
+{
+    fprintf(stderr,
+            "etlctl: the supervisor did not answer within %d s (%s): it may be hung or "
+            "overloaded; see its log, or try again (-t for a longer wait)\n",
+            session->timeout_s, session->path);
+    return EXIT_TRY_LATER;
+}
+
+/* Milliseconds left until the deadline (0 when passed), for poll. */
+static int ms_left(const struct session *session)
+{
+    int64_t left = session->deadline_ms - monotonic_ms();
+    return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* Connects without blocking: a full backlog (EAGAIN: the supervisor does
+ * not accept) is tried again until the deadline.  Prints why not and
+ * returns -1 with *status set. */
+static int connect_to(const struct session *session, int *status)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    size_t len = strlen(path);
+    size_t len = strlen(session->path);
     if (len >= sizeof addr.sun_path) {
-        fprintf(stderr, "etlctl: socket path too long: %s\n", path);
+        fprintf(stderr, "etlctl: socket path too long: %s\n", session->path);
         *status = EXIT_USAGE;
         return -1;
     }
-    memcpy(addr.sun_path, path, len + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        fprintf(stderr, "etlctl: socket: %s\n", strerror(errno));
-        *status = EXIT_OS_ERROR;
+    memcpy(addr.sun_path, session->path, len + 1);
+    for (;;) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+            fprintf(stderr, "etlctl: socket: %s\n", strerror(errno));
+            *status = EXIT_OS_ERROR;
+            return -1;
+        }
+        if (connect(fd, (const struct sockaddr *)&addr, sizeof addr) == 0)
+            return fd;
+        int saved = errno;
+        close(fd);
+        if (saved == EAGAIN || saved == EINTR) {
+            if (ms_left(session) == 0) {
+                *status = no_answer(session);
+                return -1;
+            }
+            poll(NULL, 0, CONNECT_RETRY_MS);
+            continue;
+        }
+        if (saved == EACCES || saved == EPERM) {
+            fprintf(stderr, "etlctl: not allowed to use %s: %s\n", session->path, strerror(saved));
+            *status = EXIT_NO_PERMISSION;
+        } else {
+            fprintf(stderr, "etlctl: the supervisor is not running (%s: %s)\n", session->path,
+                    strerror(saved));
+            *status = EXIT_NOT_RUNNING;
+        }
         return -1;
     }
-    if (connect(fd, (const struct sockaddr *)&addr, sizeof addr) == 0)
-        return fd;
-    int saved = errno;
-    close(fd);
-    if (saved == EACCES || saved == EPERM) {
-        fprintf(stderr, "etlctl: not allowed to use %s: %s\n", path, strerror(saved));
-        *status = EXIT_NO_PERMISSION;
-    } else {
-        fprintf(stderr, "etlctl: the supervisor is not running (%s: %s)\n", path, strerror(saved));
-        *status = EXIT_NOT_RUNNING;
-    }
-    return -1;
 }
 
 /* What the reply said so far. */
 struct reply_state {
     bool done;      /* the final line came */
     int status;     /* exit status it means */
-    int data_lines; /* data lines printed */
+    int data_lines; /* data lines printed (or kept) */
+    bool json;      /* keep the data lines for status_json */
+    char **kept;    /* their texts when json */
 };
 
 /* The exit status of an error reply. */
@@ -125,7 +182,7 @@ static int error_status(enum control_error code)
     return EXIT_BAD_REPLY;
 }
 
-/* line_buffer handler: prints data, reads the final line. */
+/* line_buffer handler: prints (or keeps) data, reads the final line. */
 static void on_reply_line(void *ctx, const char *text, size_t len, bool truncated)
 {
     (void)len;
@@ -141,11 +198,16 @@ static void on_reply_line(void *ctx, const char *text, size_t len, bool truncate
     }
     switch (reply.kind) {
     case CONTROL_REPLY_DATA:
-        printf("%s\n", reply.text);
+        if (state->json) {
+            state->kept = xrealloc(state->kept, (size_t)(state->data_lines + 1) * sizeof(char *));
+            state->kept[state->data_lines] = xstrdup(reply.text);
+        } else {
+            printf("%s\n", reply.text);
+        }
         state->data_lines++;
         return;
     case CONTROL_REPLY_OK:
-        if (state->data_lines == 0 && reply.text[0] != '\0')
+        if (state->data_lines == 0 && reply.text[0] != '\0' && !state->json)
             printf("%s\n", reply.text);
         state->status = 0;
         break;
@@ -157,45 +219,65 @@ static void on_reply_line(void *ctx, const char *text, size_t len, bool truncate
     state->done = true;
 }
 
-/* Writes the whole request. */
-static int send_all(int fd, const char *data, size_t len)
+/* Writes the whole request before the deadline; the exit status, 0 when
+ * sent. */
+static int send_all(const struct session *session, int fd, const char *data, size_t len)
 {
     while (len > 0) {
-        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        int ready = poll(&pfd, 1, ms_left(session));
+        if (ready < 0 && errno == EINTR)
             continue;
-        if (n < 0)
-            return -1;
+        if (ready == 0)
+            return no_answer(session);
+        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n < 0) {
+            fprintf(stderr, "etlctl: the supervisor closed the connection: %s\n", strerror(errno));
+            return EXIT_NOT_RUNNING;
+        }
         data += n;
         len -= (size_t)n;
     }
     return 0;
 }
 
-/* Sends request, reads the reply until its final line; returns the exit
- * status. */
-static int converse(int fd, const char *request, int timeout_s)
+/* Prints the kept status lines as one JSON document. */
+static int print_json(const struct reply_state *state)
 {
-    if (send_all(fd, request, strlen(request)) < 0) {
-        fprintf(stderr, "etlctl: the supervisor closed the connection: %s\n", strerror(errno));
-        return EXIT_NOT_RUNNING;
+    char *doc = status_json((const char *const *)state->kept, (size_t)state->data_lines);
+    if (doc == NULL) {
+        fprintf(stderr, "etlctl: unexpected status lines (another version?)\n");
+        return EXIT_BAD_REPLY;
     }
+    printf("%s\n", doc);
+    free(doc);
+    return 0;
+}
+
+/* Sends request, reads the reply until its final line or the deadline;
+ * returns the exit status. */
+static int converse(const struct session *session, int fd, const char *request, bool json)
+{
+    int status = send_all(session, fd, request, strlen(request));
+    if (status != 0)
+        return status;
     struct line_buffer lines;
     line_buffer_init(&lines, CONTROL_LINE_MAX - 1);
-    struct reply_state state = {0};
+    struct reply_state state = {.json = json};
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
     while (!state.done) {
-        int ready = poll(&pfd, 1, timeout_s > 0 ? timeout_s * 1000 : -1);
+        int ready = poll(&pfd, 1, ms_left(session));
         if (ready < 0 && errno == EINTR)
             continue;
         if (ready == 0) {
-            fprintf(stderr, "etlctl: no answer within %d s\n", timeout_s);
-            state.status = EXIT_TRY_LATER;
+            state.status = no_answer(session);
             break;
         }
         char chunk[CONTROL_LINE_MAX];
         ssize_t n = ready > 0 ? read(fd, chunk, sizeof chunk) : -1;
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n <= 0) {
             fprintf(stderr, "etlctl: the supervisor closed the connection without an answer\n");
@@ -205,21 +287,39 @@ static int converse(int fd, const char *request, int timeout_s)
         line_buffer_feed(&lines, chunk, (size_t)n, on_reply_line, &state);
     }
     line_buffer_free(&lines);
+    if (state.done && state.status == 0 && json)
+        state.status = print_json(&state);
+    for (int i = 0; i < state.data_lines && state.kept != NULL; i++)
+        free(state.kept[i]);
+    free(state.kept);
     return state.status;
+}
+
+/* The wait when -t is not given: stop and restart last up to
+ * stop_timeout_s (the largest allowed when it is not known). */
+static int default_timeout_s(enum control_command command, int stop_timeout_s)
+{
+    if (command != CONTROL_STOP && command != CONTROL_RESTART)
+        return DEFAULT_TIMEOUT_S;
+    return (stop_timeout_s > 0 ? stop_timeout_s : CONFIG_STOP_TIMEOUT_MAX_S) + STOP_MARGIN_S;
 }
 
 /* Parses the command line, checks the request, asks the supervisor. */
 int main(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"socket", required_argument, NULL, 's'},  {"config", required_argument, NULL, 'c'},
-        {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
+    static const struct option options[] = {{"socket", required_argument, NULL, 's'},
+                                            {"config", required_argument, NULL, 'c'},
+                                            {"timeout", required_argument, NULL, 't'},
+                                            {"json", no_argument, NULL, 'j'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {"version", no_argument, NULL, 'V'},
+                                            {NULL, 0, NULL, 0}};
     const char *socket_opt = NULL;
     const char *config_opt = NULL;
     int timeout_s = 0;
+    bool json = false;
     int opt;
-    while ((opt = getopt_long(argc, argv, "+s:c:t:hV", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "s:c:t:jhV", options, NULL)) != -1) {
         char *end;
         switch (opt) {
         case 's':
@@ -234,6 +334,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "etlctl: -t needs a whole number of seconds above 0\n");
                 return EXIT_USAGE;
             }
+            break;
+        case 'j':
+            json = true;
             break;
         case 'h':
             usage(stdout);
@@ -260,15 +363,24 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    char *path = socket_path(socket_opt, config_opt);
+    if (json && req.command != CONTROL_STATUS) {
+        fprintf(stderr, "etlctl: --json goes with status only\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    int stop_timeout_s = 0;
+    char *path = socket_path(socket_opt, config_opt, &stop_timeout_s);
     if (path == NULL)
         return EXIT_CONFIG;
+    if (timeout_s == 0)
+        timeout_s = default_timeout_s(req.command, stop_timeout_s);
+    struct session session = {path, monotonic_ms() + (int64_t)timeout_s * 1000, timeout_s};
     int status;
-    int fd = connect_to(path, &status);
+    int fd = connect_to(&session, &status);
+    if (fd >= 0) {
+        status = converse(&session, fd, request, json);
+        close(fd);
+    }
     free(path);
-    if (fd < 0)
-        return status;
-    status = converse(fd, request, timeout_s);
-    close(fd);
     return status;
 }

@@ -1,6 +1,7 @@
-/* log_file.h - where the supervisor writes output lines: one write(2) per
- * line to stdout and, when log_dir is set, to log_dir/NAME.log, which is
- * reopened on SIGHUP and "etlctl reopen-logs" so logrotate can move it. */
+/* log_file.h - where the supervisor writes a worker's output lines besides
+ * stdout (output.h): when log_dir is set, one write(2) per line to
+ * log_dir/NAME.log, which is reopened on SIGHUP and "etlctl reopen-logs" so
+ * logrotate can move it. */
 #ifndef ETL_LOG_FILE_H
 #define ETL_LOG_FILE_H
 

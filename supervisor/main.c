@@ -5,12 +5,15 @@
  *
  * One thread, one poll() loop over: a signalfd (SIGCHLD, SIGTERM, SIGINT,
  * SIGHUP), each worker's output pipe, the control socket and its
- * connections; timers (restart delays, stop timeouts) set poll's timeout.
- * Every line it writes, its own and its workers', goes to stdout. */
+ * connections, and stdout while lines wait to be written; timers (restart
+ * delays, stop timeouts) set poll's timeout.  Every line it writes, its
+ * own and its workers', goes to stdout through output.h, which never
+ * blocks: a stalled reader costs lines (counted), never the loop. */
 #include "config.h"
 #include "control.h"
 #include "exit_status.h"
 #include "log.h"
+#include "output.h"
 #include "reload.h"
 #include "slot_fsm.h"
 #include "supervisor.h"
@@ -27,6 +30,10 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
+
+/* At exit, how long lines still waiting for a stalled reader may hold the
+ * exit up. */
+#define EXIT_DRAIN_MS 1000
 
 /* Prints the usage text. */
 static void usage(FILE *out)
@@ -97,15 +104,22 @@ static void handle_signals(struct supervisor *sup, int sfd)
         supervisor_reload(sup);
 }
 
+/* The sooner of two waits in ms, -1 meaning none. */
+static int64_t sooner(int64_t a, int64_t b)
+{
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
 /* The poll loop; returns when shutting down and every worker is gone. */
 static int run(struct supervisor *sup, int sfd)
 {
     struct pollfd *fds = NULL;
     struct child **owners = NULL;
     while (!sup->shutting_down || children_active(sup)) {
-        int64_t wait = children_run_timers(sup, monotonic_ms());
+        int64_t now = monotonic_ms();
+        int64_t wait = sooner(children_run_timers(sup, now), control_expire(&sup->control, now));
         control_complete_waiting(sup);
-        size_t cap = 1 + sup->children_count + 1 + CONTROL_MAX_CLIENTS;
+        size_t cap = 1 + sup->children_count + 1 + CONTROL_MAX_CLIENTS + 1;
         fds = xrealloc(fds, cap * sizeof *fds);
         owners = xrealloc(owners, cap * sizeof *owners);
         size_t n = 0;
@@ -118,6 +132,9 @@ static int run(struct supervisor *sup, int sfd)
         }
         size_t control_at = n;
         n += control_poll_fds(&sup->control, fds + n);
+        size_t control_end = n;
+        if (output_waiting(&sup->output))
+            fds[n++] = (struct pollfd){.fd = sup->output.fd, .events = POLLOUT};
         int timeout = wait < 0 ? -1 : wait > INT_MAX ? INT_MAX : (int)wait;
         if (poll(fds, n, timeout) < 0 && errno != EINTR) {
             log_event(LOG_ERROR, "poll failed", "error", strerror(errno));
@@ -129,7 +146,9 @@ static int run(struct supervisor *sup, int sfd)
             if (fds[i].revents != 0)
                 child_read_output(sup, owners[i]);
         }
-        control_handle(sup, fds + control_at, n - control_at);
+        control_handle(sup, fds + control_at, control_end - control_at);
+        if (n > control_end && fds[control_end].revents != 0)
+            output_flush(&sup->output);
         if (fds[0].revents != 0)
             handle_signals(sup, sfd);
     }
@@ -139,9 +158,12 @@ static int run(struct supervisor *sup, int sfd)
     return EXIT_STOPPED;
 }
 
-/* Frees the slots and the configuration. */
+/* Writes what waits on stdout (for EXIT_DRAIN_MS at most), frees the
+ * slots and the configuration. */
 static void cleanup(struct supervisor *sup)
 {
+    output_close(&sup->output, EXIT_DRAIN_MS);
+    log_set_sink(NULL, NULL);
     for (size_t i = 0; i < sup->children_count; i++)
         child_free(sup->children[i]);
     free(sup->children);
@@ -156,7 +178,7 @@ static int open_control(struct supervisor *sup)
     char err[CONFIG_ERROR_MAX];
     enum control_open_result result =
         control_open(&sup->control, sup->config.control_socket, sup->config.control_socket_mode,
-                     err, sizeof err);
+                     sup->config.control_idle_timeout_ms, err, sizeof err);
     if (result == CONTROL_OPENED)
         return 0;
     fprintf(stderr, "etl-supervisor: %s\n", err);
@@ -202,6 +224,8 @@ int main(int argc, char **argv)
         return EXIT_CONFIG;
     }
     log_set_level(sup.config.log_level);
+    output_open(&sup.output, STDOUT_FILENO, (size_t)sup.config.output_buffer_bytes);
+    log_set_sink(output_sink, &sup.output);
     int sfd = open_signalfd();
     if (sfd < 0) {
         fprintf(stderr, "etl-supervisor: cannot set up signals: %s\n", strerror(errno));

@@ -146,6 +146,8 @@ void supervisor_reload(struct supervisor *sup)
                   sup->config.control_socket);
     if (fresh.control_socket_mode != sup->config.control_socket_mode)
         control_set_mode(&sup->control, fresh.control_socket_mode);
+    output_set_limit(&sup->output, (size_t)fresh.output_buffer_bytes);
+    sup->control.idle_timeout_ms = fresh.control_idle_timeout_ms;
     struct reload_counts counts = {0};
     remove_gone(sup, &fresh, &counts);
     apply_sections(sup, &fresh, worker_path, &counts);

@@ -6,6 +6,7 @@
 #include "children.h"
 #include "config.h"
 #include "control.h"
+#include "output.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@ struct supervisor {
     size_t children_count;
     bool shutting_down; /* SIGTERM/SIGINT seen: no more starts */
     struct control control;
+    struct output output; /* stdout: every line goes through it */
 };
 
 #endif

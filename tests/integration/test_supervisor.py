@@ -716,3 +716,275 @@ def test_backoff_resets_after_a_worker_stayed_up(tmp_path, pg, es, bin_dir):
         sup.stop()
         sup.proc.close()
         sup.assert_no_sanitizer_report()
+
+
+# --- nothing hangs ---------------------------------------------------------------------
+
+class StalledReader:
+    """The read end of a small pipe that holds the supervisor's stdout and
+    stderr, read by a thread only while reading is set: a log consumer
+    that stops reading (a stuck `docker logs`, a full pipe)."""
+
+    PIPE_SIZE = 4096  # the kernel's smallest, so a few lines fill it
+
+    def __init__(self):
+        import fcntl
+        import threading
+        self.read_fd, self.write_fd = os.pipe()
+        fcntl.fcntl(self.write_fd, fcntl.F_SETPIPE_SZ, self.PIPE_SIZE)
+        self.data = bytearray()
+        self.reading = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            self.reading.wait()
+            chunk = os.read(self.read_fd, 65536)
+            if not chunk:
+                return
+            self.data.extend(chunk)
+
+    def lines(self):
+        return bytes(self.data).decode(errors="replace").splitlines()
+
+    def close(self):
+        self.reading.set()
+        self.thread.join(timeout=10)
+        os.close(self.read_fd)
+
+
+def test_stalled_log_reader_blocks_nothing(tmp_path, pg, es, catalog, bin_dir):
+    """`etl-supervisor | sleep 30`: while nobody reads its output, status
+    answers, changes reach the index and SIGTERM stops everything; whole
+    lines are dropped and counted, and said once the reader is back."""
+    settings = dict(SUPERVISOR_SETTINGS)
+    settings.update({("etl", "batch_size"): "50", ("etl", "log_level"): "debug",
+                     ("supervisor", "log_dir"): str(tmp_path / "logs"),
+                     ("supervisor", "output_buffer_bytes"): "8192"})
+    config, names = make_config(tmp_path, pg, es, catalog, overrides=settings, indices=INDICES)
+    reader = StalledReader()
+    proc = subprocess.Popen([str(bin_dir / "etl-supervisor"), "-c", str(config)],
+                            stdin=subprocess.DEVNULL, stdout=reader.write_fd,
+                            stderr=reader.write_fd, env=clean_env())
+    os.close(reader.write_fd)
+    app = pg.connect("app", catalog)
+    ctl = [str(bin_dir / "etlctl"), "-s", str(tmp_path / "control.sock")]
+
+    def status_within_a_second():
+        t0 = time.monotonic()
+        result = subprocess.run(ctl + ["status"], capture_output=True, text=True, timeout=5,
+                                env=clean_env())
+        took = time.monotonic() - t0
+        assert result.returncode == 0 and took < 1, (result, took)
+        return {parse_logfmt(line)["name"]: parse_logfmt(line) for line in result.stdout.splitlines()}
+
+    try:
+        time.sleep(2)  # the full load fills the pipe and the buffer
+        assert proc.poll() is None
+        genre = None
+        t_end = time.monotonic() + 30
+        renamed = 0
+        while time.monotonic() < t_end:
+            status_within_a_second()
+            with app.cursor() as cur:
+                cur.execute("SELECT id::text FROM content.genre ORDER BY id LIMIT 1")
+                genre = cur.fetchone()[0]
+                cur.execute("UPDATE content.genre SET name = %s WHERE id = %s",
+                            (f"Stalled {renamed}", genre))
+            wanted = f"Stalled {renamed}"
+            wait_until(lambda: es.get(f"/{names['genres']}/_doc/{genre}").json()
+                       .get("_source", {}).get("name") == wanted,
+                       timeout=15, what="a change while nobody reads the log")
+            renamed += 1
+            time.sleep(1)
+        assert renamed >= 5
+        wait_until(lambda: es.count(names["persons"]) == COUNTS["persons"], timeout=120,
+                   what="the persons index built while nobody reads the log")
+        # Per-worker log files are written in full.
+        persons_log = (tmp_path / "logs" / "persons.log").read_text()
+        assert persons_log.count("msg=batch") >= COUNTS["persons"] // 50
+        # The reader is back: one line counts what was dropped.
+        reader.reading.set()
+        wait_until(lambda: any("log lines dropped" in line for line in reader.lines()),
+                   timeout=10, what="the dropped lines counted")
+        dropped = [parse_logfmt(line) for line in reader.lines() if "log lines dropped" in line]
+        assert len(dropped) == 1 and int(dropped[0]["count"]) > 0, dropped
+        assert dropped[0]["worker"] == "supervisor"
+        for line in reader.lines():
+            assert line.startswith("ts=") and parse_logfmt(line).get("msg"), line
+        # Stalled again; each status is logged (debug), so the pipe and the
+        # buffer fill up once more; then SIGTERM still stops everything.
+        reader.reading.clear()
+        time.sleep(0.5)
+        for _ in range(150):
+            status_within_a_second()
+        pids = [int(s["pid"]) for s in status_within_a_second().values()]
+        assert all(pids)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+        assert time.monotonic() - t0 < 5  # stop_timeout_s
+        assert not any(pid_alive(p) for p in pids)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        reader.close()
+        app.close()
+        for index in names.values():
+            es.delete_indices(index)
+    text = "\n".join(reader.lines())
+    for marker in ("Sanitizer", "runtime error:"):
+        assert marker not in text, text[-4000:]
+
+
+def connect_control(path, timeout=5):
+    """A connection to the control socket; a full backlog (the supervisor
+    has not accepted yet) is waited for, up to timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sock = socket.socket(socket.AF_UNIX)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(str(path))
+            return sock
+        except BlockingIOError:
+            sock.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def test_idle_control_connections_do_not_lock_etlctl_out(fake):
+    """64 connections that send nothing, one that sends garbage without a
+    newline and one that never reads: etlctl status still answers, and the
+    idle ones are closed after control_idle_timeout_ms (default 3000)."""
+    idle = []
+    try:
+        for _ in range(64):
+            idle.append(connect_control(fake.socket))
+        garbage = connect_control(fake.socket)
+        garbage.sendall(b"x" * 100)
+        idle.append(garbage)
+        deaf = connect_control(fake.socket)
+        deaf.sendall(b"status\n")
+        idle.append(deaf)
+        t0 = time.monotonic()
+        result = fake.ctl("status", timeout=10)
+        assert result.returncode == 0, result.stderr
+        assert time.monotonic() - t0 < 1
+        assert len(result.stdout.splitlines()) == len(INDICES)
+        # Every idle connection is closed by the supervisor.
+        for sock in idle:
+            sock.settimeout(5)
+            while True:
+                try:
+                    if not sock.recv(65536):
+                        break
+                except ConnectionResetError:
+                    break
+    finally:
+        for sock in idle:
+            sock.close()
+    fake.check_alive()
+    assert fake.ctl("status").returncode == 0
+
+
+class MuteServer:
+    """A unix socket that accepts connections and never answers: a
+    supervisor that is frozen (a fault a real one cannot make on
+    purpose).  With accept=False it does not even accept, and its backlog
+    is full."""
+
+    def __init__(self, path, accept=True):
+        import threading
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.bind(self.path)
+        self.sock.listen(0)
+        self.held = []
+        self.closed = False
+        if accept:
+            self.thread = threading.Thread(target=self._accept, daemon=True)
+            self.thread.start()
+        else:
+            for _ in range(4):  # fill the backlog
+                filler = socket.socket(socket.AF_UNIX)
+                filler.setblocking(False)
+                try:
+                    filler.connect(self.path)
+                except (BlockingIOError, OSError):
+                    pass
+                self.held.append(filler)
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self):
+        self.closed = True
+        self.sock.close()
+        for sock in self.held:
+            sock.close()
+
+
+EXIT_TRY_LATER = 75
+ETLCTL_DEFAULT_TIMEOUT_S = 5
+
+
+def test_etlctl_gives_up_on_a_supervisor_that_does_not_answer(tmp_path, bin_dir):
+    etlctl = str(bin_dir / "etlctl")
+    mute = MuteServer(tmp_path / "mute.sock")
+    try:
+        t0 = time.monotonic()
+        result = subprocess.run([etlctl, "-s", str(mute.path), "status"], capture_output=True,
+                                text=True, timeout=30, env=clean_env())
+        took = time.monotonic() - t0
+        assert result.returncode == EXIT_TRY_LATER, result
+        assert "did not answer" in result.stderr
+        assert ETLCTL_DEFAULT_TIMEOUT_S - 0.5 < took < ETLCTL_DEFAULT_TIMEOUT_S + 2, took
+        t0 = time.monotonic()
+        result = subprocess.run([etlctl, "-t", "1", "-s", str(mute.path), "status", "--json"],
+                                capture_output=True, text=True, timeout=30, env=clean_env())
+        assert result.returncode == EXIT_TRY_LATER, result
+        assert 0.5 < time.monotonic() - t0 < 3
+    finally:
+        mute.close()
+    full = MuteServer(tmp_path / "full.sock", accept=False)
+    try:
+        t0 = time.monotonic()
+        result = subprocess.run([etlctl, "-t", "1", "-s", str(full.path), "status"],
+                                capture_output=True, text=True, timeout=30, env=clean_env())
+        assert result.returncode == EXIT_TRY_LATER, result
+        assert "did not answer" in result.stderr
+        assert time.monotonic() - t0 < 3
+    finally:
+        full.close()
+
+
+def test_etlctl_status_json(fake):
+    result = fake.ctl("status", "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    workers = {w["name"]: w for w in doc["workers"]}
+    assert set(workers) == set(INDICES)
+    table = fake.status()
+    for name, w in workers.items():
+        assert list(w) == STATUS_KEYS
+        assert isinstance(w["pid"], int) and w["pid"] == int(table[name]["pid"]) > 0
+        assert w["state"] == "running" and w["index"] == table[name]["index"]
+        for key in ("uptime_s", "restarts", "next_start_ms", "docs_sent"):
+            assert isinstance(w[key], int), (key, w)
+        assert w["last_exit"] is None
+    persons = workers["persons"]
+    assert persons["docs_sent"] == 5 and persons["lag_s"] == 2.0
+    assert persons["cursor_id"] == "def"
+    assert persons["cursor_modified"] == "2021-06-16 20:15:00.000000+00"
+    one = json.loads(fake.ctl("status", "genres", "--json").stdout)
+    assert [w["name"] for w in one["workers"]] == ["genres"]
+    assert fake.ctl("restart", "genres", "--json").returncode == EXIT_USAGE
