@@ -22,6 +22,7 @@
 void state_init(struct worker_state *state, const char *const *names, size_t count)
 {
     state->fresh = true;
+    state->sweep_pending = false;
     state->count = count;
     state->sources = xcalloc(count, sizeof *state->sources);
     for (size_t i = 0; i < count; i++) {
