@@ -8,6 +8,7 @@
  *   PUT /INDEX               the mapping file as it is
  *   GET /                 -> {"version":{"distribution"?,"number"}}  (no
  *                            distribution: Elasticsearch)
+ *   POST /INDEX/_refresh
  *   POST /INDEX/_search?scroll=1m  {"size":N,"_source":false,"sort":["_doc"]}
  *   POST /_search/scroll     {"scroll":"1m","scroll_id":S}
  *                         -> {"_scroll_id":S,"hits":{"hits":[{"_id":D},...]}}
@@ -165,6 +166,12 @@ static int parse_identity(const char *body, size_t len, struct search_engine_ide
 #define SCROLL_KEEP_ALIVE "1m"
 
 /* Index names are checked by the config: nothing to escape. */
+static char *refresh_path(const char *index)
+{
+    return xasprintf("/%s/_refresh", index);
+}
+
+/* As refresh_path. */
 static char *scroll_start_path(const char *index)
 {
     return xasprintf("/%s/_search?scroll=" SCROLL_KEEP_ALIVE, index);
@@ -235,6 +242,7 @@ const struct search_engine_ops es_dialect = {
     .create_body = create_body,
     .mapping_matches = mapping_matches,
     .parse_identity = parse_identity,
+    .refresh_path = refresh_path,
     .scroll_start_path = scroll_start_path,
     .scroll_start_body = scroll_start_body,
     .scroll_path = "/_search/scroll",

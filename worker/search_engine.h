@@ -76,11 +76,13 @@ struct search_engine_ops {
      * Returns 1 equal, 0 different, -1 unreadable. */
     int (*mapping_matches)(const char *response, size_t len, const json_t *definition);
 
-    /* Walks every document id of an index, page by page (a scroll):
+    /* Walks every document id of an index, page by page (a scroll), after a
+     * POST to refresh_path(index) so that the walk sees every write:
      * POST scroll_start_path(index) with scroll_start_body(size) opens it,
      * POST scroll_path with scroll_next_body(id) reads the next page,
      * DELETE scroll_path with scroll_clear_body(id) releases it.  The texts
      * are malloc'ed. */
+    char *(*refresh_path)(const char *index); /* POST: makes every write searchable */
     char *(*scroll_start_path)(const char *index);
     char *(*scroll_start_body)(size_t size);
     const char *scroll_path;

@@ -2,6 +2,8 @@
  * change_log gap, the index may still hold documents deleted while their
  * events were pruned.  The sweep:
  *
+ *   refresh the index (a search sees only refreshed writes; an idle shard
+ *     may not have refreshed on its own)
  *   open a scroll over the index's ids (batch_size a page)
  *   for each page: documents.sql(ids); the ids it does not return no
  *     longer exist: _bulk delete them
@@ -105,7 +107,13 @@ enum step sweep_run(struct worker *w)
     char *scroll_id = NULL;
     char **ids = NULL;
     size_t count = 0;
-    char *path = w->engine->scroll_start_path(w->idx->index);
+    char *path = w->engine->refresh_path(w->idx->index);
+    long status = es_request(&w->es, "POST", path, NULL, 0, false);
+    free(path);
+    if (status != 200)
+        return worker_back_off(w, "elasticsearch",
+                               status < 0 ? w->es.err : "sweep: refresh failed");
+    path = w->engine->scroll_start_path(w->idx->index);
     enum step step = scroll_request(w, path, w->engine->scroll_start_body(w->config->batch_size),
                                     &scroll_id, &ids, &count);
     free(path);
