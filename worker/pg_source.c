@@ -283,20 +283,31 @@ static void copy_column(PGresult *res, int column, char *out, size_t size)
     snprintf(out, size, "%s", PQgetisnull(res, 0, column) ? "" : PQgetvalue(res, 0, column));
 }
 
+/* Connects if needed and runs sql (run_query).  The queries run here take
+ * no text but the cursor's that PostgreSQL could refuse as a value: such a
+ * refusal is PG_BAD_CURSOR. */
+static enum pg_failure connect_and_query(struct pg_source *pg, const char *what, const char *sql,
+                                         int count, const char *const *params, PGresult **result)
+{
+    *result = NULL;
+    enum pg_failure failure = pg_source_connect(pg);
+    if (failure == PG_OK)
+        failure = run_query(pg, what, sql, count, params, result);
+    if (failure == PG_UNAVAILABLE && bad_datetime(pg))
+        return PG_BAD_CURSOR;
+    return failure;
+}
+
 /* The horizon, in its own implicit transaction: the batch's snapshot must be
  * taken after it (see 20-etl.sql).  A since PostgreSQL refuses as a
  * timestamp is a bad cursor. */
 enum pg_failure pg_source_horizon(struct pg_source *pg, const char *since, struct pg_horizon *out)
 {
     *out = (struct pg_horizon){0};
-    enum pg_failure failure = pg_source_connect(pg);
-    if (failure != PG_OK)
-        return failure;
     const char *params[1] = {since};
     PGresult *res;
-    failure = run_query(pg, "content.etl_horizon()", HORIZON_SQL, 1, params, &res);
-    if (failure == PG_UNAVAILABLE && bad_datetime(pg))
-        return PG_BAD_CURSOR;
+    enum pg_failure failure =
+        connect_and_query(pg, "content.etl_horizon()", HORIZON_SQL, 1, params, &res);
     if (failure != PG_OK)
         return failure;
     if (PQgetisnull(res, 0, 0)) {
@@ -316,12 +327,10 @@ enum pg_failure pg_source_horizon(struct pg_source *pg, const char *since, struc
 enum pg_failure pg_source_report_position(struct pg_source *pg, const char *index_name,
                                           const char *source, const struct cursor *at)
 {
-    enum pg_failure failure = pg_source_connect(pg);
-    if (failure != PG_OK)
-        return failure;
     const char *params[4] = {index_name, source, at->modified, at->id};
     PGresult *res;
-    failure = run_query(pg, "content.etl_report_position()", REPORT_POSITION_SQL, 4, params, &res);
+    enum pg_failure failure = connect_and_query(pg, "content.etl_report_position()",
+                                                REPORT_POSITION_SQL, 4, params, &res);
     PQclear(res);
     return failure;
 }
@@ -332,9 +341,6 @@ enum pg_failure pg_source_prune_change_log(struct pg_source *pg, const char *con
                                            size_t count, int retention_s, long long *deleted)
 {
     *deleted = 0;
-    enum pg_failure failure = pg_source_connect(pg);
-    if (failure != PG_OK)
-        return failure;
     struct buffer array = {0};
     buffer_append_str(&array, "{");
     for (size_t i = 0; i < count; i++) {
@@ -351,8 +357,8 @@ enum pg_failure pg_source_prune_change_log(struct pg_source *pg, const char *con
     snprintf(retention, sizeof retention, "%d", retention_s);
     const char *params[2] = {array.data, retention};
     PGresult *res;
-    failure =
-        run_query(pg, "content.etl_prune_change_log()", PRUNE_CHANGE_LOG_SQL, 2, params, &res);
+    enum pg_failure failure = connect_and_query(pg, "content.etl_prune_change_log()",
+                                                PRUNE_CHANGE_LOG_SQL, 2, params, &res);
     buffer_free(&array);
     if (failure == PG_OK) {
         *deleted = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -367,14 +373,10 @@ enum pg_failure pg_source_pruned_above(struct pg_source *pg, const struct cursor
 {
     *above = false;
     watermark[0] = '\0';
-    enum pg_failure failure = pg_source_connect(pg);
-    if (failure != PG_OK)
-        return failure;
     const char *params[2] = {cursor->modified, cursor->id};
     PGresult *res;
-    failure = run_query(pg, "content.etl_change_log_pruned()", PRUNED_ABOVE_SQL, 2, params, &res);
-    if (failure == PG_UNAVAILABLE && bad_datetime(pg))
-        return PG_BAD_CURSOR;
+    enum pg_failure failure =
+        connect_and_query(pg, "content.etl_change_log_pruned()", PRUNED_ABOVE_SQL, 2, params, &res);
     if (failure != PG_OK)
         return failure;
     copy_column(res, 0, watermark, size);

@@ -39,21 +39,24 @@ def doc_title(es, index, fid):
 
 
 @pytest.fixture
-def admin(pg, catalog):
-    conn = pg.connect("postgres", catalog)
+def conns(pg, catalog):
+    """Autocommit connections to the test's catalogue as postgres and app."""
+    opened = {role: pg.connect(role, catalog) for role in ("postgres", "app")}
     try:
-        yield conn
+        yield opened
     finally:
-        conn.close()
+        for conn in opened.values():
+            conn.close()
 
 
 @pytest.fixture
-def app(pg, catalog):
-    conn = pg.connect("app", catalog)
-    try:
-        yield conn
-    finally:
-        conn.close()
+def admin(conns):
+    return conns["postgres"]
+
+
+@pytest.fixture
+def app(conns):
+    return conns["app"]
 
 
 @pytest.fixture
