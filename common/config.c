@@ -41,6 +41,10 @@ struct key_spec {
         section, name, KIND_INT, def, lo, hi, offsetof(struct etl_config, field)                   \
     }
 
+/* change_log_prune_interval_s: 0 (off), or this many seconds up to the max. */
+#define PRUNE_INTERVAL_MIN_S 60
+#define PRUNE_INTERVAL_MAX_S 86400
+
 /* Every key of the fixed sections.  etc/etl.ini documents the same. */
 static const struct key_spec key_specs[] = {
     PATH("etl", "state_dir", "/var/lib/etl", state_dir),
@@ -50,6 +54,9 @@ static const struct key_spec key_specs[] = {
     INT("etl", "backoff_initial_ms", "500", 10, 60000, backoff_initial_ms),
     INT("etl", "backoff_max_ms", "30000", 100, 3600000, backoff_max_ms),
     INT("etl", "horizon_warn_s", "60", 1, 86400, horizon_warn_s),
+    INT("etl", "change_log_retention_s", "259200", 3600, 31536000, change_log_retention_s),
+    INT("etl", "change_log_prune_interval_s", "3600", 0, PRUNE_INTERVAL_MAX_S,
+        change_log_prune_interval_s),
 
     STR("postgres", "host", "", pg_host),
     {"postgres", "port", KIND_PORT, "", 0, 0, offsetof(struct etl_config, pg_port)},
@@ -199,6 +206,20 @@ static int check_cross_keys(struct etl_config *config, const struct ini_document
                          key);
         else
             config_error(err, err_size, config->path, line, key, "must not be below %s", other);
+        return -1;
+    }
+    int interval = config->change_log_prune_interval_s;
+    if (interval > 0 && interval < PRUNE_INTERVAL_MIN_S) {
+        const char *key = "change_log_prune_interval_s";
+        int line = 0;
+        for (size_t i = 0; i < doc->entries_count; i++) {
+            if (strcmp(doc->entries[i].section, "etl") == 0 &&
+                strcmp(doc->entries[i].name, key) == 0)
+                line = doc->entries[i].line;
+        }
+        config_error(err, err_size, config->path, line, key,
+                     "\"%d\" is not 0 (off) or a whole number from %d to %d", interval,
+                     PRUNE_INTERVAL_MIN_S, PRUNE_INTERVAL_MAX_S);
         return -1;
     }
     if (config->indices_count == 0) {

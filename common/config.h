@@ -44,6 +44,8 @@ struct etl_config {
     int backoff_initial_ms;
     int backoff_max_ms;
     int horizon_warn_s;
+    int change_log_retention_s;      /* change_log rows younger than this are kept */
+    int change_log_prune_interval_s; /* 0: the workers never prune */
 
     /* [postgres]: empty strings leave the setting to libpq (PG* variables) */
     char *pg_host;

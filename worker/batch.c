@@ -1,13 +1,15 @@
 /* batch.c - see batch.h.  One batch of one change source:
  *
- *   1. horizon = content.etl_horizon()          (own statement, before the snapshot)
+ *   1. horizon = content.etl_horizon(cursor)    (own statement, before the snapshot);
+ *      warn while a transaction holds it back, log a clock stepping back
  *   2. BEGIN REPEATABLE READ READ ONLY
  *      rows = change query (cursor, horizon, batch_size)
  *      docs = document query (distinct doc ids of rows)
  *      COMMIT
  *   3. _bulk: index the docs found, delete the ids not found; retry 429/5xx
  *      items with backoff; log and keep aside items rejected for good
- *   4. cursor = last row; state file written atomically
+ *   4. cursor = last row; state file written atomically; a change_log
+ *      position is then due to be reported (sync.c)
  *
  * A crash anywhere before 4 leaves the old cursor: the batch is sent again,
  * which is harmless (index and delete are idempotent). */
@@ -20,6 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* What etl_horizon_holder() calls a prepared transaction, and the two
+ * warnings (the runbook names the first). */
+#define HOLDER_PREPARED  "prepared"
+#define HELD_BY_OPEN     "horizon held back by an open transaction"
+#define HELD_BY_PREPARED "horizon held back by a prepared transaction"
 
 /* Counts and timings of one batch. */
 struct batch_counts {
@@ -192,22 +200,46 @@ static enum pg_failure fetch_documents(struct worker *w, const char **ids, size_
     return PG_OK;
 }
 
-/* Warns, at most once per horizon_warn_s, while an open transaction holds
- * the horizon back longer than that: the worker then waits for it, and an
- * operator should know why nothing new arrives. */
-static void warn_if_held_back(struct worker *w, const char *horizon, double held_s)
+/* Warns, at most once per horizon_warn_s, while an open or a prepared
+ * transaction holds the horizon back longer than that: the worker then
+ * waits for it, and an operator should know why nothing new arrives, and
+ * what to look for (etl_horizon_holder: kind and detail). */
+static void warn_if_held_back(struct worker *w, const struct pg_horizon *horizon)
 {
     int64_t now = monotonic_ms();
     int64_t every_ms = (int64_t)w->config->horizon_warn_s * 1000;
-    if (held_s * 1000 < (double)every_ms ||
+    if (horizon->held_s * 1000 < (double)every_ms ||
         (w->held_warned_ms != 0 && now - w->held_warned_ms < every_ms))
         return;
     w->held_warned_ms = now;
-    struct log_line *line = log_begin(LOG_WARN, "horizon held back by an open transaction");
-    log_str(line, "horizon", horizon);
-    log_double(line, "held_s", held_s);
-    log_str(line, "hint", "see pg_stat_activity ordered by xact_start");
+    bool prepared = strcmp(horizon->kind, HOLDER_PREPARED) == 0;
+    struct log_line *line = log_begin(LOG_WARN, prepared ? HELD_BY_PREPARED : HELD_BY_OPEN);
+    log_str(line, "horizon", horizon->at);
+    log_double(line, "held_s", horizon->held_s);
+    log_str(line, "holder", horizon->kind);
+    log_str(line, "detail", horizon->detail);
+    log_str(line, "hint",
+            prepared ? "see pg_prepared_xacts; COMMIT PREPARED or ROLLBACK PREPARED it"
+                     : "see pg_stat_activity ordered by xact_start");
     log_end(line);
+}
+
+/* Logs once per spell that the horizon is earlier than the source's cursor:
+ * the database clock stepped back.  Nothing is skipped: the change query
+ * reads nothing until the clock passes the cursor again. */
+static void check_clock(struct worker *w, size_t source, const char *horizon)
+{
+    const struct cursor *cursor = &w->state.sources[source].cursor;
+    bool behind = pg_horizon_behind(horizon, cursor->modified);
+    if (behind && !w->clock_behind[source]) {
+        struct log_line *line = log_begin(LOG_ERROR, "database clock is behind the cursor");
+        log_str(line, "source", w->state.sources[source].name);
+        log_str(line, "horizon", horizon);
+        log_str(line, "cursor_modified", cursor->modified);
+        log_str(line, "hint", "nothing newer is read until the clock passes the cursor");
+        log_end(line);
+    }
+    w->clock_behind[source] = behind;
 }
 
 /* The steps at the top of this file, in that order. */
@@ -215,17 +247,18 @@ enum step batch_run(struct worker *w, size_t source, int *rows_read)
 {
     int64_t started = monotonic_ms();
     *rows_read = 0;
-    char horizon[CURSOR_TEXT_MAX];
-    double held_s = 0;
-    enum pg_failure failure = pg_source_horizon(&w->pg, horizon, sizeof horizon, &held_s);
+    struct pg_horizon horizon;
+    enum pg_failure failure =
+        pg_source_horizon(&w->pg, w->state.sources[source].cursor.modified, &horizon);
     if (failure == PG_OK) {
-        warn_if_held_back(w, horizon, held_s);
+        warn_if_held_back(w, &horizon);
+        check_clock(w, source, horizon.at);
         failure = pg_source_begin(&w->pg);
     }
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
     PGresult *changes = NULL;
-    failure = pg_source_changes(&w->pg, source, &w->state.sources[source].cursor, horizon,
+    failure = pg_source_changes(&w->pg, source, &w->state.sources[source].cursor, horizon.at,
                                 w->config->batch_size, &changes);
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
@@ -262,6 +295,7 @@ enum step batch_run(struct worker *w, size_t source, int *rows_read)
         cursor_set(cursor, PQgetvalue(changes, rows - 1, 0), PQgetvalue(changes, rows - 1, 1));
         step = worker_save_state(w);
         if (step == STEP_OK) {
+            w->position_dirty = w->position_dirty || (w->has_change_log && source == w->change_log);
             log_batch(w, source, &counts, count, started);
             backoff_reset(&w->backoff);
             *rows_read = rows;

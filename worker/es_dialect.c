@@ -7,7 +7,12 @@
  *   GET /INDEX/_mapping   -> {"<concrete index>":{"mappings":{...}}}
  *   PUT /INDEX               the mapping file as it is
  *   GET /                 -> {"version":{"distribution"?,"number"}}  (no
- *                            distribution: Elasticsearch) */
+ *                            distribution: Elasticsearch)
+ *   POST /INDEX/_refresh
+ *   POST /INDEX/_search?scroll=1m  {"size":N,"_source":false,"sort":["_doc"]}
+ *   POST /_search/scroll     {"scroll":"1m","scroll_id":S}
+ *                         -> {"_scroll_id":S,"hits":{"hits":[{"_id":D},...]}}
+ *   DELETE /_search/scroll   {"scroll_id":S} */
 #include "search_engine.h"
 
 #include <stdbool.h>
@@ -157,6 +162,77 @@ static int parse_identity(const char *body, size_t len, struct search_engine_ide
     return ok ? 0 : -1;
 }
 
+/* How long a scroll stays open between two pages. */
+#define SCROLL_KEEP_ALIVE "1m"
+
+/* Index names are checked by the config: nothing to escape. */
+static char *refresh_path(const char *index)
+{
+    return xasprintf("/%s/_refresh", index);
+}
+
+/* As refresh_path. */
+static char *scroll_start_path(const char *index)
+{
+    return xasprintf("/%s/_search?scroll=" SCROLL_KEEP_ALIVE, index);
+}
+
+/* Ids only, in index order ("_doc": the cheapest sort). */
+static char *scroll_start_body(size_t size)
+{
+    return xasprintf("{\"size\":%zu,\"_source\":false,\"sort\":[\"_doc\"]}", size);
+}
+
+/* The scroll id is quoted by jansson. */
+static char *scroll_next_body(const char *scroll_id)
+{
+    json_t *body = json_pack("{s:s, s:s}", "scroll", SCROLL_KEEP_ALIVE, "scroll_id", scroll_id);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    return text;
+}
+
+/* As scroll_next_body, without the keep-alive. */
+static char *scroll_clear_body(const char *scroll_id)
+{
+    json_t *body = json_pack("{s:s}", "scroll_id", scroll_id);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    return text;
+}
+
+/* Every hit must carry a string _id, or none of the page is trusted. */
+static int scroll_parse(const char *body, size_t len, char **scroll_id, char ***ids, size_t *count)
+{
+    *scroll_id = NULL;
+    *ids = NULL;
+    *count = 0;
+    json_error_t error;
+    json_t *root = json_loadb(body, len, 0, &error);
+    const char *id_text = json_string_value(json_object_get(root, "_scroll_id"));
+    json_t *hits = json_object_get(json_object_get(root, "hits"), "hits");
+    if (id_text == NULL || !json_is_array(hits)) {
+        json_decref(root);
+        return -1;
+    }
+    size_t n = json_array_size(hits);
+    char **out = xcalloc(n + 1, sizeof *out);
+    for (size_t i = 0; i < n; i++) {
+        const char *id = json_string_value(json_object_get(json_array_get(hits, i), "_id"));
+        if (id == NULL) {
+            ids_free(out, i);
+            json_decref(root);
+            return -1;
+        }
+        out[i] = xstrdup(id);
+    }
+    *scroll_id = xstrdup(id_text);
+    *ids = out;
+    *count = n;
+    json_decref(root);
+    return 0;
+}
+
 const struct search_engine_ops es_dialect = {
     .bulk_path = "/_bulk",
     .bulk_build = build_bulk,
@@ -166,4 +242,11 @@ const struct search_engine_ops es_dialect = {
     .create_body = create_body,
     .mapping_matches = mapping_matches,
     .parse_identity = parse_identity,
+    .refresh_path = refresh_path,
+    .scroll_start_path = scroll_start_path,
+    .scroll_start_body = scroll_start_body,
+    .scroll_path = "/_search/scroll",
+    .scroll_next_body = scroll_next_body,
+    .scroll_clear_body = scroll_clear_body,
+    .scroll_parse = scroll_parse,
 };

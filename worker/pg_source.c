@@ -11,12 +11,49 @@
 #include <string.h>
 #include <time.h>
 
-/* The one query the worker does not read from an index's files. */
-/* The horizon, and how far it lags the server's clock (seconds): a long lag
- * means a transaction left open is holding the workers back. */
+/* The queries the worker does not read from an index's files: the
+ * functions of etc/postgres/sql/20-etl.sql. */
+
+/* The horizon for the cursor $1 (a prepared transaction holds it at $1),
+ * what holds it back, and for how long (seconds).  The horizon may be
+ * '-infinity' (no cursor yet): held_s is taken from the holder's own start,
+ * always finite, never from the horizon. */
 static const char *const HORIZON_SQL =
-    "SELECT h::text, extract(epoch FROM clock_timestamp() - h)::float8"
-    "  FROM content.etl_horizon() AS h";
+    "SELECT h.at::text, hold.kind, hold.detail,"
+    "       CASE WHEN isfinite(hold.held_since)"
+    "            THEN extract(epoch FROM clock_timestamp() - hold.held_since)::float8 END"
+    "  FROM content.etl_horizon($1::timestamptz) AS h(at)"
+    "  LEFT JOIN content.etl_horizon_holder($1::timestamptz) AS hold ON true";
+
+/* Why the horizon cannot be computed on this server; NULL when it can. */
+static const char *const PREFLIGHT_SQL = "SELECT content.etl_preflight()";
+
+/* How far an index has read a change source. */
+static const char *const REPORT_POSITION_SQL =
+    "SELECT content.etl_report_position($1::text, $2::text, $3::timestamptz, $4::uuid)";
+
+/* Deletes the change_log rows every index of $1 has read, older than $2 s. */
+static const char *const PRUNE_CHANGE_LOG_SQL =
+    "SELECT content.etl_prune_change_log($1::text[], make_interval(secs => $2::int))";
+
+/* The prune watermark, and whether it is above the cursor ($1, $2). */
+static const char *const PRUNED_ABOVE_SQL =
+    "SELECT w.modified::text || '/' || w.id::text,"
+    "       coalesce((w.modified, w.id) > ($1::timestamptz, $2::uuid), false)"
+    "  FROM content.etl_change_log_pruned() AS w";
+
+/* SQLSTATEs of a cursor value PostgreSQL refuses: 22007
+ * invalid_datetime_format, 22008 datetime_field_overflow (the modified
+ * text), 22P02 invalid_text_representation (the id text). */
+#define SQLSTATE_BAD_DATETIME_FORMAT "22007"
+#define SQLSTATE_DATETIME_OVERFLOW   "22008"
+#define SQLSTATE_BAD_TEXT            "22P02"
+
+/* How PostgreSQL prints timestamptz infinity, and the UTC offset it prints
+ * with TimeZone=UTC. */
+#define PG_INFINITY "infinity"
+#define UTC_OFFSET  "+00"
+#define US_PER_S    INT64_C(1000000)
 
 /* Names of the prepared statements. */
 #define DOCUMENTS_STATEMENT   "documents"
@@ -91,6 +128,7 @@ static void keep_error(struct pg_source *pg, const char *what, const char *messa
 static enum pg_failure classify(struct pg_source *pg, const char *what, PGresult *res)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(pg->sqlstate, sizeof pg->sqlstate, "%s", state ? state : "");
     keep_error(pg, what, res ? PQresultErrorMessage(res) : PQerrorMessage(pg->conn));
     if (PQstatus(pg->conn) != CONNECTION_OK) {
         pg_source_disconnect(pg);
@@ -110,6 +148,42 @@ static enum pg_failure prepare(struct pg_source *pg, const char *name, const cha
         char what[96];
         snprintf(what, sizeof what, "preparing %s", name);
         failure = classify(pg, what, res);
+    }
+    PQclear(res);
+    return failure;
+}
+
+/* Runs sql with text parameters in its own implicit transaction; expects
+ * rows.  *result is the caller's to PQclear() on PG_OK. */
+static enum pg_failure run_query(struct pg_source *pg, const char *what, const char *sql, int count,
+                                 const char *const *params, PGresult **result)
+{
+    *result = NULL;
+    if (pg->conn == NULL)
+        return PG_UNAVAILABLE;
+    PGresult *res = PQexecParams(pg->conn, sql, count, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) < 1) {
+        enum pg_failure failure = classify(pg, what, res);
+        PQclear(res);
+        return failure;
+    }
+    *result = res;
+    return PG_OK;
+}
+
+/* content.etl_preflight() on every new connection: a standby or
+ * track_activities off make the horizon unknowable, and waiting does not
+ * fix that (PG_REFUSED, with its reason in pg->err). */
+static enum pg_failure preflight(struct pg_source *pg)
+{
+    PGresult *res;
+    enum pg_failure failure =
+        run_query(pg, "content.etl_preflight()", PREFLIGHT_SQL, 0, NULL, &res);
+    if (failure != PG_OK)
+        return failure;
+    if (!PQgetisnull(res, 0, 0)) {
+        keep_error(pg, "content.etl_preflight()", PQgetvalue(res, 0, 0));
+        failure = PG_REFUSED;
     }
     PQclear(res);
     return failure;
@@ -170,7 +244,9 @@ enum pg_failure pg_source_connect(struct pg_source *pg)
         pg_source_disconnect(pg);
         return PG_UNAVAILABLE;
     }
-    enum pg_failure failure = prepare(pg, DOCUMENTS_STATEMENT, pg->documents_sql);
+    enum pg_failure failure = preflight(pg);
+    if (failure == PG_OK)
+        failure = prepare(pg, DOCUMENTS_STATEMENT, pg->documents_sql);
     for (size_t i = 0; failure == PG_OK && i < pg->change_count; i++) {
         char name[32];
         snprintf(name, sizeof name, CHANGES_STATEMENT_FMT, i);
@@ -192,21 +268,119 @@ static enum pg_failure run_command(struct pg_source *pg, const char *sql)
     return failure;
 }
 
-/* SELECT content.etl_horizon(), in its own implicit transaction: the batch's
- * snapshot must be taken after it (see 20-etl.sql). */
-enum pg_failure pg_source_horizon(struct pg_source *pg, char *horizon, size_t size, double *held_s)
+/* True for the SQLSTATEs of a cursor PostgreSQL does not accept; the
+ * queries that check it take no other text than the cursor's. */
+static bool bad_datetime(const struct pg_source *pg)
 {
+    return strcmp(pg->sqlstate, SQLSTATE_BAD_DATETIME_FORMAT) == 0 ||
+           strcmp(pg->sqlstate, SQLSTATE_DATETIME_OVERFLOW) == 0 ||
+           strcmp(pg->sqlstate, SQLSTATE_BAD_TEXT) == 0;
+}
+
+/* Copies a text column, "" when NULL. */
+static void copy_column(PGresult *res, int column, char *out, size_t size)
+{
+    snprintf(out, size, "%s", PQgetisnull(res, 0, column) ? "" : PQgetvalue(res, 0, column));
+}
+
+/* Connects if needed and runs sql (run_query).  The queries run here take
+ * no text but the cursor's that PostgreSQL could refuse as a value: such a
+ * refusal is PG_BAD_CURSOR. */
+static enum pg_failure connect_and_query(struct pg_source *pg, const char *what, const char *sql,
+                                         int count, const char *const *params, PGresult **result)
+{
+    *result = NULL;
     enum pg_failure failure = pg_source_connect(pg);
+    if (failure == PG_OK)
+        failure = run_query(pg, what, sql, count, params, result);
+    if (failure == PG_UNAVAILABLE && bad_datetime(pg))
+        return PG_BAD_CURSOR;
+    return failure;
+}
+
+/* The horizon, in its own implicit transaction: the batch's snapshot must be
+ * taken after it (see 20-etl.sql).  A since PostgreSQL refuses as a
+ * timestamp is a bad cursor. */
+enum pg_failure pg_source_horizon(struct pg_source *pg, const char *since, struct pg_horizon *out)
+{
+    *out = (struct pg_horizon){0};
+    const char *params[1] = {since};
+    PGresult *res;
+    enum pg_failure failure =
+        connect_and_query(pg, "content.etl_horizon()", HORIZON_SQL, 1, params, &res);
     if (failure != PG_OK)
         return failure;
-    PGresult *res = PQexec(pg->conn, HORIZON_SQL);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-        failure = classify(pg, "content.etl_horizon()", res);
+    if (PQgetisnull(res, 0, 0)) {
         PQclear(res);
-        return failure;
+        keep_error(pg, "content.etl_horizon()", "returned NULL");
+        return PG_UNAVAILABLE;
     }
-    snprintf(horizon, size, "%s", PQgetvalue(res, 0, 0));
-    *held_s = strtod(PQgetvalue(res, 0, 1), NULL);
+    copy_column(res, 0, out->at, sizeof out->at);
+    copy_column(res, 1, out->kind, sizeof out->kind);
+    copy_column(res, 2, out->detail, sizeof out->detail);
+    out->held_s = PQgetisnull(res, 0, 3) ? 0 : strtod(PQgetvalue(res, 0, 3), NULL);
+    PQclear(res);
+    return PG_OK;
+}
+
+/* One call; the function does the upsert. */
+enum pg_failure pg_source_report_position(struct pg_source *pg, const char *index_name,
+                                          const char *source, const struct cursor *at)
+{
+    const char *params[4] = {index_name, source, at->modified, at->id};
+    PGresult *res;
+    enum pg_failure failure = connect_and_query(pg, "content.etl_report_position()",
+                                                REPORT_POSITION_SQL, 4, params, &res);
+    PQclear(res);
+    return failure;
+}
+
+/* The index names go as one text[] literal, each quoted (names are
+ * checked by the config, but quote anyway). */
+enum pg_failure pg_source_prune_change_log(struct pg_source *pg, const char *const *indices,
+                                           size_t count, int retention_s, long long *deleted)
+{
+    *deleted = 0;
+    struct buffer array = {0};
+    buffer_append_str(&array, "{");
+    for (size_t i = 0; i < count; i++) {
+        buffer_append_str(&array, i > 0 ? ",\"" : "\"");
+        for (const char *c = indices[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                buffer_append_str(&array, "\\");
+            buffer_append(&array, c, 1);
+        }
+        buffer_append_str(&array, "\"");
+    }
+    buffer_append_str(&array, "}");
+    char retention[16];
+    snprintf(retention, sizeof retention, "%d", retention_s);
+    const char *params[2] = {array.data, retention};
+    PGresult *res;
+    enum pg_failure failure = connect_and_query(pg, "content.etl_prune_change_log()",
+                                                PRUNE_CHANGE_LOG_SQL, 2, params, &res);
+    buffer_free(&array);
+    if (failure == PG_OK) {
+        *deleted = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+    }
+    return failure;
+}
+
+/* One row always (NULLs while nothing was deleted). */
+enum pg_failure pg_source_pruned_above(struct pg_source *pg, const struct cursor *cursor,
+                                       bool *above, char *watermark, size_t size)
+{
+    *above = false;
+    watermark[0] = '\0';
+    const char *params[2] = {cursor->modified, cursor->id};
+    PGresult *res;
+    enum pg_failure failure =
+        connect_and_query(pg, "content.etl_change_log_pruned()", PRUNED_ABOVE_SQL, 2, params, &res);
+    if (failure != PG_OK)
+        return failure;
+    copy_column(res, 0, watermark, size);
+    *above = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
     PQclear(res);
     return PG_OK;
 }
@@ -258,6 +432,8 @@ enum pg_failure pg_source_changes(struct pg_source *pg, size_t source, const str
     snprintf(limit_text, sizeof limit_text, "%d", limit);
     const char *params[4] = {from->modified, from->id, horizon, limit_text};
     enum pg_failure failure = run_prepared(pg, name, 4, params, result);
+    if (failure == PG_UNAVAILABLE && bad_datetime(pg))
+        return PG_BAD_CURSOR;
     if (failure == PG_OK && PQnfields(*result) != 3) {
         keep_error(pg, name, "a change query must return (modified, id, doc_id)");
         PQclear(*result);
@@ -289,6 +465,50 @@ enum pg_failure pg_source_documents(struct pg_source *pg, const char *const *ids
         return PG_BAD_SQL;
     }
     return failure;
+}
+
+/* Strict: what PostgreSQL prints with TimeZone=UTC and DateStyle=ISO, and
+ * nothing else (strptime range-checks the fields; a day past the month's
+ * end, like February 30, is left to PostgreSQL: SQLSTATE 22008). */
+bool pg_timestamp_us(const char *text, int64_t *out)
+{
+    if (strcmp(text, CURSOR_START.modified) == 0) {
+        *out = INT64_MIN;
+        return true;
+    }
+    if (strcmp(text, PG_INFINITY) == 0) {
+        *out = INT64_MAX;
+        return true;
+    }
+    struct tm tm = {0};
+    const char *rest = strptime(text, "%Y-%m-%d %H:%M:%S", &tm);
+    if (rest == NULL || text[0] < '0' || text[0] > '9')
+        return false;
+    int64_t us = (int64_t)timegm(&tm) * US_PER_S;
+    if (*rest == '.') {
+        int64_t scale = US_PER_S / 10;
+        rest++;
+        if (*rest < '0' || *rest > '9')
+            return false;
+        for (; *rest >= '0' && *rest <= '9'; rest++, scale /= 10) {
+            if (scale == 0)
+                return false; /* more than microseconds */
+            us += (*rest - '0') * scale;
+        }
+    }
+    if (strcmp(rest, UTC_OFFSET) != 0)
+        return false;
+    *out = us;
+    return true;
+}
+
+/* Compares as instants, not texts (a fraction's trailing zeros are
+ * dropped by PostgreSQL). */
+bool pg_horizon_behind(const char *horizon, const char *cursor_modified)
+{
+    int64_t h;
+    int64_t c;
+    return pg_timestamp_us(horizon, &h) && pg_timestamp_us(cursor_modified, &c) && h < c;
 }
 
 /* Parses "YYYY-MM-DD HH:MM:SS[.f...]+00" (UTC) to epoch milliseconds.

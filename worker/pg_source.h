@@ -16,6 +16,20 @@ enum pg_failure {
     PG_OK = 0,
     PG_UNAVAILABLE, /* connection lost or refused, timeouts: retry */
     PG_BAD_SQL,     /* the index's SQL is wrong or not allowed: a config error */
+    PG_BAD_CURSOR,  /* PostgreSQL refused a cursor as a timestamp (SQLSTATE 22007,
+                       22008): the state file is unusable */
+    PG_REFUSED,     /* content.etl_preflight(): the horizon cannot be computed here */
+};
+
+/* Room for what etl_horizon_holder() says holds the horizon back. */
+#define PG_HOLDER_TEXT_MAX 128
+
+/* The safe horizon and what holds it back. */
+struct pg_horizon {
+    char at[CURSOR_TEXT_MAX];        /* content.etl_horizon(since), as text */
+    char kind[PG_HOLDER_TEXT_MAX];   /* "transaction", "prepared" or "" (nothing) */
+    char detail[PG_HOLDER_TEXT_MAX]; /* "pid=N", "gid=NAME" or "" */
+    double held_s;                   /* how long the holder has held it; 0 without one */
 };
 
 struct pg_source {
@@ -25,7 +39,8 @@ struct pg_source {
     char **change_sql; /* texts of the change queries, in config order */
     size_t change_count;
     char *documents_sql;
-    char err[512]; /* the last failure, without secrets */
+    char err[512];    /* the last failure, without secrets */
+    char sqlstate[6]; /* SQLSTATE of the last failed statement, "" if none */
 };
 
 /* Reads the SQL files of idx.  Returns 0, or -1 with err filled. */
@@ -38,9 +53,11 @@ enum pg_failure pg_source_connect(struct pg_source *pg);
 /* Drops the connection; the next call reconnects. */
 void pg_source_disconnect(struct pg_source *pg);
 
-/* Reads content.etl_horizon() into horizon (text), and into *held_s how many
- * seconds it lags the server's clock. */
-enum pg_failure pg_source_horizon(struct pg_source *pg, char *horizon, size_t size, double *held_s);
+/* Reads content.etl_horizon(since) and content.etl_horizon_holder(since)
+ * into *out.  since is the cursor's modified text of the source about to be
+ * read (bound as a parameter), or NULL for none: while a prepared
+ * transaction exists the horizon is then '-infinity'. */
+enum pg_failure pg_source_horizon(struct pg_source *pg, const char *since, struct pg_horizon *out);
 
 /* Starts and ends the read-only, repeatable-read transaction in which one
  * batch reads its changes and builds its documents (one snapshot). */
@@ -53,10 +70,38 @@ enum pg_failure pg_source_commit(struct pg_source *pg);
 enum pg_failure pg_source_changes(struct pg_source *pg, size_t source, const struct cursor *from,
                                   const char *horizon, int limit, PGresult **result);
 
+/* content.etl_report_position(index_name, source, at): how far this index
+ * has read source; only once the state file holding at is durable. */
+enum pg_failure pg_source_report_position(struct pg_source *pg, const char *index_name,
+                                          const char *source, const struct cursor *at);
+
+/* content.etl_prune_change_log(indices, retention_s seconds); *deleted gets
+ * how many rows went. */
+enum pg_failure pg_source_prune_change_log(struct pg_source *pg, const char *const *indices,
+                                           size_t count, int retention_s, long long *deleted);
+
+/* Compares content.etl_change_log_pruned(), the greatest change_log key
+ * ever deleted, with cursor: *above is true when it is above (events this
+ * index never read are gone), and watermark gets it as "modified/id" text
+ * ("" when nothing was ever deleted). */
+enum pg_failure pg_source_pruned_above(struct pg_source *pg, const struct cursor *cursor,
+                                       bool *above, char *watermark, size_t size);
+
 /* Runs the document query for ids (uuid texts).  *result gets (id, document)
  * rows; the caller PQclear()s it. */
 enum pg_failure pg_source_documents(struct pg_source *pg, const char *const *ids, size_t count,
                                     PGresult **result);
+
+/* Parses a timestamptz printed by PostgreSQL with TimeZone=UTC
+ * ("2021-06-16 20:14:09.221838+00", "-infinity", "infinity") into
+ * microseconds since the epoch (INT64_MIN, INT64_MAX for the infinities).
+ * Returns false for anything else: the check of a state file's cursor. */
+bool pg_timestamp_us(const char *text, int64_t *out);
+
+/* True when horizon is earlier than cursor_modified (both as PostgreSQL
+ * prints them): the database clock stepped back.  False when either is
+ * unreadable. */
+bool pg_horizon_behind(const char *horizon, const char *cursor_modified);
 
 /* Milliseconds since the epoch of a timestamptz printed by PostgreSQL with
  * TimeZone=UTC ("2021-06-16 20:14:09.221838+00"); -1 if unreadable. */

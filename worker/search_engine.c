@@ -11,3 +11,11 @@ void bulk_results_free(struct bulk_item_result *results, size_t count)
         results[i].error = NULL;
     }
 }
+
+/* Each string, then the array. */
+void ids_free(char **ids, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(ids[i]);
+    free(ids);
+}

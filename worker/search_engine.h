@@ -8,6 +8,7 @@
  *   index     where to read a live mapping and to create an index, the body
  *             that creates it, and whether a live mapping is the file's
  *   identity  distribution and version, from the answer to GET /
+ *   scroll    every document id of an index, page by page (the sweep)
  *
  * A dialect builds and reads texts only: sending them is the transport's
  * (es_client.c), deciding when is the caller's (index_setup.c, batch.c). */
@@ -75,6 +76,24 @@ struct search_engine_ops {
      * Returns 1 equal, 0 different, -1 unreadable. */
     int (*mapping_matches)(const char *response, size_t len, const json_t *definition);
 
+    /* Walks every document id of an index, page by page (a scroll), after a
+     * POST to refresh_path(index) so that the walk sees every write:
+     * POST scroll_start_path(index) with scroll_start_body(size) opens it,
+     * POST scroll_path with scroll_next_body(id) reads the next page,
+     * DELETE scroll_path with scroll_clear_body(id) releases it.  The texts
+     * are malloc'ed. */
+    char *(*refresh_path)(const char *index); /* POST: makes every write searchable */
+    char *(*scroll_start_path)(const char *index);
+    char *(*scroll_start_body)(size_t size);
+    const char *scroll_path;
+    char *(*scroll_next_body)(const char *scroll_id);
+    char *(*scroll_clear_body)(const char *scroll_id);
+
+    /* Reads a page: *scroll_id and *ids (an array of *count strings, every
+     * one malloc'ed; free with ids_free).  Returns 0, or -1 when it is not
+     * a page of a scroll. */
+    int (*scroll_parse)(const char *body, size_t len, char **scroll_id, char ***ids, size_t *count);
+
     /* Reads the answer to GET / into *identity.  Returns 0, or -1 when it
      * says no version. */
     int (*parse_identity)(const char *body, size_t len, struct search_engine_identity *identity);
@@ -82,6 +101,8 @@ struct search_engine_ops {
 
 /* Frees the error texts of results (what bulk_parse_response allocated). */
 void bulk_results_free(struct bulk_item_result *results, size_t count);
+/* Frees what scroll_parse allocated for ids. */
+void ids_free(char **ids, size_t count);
 
 /* Elasticsearch 7 and 8, OpenSearch 2: they agree on all of the above. */
 extern const struct search_engine_ops es_dialect;

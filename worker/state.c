@@ -1,9 +1,11 @@
 /* state.c - see state.h.  The file is JSON:
- *   {"version":1,"index":"movies","sources":{"film_work":{"modified":"...","id":"..."},...}}
+ *   {"version":1,"index":"movies","sources":{"film_work":{"modified":"...","id":"..."},...},
+ *    "sweep_pending":true}        (the last key only while a sweep is pending)
  */
 #include "state.h"
 
 #include "atomic_file.h"
+#include "pg_source.h"
 #include "util.h"
 
 #include <errno.h>
@@ -13,11 +15,14 @@
 #include <unistd.h>
 
 #define STATE_FORMAT_VERSION 1
+/* Optional: present (true) only while a sweep is pending. */
+#define SWEEP_PENDING_KEY "sweep_pending"
 
 /* All sources at the start. */
 void state_init(struct worker_state *state, const char *const *names, size_t count)
 {
     state->fresh = true;
+    state->sweep_pending = false;
     state->count = count;
     state->sources = xcalloc(count, sizeof *state->sources);
     for (size_t i = 0; i < count; i++) {
@@ -80,9 +85,11 @@ int state_load(struct worker_state *state, const char *path, const char *index, 
         json_t *entry = json_object_get(sources, state->sources[i].name);
         if (entry == NULL)
             continue; /* new source: from the start */
+        int64_t unused;
         if (!copy_field(entry, "modified", loaded[i].cursor.modified,
                         sizeof loaded[i].cursor.modified) ||
-            !copy_field(entry, "id", loaded[i].cursor.id, sizeof loaded[i].cursor.id)) {
+            !copy_field(entry, "id", loaded[i].cursor.id, sizeof loaded[i].cursor.id) ||
+            !pg_timestamp_us(loaded[i].cursor.modified, &unused)) {
             snprintf(err, err_size, "source %s: bad cursor", state->sources[i].name);
             free(loaded);
             json_decref(root);
@@ -92,6 +99,7 @@ int state_load(struct worker_state *state, const char *path, const char *index, 
     memcpy(state->sources, loaded, state->count * sizeof *loaded);
     free(loaded);
     state->fresh = false;
+    state->sweep_pending = json_is_true(json_object_get(root, SWEEP_PENDING_KEY));
     json_decref(root);
     return 1;
 }
@@ -107,6 +115,8 @@ int state_save(const struct worker_state *state, const char *path, const char *i
     }
     json_t *root = json_pack("{s:i, s:s, s:o}", "version", STATE_FORMAT_VERSION, "index", index,
                              "sources", sources);
+    if (state->sweep_pending)
+        json_object_set_new(root, SWEEP_PENDING_KEY, json_true());
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
     if (text == NULL) {

@@ -18,7 +18,9 @@ struct source_state {
 };
 
 struct worker_state {
-    bool fresh; /* no state yet: a full load is to be done */
+    bool fresh;         /* no state yet: a full load is to be done */
+    bool sweep_pending; /* after the full load, remove the documents that no
+                           longer exist (sweep.c); saved, so a crash resumes it */
     struct source_state *sources;
     size_t count;
 };
@@ -29,8 +31,9 @@ void state_free(struct worker_state *state);
 
 /* Reads path into state (already set up with state_init).  Returns 1 when
  * read, 0 when the file does not exist (state stays fresh), -1 when it is
- * unreadable, malformed or written for another index than index (err says
- * why; state stays fresh). */
+ * unreadable, malformed (a cursor's modified that is not a timestamptz as
+ * PostgreSQL prints it included) or written for another index than index
+ * (err says why; state stays fresh). */
 int state_load(struct worker_state *state, const char *path, const char *index, char *err,
                size_t err_size);
 

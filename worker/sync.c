@@ -3,7 +3,11 @@
  *   prepare the index (create it from its file, or check its live mapping)
  *   repeat until a stop request:
  *     fresh state: bootstrap (the full load's starting cursors)
+ *     change_log pruned past the cursor: full reload, then a sweep
+ *     report the change_log position once saved; prune change_log (one
+ *     worker only, every change_log_prune_interval_s)
  *     one batch of each change source in turn (batch.c)
+ *     sweep pending and the full load done: sweep (sweep.c)
  *     nothing more at once: log "caught up" once, sleep poll_interval_ms
  *
  * Any step that fails backs off and starts the round over; only bad SQL and
@@ -12,6 +16,7 @@
 
 #include "batch.h"
 #include "index_setup.h"
+#include "sweep.h"
 #include "log.h"
 #include "util.h"
 
@@ -34,13 +39,37 @@ enum step worker_back_off(struct worker *w, const char *what, const char *reason
     return sleep_unless_stopped(delay, w->stop) ? STEP_RETRY : STEP_STOP;
 }
 
-/* pg_source decides which failures waiting cannot fix. */
+static void set_aside_bad_state(struct worker *w, const char *why);
+
+/* Every source back to the start and a full load to come (bootstrap). */
+static void restart_state(struct worker *w)
+{
+    for (size_t i = 0; i < w->state.count; i++)
+        w->state.sources[i].cursor = CURSOR_START;
+    w->state.fresh = true;
+}
+
+/* pg_source decides which failures waiting cannot fix.  A cursor
+ * PostgreSQL refuses makes the state file unusable: it is set aside and the
+ * round starts over with a full load, at once. */
 enum step worker_pg_failed(struct worker *w, enum pg_failure failure)
 {
     if (failure == PG_BAD_SQL) {
         log_event(LOG_ERROR, "bad SQL for this index", "error", w->pg.err);
         w->exit_status = EXIT_CONFIG;
         return STEP_FATAL;
+    }
+    if (failure == PG_REFUSED) {
+        log_event(LOG_ERROR, "the horizon cannot be computed on this server; not starting",
+                  "reason", w->pg.err);
+        w->exit_status = EXIT_CONFIG;
+        return STEP_FATAL;
+    }
+    if (failure == PG_BAD_CURSOR) {
+        set_aside_bad_state(w, w->pg.err);
+        restart_state(w);
+        w->state.sweep_pending = false;
+        return STEP_RETRY;
     }
     return worker_back_off(w, "postgres", w->pg.err);
 }
@@ -66,18 +95,92 @@ enum step worker_save_state(struct worker *w)
  * those documents already, and those sources start at horizon. */
 static enum step bootstrap(struct worker *w)
 {
-    char horizon[CURSOR_TEXT_MAX];
-    double held_s = 0;
-    enum pg_failure failure = pg_source_horizon(&w->pg, horizon, sizeof horizon, &held_s);
+    struct pg_horizon horizon;
+    enum pg_failure failure = pg_source_horizon(&w->pg, NULL, &horizon);
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
+    /* A prepared transaction and no cursor yet: nothing is known safe. */
+    if (strcmp(horizon.at, CURSOR_START.modified) == 0)
+        return worker_back_off(w, "postgres", "a prepared transaction holds the horizon back");
     for (size_t i = 1; i < w->state.count; i++)
-        cursor_set(&w->state.sources[i].cursor, horizon, CURSOR_START.id);
+        cursor_set(&w->state.sources[i].cursor, horizon.at, CURSOR_START.id);
     w->state.fresh = false;
     enum step step = worker_save_state(w);
-    if (step == STEP_OK)
-        log_event(LOG_INFO, "full load started", "horizon", horizon);
+    if (step == STEP_OK) {
+        log_event(LOG_INFO, "full load started", "horizon", horizon.at);
+        w->position_dirty = w->has_change_log;
+    }
     return step;
+}
+
+/* Tells PostgreSQL how far the change_log source is read (the state file
+ * holding it is durable).  A failure retries this report only: the batch
+ * is done and is not sent again. */
+static enum step report_position(struct worker *w)
+{
+    while (w->position_dirty) {
+        enum pg_failure failure = pg_source_report_position(
+            &w->pg, w->idx->name, CHANGE_LOG_SOURCE, &w->state.sources[w->change_log].cursor);
+        if (failure == PG_OK) {
+            w->position_dirty = false;
+            break;
+        }
+        enum step step = worker_pg_failed(w, failure);
+        if (step != STEP_RETRY || w->state.fresh)
+            return step;
+    }
+    return STEP_OK;
+}
+
+/* Every change_log_prune_interval_s, the pruning worker deletes the
+ * change_log rows every index has read (content.etl_prune_change_log).  A
+ * failure waits for the next interval: pruning later loses nothing. */
+static void prune_change_log(struct worker *w)
+{
+    int64_t now = monotonic_ms();
+    if (w->prune_count == 0 || now < w->next_prune_ms)
+        return;
+    w->next_prune_ms = now + (int64_t)w->config->change_log_prune_interval_s * 1000;
+    long long deleted;
+    enum pg_failure failure = pg_source_prune_change_log(
+        &w->pg, w->prune_indices, w->prune_count, w->config->change_log_retention_s, &deleted);
+    if (failure != PG_OK) {
+        log_event(LOG_WARN, "change_log prune failed", "error", w->pg.err);
+        return;
+    }
+    struct log_line *line = log_begin(LOG_INFO, "change_log pruned");
+    log_int(line, "deleted", deleted);
+    log_int(line, "retention_s", w->config->change_log_retention_s);
+    log_end(line);
+}
+
+/* Compares the prune watermark with the change_log cursor: above it, events
+ * this index never read are gone, so it is rebuilt (a full load, then a
+ * sweep of the documents that no longer exist).  Logged once: the full
+ * load's cursor starts above the watermark. */
+static enum step check_pruned_gap(struct worker *w)
+{
+    if (!w->has_change_log || w->state.fresh)
+        return STEP_OK;
+    const struct cursor *cursor = &w->state.sources[w->change_log].cursor;
+    bool above;
+    char watermark[2 * CURSOR_TEXT_MAX];
+    enum pg_failure failure =
+        pg_source_pruned_above(&w->pg, cursor, &above, watermark, sizeof watermark);
+    if (failure != PG_OK)
+        return worker_pg_failed(w, failure);
+    if (!above)
+        return STEP_OK;
+    struct log_line *line =
+        log_begin(LOG_ERROR, "change_log pruned past this worker's position; full reload");
+    log_str(line, "index", w->idx->index);
+    log_str(line, "cursor_modified", cursor->modified);
+    log_str(line, "cursor_id", cursor->id);
+    log_str(line, "pruned_up_to", watermark);
+    log_end(line);
+    restart_state(w);
+    w->state.sweep_pending = true;
+    return bootstrap(w);
 }
 
 /* Checks or creates the index, retrying while Elasticsearch is away. */
@@ -121,6 +224,41 @@ static void set_aside_bad_state(struct worker *w, const char *why)
     free(aside);
 }
 
+/* True when the index of idx has a change source named change_log; *at
+ * gets which. */
+static bool reads_change_log(const struct index_config *idx, size_t *at)
+{
+    for (size_t i = 0; i < idx->changes_count; i++) {
+        char name[STATE_SOURCE_NAME_MAX];
+        state_source_name(idx->changes_sql[i], name, sizeof name);
+        if (strcmp(name, CHANGE_LOG_SOURCE) == 0) {
+            *at = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Finds this index's change_log source, and, for the first configured
+ * index only (one pruner, not N), the indices whose positions pruning
+ * waits for: every one that reads change_log.  The runtime flags are set
+ * up here too. */
+static void find_change_log(struct worker *w)
+{
+    w->clock_behind = xcalloc(w->idx->changes_count, sizeof *w->clock_behind);
+    w->has_change_log = reads_change_log(w->idx, &w->change_log);
+    w->position_dirty = w->has_change_log;
+    const struct etl_config *c = w->config;
+    if (c->change_log_prune_interval_s == 0 || &c->indices[0] != w->idx)
+        return;
+    w->prune_indices = xcalloc(c->indices_count, sizeof *w->prune_indices);
+    for (size_t i = 0; i < c->indices_count; i++) {
+        size_t unused;
+        if (reads_change_log(&c->indices[i], &unused))
+            w->prune_indices[w->prune_count++] = c->indices[i].name;
+    }
+}
+
 /* Reads mapping, SQL and state; prepares clients. */
 int worker_init(struct worker *w, const struct etl_config *config, const struct index_config *idx,
                 const volatile sig_atomic_t *stop)
@@ -158,6 +296,7 @@ int worker_init(struct worker *w, const struct etl_config *config, const struct 
         names[i] = storage[i];
     }
     state_init(&w->state, names, idx->changes_count);
+    find_change_log(w);
     free(names);
     free(storage);
     int loaded = state_load(&w->state, w->state_path, idx->index, err, sizeof err);
@@ -181,16 +320,28 @@ int worker_run(struct worker *w)
             if (step != STEP_OK)
                 continue;
         }
-        bool more = false, changed = false;
-        step = STEP_OK;
+        step = check_pruned_gap(w);
+        if (step == STEP_OK)
+            step = report_position(w);
+        if (step != STEP_OK)
+            continue;
+        prune_change_log(w);
+        bool more = false, changed = false, loaded = false;
         for (size_t i = 0; step == STEP_OK && i < w->state.count && !*w->stop; i++) {
             int rows;
             step = batch_run(w, i, &rows);
             more = more || rows >= w->config->batch_size;
             changed = changed || rows > 0;
+            loaded = loaded || (i == 0 && step == STEP_OK && rows < w->config->batch_size);
         }
         if (step != STEP_OK)
             continue;
+        /* The full load after a pruned gap is done: remove what is gone. */
+        if (w->state.sweep_pending && loaded) {
+            step = sweep_run(w);
+            if (step != STEP_OK)
+                continue;
+        }
         if (changed)
             w->caught_up = false;
         if (!more) {
@@ -213,6 +364,8 @@ void worker_free(struct worker *w)
     es_client_free(&w->es);
     json_decref(w->definition);
     state_free(&w->state);
+    free(w->clock_behind);
+    free(w->prune_indices);
     free(w->state_path);
     free(w->rejects_path);
 }

@@ -27,9 +27,16 @@ struct worker {
     char *rejects_path;
     struct backoff backoff;
     const volatile sig_atomic_t *stop;
-    int exit_status;        /* what a STEP_FATAL exits with */
-    bool caught_up;         /* the last round found nothing: logged once per idle spell */
-    int64_t held_warned_ms; /* when the last "horizon held back" warning was logged */
+    int exit_status;            /* what a STEP_FATAL exits with */
+    bool caught_up;             /* the last round found nothing: logged once per idle spell */
+    int64_t held_warned_ms;     /* when the last "horizon held back" warning was logged */
+    bool *clock_behind;         /* per source: "clock is behind" logged for this spell */
+    bool has_change_log;        /* the index has a change source named change_log ... */
+    size_t change_log;          /* ... this one */
+    bool position_dirty;        /* change_log position saved but not yet reported */
+    const char **prune_indices; /* names of the indices that read change_log */
+    size_t prune_count;         /* 0: this worker does not prune */
+    int64_t next_prune_ms;      /* monotonic time of the next prune */
 };
 
 /* Sets the worker up for idx: reads its SQL, mapping and state.  Returns 0,
@@ -55,5 +62,9 @@ enum step worker_back_off(struct worker *w, const char *what, const char *reason
 enum step worker_pg_failed(struct worker *w, enum pg_failure failure);
 /* Saves the state, retrying with backoff until it is written or a stop. */
 enum step worker_save_state(struct worker *w);
+
+/* The change source whose position is reported and checked against the
+ * prune watermark (its SQL file's name). */
+#define CHANGE_LOG_SOURCE "change_log"
 
 #endif

@@ -131,6 +131,8 @@ static void assert_documented_defaults(const struct etl_config *c, const char *d
     assert_int_equal(c->backoff_initial_ms, 500);
     assert_int_equal(c->backoff_max_ms, 30000);
     assert_int_equal(c->horizon_warn_s, 60);
+    assert_int_equal(c->change_log_retention_s, 259200);
+    assert_int_equal(c->change_log_prune_interval_s, 3600);
     assert_string_equal(c->pg_host, "");
     assert_string_equal(c->pg_port, "");
     assert_string_equal(c->pg_dbname, dbname);
@@ -479,6 +481,15 @@ struct error_case {
 };
 
 static const struct error_case error_cases[] = {
+    /* change_log retention and pruning (0 turns pruning off) */
+    {"[etl]\nchange_log_retention_s = 60\n" INDEX_SECTION,
+     "2: change_log_retention_s: \"60\" is not a whole number from 3600 to 31536000", NULL, NULL},
+    {"[etl]\nchange_log_prune_interval_s = 86401\n" INDEX_SECTION,
+     "2: change_log_prune_interval_s: \"86401\" is not a whole number from 0 to 86400", NULL, NULL},
+    {"[etl]\nbatch_size = 5\nchange_log_prune_interval_s = 59\n" INDEX_SECTION,
+     "3: change_log_prune_interval_s: \"59\" is not 0 (off) or a whole number from 60 to 86400",
+     NULL, NULL},
+
     /* the reader: syntax, the first of two errors */
     {"[etl]\nbatch_size = 5\nthis line is not valid\npoll_interval_ms = 1000\n" INDEX_SECTION,
      "3: syntax: not a section header, key = value, comment or blank line", NULL, NULL},

@@ -1,6 +1,8 @@
 /* test_pg_source.c - pg_timestamp_ms (pg_source.c), which the sync loop's batch
  * line uses for its lag: timestamptz text as PostgreSQL prints it with
- * TimeZone=UTC, to milliseconds since the epoch. */
+ * TimeZone=UTC, to milliseconds since the epoch; pg_timestamp_us, its strict
+ * microsecond twin (the state file's check), and pg_horizon_behind, the
+ * "database clock is behind the cursor" comparison. */
 #include "pg_source.h"
 
 #include <stdarg.h>
@@ -52,13 +54,48 @@ static void test_garbage(void **state)
     assert_int_equal(pg_timestamp_ms("20:14:09 2021-06-16"), -1);
 }
 
+/* Microseconds, the infinities at the ends, nothing but PostgreSQL's form. */
+static void test_microseconds(void **state)
+{
+    (void)state;
+    int64_t us;
+    assert_true(pg_timestamp_us("2021-06-16 20:14:09.221838+00", &us));
+    assert_int_equal(us, BASE_MS * 1000 + 221838);
+    assert_true(pg_timestamp_us("2021-06-16 20:14:09.5+00", &us));
+    assert_int_equal(us, BASE_MS * 1000 + 500000);
+    assert_true(pg_timestamp_us("-infinity", &us));
+    assert_true(us == INT64_MIN);
+    assert_true(pg_timestamp_us("infinity", &us));
+    assert_true(us == INT64_MAX);
+    assert_false(pg_timestamp_us("yesterday-ish", &us));
+    assert_false(pg_timestamp_us("2021-13-45 99:00:00+00", &us));
+    assert_false(pg_timestamp_us("2021-06-16 20:14:09", &us));
+    assert_false(pg_timestamp_us("2021-06-16 20:14:09+00 junk", &us));
+}
+
+/* The clock stepping back: a horizon earlier than the cursor, as instants
+ * (a shorter fraction is not an earlier time). */
+static void test_horizon_behind(void **state)
+{
+    (void)state;
+    assert_true(pg_horizon_behind("2021-06-16 20:14:08+00", "2021-06-16 20:14:09+00"));
+    assert_true(pg_horizon_behind("2021-06-16 20:14:09.4+00", "2021-06-16 20:14:09.45+00"));
+    assert_false(pg_horizon_behind("2021-06-16 20:14:09.5+00", "2021-06-16 20:14:09.45+00"));
+    assert_false(pg_horizon_behind("2021-06-16 20:14:09+00", "2021-06-16 20:14:09+00"));
+    assert_false(pg_horizon_behind("2021-06-16 20:14:10+00", "2021-06-16 20:14:09.999999+00"));
+    assert_false(pg_horizon_behind("2021-06-16 20:14:09+00", "-infinity"));
+    /* a prepared transaction holds the horizon at the cursor: not behind */
+    assert_false(pg_horizon_behind("-infinity", "-infinity"));
+    assert_true(pg_horizon_behind("-infinity", "2021-06-16 20:14:09+00"));
+    assert_false(pg_horizon_behind("garbage", "2021-06-16 20:14:09+00"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_whole_seconds),
-        cmocka_unit_test(test_fractional_seconds),
-        cmocka_unit_test(test_short_fractions),
-        cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_whole_seconds),   cmocka_unit_test(test_fractional_seconds),
+        cmocka_unit_test(test_short_fractions), cmocka_unit_test(test_microseconds),
+        cmocka_unit_test(test_horizon_behind),  cmocka_unit_test(test_garbage),
     };
     return cmocka_run_group_tests_name("pg_timestamp_ms", tests, NULL, NULL);
 }

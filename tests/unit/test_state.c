@@ -265,15 +265,79 @@ static void test_longest_cursor_fits(void **state)
     memset(id, 'f', CURSOR_TEXT_MAX - 1);
     id[CURSOR_TEXT_MAX - 1] = '\0';
     char text[512];
-    snprintf(text, sizeof text,
-             "{\"version\":1,\"index\":\"movies\",\"sources\":{\"person\":{\"modified\":\"m\","
-             "\"id\":\"%s\"}}}",
-             id);
+    snprintf(
+        text, sizeof text,
+        "{\"version\":1,\"index\":\"movies\",\"sources\":{\"person\":{\"modified\":\"-infinity\","
+        "\"id\":\"%s\"}}}",
+        id);
     struct worker_state ws;
     char err[256];
     assert_int_equal(load_text(text, &ws, err, sizeof err), 1);
     assert_string_equal(ws.sources[1].cursor.id, id);
     state_free(&ws);
+}
+
+/* A modified PostgreSQL would not take as a timestamptz makes the file
+ * unusable (set aside), not a query that fails at every round. */
+static void test_malformed_modified_is_refused(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"yesterday-ish",
+                                      "2021-13-45 99:00:00+00",
+                                      "2021-06-16 20:14:09",
+                                      "2021-06-16 20:14:09+03",
+                                      "2021-06-16 20:14:09.+00",
+                                      "2021-06-16 20:14:09.1234567+00",
+                                      " infinity"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "{\"version\":1,\"index\":\"movies\",\"sources\":{\"genre\":{\"modified\":"
+                 "\"%s\",\"id\":\"x\"}}}",
+                 bad[i]);
+        expect_refused(text, "source genre: bad cursor");
+    }
+}
+
+/* What PostgreSQL prints, infinities included, is taken. */
+static void test_wellformed_modified_is_taken(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"-infinity", "infinity", "2021-06-16 20:14:09+00",
+                                       "2021-06-16 20:14:09.5+00", "2021-06-16 20:14:09.123456+00"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "{\"version\":1,\"index\":\"movies\",\"sources\":{\"genre\":{\"modified\":"
+                 "\"%s\",\"id\":\"x\"}}}",
+                 good[i]);
+        struct worker_state ws;
+        char err[256];
+        assert_int_equal(load_text(text, &ws, err, sizeof err), 1);
+        assert_string_equal(ws.sources[2].cursor.modified, good[i]);
+        state_free(&ws);
+    }
+}
+
+/* A pending sweep survives a restart; once done, the key is gone. */
+static void test_sweep_pending_round_trip(void **state)
+{
+    (void)state;
+    struct worker_state ws;
+    state_init(&ws, source_names, SOURCE_COUNT);
+    ws.sweep_pending = true;
+    assert_int_equal(state_save(&ws, state_path, "movies"), 0);
+    state_free(&ws);
+    state_init(&ws, source_names, SOURCE_COUNT);
+    char err[256];
+    assert_int_equal(state_load(&ws, state_path, "movies", err, sizeof err), 1);
+    assert_true(ws.sweep_pending);
+    ws.sweep_pending = false;
+    assert_int_equal(state_save(&ws, state_path, "movies"), 0);
+    state_free(&ws);
+    char *text = read_whole_file(state_path, NULL);
+    assert_null(strstr(text, "sweep_pending"));
+    free(text);
 }
 
 static void test_source_missing_from_file_starts_at_start(void **state)
@@ -351,6 +415,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_of_another_index_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_longest_cursor_fits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_modified_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wellformed_modified_is_taken, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_pending_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_missing_from_file_starts_at_start, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_path, setup, teardown),

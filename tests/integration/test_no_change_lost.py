@@ -1,0 +1,183 @@
+"""The worker side of "no change is ever lost or stuck" (issue 10), against a
+real PostgreSQL (max_prepared_transactions > 0) and a real search node:
+
+- a prepared transaction committed late: both titles reach the index, and
+  the worker names the prepared transaction while it holds the horizon;
+- track_activities off: the worker refuses to start (exit 78);
+- change_log pruning by the worker deletes nothing a stopped index has not
+  read;
+- change_log pruned by hand past a stopped worker's position: full reload,
+  and the documents deleted meanwhile leave the index (the sweep);
+- a state file whose cursor PostgreSQL would not take is set aside, once.
+
+The clock stepping back cannot be done to a live server; its comparison is
+unit-tested (tests/unit/test_sync.c)."""
+import json
+import uuid
+
+import pytest
+
+from etlproc import all_documents, make_config, run_worker, wait_until
+
+EXIT_CONFIG = 78
+
+
+def sql(conn, statement, params=None):
+    with conn.cursor() as cur:
+        cur.execute(statement, params)
+        return cur.fetchall() if cur.description else cur.rowcount
+
+
+def caught_up(worker, after=0):
+    """True once the worker logged "caught up" after its event number after."""
+    return lambda ev: any(e.get("msg") == "caught up" for e in ev[after:])
+
+
+def doc_title(es, index, fid):
+    resp = es.get(f"/{index}/_doc/{fid}")
+    return resp.json()["_source"]["title"] if resp.status_code == 200 else None
+
+
+@pytest.fixture
+def conns(pg, catalog):
+    """Autocommit connections to the test's catalogue as postgres and app."""
+    opened = {role: pg.connect(role, catalog) for role in ("postgres", "app")}
+    try:
+        yield opened
+    finally:
+        for conn in opened.values():
+            conn.close()
+
+
+@pytest.fixture
+def admin(conns):
+    return conns["postgres"]
+
+
+@pytest.fixture
+def app(conns):
+    return conns["app"]
+
+
+@pytest.fixture
+def workers():
+    """Started workers, stopped at the end whatever happens."""
+    started = []
+    yield started
+    for w in started:
+        if w.proc.poll() is None:
+            w.stop()
+        w.close()
+
+
+def start(workers, bin_dir, config, index="movies"):
+    w = run_worker(bin_dir, config, index)
+    workers.append(w)
+    return w
+
+
+def test_prepared_transaction_committed_late_is_synced(tmp_path, pg, es, catalog, bin_dir, app,
+                                                       admin, workers):
+    config, names = make_config(tmp_path, pg, es, catalog, overrides={("etl", "horizon_warn_s"): "1"})
+    index = names["movies"]
+    worker = start(workers, bin_dir, config)
+    worker.wait_for(caught_up(worker), timeout=120, what="the first load")
+    first, second = [r[0] for r in sql(app, "SELECT id::text FROM content.film_work ORDER BY id LIMIT 2")]
+    gid = "p-" + uuid.uuid4().hex[:8]
+    writer = pg.connect("app", catalog)
+    try:
+        sql(writer, "BEGIN")
+        sql(writer, "UPDATE content.film_work SET title = 'Prepared title' WHERE id = %s", (first,))
+        sql(writer, "PREPARE TRANSACTION %s", (gid,))
+    finally:
+        writer.close()
+    try:
+        sql(app, "UPDATE content.film_work SET title = 'Meanwhile title' WHERE id = %s", (second,))
+        warned = worker.wait_for(
+            lambda ev: [e for e in ev if e.get("msg") == "horizon held back by a prepared transaction"],
+            timeout=30, what="the prepared-transaction warning")[0]
+        assert warned["holder"] == "prepared" and warned["detail"] == f"gid={gid}"
+        # Nothing newer than the cursor is read while it is prepared.
+        assert doc_title(es, index, second) != "Meanwhile title"
+    finally:
+        sql(admin, "COMMIT PREPARED %s", (gid,))
+    wait_until(lambda: doc_title(es, index, first) == "Prepared title", timeout=30, what="first title")
+    wait_until(lambda: doc_title(es, index, second) == "Meanwhile title", timeout=30, what="second title")
+    assert not [e for e in worker.events("retry") if "infinite" in e.get("reason", "")]
+
+
+def test_track_activities_off_refuses_to_start(tmp_path, pg, es, catalog, bin_dir, admin, workers):
+    sql(admin, f'ALTER DATABASE "{catalog}" SET track_activities = off')
+    config, _ = make_config(tmp_path, pg, es, catalog)
+    worker = start(workers, bin_dir, config)
+    assert worker.wait(timeout=60) == EXIT_CONFIG
+    refused = worker.events("the horizon cannot be computed on this server; not starting")
+    assert refused and "track_activities" in refused[0]["reason"]
+
+
+def test_prune_deletes_nothing_a_stopped_index_has_not_read(tmp_path, pg, es, catalog, bin_dir,
+                                                            admin, workers):
+    config, _ = make_config(tmp_path, pg, es, catalog, indices=["movies", "persons"], overrides={
+        ("etl", "change_log_retention_s"): "3600",
+        ("etl", "change_log_prune_interval_s"): "60",
+    })
+    # persons stopped three hours ago: that is the last position it reported.
+    sql(admin, "INSERT INTO content.etl_position (index_name, source, modified, id)"
+               " VALUES ('persons', 'change_log', now() - interval '3 hours', %s)", (str(uuid.UUID(int=0)),))
+    read_by_all, unread_by_persons = str(uuid.uuid4()), str(uuid.uuid4())
+    for row_id, age in ((read_by_all, "5 hours"), (unread_by_persons, "2 hours")):
+        sql(admin, "INSERT INTO content.change_log (id, modified, table_name, operation, person_id)"
+                   f" VALUES (%s, now() - interval '{age}', 'person', 'DELETE', %s)", (row_id, str(uuid.uuid4())))
+    worker = start(workers, bin_dir, config, "movies")
+    pruned = worker.wait_for(lambda ev: [e for e in ev if e.get("msg") == "change_log pruned"],
+                             timeout=120, what="a prune")[0]
+    assert pruned["deleted"] == "1"
+    left = {r[0] for r in sql(admin, "SELECT id::text FROM content.change_log WHERE id IN (%s, %s)",
+                               (read_by_all, unread_by_persons))}
+    assert left == {unread_by_persons}
+    assert sql(admin, "SELECT count(*) FROM content.etl_position"
+                      " WHERE index_name = 'movies' AND source = 'change_log'")[0][0] == 1
+
+
+def test_hand_pruned_gap_reloads_and_removes_deleted_documents(tmp_path, pg, es, catalog, bin_dir,
+                                                               app, admin, workers):
+    config, names = make_config(tmp_path, pg, es, catalog)
+    index = names["movies"]
+    worker = start(workers, bin_dir, config)
+    worker.wait_for(caught_up(worker), timeout=120, what="the first load")
+    worker.stop()
+    fid = sql(app, "SELECT id::text FROM content.film_work ORDER BY id LIMIT 1")[0][0]
+    sql(app, "DELETE FROM content.film_work WHERE id = %s", (fid,))
+    sql(admin, "DELETE FROM content.change_log")
+    worker = start(workers, bin_dir, config)
+    worker.wait_for(lambda ev: [e for e in ev if e.get("msg") == "sweep done"],
+                    timeout=180, what="the sweep")
+    gap = worker.events("change_log pruned past this worker's position; full reload")
+    assert len(gap) == 1 and gap[0]["pruned_up_to"]
+    docs = all_documents(es, index)
+    assert fid not in docs, worker.text()[-3000:]
+    assert len(docs) == sql(app, "SELECT count(*) FROM content.film_work")[0][0]
+    done = worker.events("sweep done")[0]
+    assert int(done["deleted"]) == 1 and int(done["checked"]) >= len(docs)
+    state = json.loads((tmp_path / "state" / "movies.state").read_text())
+    assert "sweep_pending" not in state
+
+
+@pytest.mark.parametrize("modified", ["2021-13-45 99:00:00+00",   # refused when read
+                                      "2021-02-30 00:00:00+00"])  # refused by PostgreSQL (22008)
+def test_malformed_cursor_state_is_set_aside(tmp_path, pg, es, catalog, bin_dir, app, workers, modified):
+    config, names = make_config(tmp_path, pg, es, catalog)
+    worker = start(workers, bin_dir, config)
+    worker.wait_for(caught_up(worker), timeout=120, what="the first load")
+    worker.stop()
+    path = tmp_path / "state" / "movies.state"
+    state = json.loads(path.read_text())
+    state["sources"]["film_work"]["modified"] = modified
+    path.write_text(json.dumps(state))
+    worker = start(workers, bin_dir, config)
+    worker.wait_for(lambda ev: [e for e in ev if e.get("msg") == "full load started"] and caught_up(worker)(ev),
+                    timeout=120, what="the full load")
+    assert len(worker.events("unusable state file set aside; full load")) == 1
+    assert list((tmp_path / "state").glob("movies.state.bad-*"))
+    assert not worker.events("retry")
+    assert len(all_documents(es, names["movies"])) == 999
