@@ -50,6 +50,7 @@ static const struct key_spec key_specs[] = {
     INT("etl", "backoff_initial_ms", "500", 10, 60000, backoff_initial_ms),
     INT("etl", "backoff_max_ms", "30000", 100, 3600000, backoff_max_ms),
     INT("etl", "horizon_warn_s", "60", 1, 86400, horizon_warn_s),
+    INT("etl", "bulk_max_bytes", "10485760", 65536, 104857600, bulk_max_bytes),
 
     STR("postgres", "host", "", pg_host),
     {"postgres", "port", KIND_PORT, "", 0, 0, offsetof(struct etl_config, pg_port)},

@@ -41,6 +41,7 @@ struct etl_config {
     int backoff_initial_ms;
     int backoff_max_ms;
     int horizon_warn_s;
+    int bulk_max_bytes; /* largest _bulk body; a batch is split to fit */
 
     /* [postgres]: empty strings leave the setting to libpq (PG* variables) */
     char *pg_host;
