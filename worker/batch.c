@@ -34,13 +34,10 @@
 /* Counts and timings of one batch. */
 struct batch_counts {
     long rows, indexed, deleted, rejected;
-    long requests;            /* bulk requests sent, retries and 413s included */
-    size_t max_request_bytes; /* the largest body sent */
+    long requests;             /* bulk requests sent, retries and 413s included */
+    size_t max_request_bytes;  /* the largest body sent */
     int64_t query_ms, bulk_ms; /* time in PostgreSQL, time in Elasticsearch */
 };
-
-static enum step send_bulk(struct worker *w, const struct bulk_action *actions, size_t count,
-                           struct batch_counts *counts);
 
 /* Rejects one action with status and error (JSON text, owned): logged and
  * written to the rejects file like an item the search engine refused. */
@@ -50,37 +47,17 @@ static void reject_action(struct worker *w, const struct bulk_action *action, in
     struct bulk_item_result result = {.outcome = BULK_REJECTED, .status = status, .error = error};
     counts->rejected++;
     rejects_record(w->rejects_path, w->idx->index, action, &result);
-    bulk_results_free(&result, 1);
-}
-
-/* A request of count actions, bytes long, was answered 413: a lone action
- * is rejected, more are sent again in two halves. */
-static enum step halve_or_reject(struct worker *w, const struct bulk_action *actions, size_t count,
-                                 size_t bytes, struct batch_counts *counts)
-{
-    if (count == 1) {
-        reject_action(w, actions, HTTP_PAYLOAD_TOO_LARGE, bulk_split_refused_error(bytes), counts);
-        return STEP_OK;
-    }
-    size_t half = bulk_split_half(count);
-    struct log_line *line = log_begin(LOG_WARN, "bulk request too large; halving");
-    log_int(line, "status", HTTP_PAYLOAD_TOO_LARGE);
-    log_int(line, "bytes", (long long)bytes);
-    log_int(line, "actions", (long long)count);
-    log_int(line, "first_half", (long long)half);
-    log_end(line);
-    enum step step = send_bulk(w, actions, half, counts);
-    if (step == STEP_OK)
-        step = send_bulk(w, actions + half, count - half, counts);
-    return step;
+    free(error);
 }
 
 /* Sends actions with _bulk until every item is done or rejected.  Items
- * answered 429/5xx, and whole requests that fail, are retried with backoff;
- * a request answered 413 is halved (halve_or_reject). */
+ * answered 429/5xx, and whole requests that fail, are retried with backoff.
+ * A request answered 413 is left to the caller: *too_large gets its size
+ * (else 0). */
 static enum step send_bulk(struct worker *w, const struct bulk_action *actions, size_t count,
-                           struct batch_counts *counts)
+                           struct batch_counts *counts, size_t *too_large)
 {
+    *too_large = 0;
     struct bulk_action *pending = xcalloc(count, sizeof *pending);
     memcpy(pending, actions, count * sizeof *pending);
     struct bulk_item_result *results = xcalloc(count, sizeof *results);
@@ -99,7 +76,7 @@ static enum step send_bulk(struct worker *w, const struct bulk_action *actions, 
             break;
         }
         if (status == HTTP_PAYLOAD_TOO_LARGE) {
-            step = halve_or_reject(w, pending, count, body.len, counts);
+            *too_large = body.len;
             break;
         }
         if (status != HTTP_OK) {
@@ -151,8 +128,23 @@ static enum step send_bulk(struct worker *w, const struct bulk_action *actions, 
     return step;
 }
 
+/* Logs that a request of count actions, bytes long, was answered 413 and
+ * that the next one takes half as many. */
+static void log_halving(size_t bytes, size_t count, size_t half)
+{
+    struct log_line *line = log_begin(LOG_WARN, "bulk request too large; halving");
+    log_int(line, "status", HTTP_PAYLOAD_TOO_LARGE);
+    log_int(line, "bytes", (long long)bytes);
+    log_int(line, "actions", (long long)count);
+    log_int(line, "first_half", (long long)half);
+    log_end(line);
+}
+
 /* Sends actions in as many requests as it takes for none to exceed
- * bulk_max_bytes; an action whose lines alone exceed it is rejected. */
+ * bulk_max_bytes; an action whose lines alone exceed it is rejected.  A
+ * request answered 413 is sent again with half as many actions (cap), down
+ * to one, which is then rejected; each request accepted lets the next one
+ * take twice as many again. */
 static enum step send_bounded(struct worker *w, const struct bulk_action *actions, size_t count,
                               struct batch_counts *counts)
 {
@@ -162,6 +154,7 @@ static enum step send_bounded(struct worker *w, const struct bulk_action *action
         sizes[i] = bulk_action_bytes(w->engine, w->idx->index, &actions[i]);
     enum step step = STEP_OK;
     size_t at = 0;
+    size_t cap = count;
     while (step == STEP_OK && at < count) {
         size_t n = bulk_split_fit(sizes + at, count - at, limit);
         if (n == 0) {
@@ -170,8 +163,22 @@ static enum step send_bounded(struct worker *w, const struct bulk_action *action
             at++;
             continue;
         }
-        step = send_bulk(w, actions + at, n, counts);
-        at += n;
+        n = n < cap ? n : cap;
+        size_t too_large;
+        step = send_bulk(w, actions + at, n, counts, &too_large);
+        if (step != STEP_OK)
+            break;
+        if (too_large == 0) {
+            at += n;
+            cap = cap < count / 2 ? cap * 2 : count;
+        } else if (n == 1) {
+            reject_action(w, &actions[at], HTTP_PAYLOAD_TOO_LARGE,
+                          bulk_split_refused_error(too_large), counts);
+            at++;
+        } else {
+            cap = bulk_split_half(n);
+            log_halving(too_large, n, cap);
+        }
     }
     free(sizes);
     return step;
@@ -219,8 +226,8 @@ static int plan_documents(struct batch_plan *plan, PGresult *docs)
 {
     for (int r = 0; r < PQntuples(docs); r++) {
         const char *id = PQgetvalue(docs, r, 0);
-        const char **found = bsearch(&id, plan->ids, plan->count, sizeof *plan->ids,
-                                     compare_strings);
+        const char **found =
+            bsearch(&id, plan->ids, plan->count, sizeof *plan->ids, compare_strings);
         if (found == NULL || PQgetisnull(docs, r, 1))
             continue;
         json_error_t error;

@@ -120,11 +120,10 @@ int state_save(const struct worker_state *state, const char *path, const char *i
 {
     json_t *sources = json_object();
     for (size_t i = 0; i < state->count; i++) {
-        json_object_set_new(sources, state->sources[i].name,
-                            json_pack("{s:s, s:s, s:s}", "modified",
-                                      state->sources[i].cursor.modified, "id",
-                                      state->sources[i].cursor.id, "doc_id",
-                                      state->sources[i].cursor.doc_id));
+        json_object_set_new(
+            sources, state->sources[i].name,
+            json_pack("{s:s, s:s, s:s}", "modified", state->sources[i].cursor.modified, "id",
+                      state->sources[i].cursor.id, "doc_id", state->sources[i].cursor.doc_id));
     }
     json_t *root = json_pack("{s:i, s:s, s:o}", "version", STATE_FORMAT_VERSION, "index", index,
                              "sources", sources);

@@ -258,7 +258,8 @@ static void test_doc_id_round_trip(void **state)
     state_init(&ws, source_names, SOURCE_COUNT);
     assert_string_equal(ws.sources[1].cursor.doc_id, CURSOR_GROUP_DONE);
     cursor_set_within(&ws.sources[1].cursor, "2024-01-01 00:00:00+00",
-                      "3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff", "0312ed51-8833-413f-bff5-0e139c11264a");
+                      "3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff",
+                      "0312ed51-8833-413f-bff5-0e139c11264a");
     cursor_set_within(&ws.sources[2].cursor, "2024-01-01 00:00:00+00",
                       "3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff", NULL);
     assert_int_equal(state_save(&ws, state_path, "movies"), 0);
