@@ -17,10 +17,10 @@ PostgreSQL and a real search node:
 import json
 import re
 import signal
+import sys
 
 import pytest
 
-from conftest import SearchNode, _service, _teardown, _tempdir
 from etlproc import ETC, make_config, run_worker, wait_until
 from expected_docs import new_id
 
@@ -168,28 +168,34 @@ def test_invalid_json_from_sql_exits_78_and_sends_nothing(tmp_path, pg, es, cata
     assert es.count(names["movies"]) == 0
 
 
-class SmallBodyNode(SearchNode):
-    """A search node whose http.max_content_length is lowered: the runner
-    copies its default opensearch.yml only when the node has none, so one
-    written beforehand is used."""
+def small_body_node_class(search_node):
+    """A SearchNode subclass whose http.max_content_length is lowered: the
+    runner copies its default opensearch.yml only when the node has none, so
+    one written beforehand is used."""
 
-    MAX_CONTENT = "1mb"
+    class SmallBodyNode(search_node):
+        MAX_CONTENT = "1mb"
 
-    def create(self, attempts=5):
-        for attempt in range(attempts):
-            conf = self.base / f"es{attempt}" / "node" / "node_1" / "config"
-            conf.mkdir(parents=True, exist_ok=True)
-            (conf / "opensearch.yml").write_text(f"http.max_content_length: {self.MAX_CONTENT}\n")
-        super().create(attempts)
+        def create(self, attempts=5):
+            for attempt in range(attempts):
+                conf = self.base / f"es{attempt}" / "node" / "node_1" / "config"
+                conf.mkdir(parents=True, exist_ok=True)
+                (conf / "opensearch.yml").write_text(f"http.max_content_length: {self.MAX_CONTENT}\n")
+            super().create(attempts)
+
+    return SmallBodyNode
 
 
 @pytest.fixture(scope="module")
-def small_body_es():
-    node = _service(SmallBodyNode(_tempdir("etl-it-es-small-")))
+def small_body_es(es):
+    # The harness of tests/integration/conftest.py, found through the session
+    # node (another conftest.py named alike sits in tests/integration/admin).
+    harness = sys.modules[type(es).__module__]
+    node = harness._service(small_body_node_class(type(es))(harness._tempdir("etl-it-es-small-")))
     try:
         yield node
     finally:
-        _teardown(node)
+        harness._teardown(node)
 
 
 def test_413_halves_the_request_until_it_fits(tmp_path, pg, small_body_es, catalog, bin_dir):
