@@ -17,7 +17,6 @@ PostgreSQL and a real search node:
 import json
 import re
 import signal
-import sys
 
 import pytest
 
@@ -189,13 +188,14 @@ def small_body_node_class(search_node):
 @pytest.fixture(scope="module")
 def small_body_es(es):
     # The harness of tests/integration/conftest.py, found through the session
-    # node (another conftest.py named alike sits in tests/integration/admin).
-    harness = sys.modules[type(es).__module__]
-    node = harness._service(small_body_node_class(type(es))(harness._tempdir("etl-it-es-small-")))
+    # node's class (tests/integration/admin has a conftest module of its own,
+    # so "import conftest" may give that one).
+    harness = type(es).create.__globals__
+    node = harness["_service"](small_body_node_class(type(es))(harness["_tempdir"]("etl-it-es-small-")))
     try:
         yield node
     finally:
-        harness._teardown(node)
+        harness["_teardown"](node)
 
 
 def test_413_halves_the_request_until_it_fits(tmp_path, pg, small_body_es, catalog, bin_dir):
