@@ -46,6 +46,7 @@ struct etl_config {
     int horizon_warn_s;
     int change_log_retention_s;      /* change_log rows younger than this are kept */
     int change_log_prune_interval_s; /* 0: the workers never prune */
+    int bulk_max_bytes;              /* largest _bulk body; a batch is split to fit */
 
     /* [postgres]: empty strings leave the setting to libpq (PG* variables) */
     char *pg_host;

@@ -3,18 +3,25 @@
  *   1. horizon = content.etl_horizon(cursor)    (own statement, before the snapshot);
  *      warn while a transaction holds it back, log a clock stepping back
  *   2. BEGIN REPEATABLE READ READ ONLY
- *      rows = change query (cursor, horizon, batch_size)
- *      docs = document query (distinct doc ids of rows)
+ *      rows = change query (cursor, horizon, batch_size): at most batch_size
+ *             rows, so at most batch_size documents, whatever the fan-out
+ *      docs = document query (distinct doc ids of rows), each checked to be
+ *             JSON and put on one line, its values untouched (json_minify.h)
  *      COMMIT
- *   3. _bulk: index the docs found, delete the ids not found; retry 429/5xx
- *      items with backoff; log and keep aside items rejected for good
- *   4. cursor = last row; state file written atomically; a change_log
+ *   3. _bulk, in requests of at most bulk_max_bytes: index the docs found,
+ *      delete the ids not found; a document too large alone is rejected; a
+ *      413 halves the request; retry 429/5xx items with backoff; log and keep
+ *      aside items rejected for good
+ *   4. cursor = last row (its (modified, id), and its doc_id: the position
+ *      inside a fan-out); state file written atomically; a change_log
  *      position is then due to be reported (sync.c)
  *
  * A crash anywhere before 4 leaves the old cursor: the batch is sent again,
  * which is harmless (index and delete are idempotent). */
 #include "batch.h"
 
+#include "bulk_split.h"
+#include "json_minify.h"
 #include "log.h"
 #include "rejects.h"
 #include "util.h"
@@ -29,17 +36,37 @@
 #define HELD_BY_OPEN     "horizon held back by an open transaction"
 #define HELD_BY_PREPARED "horizon held back by a prepared transaction"
 
+/* HTTP statuses of a bulk request the worker acts on. */
+#define HTTP_OK                200
+#define HTTP_PAYLOAD_TOO_LARGE 413
+
 /* Counts and timings of one batch. */
 struct batch_counts {
     long rows, indexed, deleted, rejected;
+    long requests;             /* bulk requests sent, retries and 413s included */
+    size_t max_request_bytes;  /* the largest body sent */
     int64_t query_ms, bulk_ms; /* time in PostgreSQL, time in Elasticsearch */
 };
 
-/* Sends actions with _bulk until every item is done or rejected.  Items
- * answered 429/5xx, and whole requests that fail, are retried with backoff. */
-static enum step send_bulk(struct worker *w, struct bulk_action *actions, size_t count,
-                           struct batch_counts *counts)
+/* Rejects one action with status and error (JSON text, owned): logged and
+ * written to the rejects file like an item the search engine refused. */
+static void reject_action(struct worker *w, const struct bulk_action *action, int status,
+                          char *error, struct batch_counts *counts)
 {
+    struct bulk_item_result result = {.outcome = BULK_REJECTED, .status = status, .error = error};
+    counts->rejected++;
+    rejects_record(w->rejects_path, w->idx->index, action, &result);
+    free(error);
+}
+
+/* Sends actions with _bulk until every item is done or rejected.  Items
+ * answered 429/5xx, and whole requests that fail, are retried with backoff.
+ * A request answered 413 is left to the caller: *too_large gets its size
+ * (else 0). */
+static enum step send_bulk(struct worker *w, const struct bulk_action *actions, size_t count,
+                           struct batch_counts *counts, size_t *too_large)
+{
+    *too_large = 0;
     struct bulk_action *pending = xcalloc(count, sizeof *pending);
     memcpy(pending, actions, count * sizeof *pending);
     struct bulk_item_result *results = xcalloc(count, sizeof *results);
@@ -48,13 +75,20 @@ static enum step send_bulk(struct worker *w, struct bulk_action *actions, size_t
     while (count > 0) {
         buffer_reset(&body);
         w->engine->bulk_build(&body, w->idx->index, pending, count);
+        counts->requests++;
+        if (body.len > counts->max_request_bytes)
+            counts->max_request_bytes = body.len;
         long status = es_request(&w->es, "POST", w->engine->bulk_path, body.data, body.len, true);
         char reason[CURL_ERROR_SIZE + 64];
         if (status < 0 && *w->stop) {
             step = STEP_STOP;
             break;
         }
-        if (status != 200) {
+        if (status == HTTP_PAYLOAD_TOO_LARGE) {
+            *too_large = body.len;
+            break;
+        }
+        if (status != HTTP_OK) {
             if (status < 0)
                 snprintf(reason, sizeof reason, "%s", w->es.err);
             else
@@ -103,6 +137,62 @@ static enum step send_bulk(struct worker *w, struct bulk_action *actions, size_t
     return step;
 }
 
+/* Logs that a request of count actions, bytes long, was answered 413 and
+ * that the next one takes half as many. */
+static void log_halving(size_t bytes, size_t count, size_t half)
+{
+    struct log_line *line = log_begin(LOG_WARN, "bulk request too large; halving");
+    log_int(line, "status", HTTP_PAYLOAD_TOO_LARGE);
+    log_int(line, "bytes", (long long)bytes);
+    log_int(line, "actions", (long long)count);
+    log_int(line, "first_half", (long long)half);
+    log_end(line);
+}
+
+/* Sends actions in as many requests as it takes for none to exceed
+ * bulk_max_bytes; an action whose lines alone exceed it is rejected.  A
+ * request answered 413 is sent again with half as many actions (cap), down
+ * to one, which is then rejected; each request accepted lets the next one
+ * take twice as many again. */
+static enum step send_bounded(struct worker *w, const struct bulk_action *actions, size_t count,
+                              struct batch_counts *counts)
+{
+    size_t limit = (size_t)w->config->bulk_max_bytes;
+    size_t *sizes = xcalloc(count, sizeof *sizes);
+    for (size_t i = 0; i < count; i++)
+        sizes[i] = bulk_action_bytes(w->engine, w->idx->index, &actions[i]);
+    enum step step = STEP_OK;
+    size_t at = 0;
+    size_t cap = count;
+    while (step == STEP_OK && at < count) {
+        size_t n = bulk_split_fit(sizes + at, count - at, limit);
+        if (n == 0) {
+            reject_action(w, &actions[at], HTTP_PAYLOAD_TOO_LARGE,
+                          bulk_split_oversize_error(sizes[at], limit), counts);
+            at++;
+            continue;
+        }
+        n = n < cap ? n : cap;
+        size_t too_large;
+        step = send_bulk(w, actions + at, n, counts, &too_large);
+        if (step != STEP_OK)
+            break;
+        if (too_large == 0) {
+            at += n;
+            cap = cap < count / 2 ? cap * 2 : count;
+        } else if (n == 1) {
+            reject_action(w, &actions[at], HTTP_PAYLOAD_TOO_LARGE,
+                          bulk_split_refused_error(too_large), counts);
+            at++;
+        } else {
+            cap = bulk_split_half(n);
+            log_halving(too_large, n, cap);
+        }
+    }
+    free(sizes);
+    return step;
+}
+
 /* qsort/bsearch comparison of string pointers. */
 static int compare_strings(const void *a, const void *b)
 {
@@ -129,23 +219,50 @@ static const char **distinct_doc_ids(PGresult *changes, size_t *count)
     return ids;
 }
 
-/* Builds one action per id: the document when the query returned it, else
- * a delete.  docs are the document query's results (one per chunk). */
-static struct bulk_action *plan_actions(const char **ids, size_t count, PGresult **docs,
-                                        size_t chunks)
+/* One batch's actions, one per distinct doc id: a delete until the document
+ * query returns that id.  texts[i] owns actions[i].document. */
+struct batch_plan {
+    const char **ids; /* sorted, pointers into the change result */
+    struct bulk_action *actions;
+    char **texts; /* compact JSON documents, or NULL */
+    size_t count;
+};
+
+/* Reads one document query result into plan: each document checked to be
+ * JSON and put on one line (whatever documents.sql printed), its values byte
+ * for byte.  Returns -1 after
+ * logging the id of a document that is not JSON: the index's SQL is wrong. */
+static int plan_documents(struct batch_plan *plan, PGresult *docs)
 {
-    struct bulk_action *actions = xcalloc(count, sizeof *actions);
-    for (size_t i = 0; i < count; i++)
-        actions[i].id = ids[i];
-    for (size_t c = 0; c < chunks; c++) {
-        for (int r = 0; r < PQntuples(docs[c]); r++) {
-            const char *id = PQgetvalue(docs[c], r, 0);
-            const char **found = bsearch(&id, ids, count, sizeof *ids, compare_strings);
-            if (found != NULL && !PQgetisnull(docs[c], r, 1))
-                actions[found - ids].document = PQgetvalue(docs[c], r, 1);
+    for (int r = 0; r < PQntuples(docs); r++) {
+        const char *id = PQgetvalue(docs, r, 0);
+        const char **found =
+            bsearch(&id, plan->ids, plan->count, sizeof *plan->ids, compare_strings);
+        if (found == NULL || PQgetisnull(docs, r, 1))
+            continue;
+        json_error_t error;
+        const char *raw = PQgetvalue(docs, r, 1);
+        size_t raw_len = (size_t)PQgetlength(docs, r, 1);
+        /* Parsed only to prove it is JSON (numbers of any width allowed);
+         * what is sent is the text itself, on one line. */
+        json_t *document = json_loadb(raw, raw_len, JSON_DECODE_INT_AS_REAL, &error);
+        char *text = document ? json_minify(raw, raw_len) : NULL;
+        json_decref(document);
+        if (text == NULL) {
+            struct log_line *line = log_begin(LOG_ERROR, "documents.sql returned invalid JSON");
+            log_str(line, "id", id);
+            log_int(line, "line", error.line);
+            log_int(line, "column", error.column);
+            log_str(line, "error", error.text);
+            log_end(line);
+            return -1;
         }
+        size_t at = (size_t)(found - plan->ids);
+        free(plan->texts[at]);
+        plan->texts[at] = text;
+        plan->actions[at].document = text;
     }
-    return actions;
+    return 0;
 }
 
 /* Logs the batch line (what etlctl status and the tests read). */
@@ -169,33 +286,41 @@ static void log_batch(struct worker *w, size_t source, const struct batch_counts
     log_int(line, "query_ms", counts->query_ms);
     log_int(line, "bulk_ms", counts->bulk_ms);
     log_int(line, "took_ms", monotonic_ms() - started_ms);
+    log_int(line, "bulk_requests", counts->requests);
+    log_int(line, "bulk_max_request_bytes", (long long)counts->max_request_bytes);
+    log_str(line, "cursor_doc_id", cursor->doc_id);
     log_end(line);
 }
 
-/* Releases the results of one batch. */
-static void free_batch(PGresult *changes, PGresult **docs, size_t chunks, const char **ids,
-                       struct bulk_action *actions)
+/* Releases a plan and the change result its ids point into. */
+static void free_batch(PGresult *changes, struct batch_plan *plan)
 {
-    for (size_t c = 0; c < chunks; c++)
-        PQclear(docs[c]);
-    free(docs);
-    free(ids);
-    free(actions);
+    for (size_t i = 0; i < plan->count; i++)
+        free(plan->texts[i]);
+    free(plan->texts);
+    free(plan->actions);
+    free(plan->ids);
     PQclear(changes);
 }
 
-/* Reads the documents of ids in chunks of batch_size (one uuid[] each). */
-static enum pg_failure fetch_documents(struct worker *w, const char **ids, size_t count,
-                                       PGresult **docs, size_t *chunks)
+/* Reads the documents of the plan's ids in chunks of batch_size (one uuid[]
+ * each), each chunk released once read into the plan.  PG_BAD_SQL also for
+ * a document that is not JSON. */
+static enum pg_failure fetch_documents(struct worker *w, struct batch_plan *plan)
 {
     size_t step = (size_t)w->config->batch_size;
-    *chunks = 0;
-    for (size_t at = 0; at < count; at += step) {
-        size_t n = count - at < step ? count - at : step;
-        enum pg_failure failure = pg_source_documents(&w->pg, ids + at, n, &docs[*chunks]);
+    for (size_t at = 0; at < plan->count; at += step) {
+        size_t n = plan->count - at < step ? plan->count - at : step;
+        PGresult *docs = NULL;
+        enum pg_failure failure = pg_source_documents(&w->pg, plan->ids + at, n, &docs);
         if (failure != PG_OK)
             return failure;
-        (*chunks)++;
+        int rc = plan_documents(plan, docs);
+        PQclear(docs);
+        if (rc < 0) {
+            snprintf(w->pg.err, sizeof w->pg.err, "documents.sql returned invalid JSON");
+            return PG_BAD_SQL;
+        }
     }
     return PG_OK;
 }
@@ -268,39 +393,36 @@ enum step batch_run(struct worker *w, size_t source, int *rows_read)
         failure = pg_source_commit(&w->pg);
         return failure == PG_OK ? STEP_OK : worker_pg_failed(w, failure);
     }
-    size_t count;
-    const char **ids = distinct_doc_ids(changes, &count);
-    size_t max_chunks = count / (size_t)w->config->batch_size + 1;
-    PGresult **docs = xcalloc(max_chunks, sizeof *docs);
-    size_t chunks = 0;
-    failure = fetch_documents(w, ids, count, docs, &chunks);
+    struct batch_plan plan = {0};
+    plan.ids = distinct_doc_ids(changes, &plan.count);
+    plan.actions = xcalloc(plan.count, sizeof *plan.actions);
+    plan.texts = xcalloc(plan.count, sizeof *plan.texts);
+    for (size_t i = 0; i < plan.count; i++)
+        plan.actions[i].id = plan.ids[i];
+    failure = fetch_documents(w, &plan);
     if (failure == PG_OK)
         failure = pg_source_commit(&w->pg);
     if (failure != PG_OK) {
-        free_batch(changes, docs, chunks, ids, NULL);
+        free_batch(changes, &plan);
         return worker_pg_failed(w, failure);
     }
-    struct bulk_action *actions = plan_actions(ids, count, docs, chunks);
     struct batch_counts counts = {.rows = rows, .query_ms = monotonic_ms() - started};
-    enum step step = STEP_OK;
-    size_t per_request = (size_t)w->config->batch_size;
     int64_t bulk_started = monotonic_ms();
-    for (size_t at = 0; step == STEP_OK && at < count; at += per_request) {
-        size_t n = count - at < per_request ? count - at : per_request;
-        step = send_bulk(w, actions + at, n, &counts);
-    }
+    enum step step = send_bounded(w, plan.actions, plan.count, &counts);
     counts.bulk_ms = monotonic_ms() - bulk_started;
     if (step == STEP_OK) {
         struct cursor *cursor = &w->state.sources[source].cursor;
-        cursor_set(cursor, PQgetvalue(changes, rows - 1, 0), PQgetvalue(changes, rows - 1, 1));
+        int last = rows - 1;
+        cursor_set_within(cursor, PQgetvalue(changes, last, 0), PQgetvalue(changes, last, 1),
+                          PQgetisnull(changes, last, 2) ? NULL : PQgetvalue(changes, last, 2));
         step = worker_save_state(w);
         if (step == STEP_OK) {
             w->position_dirty = w->position_dirty || (w->has_change_log && source == w->change_log);
-            log_batch(w, source, &counts, count, started);
+            log_batch(w, source, &counts, plan.count, started);
             backoff_reset(&w->backoff);
             *rows_read = rows;
         }
     }
-    free_batch(changes, docs, chunks, ids, actions);
+    free_batch(changes, &plan);
     return step;
 }

@@ -430,8 +430,9 @@ enum pg_failure pg_source_changes(struct pg_source *pg, size_t source, const str
     char limit_text[16];
     snprintf(name, sizeof name, CHANGES_STATEMENT_FMT, source);
     snprintf(limit_text, sizeof limit_text, "%d", limit);
-    const char *params[4] = {from->modified, from->id, horizon, limit_text};
-    enum pg_failure failure = run_prepared(pg, name, 4, params, result);
+    const char *params[] = {from->modified, from->id, horizon, limit_text, from->doc_id};
+    enum pg_failure failure =
+        run_prepared(pg, name, (int)(sizeof params / sizeof params[0]), params, result);
     if (failure == PG_UNAVAILABLE && bad_datetime(pg))
         return PG_BAD_CURSOR;
     if (failure == PG_OK && PQnfields(*result) != 3) {

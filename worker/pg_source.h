@@ -64,9 +64,9 @@ enum pg_failure pg_source_horizon(struct pg_source *pg, const char *since, struc
 enum pg_failure pg_source_begin(struct pg_source *pg);
 enum pg_failure pg_source_commit(struct pg_source *pg);
 
-/* Runs change query number source: rows after from, stamped before horizon,
- * at most limit of them.  *result gets (modified, id, doc_id) rows; the
- * caller PQclear()s it. */
+/* Runs change query number source: rows after from (its (modified, id) and
+ * the doc_id inside that group), stamped before horizon, at most limit of
+ * them.  *result gets (modified, id, doc_id) rows; the caller PQclear()s it. */
 enum pg_failure pg_source_changes(struct pg_source *pg, size_t source, const struct cursor *from,
                                   const char *horizon, int limit, PGresult **result);
 

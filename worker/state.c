@@ -1,7 +1,11 @@
 /* state.c - see state.h.  The file is JSON:
- *   {"version":1,"index":"movies","sources":{"film_work":{"modified":"...","id":"..."},...},
+ *   {"version":2,"index":"movies",
+ *    "sources":{"film_work":{"modified":"...","id":"...","doc_id":"..."},...},
  *    "sweep_pending":true}        (the last key only while a sweep is pending)
- */
+ * Version 2 added doc_id, the position inside a (modified, id) group (see
+ * cursor.h).  Version 1 files, without it, are still read: each of their
+ * cursors had its group done.  Version 2 is written, so that an older worker
+ * refuses the file (and starts over) rather than skip the rest of a group. */
 #include "state.h"
 
 #include "atomic_file.h"
@@ -14,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STATE_FORMAT_VERSION 1
+#define STATE_FORMAT_VERSION 2
+/* The oldest version still read. */
+#define STATE_FORMAT_OLDEST 1
 /* Optional: present (true) only while a sweep is pending. */
 #define SWEEP_PENDING_KEY "sweep_pending"
 
@@ -48,6 +54,17 @@ static bool copy_field(json_t *object, const char *key, char *out, size_t size)
     return true;
 }
 
+/* The position inside the group: absent (a version 1 file) means the group
+ * is done; present, it must be a usable text. */
+static bool copy_doc_id(json_t *entry, char *out, size_t size)
+{
+    if (json_object_get(entry, "doc_id") == NULL) {
+        snprintf(out, size, "%s", CURSOR_GROUP_DONE);
+        return true;
+    }
+    return copy_field(entry, "doc_id", out, size);
+}
+
 /* Reads and checks the file; every configured source must be in it, so a
  * source added to the config later starts from the beginning. */
 int state_load(struct worker_state *state, const char *path, const char *index, char *err,
@@ -63,9 +80,10 @@ int state_load(struct worker_state *state, const char *path, const char *index, 
     }
     json_t *sources = json_object_get(root, "sources");
     json_t *version = json_object_get(root, "version");
-    if (!json_is_integer(version) || json_integer_value(version) != STATE_FORMAT_VERSION ||
-        !json_is_object(sources)) {
-        snprintf(err, err_size, "not a version %d state file", STATE_FORMAT_VERSION);
+    if (!json_is_integer(version) || json_integer_value(version) < STATE_FORMAT_OLDEST ||
+        json_integer_value(version) > STATE_FORMAT_VERSION || !json_is_object(sources)) {
+        snprintf(err, err_size, "not a version %d or %d state file", STATE_FORMAT_OLDEST,
+                 STATE_FORMAT_VERSION);
         json_decref(root);
         return -1;
     }
@@ -89,7 +107,8 @@ int state_load(struct worker_state *state, const char *path, const char *index, 
         if (!copy_field(entry, "modified", loaded[i].cursor.modified,
                         sizeof loaded[i].cursor.modified) ||
             !copy_field(entry, "id", loaded[i].cursor.id, sizeof loaded[i].cursor.id) ||
-            !pg_timestamp_us(loaded[i].cursor.modified, &unused)) {
+            !pg_timestamp_us(loaded[i].cursor.modified, &unused) ||
+            !copy_doc_id(entry, loaded[i].cursor.doc_id, sizeof loaded[i].cursor.doc_id)) {
             snprintf(err, err_size, "source %s: bad cursor", state->sources[i].name);
             free(loaded);
             json_decref(root);
@@ -109,9 +128,10 @@ int state_save(const struct worker_state *state, const char *path, const char *i
 {
     json_t *sources = json_object();
     for (size_t i = 0; i < state->count; i++) {
-        json_object_set_new(sources, state->sources[i].name,
-                            json_pack("{s:s, s:s}", "modified", state->sources[i].cursor.modified,
-                                      "id", state->sources[i].cursor.id));
+        json_object_set_new(
+            sources, state->sources[i].name,
+            json_pack("{s:s, s:s, s:s}", "modified", state->sources[i].cursor.modified, "id",
+                      state->sources[i].cursor.id, "doc_id", state->sources[i].cursor.doc_id));
     }
     json_t *root = json_pack("{s:i, s:s, s:o}", "version", STATE_FORMAT_VERSION, "index", index,
                              "sources", sources);

@@ -363,7 +363,7 @@ def test_unreadable_state_file_is_set_aside(tmp_path, pg, es, catalog, bin_dir):
         aside = list((tmp_path / "state").glob("movies.state.bad-*"))
         assert len(aside) == 1 and aside[0].read_text() == "{ this is not json"
         assert es.count(names["movies"]) == 999
-        assert json.loads((tmp_path / "state" / "movies.state").read_text())["version"] == 1
+        assert json.loads((tmp_path / "state" / "movies.state").read_text())["version"] == 2
     finally:
         assert w.stop() == 0
 

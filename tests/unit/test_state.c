@@ -138,7 +138,7 @@ static void test_saved_file_format(void **state)
     json_t *root = json_loads(text, 0, &error);
     free(text);
     assert_non_null(root);
-    assert_int_equal(json_integer_value(json_object_get(root, "version")), 1);
+    assert_int_equal(json_integer_value(json_object_get(root, "version")), 2);
     assert_string_equal(json_string_value(json_object_get(root, "index")), "movies_v2");
     json_t *sources = json_object_get(root, "sources");
     assert_int_equal(json_object_size(sources), 2);
@@ -207,7 +207,8 @@ static void test_malformed_json(void **state)
 static void test_wrong_version(void **state)
 {
     (void)state;
-    expect_refused("{\"version\":2,\"index\":\"movies\",\"sources\":{}}", "not a version 1");
+    expect_refused("{\"version\":3,\"index\":\"movies\",\"sources\":{}}", "not a version 1 or 2");
+    expect_refused("{\"version\":0,\"index\":\"movies\",\"sources\":{}}", "not a version 1 or 2");
     expect_refused("{\"version\":\"1\",\"sources\":{}}", "not a version 1");
     expect_refused("{\"index\":\"movies\",\"sources\":{}}", "not a version 1");
     expect_refused("{\"version\":1,\"index\":\"movies\"}", "not a version 1");
@@ -247,6 +248,49 @@ static void test_bad_cursor(void **state)
     expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":{"
                    "\"film_work\":{\"modified\":\"2021-01-01 00:00:00+00\",\"id\":\"a\"},"
                    "\"person\":{\"modified\":null,\"id\":\"b\"}}}",
+                   "source person: bad cursor");
+}
+
+static void test_doc_id_round_trip(void **state)
+{
+    (void)state;
+    struct worker_state ws;
+    state_init(&ws, source_names, SOURCE_COUNT);
+    assert_string_equal(ws.sources[1].cursor.doc_id, CURSOR_GROUP_DONE);
+    cursor_set_within(&ws.sources[1].cursor, "2024-01-01 00:00:00+00",
+                      "3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff",
+                      "0312ed51-8833-413f-bff5-0e139c11264a");
+    cursor_set_within(&ws.sources[2].cursor, "2024-01-01 00:00:00+00",
+                      "3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff", NULL);
+    assert_int_equal(state_save(&ws, state_path, "movies"), 0);
+    state_free(&ws);
+    struct worker_state loaded;
+    state_init(&loaded, source_names, SOURCE_COUNT);
+    char err[256] = "";
+    assert_int_equal(state_load(&loaded, state_path, "movies", err, sizeof err), 1);
+    assert_string_equal(loaded.sources[1].cursor.doc_id, "0312ed51-8833-413f-bff5-0e139c11264a");
+    assert_string_equal(loaded.sources[2].cursor.doc_id, CURSOR_GROUP_DONE);
+    assert_string_equal(loaded.sources[0].cursor.doc_id, CURSOR_GROUP_DONE);
+    state_free(&loaded);
+}
+
+static void test_version_1_reads_as_group_done(void **state)
+{
+    (void)state;
+    struct worker_state ws;
+    char err[256];
+    int rc = load_text("{\"version\":1,\"index\":\"movies\",\"sources\":{"
+                       "\"person\":{\"modified\":\"2021-06-16 20:14:09+00\",\"id\":\"abc\"}}}",
+                       &ws, err, sizeof err);
+    assert_int_equal(rc, 1);
+    assert_cursor(&ws.sources[1].cursor, "2021-06-16 20:14:09+00", "abc");
+    assert_string_equal(ws.sources[1].cursor.doc_id, CURSOR_GROUP_DONE);
+    state_free(&ws);
+    expect_refused("{\"version\":2,\"index\":\"movies\",\"sources\":{\"person\":{"
+                   "\"modified\":\"m\",\"id\":\"abc\",\"doc_id\":7}}}",
+                   "source person: bad cursor");
+    expect_refused("{\"version\":2,\"index\":\"movies\",\"sources\":{\"person\":{"
+                   "\"modified\":\"m\",\"id\":\"abc\",\"doc_id\":\"\"}}}",
                    "source person: bad cursor");
 }
 
@@ -414,6 +458,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_of_another_index_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_doc_id_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_1_reads_as_group_done, setup, teardown),
         cmocka_unit_test_setup_teardown(test_longest_cursor_fits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_modified_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wellformed_modified_is_taken, setup, teardown),

@@ -1,15 +1,25 @@
 -- Change source of the movies index: a genre renamed (or added) changes the
 -- documents of its films.
 -- The contract of this file: etc/sql/README.md.
+-- A group is one changed genre, one row per film (the fan-out, any size):
+-- the LIMIT applies to these rows, so a batch holds at most $4 documents and
+-- the cursor may stop inside a group.  At most $4 + 1 genres are needed for
+-- $4 rows (the cursor's own group may have none left).
 WITH changed AS (
     SELECT modified, id
       FROM content.genre
-     WHERE (modified, id) > ($1::timestamptz, $2::uuid)
+     WHERE (modified, id) >= ($1::timestamptz, $2::uuid)
        AND modified < $3::timestamptz
      ORDER BY modified, id
-     LIMIT $4::int
+     LIMIT $4::int + 1
+), fanned AS (
+    SELECT DISTINCT c.modified, c.id, l.film_work_id AS doc_id
+      FROM changed c
+      LEFT JOIN content.genre_film_work l ON l.genre_id = c.id
 )
-SELECT c.modified::text, c.id::text, gfw.film_work_id::text AS doc_id
-  FROM changed c
-  LEFT JOIN content.genre_film_work gfw ON gfw.genre_id = c.id
- ORDER BY c.modified, c.id
+SELECT modified::text, id::text, doc_id::text
+  FROM fanned
+ WHERE (modified, id) > ($1::timestamptz, $2::uuid)
+    OR doc_id > $5::uuid
+ ORDER BY modified, id, doc_id
+ LIMIT $4::int
