@@ -78,7 +78,6 @@ static void make_parent_dir(const char *path)
     free(copy);
 }
 
-/* See control.h. */
 enum control_open_result control_open(struct control *ctl, const char *path, int mode,
                                       int idle_timeout_ms, char *err, size_t err_size)
 {
@@ -120,7 +119,6 @@ enum control_open_result control_open(struct control *ctl, const char *path, int
     return CONTROL_OPENED;
 }
 
-/* chmod of the socket file. */
 void control_set_mode(struct control *ctl, int mode)
 {
     if (ctl->path != NULL && chmod(ctl->path, (mode_t)mode) < 0)
@@ -381,7 +379,6 @@ void control_handle(struct supervisor *sup, const struct pollfd *fds, size_t cou
         accept_clients(ctl);
 }
 
-/* See control.h. */
 int64_t control_expire(struct control *ctl, int64_t now)
 {
     int64_t next = -1;
@@ -401,7 +398,6 @@ int64_t control_expire(struct control *ctl, int64_t now)
     return next;
 }
 
-/* See control.h. */
 void control_complete_waiting(struct supervisor *sup)
 {
     for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {

@@ -36,7 +36,6 @@ void log_file_open(struct log_file *file, const char *dir, const char *name)
     file->path = path;
 }
 
-/* Releases the descriptor and the path. */
 void log_file_close(struct log_file *file)
 {
     if (file->fd >= 0)

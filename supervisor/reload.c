@@ -15,7 +15,6 @@
 /* The worker's file name, looked for beside etl-supervisor by default. */
 #define WORKER_PROGRAM "etl-worker"
 
-/* See reload.h. */
 char *resolve_worker_path(const struct etl_config *config, char *err, size_t err_size)
 {
     char *path;
@@ -128,7 +127,6 @@ static void apply_sections(struct supervisor *sup, const struct etl_config *fres
     }
 }
 
-/* See reload.h. */
 void supervisor_reload(struct supervisor *sup)
 {
     struct etl_config fresh;

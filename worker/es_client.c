@@ -85,7 +85,6 @@ void es_client_free(struct es_client *es)
     *es = (struct es_client){0};
 }
 
-/* Performs one request and returns its status. */
 long es_request(struct es_client *es, const char *method, const char *path, const char *body,
                 size_t body_len, bool ndjson)
 {

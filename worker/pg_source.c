@@ -68,7 +68,6 @@ static char *read_sql(const char *path, char *err, size_t err_size)
     return text;
 }
 
-/* Loads the index's SQL texts. */
 int pg_source_init(struct pg_source *pg, const struct etl_config *config,
                    const struct index_config *idx, char *err, size_t err_size)
 {
@@ -100,7 +99,6 @@ void pg_source_free(struct pg_source *pg)
     *pg = (struct pg_source){0};
 }
 
-/* Drops the connection. */
 void pg_source_disconnect(struct pg_source *pg)
 {
     if (pg->conn != NULL)
@@ -385,7 +383,6 @@ enum pg_failure pg_source_pruned_above(struct pg_source *pg, const struct cursor
     return PG_OK;
 }
 
-/* BEGIN a read-only repeatable-read transaction. */
 enum pg_failure pg_source_begin(struct pg_source *pg)
 {
     enum pg_failure failure = pg_source_connect(pg);
@@ -422,7 +419,6 @@ static enum pg_failure run_prepared(struct pg_source *pg, const char *name, int 
     return PG_OK;
 }
 
-/* Runs change query number source from the cursor. */
 enum pg_failure pg_source_changes(struct pg_source *pg, size_t source, const struct cursor *from,
                                   const char *horizon, int limit, PGresult **result)
 {

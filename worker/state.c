@@ -24,7 +24,6 @@
 /* Optional: present (true) only while a sweep is pending. */
 #define SWEEP_PENDING_KEY "sweep_pending"
 
-/* All sources at the start. */
 void state_init(struct worker_state *state, const char *const *names, size_t count)
 {
     state->fresh = true;
@@ -123,7 +122,6 @@ int state_load(struct worker_state *state, const char *path, const char *index, 
     return 1;
 }
 
-/* Serializes and writes atomically. */
 int state_save(const struct worker_state *state, const char *path, const char *index)
 {
     json_t *sources = json_object();

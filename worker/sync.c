@@ -259,7 +259,6 @@ static void find_change_log(struct worker *w)
     }
 }
 
-/* Reads mapping, SQL and state; prepares clients. */
 int worker_init(struct worker *w, const struct etl_config *config, const struct index_config *idx,
                 const volatile sig_atomic_t *stop)
 {

@@ -1,4 +1,4 @@
-"""Batches that are big in bytes or in fan-out (issue 10), against a real
+"""Batches that are big in bytes or in fan-out, against a real
 PostgreSQL and a real search node:
 
 - long texts: 520 films with ~210 KB descriptions make one batch of 500

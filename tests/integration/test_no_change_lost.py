@@ -1,4 +1,4 @@
-"""The worker side of "no change is ever lost or stuck" (issue 10), against a
+"""The worker side of "no change is ever lost or stuck", against a
 real PostgreSQL (max_prepared_transactions > 0) and a real search node:
 
 - a prepared transaction committed late: both titles reach the index, and
