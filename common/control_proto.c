@@ -16,7 +16,7 @@ struct command_spec {
 static const struct command_spec command_specs[] = {
     {"status", CONTROL_STATUS, NAME_OPTIONAL},       {"restart", CONTROL_RESTART, NAME_REQUIRED},
     {"stop", CONTROL_STOP, NAME_REQUIRED},           {"start", CONTROL_START, NAME_REQUIRED},
-    {"reopen-logs", CONTROL_REOPEN_LOGS, NAME_NONE},
+    {"reopen-logs", CONTROL_REOPEN_LOGS, NAME_NONE}, {"reindex", CONTROL_REINDEX, NAME_REQUIRED},
 };
 #define COMMAND_SPECS_COUNT (sizeof command_specs / sizeof command_specs[0])
 
@@ -25,6 +25,7 @@ static const char *const error_names[] = {
     [CONTROL_ERR_UNKNOWN_WORKER] = "unknown-worker",
     [CONTROL_ERR_UNAVAILABLE] = "unavailable",
     [CONTROL_ERR_BUSY] = "busy",
+    [CONTROL_ERR_NOT_RUNNING] = "not-running",
     [CONTROL_ERR_UNKNOWN_CODE] = "unknown-code",
 };
 

@@ -3,6 +3,7 @@
  *
  * Request: one line "COMMAND [NAME]\n", words separated by spaces:
  *     status [NAME]   restart NAME   stop NAME   start NAME   reopen-logs
+ *     reindex NAME
  * Reply: any number of "data TEXT" lines, then one final line, either
  *     "ok [TEXT]"   or   "error CODE TEXT"
  * (CODE below), after which the supervisor closes the connection.  Every
@@ -25,6 +26,7 @@ enum control_command {
     CONTROL_STOP,        /* stop NAME and keep it stopped */
     CONTROL_START,       /* start NAME if it is not running */
     CONTROL_REOPEN_LOGS, /* reopen log_dir/NAME.log files */
+    CONTROL_REINDEX,     /* send SIGUSR1 to NAME: it starts a rebuild */
 };
 
 /* The CODE of an "error" reply. */
@@ -33,6 +35,7 @@ enum control_error {
     CONTROL_ERR_UNKNOWN_WORKER, /* "unknown-worker": no worker of that name */
     CONTROL_ERR_UNAVAILABLE,    /* "unavailable": the supervisor is shutting down */
     CONTROL_ERR_BUSY,           /* "busy": too many control connections */
+    CONTROL_ERR_NOT_RUNNING,    /* "not-running": the worker has no process now */
     CONTROL_ERR_UNKNOWN_CODE,   /* a code this version does not know */
 };
 

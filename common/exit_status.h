@@ -16,6 +16,11 @@
 #define EXIT_MAPPING_DIFFERS EX_DATAERR   /* 65: the live index mapping is not the file's */
 #define EXIT_INTERNAL        EX_SOFTWARE  /* 70: cannot set up (curl, ...) */
 #define EXIT_STATE_DIR       EX_CANTCREAT /* 73: the state directory cannot be created */
+/* etl-worker --verify (and etlctl verify). */
+#define EXIT_DIFFERS        EX_DATAERR     /* 65: the index differs from PostgreSQL */
+#define EXIT_UNREACHABLE    EX_UNAVAILABLE /* 69: PostgreSQL or the search engine did not answer */
+#define EXIT_REBUILD_NEEDED EX_TEMPFAIL    /* 75: --repair: more than verify_rebuild_threshold
+                                              differ (etlctl then asks for a rebuild) */
 
 /* etl-supervisor. */
 #define EXIT_OS_ERROR        EX_OSERR     /* 71: signals or poll cannot be set up */
@@ -30,5 +35,6 @@
 #define EXIT_TRY_LATER      EX_TEMPFAIL    /* 75: no answer within -t, busy, shutting down */
 #define EXIT_BAD_REPLY      EX_PROTOCOL    /* 76: a reply etlctl cannot read */
 #define EXIT_NO_PERMISSION  EX_NOPERM      /* 77: not allowed on the socket */
+#define EXIT_WORKER_STOPPED EX_NOHOST      /* 68: reindex: the worker has no process now */
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,30 @@ static void do_status(struct supervisor *sup, struct control_client *client)
     begin_reply(client);
 }
 
+/* "reindex NAME": SIGUSR1 to the worker's process, which starts a rebuild
+ * (the worker's own business).  Only a running worker has a process to
+ * tell; a stopped or backing-off one would lose the request. */
+static void do_reindex(struct control_client *client, const struct child *child)
+{
+    if (child->state != CHILD_RUNNING || child->pid <= 0) {
+        char text[CONTROL_NAME_MAX + 64];
+        snprintf(text, sizeof text, "worker \"%s\" is not running (%s)", child->name,
+                 child_state_name(child->state));
+        reply_error(client, CONTROL_ERR_NOT_RUNNING, text);
+        return;
+    }
+    if (kill(child->pid, SIGUSR1) < 0) {
+        reply_error(client, CONTROL_ERR_NOT_RUNNING, strerror(errno));
+        return;
+    }
+    struct log_line *line = log_begin(LOG_INFO, "rebuild requested");
+    log_str(line, "child", child->name);
+    log_int(line, "child_pid", child->pid);
+    log_end(line);
+    control_reply_ok(&client->out, "rebuild requested");
+    begin_reply(client);
+}
+
 /* Acts on a parsed request; the reply now, or once the worker is no
  * longer stopping (control_complete_waiting). */
 static void execute(struct supervisor *sup, struct control_client *client)
@@ -232,6 +257,10 @@ static void execute(struct supervisor *sup, struct control_client *client)
     }
     if (sup->shutting_down) {
         reply_error(client, CONTROL_ERR_UNAVAILABLE, "the supervisor is shutting down");
+        return;
+    }
+    if (req->command == CONTROL_REINDEX) {
+        do_reindex(client, child);
         return;
     }
     if (req->command == CONTROL_START)

@@ -47,7 +47,8 @@ static void usage(FILE *out)
                  "  restart NAME    stop the worker (if running) and start it again\n"
                  "  stop NAME       stop the worker; it stays stopped until start\n"
                  "  start NAME      start a stopped (or backing-off) worker now\n"
-                 "  reopen-logs     reopen log_dir/NAME.log (after logrotate moved them)\n\n"
+                 "  reopen-logs     reopen log_dir/NAME.log (after logrotate moved them)\n"
+                 "  reindex NAME    ask the running worker for a full rebuild (SIGUSR1)\n\n"
                  "  -s, --socket SOCKET  the control socket\n"
                  "  -c, --config FILE    read control_socket from FILE; without -s and -c:\n"
                  "                       $" SOCKET_ENV ", else " CONFIG_DEFAULT_PATH "\n"
@@ -57,8 +58,8 @@ static void usage(FILE *out)
                  "  -j, --json           status as JSON\n"
                  "  -h, --help           this text\n"
                  "  -V, --version        version\n\n"
-                 "Exit status: 0 done, 64 usage, 67 unknown worker name, 69 the supervisor\n"
-                 "is not running, 75 no answer within the timeout / busy / shutting down,\n"
+                 "Exit status: 0 done, 64 usage, 67 unknown worker name, 68 reindex: the\n"
+                 "worker is not running, 69 the supervisor is not running, 75 no answer within the timeout / busy / shutting down,\n"
                  "76 unreadable reply,\n"
                  "77 permission denied on the socket, 78 configuration.\n");
 }
@@ -173,6 +174,8 @@ static int error_status(enum control_error code)
         return EXIT_USAGE;
     case CONTROL_ERR_UNKNOWN_WORKER:
         return EXIT_UNKNOWN_WORKER;
+    case CONTROL_ERR_NOT_RUNNING:
+        return EXIT_WORKER_STOPPED;
     case CONTROL_ERR_UNAVAILABLE:
     case CONTROL_ERR_BUSY:
         return EXIT_TRY_LATER;

@@ -7,6 +7,7 @@
  * index; can be run by hand too.  Exit statuses: sync.h. */
 #include "config.h"
 #include "log.h"
+#include "rebuild_signal.h"
 #include "sync.h"
 
 #include <curl/curl.h>
@@ -37,6 +38,7 @@ static void install_signals(void)
     sigaction(SIGTERM, &action, NULL);
     sigaction(SIGINT, &action, NULL);
     signal(SIGPIPE, SIG_IGN);
+    rebuild_signal_install();
 }
 
 /* Prints the usage text. */
