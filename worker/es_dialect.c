@@ -10,9 +10,12 @@
  *                            distribution: Elasticsearch)
  *   POST /INDEX/_refresh
  *   POST /INDEX/_search?scroll=1m  {"size":N,"_source":false,"sort":["_doc"]}
+ *                            ("_source":false left out to get the documents)
  *   POST /_search/scroll     {"scroll":"1m","scroll_id":S}
- *                         -> {"_scroll_id":S,"hits":{"hits":[{"_id":D},...]}}
- *   DELETE /_search/scroll   {"scroll_id":S} */
+ *                         -> {"_scroll_id":S,"hits":{"hits":[{"_id":D,"_source"?},...]}}
+ *   DELETE /_search/scroll   {"scroll_id":S}
+ *   POST /INDEX/_mget[?_source=false]  {"ids":[D,...]}
+ *                         -> {"docs":[{"_id":D,"found":B,"_source"?},...]} */
 #include "search_engine.h"
 
 #include <stdbool.h>
@@ -177,10 +180,11 @@ static char *scroll_start_path(const char *index)
     return xasprintf("/%s/_search?scroll=" SCROLL_KEEP_ALIVE, index);
 }
 
-/* Ids only, in index order ("_doc": the cheapest sort). */
-static char *scroll_start_body(size_t size)
+/* In index order ("_doc": the cheapest sort); ids only unless with_source. */
+static char *scroll_start_body(size_t size, bool with_source)
 {
-    return xasprintf("{\"size\":%zu,\"_source\":false,\"sort\":[\"_doc\"]}", size);
+    return xasprintf("{\"size\":%zu,%s\"sort\":[\"_doc\"]}", size,
+                     with_source ? "" : "\"_source\":false,");
 }
 
 /* The scroll id is quoted by jansson. */
@@ -201,12 +205,16 @@ static char *scroll_clear_body(const char *scroll_id)
     return text;
 }
 
-/* Every hit must carry a string _id, or none of the page is trusted. */
-static int scroll_parse(const char *body, size_t len, char **scroll_id, char ***ids, size_t *count)
+/* Every hit must carry a string _id (and a _source when sources are
+ * wanted), or none of the page is trusted. */
+static int scroll_parse(const char *body, size_t len, char **scroll_id, char ***ids, size_t *count,
+                        json_t **sources)
 {
     *scroll_id = NULL;
     *ids = NULL;
     *count = 0;
+    if (sources != NULL)
+        *sources = NULL;
     json_error_t error;
     json_t *root = json_loadb(body, len, 0, &error);
     const char *id_text = json_string_value(json_object_get(root, "_scroll_id"));
@@ -217,20 +225,78 @@ static int scroll_parse(const char *body, size_t len, char **scroll_id, char ***
     }
     size_t n = json_array_size(hits);
     char **out = xcalloc(n + 1, sizeof *out);
+    json_t *found = sources != NULL ? json_array() : NULL;
     for (size_t i = 0; i < n; i++) {
-        const char *id = json_string_value(json_object_get(json_array_get(hits, i), "_id"));
-        if (id == NULL) {
+        json_t *hit = json_array_get(hits, i);
+        const char *id = json_string_value(json_object_get(hit, "_id"));
+        json_t *source = json_object_get(hit, "_source");
+        if (id == NULL || (found != NULL && source == NULL)) {
             ids_free(out, i);
+            json_decref(found);
             json_decref(root);
             return -1;
         }
         out[i] = xstrdup(id);
+        if (found != NULL)
+            json_array_append(found, source);
     }
     *scroll_id = xstrdup(id_text);
     *ids = out;
     *count = n;
+    if (sources != NULL)
+        *sources = found;
     json_decref(root);
     return 0;
+}
+
+/* Index names are checked by the config: nothing to escape. */
+static char *mget_path(const char *index, bool with_source)
+{
+    return xasprintf("/%s/_mget%s", index, with_source ? "" : "?_source=false");
+}
+
+/* {"ids":[...]}, each quoted by jansson. */
+static char *mget_body(const char *const *ids, size_t count)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(list, json_string(ids[i]));
+    json_t *body = json_pack("{s:o}", "ids", list);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    return text;
+}
+
+/* The docs come in the order of the ids; each must carry its id and a
+ * boolean found (and a _source when found and sources are wanted). */
+static int mget_parse(const char *body, size_t len, const char *const *ids, size_t count,
+                      bool *found, json_t **sources)
+{
+    json_error_t error;
+    json_t *root = json_loadb(body, len, 0, &error);
+    json_t *docs = json_object_get(root, "docs");
+    json_t *out = sources != NULL ? json_array() : NULL;
+    int rc = json_is_array(docs) && json_array_size(docs) == count ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        json_t *doc = json_array_get(docs, i);
+        const char *id = json_string_value(json_object_get(doc, "_id"));
+        json_t *exists = json_object_get(doc, "found");
+        json_t *source = json_object_get(doc, "_source");
+        if (id == NULL || strcmp(id, ids[i]) != 0 || !json_is_boolean(exists) ||
+            (out != NULL && json_is_true(exists) && source == NULL)) {
+            rc = -1;
+            break;
+        }
+        found[i] = json_is_true(exists);
+        if (out != NULL)
+            json_array_append(out, found[i] ? source : json_null());
+    }
+    if (rc < 0)
+        json_decref(out);
+    else if (sources != NULL)
+        *sources = out;
+    json_decref(root);
+    return rc;
 }
 
 const struct search_engine_ops es_dialect = {
@@ -249,4 +315,7 @@ const struct search_engine_ops es_dialect = {
     .scroll_next_body = scroll_next_body,
     .scroll_clear_body = scroll_clear_body,
     .scroll_parse = scroll_parse,
+    .mget_path = mget_path,
+    .mget_body = mget_body,
+    .mget_parse = mget_parse,
 };

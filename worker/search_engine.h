@@ -8,7 +8,9 @@
  *   index     where to read a live mapping and to create an index, the body
  *             that creates it, and whether a live mapping is the file's
  *   identity  distribution and version, from the answer to GET /
- *   scroll    every document id of an index, page by page (the sweep)
+ *   scroll    every document id of an index, page by page, with or without
+ *             the documents (the sweep, verify)
+ *   mget      some documents of an index by id (verify)
  *
  * A dialect builds and reads texts only: sending them is the transport's
  * (es_client.c), deciding when is the caller's (index_setup.c, batch.c). */
@@ -18,6 +20,7 @@
 #include "util.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* One action of a bulk request. */
@@ -78,21 +81,37 @@ struct search_engine_ops {
 
     /* Walks every document id of an index, page by page (a scroll), after a
      * POST to refresh_path(index) so that the walk sees every write:
-     * POST scroll_start_path(index) with scroll_start_body(size) opens it,
+     * POST scroll_start_path(index) with scroll_start_body(size, with_source)
+     * opens it (with_source: the pages carry each document's _source),
      * POST scroll_path with scroll_next_body(id) reads the next page,
      * DELETE scroll_path with scroll_clear_body(id) releases it.  The texts
      * are malloc'ed. */
     char *(*refresh_path)(const char *index); /* POST: makes every write searchable */
     char *(*scroll_start_path)(const char *index);
-    char *(*scroll_start_body)(size_t size);
+    char *(*scroll_start_body)(size_t size, bool with_source);
     const char *scroll_path;
     char *(*scroll_next_body)(const char *scroll_id);
     char *(*scroll_clear_body)(const char *scroll_id);
 
     /* Reads a page: *scroll_id and *ids (an array of *count strings, every
-     * one malloc'ed; free with ids_free).  Returns 0, or -1 when it is not
-     * a page of a scroll. */
-    int (*scroll_parse)(const char *body, size_t len, char **scroll_id, char ***ids, size_t *count);
+     * one malloc'ed; free with ids_free), and when sources is not NULL,
+     * *sources: a JSON array of each id's _source (json_decref it).
+     * Returns 0, or -1 when it is not a page of a scroll (or a _source
+     * asked for is missing). */
+    int (*scroll_parse)(const char *body, size_t len, char **scroll_id, char ***ids, size_t *count,
+                        json_t **sources);
+
+    /* Reads documents by id, in real time (no refresh needed): POST
+     * mget_path(index, with_source) with mget_body(ids, count).  Texts
+     * malloc'ed. */
+    char *(*mget_path)(const char *index, bool with_source);
+    char *(*mget_body)(const char *const *ids, size_t count);
+    /* Reads the answer for ids: found[i] whether ids[i] exists, and when
+     * sources is not NULL, *sources: a JSON array of count entries, each
+     * the _source of a found id or null (json_decref it).  Returns 0, or -1
+     * when it does not answer for these ids in order. */
+    int (*mget_parse)(const char *body, size_t len, const char *const *ids, size_t count,
+                      bool *found, json_t **sources);
 
     /* Reads the answer to GET / into *identity.  Returns 0, or -1 when it
      * says no version. */

@@ -59,9 +59,12 @@ static int compare_ids(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* One page: the ids documents.sql does not return are deleted. */
-static enum step sweep_page(struct worker *w, char **ids, size_t count, struct sweep_counts *counts)
+/* One page: the ids documents.sql does not return are deleted (an
+ * index_page_fn; ctx is the sweep_counts). */
+static enum step sweep_page(struct worker *w, char **ids, size_t count, json_t *sources, void *ctx)
 {
+    (void)sources;
+    struct sweep_counts *counts = ctx;
     PGresult *docs;
     enum pg_failure failure = pg_source_documents(&w->pg, (const char *const *)ids, count, &docs);
     if (failure != PG_OK)
@@ -89,14 +92,57 @@ static enum step sweep_page(struct worker *w, char **ids, size_t count, struct s
 
 /* POSTs body (malloc'ed, freed here) to path; reads a scroll page. */
 static enum step scroll_request(struct worker *w, const char *path, char *body, char **scroll_id,
-                                char ***ids, size_t *count)
+                                char ***ids, size_t *count, json_t **sources)
 {
     long status = es_request(&w->es, "POST", path, body, strlen(body), false);
     free(body);
     if (status == 200 && w->engine->scroll_parse(w->es.response.data, w->es.response.len, scroll_id,
-                                                 ids, count) == 0)
+                                                 ids, count, sources) == 0)
         return STEP_OK;
-    return worker_back_off(w, "elasticsearch", status < 0 ? w->es.err : "sweep: scroll failed");
+    return worker_back_off(w, "elasticsearch", status < 0 ? w->es.err : "scroll failed");
+}
+
+/* refresh, open the scroll, one page at a time, clear the scroll. */
+enum step index_walk(struct worker *w, bool with_sources, index_page_fn page, void *ctx)
+{
+    char *scroll_id = NULL;
+    char **ids = NULL;
+    size_t count = 0;
+    json_t *sources = NULL;
+    json_t **want = with_sources ? &sources : NULL;
+    char *path = w->engine->refresh_path(w->idx->index);
+    long status = es_request(&w->es, "POST", path, NULL, 0, false);
+    free(path);
+    if (status != 200)
+        return worker_back_off(w, "elasticsearch", status < 0 ? w->es.err : "refresh failed");
+    path = w->engine->scroll_start_path(w->idx->index);
+    enum step step = scroll_request(
+        w, path, w->engine->scroll_start_body((size_t)w->config->batch_size, with_sources),
+        &scroll_id, &ids, &count, want);
+    free(path);
+    while (step == STEP_OK && count > 0 && !*w->stop) {
+        step = page(w, ids, count, sources, ctx);
+        ids_free(ids, count);
+        json_decref(sources);
+        ids = NULL;
+        sources = NULL;
+        count = 0;
+        if (step != STEP_OK)
+            break;
+        char *next = w->engine->scroll_next_body(scroll_id);
+        free(scroll_id);
+        scroll_id = NULL;
+        step = scroll_request(w, w->engine->scroll_path, next, &scroll_id, &ids, &count, want);
+    }
+    ids_free(ids, count);
+    json_decref(sources);
+    if (scroll_id != NULL) {
+        char *clear = w->engine->scroll_clear_body(scroll_id);
+        es_request(&w->es, "DELETE", w->engine->scroll_path, clear, strlen(clear), false);
+        free(clear);
+        free(scroll_id);
+    }
+    return step == STEP_OK && *w->stop ? STEP_STOP : step;
 }
 
 /* The steps at the top of this file. */
@@ -104,40 +150,9 @@ enum step sweep_run(struct worker *w)
 {
     log_event(LOG_INFO, "sweep started", "index", w->idx->index);
     struct sweep_counts counts = {0};
-    char *scroll_id = NULL;
-    char **ids = NULL;
-    size_t count = 0;
-    char *path = w->engine->refresh_path(w->idx->index);
-    long status = es_request(&w->es, "POST", path, NULL, 0, false);
-    free(path);
-    if (status != 200)
-        return worker_back_off(w, "elasticsearch",
-                               status < 0 ? w->es.err : "sweep: refresh failed");
-    path = w->engine->scroll_start_path(w->idx->index);
-    enum step step = scroll_request(w, path, w->engine->scroll_start_body(w->config->batch_size),
-                                    &scroll_id, &ids, &count);
-    free(path);
-    while (step == STEP_OK && count > 0 && !*w->stop) {
-        step = sweep_page(w, ids, count, &counts);
-        ids_free(ids, count);
-        ids = NULL;
-        count = 0;
-        if (step != STEP_OK)
-            break;
-        char *next = w->engine->scroll_next_body(scroll_id);
-        free(scroll_id);
-        scroll_id = NULL;
-        step = scroll_request(w, w->engine->scroll_path, next, &scroll_id, &ids, &count);
-    }
-    ids_free(ids, count);
-    if (scroll_id != NULL) {
-        char *clear = w->engine->scroll_clear_body(scroll_id);
-        es_request(&w->es, "DELETE", w->engine->scroll_path, clear, strlen(clear), false);
-        free(clear);
-        free(scroll_id);
-    }
-    if (step != STEP_OK || *w->stop)
-        return step == STEP_OK ? STEP_STOP : step;
+    enum step step = index_walk(w, false, sweep_page, &counts);
+    if (step != STEP_OK)
+        return step;
     w->state.sweep_pending = false;
     step = worker_save_state(w);
     if (step == STEP_OK) {

@@ -13,4 +13,16 @@
  * again from the start (deleting is idempotent). */
 enum step sweep_run(struct worker *w);
 
+/* One page of index_walk: count ids and, when the walk asked for them,
+ * sources (a JSON array, the _source of each id, borrowed). */
+typedef enum step (*index_page_fn)(struct worker *w, char **ids, size_t count, json_t *sources,
+                                   void *ctx);
+
+/* Refreshes the index, then walks every document id of it in pages of
+ * batch_size (a scroll, released whatever happens), calling page for each
+ * until it returns something else than STEP_OK or a stop is requested.
+ * STEP_OK once every page was handled; a failed request is backed off
+ * (worker_back_off) and its step returned. */
+enum step index_walk(struct worker *w, bool with_sources, index_page_fn page, void *ctx);
+
 #endif

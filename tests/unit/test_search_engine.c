@@ -1,6 +1,7 @@
 /* test_search_engine.c - es_dialect apart from bulk and mappings (see
  * test_bulk.c, test_index_setup.c): the server's identity from GET /, and
- * the paths and body of index creation. */
+ * the paths and body of index creation, scroll pages with documents and
+ * _mget answers (verify). */
 #include "search_engine.h"
 
 #include <stdlib.h>
@@ -120,6 +121,62 @@ static void test_index_creation(void **state)
     json_decref(definition);
 }
 
+/* A scroll page with documents gives each id its _source; a hit without
+ * one, when they are wanted, makes the page untrusted. */
+static void test_scroll_with_sources(void **state)
+{
+    (void)state;
+    const char *page = "{\"_scroll_id\":\"S1\",\"hits\":{\"hits\":["
+                       "{\"_id\":\"a\",\"_source\":{\"t\":1}},{\"_id\":\"b\",\"_source\":{}}]}}";
+    char *scroll_id;
+    char **ids;
+    size_t count;
+    json_t *sources;
+    assert_int_equal(
+        es_dialect.scroll_parse(page, strlen(page), &scroll_id, &ids, &count, &sources), 0);
+    assert_string_equal(scroll_id, "S1");
+    assert_int_equal(count, 2);
+    assert_string_equal(ids[1], "b");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(sources, 0), "t")), 1);
+    free(scroll_id);
+    ids_free(ids, count);
+    json_decref(sources);
+    const char *bare = "{\"_scroll_id\":\"S1\",\"hits\":{\"hits\":[{\"_id\":\"a\"}]}}";
+    assert_int_equal(es_dialect.scroll_parse(bare, strlen(bare), &scroll_id, &ids, &count, &sources),
+                     -1);
+    assert_int_equal(es_dialect.scroll_parse(bare, strlen(bare), &scroll_id, &ids, &count, NULL),
+                     0);
+    free(scroll_id);
+    ids_free(ids, count);
+    char *body = es_dialect.scroll_start_body(7, true);
+    assert_null(strstr(body, "_source"));
+    free(body);
+}
+
+/* _mget: found or not, in the order asked; another id is refused. */
+static void test_mget(void **state)
+{
+    (void)state;
+    const char *ids[] = {"a", "b"};
+    char *body = es_dialect.mget_body(ids, 2);
+    assert_string_equal(body, "{\"ids\":[\"a\",\"b\"]}");
+    free(body);
+    char *path = es_dialect.mget_path("movies", false);
+    assert_string_equal(path, "/movies/_mget?_source=false");
+    free(path);
+    const char *answer = "{\"docs\":[{\"_id\":\"a\",\"found\":true,\"_source\":{\"x\":2}},"
+                         "{\"_id\":\"b\",\"found\":false}]}";
+    bool found[2];
+    json_t *sources;
+    assert_int_equal(es_dialect.mget_parse(answer, strlen(answer), ids, 2, found, &sources), 0);
+    assert_true(found[0]);
+    assert_false(found[1]);
+    assert_true(json_is_null(json_array_get(sources, 1)));
+    json_decref(sources);
+    const char *other[] = {"a", "c"};
+    assert_int_equal(es_dialect.mget_parse(answer, strlen(answer), other, 2, found, NULL), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +185,8 @@ int main(void)
         cmocka_unit_test(test_no_identity),
         cmocka_unit_test(test_longest_identity_fits),
         cmocka_unit_test(test_index_creation),
+        cmocka_unit_test(test_scroll_with_sources),
+        cmocka_unit_test(test_mget),
     };
     return cmocka_run_group_tests_name("search_engine", tests, NULL, NULL);
 }
