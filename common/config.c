@@ -58,6 +58,8 @@ static const struct key_spec key_specs[] = {
     INT("etl", "change_log_prune_interval_s", "3600", 0, PRUNE_INTERVAL_MAX_S,
         change_log_prune_interval_s),
     INT("etl", "bulk_max_bytes", "10485760", 65536, 104857600, bulk_max_bytes),
+    INT("etl", "verify_rebuild_threshold", "10000", 1, CONFIG_VERIFY_REBUILD_THRESHOLD_MAX,
+        verify_rebuild_threshold),
 
     STR("postgres", "host", "", pg_host),
     {"postgres", "port", KIND_PORT, "", 0, 0, offsetof(struct etl_config, pg_port)},

@@ -32,6 +32,10 @@ struct index_config {
     int line; /* line of the section header */
 };
 
+/* The largest verify_rebuild_threshold: verify keeps at most this many
+ * suspect ids in memory. */
+#define CONFIG_VERIFY_REBUILD_THRESHOLD_MAX 100000
+
 struct etl_config {
     char *path;     /* the file read */
     char *base_dir; /* its directory: relative paths start here */
@@ -47,6 +51,7 @@ struct etl_config {
     int change_log_retention_s;      /* change_log rows younger than this are kept */
     int change_log_prune_interval_s; /* 0: the workers never prune */
     int bulk_max_bytes;              /* largest _bulk body; a batch is split to fit */
+    int verify_rebuild_threshold;    /* verify --repair: above this many, a rebuild */
 
     /* [postgres]: empty strings leave the setting to libpq (PG* variables) */
     char *pg_host;

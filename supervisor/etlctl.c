@@ -1,18 +1,25 @@
 /* etlctl: asks a running etl-supervisor over its control socket.
  *
  *   etlctl [-c FILE | -s SOCKET] [-t SECONDS] [--json] COMMAND [NAME]
+ *   etlctl [-c FILE] [-s SOCKET] verify NAME [--repair]
  *
  * Sends one request line (common/control_proto.h), prints the reply's data
  * lines on stdout (or, for status --json, one JSON document made of them)
  * and turns its final line into the exit status.  Connecting, sending and
  * reading share one deadline, so a supervisor that does not answer (hung,
- * or its backlog full) costs at most the timeout. */
+ * or its backlog full) costs at most the timeout.
+ *
+ * verify is not a request: etlctl runs the worker program with --verify
+ * (which compares the index with PostgreSQL itself) and exits with its
+ * status; when --repair finds too many differences the worker says so
+ * (EXIT_REBUILD_NEEDED) and etlctl asks the supervisor "reindex NAME". */
 #include "config.h"
 #include "control_proto.h"
 #include "exit_status.h"
 #include "line_buffer.h"
 #include "status_json.h"
 #include "util.h"
+#include "worker_path.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +30,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The environment variable naming the socket when neither -s nor -c is
@@ -35,6 +43,10 @@
 #define STOP_MARGIN_S 5
 /* Between two connection attempts while the socket's backlog is full. */
 #define CONNECT_RETRY_MS 20
+/* The command etlctl runs itself instead of asking the supervisor. */
+#define VERIFY_COMMAND "verify"
+/* getopt value of --repair (no short form). */
+enum { OPT_REPAIR = 256 };
 
 /* Prints the usage text. */
 static void usage(FILE *out)
@@ -48,7 +60,11 @@ static void usage(FILE *out)
                  "  stop NAME       stop the worker; it stays stopped until start\n"
                  "  start NAME      start a stopped (or backing-off) worker now\n"
                  "  reopen-logs     reopen log_dir/NAME.log (after logrotate moved them)\n"
-                 "  reindex NAME    ask the running worker for a full rebuild (SIGUSR1)\n\n"
+                 "  reindex NAME    ask the running worker for a full rebuild (SIGUSR1)\n"
+                 "  verify NAME [--repair]\n"
+                 "                  compare the index with PostgreSQL (runs etl-worker --verify,\n"
+                 "                  needs the config); --repair re-sends what differs, or asks\n"
+                 "                  for a rebuild above verify_rebuild_threshold\n\n"
                  "  -s, --socket SOCKET  the control socket\n"
                  "  -c, --config FILE    read control_socket from FILE; without -s and -c:\n"
                  "                       $" SOCKET_ENV ", else " CONFIG_DEFAULT_PATH "\n"
@@ -59,7 +75,9 @@ static void usage(FILE *out)
                  "  -h, --help           this text\n"
                  "  -V, --version        version\n\n"
                  "Exit status: 0 done, 64 usage, 67 unknown worker name, 68 reindex: the\n"
-                 "worker is not running, 69 the supervisor is not running, 75 no answer within the timeout / busy / shutting down,\n"
+                 "worker is not running, 69 the supervisor is not running,\n"
+                 "verify: 0 equal (or repaired), 65 differs (or a rebuild was requested),\n"
+                 "69 PostgreSQL or the search engine unreachable; 75 no answer within the timeout / busy / shutting down,\n"
                  "76 unreadable reply,\n"
                  "77 permission denied on the socket, 78 configuration.\n");
 }
@@ -307,6 +325,88 @@ static int default_timeout_s(enum control_command command, int stop_timeout_s)
     return (stop_timeout_s > 0 ? stop_timeout_s : CONFIG_STOP_TIMEOUT_MAX_S) + STOP_MARGIN_S;
 }
 
+/* Sends request (req, parsed) to the supervisor found from the options;
+ * returns the exit status. */
+static int ask(const char *socket_opt, const char *config_opt, int timeout_s,
+               const struct control_request *req, const char *request, bool json)
+{
+    int stop_timeout_s = 0;
+    char *path = socket_path(socket_opt, config_opt, &stop_timeout_s);
+    if (path == NULL)
+        return EXIT_CONFIG;
+    if (timeout_s == 0)
+        timeout_s = default_timeout_s(req->command, stop_timeout_s);
+    struct session session = {path, monotonic_ms() + (int64_t)timeout_s * 1000, timeout_s};
+    int status;
+    int fd = connect_to(&session, &status);
+    if (fd >= 0) {
+        status = converse(&session, fd, request, json);
+        close(fd);
+    }
+    free(path);
+    return status;
+}
+
+/* Runs the worker program with --verify for name and waits for it; the
+ * worker's exit status, 70 when it could not be run. */
+static int run_verify(const char *config_path, const char *name, bool repair)
+{
+    struct etl_config config;
+    char err[CONFIG_ERROR_MAX];
+    if (config_load(config_path, &config, err, sizeof err) < 0) {
+        fprintf(stderr, "etlctl: %s\n", err);
+        config_free(&config);
+        return EXIT_CONFIG;
+    }
+    char *worker = resolve_worker_path(&config, err, sizeof err);
+    config_free(&config);
+    if (worker == NULL) {
+        fprintf(stderr, "etlctl: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    char *argv[] = {worker,         "--index", (char *)name, "-c", (char *)config_path, "--verify",
+                    repair ? "--repair" : NULL, NULL};
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(worker, argv);
+        dprintf(STDERR_FILENO, "etlctl: cannot run %s: %s\n", worker, strerror(errno));
+        _exit(EXIT_EXEC_FAILED);
+    }
+    int wstatus = 0;
+    while (pid > 0 && waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+        continue;
+    free(worker);
+    if (pid < 0) {
+        fprintf(stderr, "etlctl: fork: %s\n", strerror(errno));
+        return EXIT_INTERNAL;
+    }
+    return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : EXIT_INTERNAL;
+}
+
+/* "verify NAME [--repair]": the worker compares; a rebuild it asks for goes
+ * to the supervisor (the index still differs until it is done). */
+static int do_verify(const char *socket_opt, const char *config_opt, int timeout_s,
+                     const char *name, bool repair)
+{
+    const char *config_path = config_opt != NULL ? config_opt : CONFIG_DEFAULT_PATH;
+    int status = run_verify(config_path, name, repair);
+    if (status != EXIT_REBUILD_NEEDED || !repair)
+        return status;
+    char request[CONTROL_LINE_MAX];
+    snprintf(request, sizeof request, "reindex %s\n", name);
+    struct control_request req;
+    char err[CONTROL_LINE_MAX];
+    if (control_parse_request(request, &req, err, sizeof err) < 0) {
+        fprintf(stderr, "etlctl: %s\n", err);
+        return EXIT_USAGE;
+    }
+    /* The config names the socket unless -s does. */
+    status = ask(socket_opt, socket_opt != NULL ? NULL : config_path, timeout_s, &req, request,
+                 false);
+    return status == 0 ? EXIT_DIFFERS : status;
+}
+
 /* Parses the command line, checks the request, asks the supervisor. */
 int main(int argc, char **argv)
 {
@@ -316,8 +416,10 @@ int main(int argc, char **argv)
                                             {"json", no_argument, NULL, 'j'},
                                             {"help", no_argument, NULL, 'h'},
                                             {"version", no_argument, NULL, 'V'},
+                                            {"repair", no_argument, NULL, OPT_REPAIR},
                                             {NULL, 0, NULL, 0}};
     const char *socket_opt = NULL;
+    bool repair = false;
     const char *config_opt = NULL;
     int timeout_s = 0;
     bool json = false;
@@ -341,6 +443,9 @@ int main(int argc, char **argv)
         case 'j':
             json = true;
             break;
+        case OPT_REPAIR:
+            repair = true;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -352,7 +457,15 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (optind >= argc || argc - optind > 2 || (socket_opt != NULL && config_opt != NULL)) {
+    if (optind < argc && strcmp(argv[optind], VERIFY_COMMAND) == 0) {
+        if (argc - optind != 2 || json) {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        return do_verify(socket_opt, config_opt, timeout_s, argv[optind + 1], repair);
+    }
+    if (optind >= argc || argc - optind > 2 || (socket_opt != NULL && config_opt != NULL) ||
+        repair) {
         usage(stderr);
         return EXIT_USAGE;
     }
@@ -371,19 +484,5 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    int stop_timeout_s = 0;
-    char *path = socket_path(socket_opt, config_opt, &stop_timeout_s);
-    if (path == NULL)
-        return EXIT_CONFIG;
-    if (timeout_s == 0)
-        timeout_s = default_timeout_s(req.command, stop_timeout_s);
-    struct session session = {path, monotonic_ms() + (int64_t)timeout_s * 1000, timeout_s};
-    int status;
-    int fd = connect_to(&session, &status);
-    if (fd >= 0) {
-        status = converse(&session, fd, request, json);
-        close(fd);
-    }
-    free(path);
-    return status;
+    return ask(socket_opt, config_opt, timeout_s, &req, request, json);
 }

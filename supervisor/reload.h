@@ -6,13 +6,9 @@
 #define ETL_RELOAD_H
 
 #include "supervisor.h"
+#include "worker_path.h"
 
 #include <stddef.h>
-
-/* The worker program of config: worker_path, or etl-worker beside this
- * executable.  Returns a new string, or NULL with
- * "FILE:0: worker_path: REASON" in err when it is not an executable file. */
-char *resolve_worker_path(const struct etl_config *config, char *err, size_t err_size);
 
 /* Creates and starts a worker for every section of sup->config. */
 void supervisor_start_all(struct supervisor *sup);

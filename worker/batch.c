@@ -228,6 +228,15 @@ struct batch_plan {
     size_t count;
 };
 
+/* Sets up a delete action for each of the plan's ids (already sorted). */
+static void plan_actions(struct batch_plan *plan)
+{
+    plan->actions = xcalloc(plan->count + 1, sizeof *plan->actions);
+    plan->texts = xcalloc(plan->count + 1, sizeof *plan->texts);
+    for (size_t i = 0; i < plan->count; i++)
+        plan->actions[i].id = plan->ids[i];
+}
+
 /* Reads one document query result into plan: each document checked to be
  * JSON and put on one line (whatever documents.sql printed), its values byte
  * for byte.  Returns -1 after
@@ -395,10 +404,7 @@ enum step batch_run(struct worker *w, size_t source, int *rows_read)
     }
     struct batch_plan plan = {0};
     plan.ids = distinct_doc_ids(changes, &plan.count);
-    plan.actions = xcalloc(plan.count, sizeof *plan.actions);
-    plan.texts = xcalloc(plan.count, sizeof *plan.texts);
-    for (size_t i = 0; i < plan.count; i++)
-        plan.actions[i].id = plan.ids[i];
+    plan_actions(&plan);
     failure = fetch_documents(w, &plan);
     if (failure == PG_OK)
         failure = pg_source_commit(&w->pg);
@@ -424,5 +430,27 @@ enum step batch_run(struct worker *w, size_t source, int *rows_read)
         }
     }
     free_batch(changes, &plan);
+    return step;
+}
+
+/* A plan of the given ids instead of a change result's; no cursor moves. */
+enum step batch_resend(struct worker *w, const char *const *ids, size_t count,
+                       struct resend_counts *out)
+{
+    *out = (struct resend_counts){0};
+    struct batch_plan plan = {.count = count};
+    plan.ids = xcalloc(count + 1, sizeof *plan.ids);
+    memcpy(plan.ids, ids, count * sizeof *plan.ids);
+    qsort(plan.ids, count, sizeof *plan.ids, compare_strings);
+    plan_actions(&plan);
+    enum pg_failure failure = fetch_documents(w, &plan);
+    if (failure != PG_OK) {
+        free_batch(NULL, &plan);
+        return worker_pg_failed(w, failure);
+    }
+    struct batch_counts counts = {0};
+    enum step step = send_bounded(w, plan.actions, plan.count, &counts);
+    *out = (struct resend_counts){counts.indexed, counts.deleted, counts.rejected};
+    free_batch(NULL, &plan);
     return step;
 }

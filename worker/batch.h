@@ -13,4 +13,15 @@
  * more at once.  STEP_OK only once the cursor is saved. */
 enum step batch_run(struct worker *w, size_t source, int *rows_read);
 
+/* What batch_resend did. */
+struct resend_counts {
+    long indexed, deleted, rejected;
+};
+
+/* Sends the documents of ids (distinct) again as documents.sql builds them
+ * now, and deletes those it does not return, with _bulk as a batch does
+ * (verify --repair).  STEP_OK once every action is done or rejected. */
+enum step batch_resend(struct worker *w, const char *const *ids, size_t count,
+                       struct resend_counts *out);
+
 #endif

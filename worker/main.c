@@ -1,14 +1,18 @@
 /* etl-worker: keeps one Elasticsearch index equal to PostgreSQL.
  *
  *   etl-worker --index NAME [-c FILE]
+ *   etl-worker --index NAME --verify [--repair] [-c FILE]
  *
  * Reads [index.NAME] of the config and runs the generic sync loop (sync.c)
  * with that index's SQL and mapping.  Started by etl-supervisor, one per
- * index; can be run by hand too.  Exit statuses: sync.h. */
+ * index; can be run by hand too.  With --verify it compares the index with
+ * PostgreSQL instead, once (verify.c; etlctl verify runs it).  Exit
+ * statuses: common/exit_status.h. */
 #include "config.h"
 #include "log.h"
 #include "rebuild_signal.h"
 #include "sync.h"
+#include "verify.h"
 
 #include <curl/curl.h>
 #include <getopt.h>
@@ -21,6 +25,9 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
+
+/* getopt values of the long options without a short form. */
+enum { OPT_VERIFY = 256, OPT_REPAIR };
 
 /* SIGTERM/SIGINT: ask the loop to stop at its next safe point. */
 static void request_stop(int signo)
@@ -44,14 +51,18 @@ static void install_signals(void)
 /* Prints the usage text. */
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: etl-worker --index NAME [-c FILE]\n"
+    fprintf(out, "usage: etl-worker --index NAME [--verify [--repair]] [-c FILE]\n"
                  "Keeps the Elasticsearch index of [index.NAME] in FILE equal to PostgreSQL.\n\n"
                  "  -i, --index NAME   the index section to run (required)\n"
                  "  -c, --config FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
+                 "      --verify       compare the index with PostgreSQL once and report\n"
+                 "      --repair       with --verify: re-send what differs\n"
                  "  -h, --help         this text\n"
                  "  -V, --version      version\n\n"
                  "Exit status: 0 stopped by SIGTERM/SIGINT, 64 usage, 65 index mapping differs\n"
-                 "from its file, 70 internal error, 73 state directory, 78 configuration.\n");
+                 "from its file, 70 internal error, 73 state directory, 78 configuration.\n"
+                 "--verify: 0 equal (or repaired), 65 differs, 69 PostgreSQL or the search\n"
+                 "engine unreachable, 75 --repair: too many differ (rebuild), 78 configuration.\n");
 }
 
 /* Parses the command line, loads the config, runs the worker. */
@@ -61,9 +72,13 @@ int main(int argc, char **argv)
                                             {"config", required_argument, NULL, 'c'},
                                             {"help", no_argument, NULL, 'h'},
                                             {"version", no_argument, NULL, 'V'},
+                                            {"verify", no_argument, NULL, OPT_VERIFY},
+                                            {"repair", no_argument, NULL, OPT_REPAIR},
                                             {NULL, 0, NULL, 0}};
     const char *config_path = CONFIG_DEFAULT_PATH;
     const char *index_name = NULL;
+    bool verify = false;
+    bool repair = false;
     int opt;
     while ((opt = getopt_long(argc, argv, "i:c:hV", options, NULL)) != -1) {
         switch (opt) {
@@ -79,12 +94,18 @@ int main(int argc, char **argv)
         case 'V':
             printf("etl-worker %s\n", ETL_VERSION);
             return 0;
+        case OPT_VERIFY:
+            verify = true;
+            break;
+        case OPT_REPAIR:
+            repair = true;
+            break;
         default:
             usage(stderr);
             return EXIT_USAGE;
         }
     }
-    if (index_name == NULL || optind != argc) {
+    if (index_name == NULL || optind != argc || (repair && !verify)) {
         usage(stderr);
         return EXIT_USAGE;
     }
@@ -108,6 +129,12 @@ int main(int argc, char **argv)
     srandom((unsigned)(time(NULL) ^ getpid()));
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
+    if (verify) {
+        int status = verify_run(&config, idx, &stop_requested, repair);
+        curl_global_cleanup();
+        config_free(&config);
+        return status;
+    }
     struct worker worker;
     int status = worker_init(&worker, &config, idx, &stop_requested);
     if (status == 0)

@@ -42,6 +42,9 @@ static const char *const PRUNED_ABOVE_SQL =
     "       coalesce((w.modified, w.id) > ($1::timestamptz, $2::uuid), false)"
     "  FROM content.etl_change_log_pruned() AS w";
 
+/* The database clock (verify's reference time). */
+static const char *const NOW_SQL = "SELECT now()::text";
+
 /* SQLSTATEs of a cursor value PostgreSQL refuses: 22007
  * invalid_datetime_format, 22008 datetime_field_overflow (the modified
  * text), 22P02 invalid_text_representation (the id text). */
@@ -379,6 +382,18 @@ enum pg_failure pg_source_pruned_above(struct pg_source *pg, const struct cursor
         return failure;
     copy_column(res, 0, watermark, size);
     *above = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    PQclear(res);
+    return PG_OK;
+}
+
+/* One row, one column. */
+enum pg_failure pg_source_now(struct pg_source *pg, char *out, size_t size)
+{
+    PGresult *res;
+    enum pg_failure failure = connect_and_query(pg, "now()", NOW_SQL, 0, NULL, &res);
+    if (failure != PG_OK)
+        return failure;
+    copy_column(res, 0, out, size);
     PQclear(res);
     return PG_OK;
 }

@@ -87,6 +87,11 @@ enum pg_failure pg_source_prune_change_log(struct pg_source *pg, const char *con
 enum pg_failure pg_source_pruned_above(struct pg_source *pg, const struct cursor *cursor,
                                        bool *above, char *watermark, size_t size);
 
+/* PostgreSQL's now() in a statement of its own, as text (TimeZone=UTC):
+ * every change stamped before it that verify could see is stamped before
+ * it. */
+enum pg_failure pg_source_now(struct pg_source *pg, char *out, size_t size);
+
 /* Runs the document query for ids (uuid texts).  *result gets (id, document)
  * rows; the caller PQclear()s it. */
 enum pg_failure pg_source_documents(struct pg_source *pg, const char *const *ids, size_t count,

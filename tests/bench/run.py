@@ -27,7 +27,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration"))
 
 import conftest  # noqa: E402  the harness: PgCluster, SearchNode
-from etlproc import make_config, run_worker, wait_until  # noqa: E402
+from etlproc import GROW_SQL, make_config, run_worker, wait_until  # noqa: E402
 
 FILMS = int(os.environ.get("BENCH_FILMS", "20000"))
 CHANGES = int(os.environ.get("BENCH_CHANGES", "20"))
@@ -38,32 +38,6 @@ POLL_MS = 1000  # the shipped default
 TARGET_LOAD_DOCS_PER_S = 1000
 TARGET_PEAK_RSS_MIB = 64
 TARGET_CHANGE_LATENCY_S = POLL_MS / 1000 + 2
-
-GROW_SQL = """
--- Copies every sample film (and its links) until there are %(films)s films.
-SET session_replication_role = replica;  -- keep the copies' stamps simple
-DO $$
-DECLARE
-    copies int := ceil((%(films)s - 999) / 999.0);
-BEGIN
-    FOR i IN 1..greatest(copies, 0) LOOP
-        CREATE TEMP TABLE map ON COMMIT DROP AS
-            SELECT id AS old_id, gen_random_uuid() AS new_id FROM content.film_work
-             WHERE title NOT LIKE '%% #%%';
-        INSERT INTO content.film_work (id, title, description, creation_date, rating, type, created, modified)
-            SELECT m.new_id, f.title || ' #' || i, f.description, f.creation_date, f.rating, f.type, f.created, f.modified
-              FROM content.film_work f JOIN map m ON m.old_id = f.id;
-        INSERT INTO content.genre_film_work (id, genre_id, film_work_id, created)
-            SELECT gen_random_uuid(), g.genre_id, m.new_id, g.created
-              FROM content.genre_film_work g JOIN map m ON m.old_id = g.film_work_id;
-        INSERT INTO content.person_film_work (id, person_id, film_work_id, role, created)
-            SELECT gen_random_uuid(), p.person_id, m.new_id, p.role, p.created
-              FROM content.person_film_work p JOIN map m ON m.old_id = p.film_work_id;
-        DROP TABLE map;
-    END LOOP;
-END $$;
-ANALYZE;
-"""
 
 
 def peak_rss_mib(pid):
