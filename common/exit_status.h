@@ -16,11 +16,11 @@
 #define EXIT_MAPPING_DIFFERS EX_DATAERR   /* 65: the live index mapping is not the file's */
 #define EXIT_INTERNAL        EX_SOFTWARE  /* 70: cannot set up (curl, ...) */
 #define EXIT_STATE_DIR       EX_CANTCREAT /* 73: the state directory cannot be created */
-/* etl-worker --verify (and etlctl verify). */
+/* etl-worker --verify (and etlctl verify).  75: --repair found more than
+ * verify_rebuild_threshold differences (etlctl then asks for a rebuild). */
 #define EXIT_DIFFERS        EX_DATAERR     /* 65: the index differs from PostgreSQL */
 #define EXIT_UNREACHABLE    EX_UNAVAILABLE /* 69: PostgreSQL or the search engine did not answer */
-#define EXIT_REBUILD_NEEDED EX_TEMPFAIL    /* 75: --repair: more than verify_rebuild_threshold
-                                              differ (etlctl then asks for a rebuild) */
+#define EXIT_REBUILD_NEEDED EX_TEMPFAIL    /* 75: too many differ to repair */
 
 /* etl-supervisor. */
 #define EXIT_OS_ERROR        EX_OSERR     /* 71: signals or poll cannot be set up */

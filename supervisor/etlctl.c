@@ -77,7 +77,8 @@ static void usage(FILE *out)
                  "Exit status: 0 done, 64 usage, 67 unknown worker name, 68 reindex: the\n"
                  "worker is not running, 69 the supervisor is not running,\n"
                  "verify: 0 equal (or repaired), 65 differs (or a rebuild was requested),\n"
-                 "69 PostgreSQL or the search engine unreachable; 75 no answer within the timeout / busy / shutting down,\n"
+                 "69 PostgreSQL or the search engine unreachable; 75 no answer within the timeout "
+                 "/ busy / shutting down,\n"
                  "76 unreadable reply,\n"
                  "77 permission denied on the socket, 78 configuration.\n");
 }
@@ -364,18 +365,25 @@ static int run_verify(const char *config_path, const char *name, bool repair)
         fprintf(stderr, "etlctl: %s\n", err);
         return EXIT_CONFIG;
     }
-    char *argv[] = {worker,         "--index", (char *)name, "-c", (char *)config_path, "--verify",
-                    repair ? "--repair" : NULL, NULL};
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
+        char *argv[] = {worker,
+                        "--index",
+                        (char *)name,
+                        "-c",
+                        (char *)config_path,
+                        "--verify",
+                        repair ? "--repair" : NULL,
+                        NULL};
         execv(worker, argv);
         dprintf(STDERR_FILENO, "etlctl: cannot run %s: %s\n", worker, strerror(errno));
         _exit(EXIT_EXEC_FAILED);
     }
     int wstatus = 0;
-    while (pid > 0 && waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
-        continue;
+    while (pid > 0 && waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+        /* a signal for etlctl: the worker got it too (same group) */
+    }
     free(worker);
     if (pid < 0) {
         fprintf(stderr, "etlctl: fork: %s\n", strerror(errno));
@@ -402,22 +410,19 @@ static int do_verify(const char *socket_opt, const char *config_opt, int timeout
         return EXIT_USAGE;
     }
     /* The config names the socket unless -s does. */
-    status = ask(socket_opt, socket_opt != NULL ? NULL : config_path, timeout_s, &req, request,
-                 false);
+    status =
+        ask(socket_opt, socket_opt != NULL ? NULL : config_path, timeout_s, &req, request, false);
     return status == 0 ? EXIT_DIFFERS : status;
 }
 
 /* Parses the command line, checks the request, asks the supervisor. */
 int main(int argc, char **argv)
 {
-    static const struct option options[] = {{"socket", required_argument, NULL, 's'},
-                                            {"config", required_argument, NULL, 'c'},
-                                            {"timeout", required_argument, NULL, 't'},
-                                            {"json", no_argument, NULL, 'j'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {"version", no_argument, NULL, 'V'},
-                                            {"repair", no_argument, NULL, OPT_REPAIR},
-                                            {NULL, 0, NULL, 0}};
+    static const struct option options[] = {
+        {"socket", required_argument, NULL, 's'},  {"config", required_argument, NULL, 'c'},
+        {"timeout", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
+        {"repair", no_argument, NULL, OPT_REPAIR}, {NULL, 0, NULL, 0}};
     const char *socket_opt = NULL;
     bool repair = false;
     const char *config_opt = NULL;

@@ -263,8 +263,7 @@ static enum step walk_postgres(struct verify *v)
  * state file's cursors, each source's change query from there up to since
  * returning nothing.  *state_file is false when there is no state file (no
  * worker ever ran: nothing to wait for). */
-static enum step worker_passed(struct verify *v, const char *since, bool *passed,
-                               bool *state_file)
+static enum step worker_passed(struct verify *v, const char *since, bool *passed, bool *state_file)
 {
     struct worker *w = &v->w;
     struct worker_state state;
@@ -373,8 +372,7 @@ static enum step recheck(struct verify *v)
     dedupe_suspects(v);
     size_t chunk = (size_t)v->w.config->batch_size;
     enum step step = STEP_OK;
-    for (v->rounds = 0; step == STEP_OK && v->count > 0 && v->rounds < VERIFY_ROUNDS;
-         v->rounds++) {
+    for (v->rounds = 0; step == STEP_OK && v->count > 0 && v->rounds < VERIFY_ROUNDS; v->rounds++) {
         step = wait_for_worker(v);
         for (size_t at = 0; step == STEP_OK && at < v->count; at += chunk)
             step = recheck_chunk(v, at, v->count - at < chunk ? v->count - at : chunk);
@@ -507,8 +505,7 @@ int verify_run(const struct etl_config *config, const struct index_config *idx,
     int64_t started = monotonic_ms();
     int status = verify_init(&v, config, idx, stop);
     enum step step = STEP_RETRY;
-    for (int attempt = 0; status == 0 && step == STEP_RETRY && attempt < VERIFY_ATTEMPTS;
-         attempt++)
+    for (int attempt = 0; status == 0 && step == STEP_RETRY && attempt < VERIFY_ATTEMPTS; attempt++)
         step = check(&v);
     if (status == 0 && step == STEP_OK) {
         report(&v, monotonic_ms() - started);

@@ -47,6 +47,9 @@ static void test_valid_requests(void **unused)
     req = parse_ok("reopen-logs");
     assert_int_equal(req.command, CONTROL_REOPEN_LOGS);
     assert_string_equal(control_command_name(CONTROL_REOPEN_LOGS), "reopen-logs");
+    req = parse_ok("reindex movies");
+    assert_int_equal(req.command, CONTROL_REINDEX);
+    assert_string_equal(req.name, "movies");
 }
 
 /* Wrong words and wrong numbers of words. */
@@ -60,6 +63,7 @@ static void test_invalid_requests(void **unused)
     parse_fails("restart", "needs a worker name");
     parse_fails("stop", "needs a worker name");
     parse_fails("reopen-logs movies", "takes no worker name");
+    parse_fails("reindex", "needs a worker name");
     parse_fails("status a b", "too many words");
     char long_name[200] = "start ";
     memset(long_name + 6, 'x', 100);
@@ -94,6 +98,8 @@ static void test_reply_round_trip(void **unused)
     assert_string_equal(reply.text, "no worker \"x\"");
     assert_int_equal(control_parse_reply_line("error busy", &reply), 0);
     assert_int_equal(reply.error, CONTROL_ERR_BUSY);
+    assert_int_equal(control_parse_reply_line("error not-running worker stopped", &reply), 0);
+    assert_int_equal(reply.error, CONTROL_ERR_NOT_RUNNING);
     assert_int_equal(control_parse_reply_line("error strange thing", &reply), 0);
     assert_int_equal(reply.error, CONTROL_ERR_UNKNOWN_CODE);
     assert_int_equal(control_parse_reply_line("okay", &reply), -1);

@@ -142,8 +142,8 @@ static void test_scroll_with_sources(void **state)
     ids_free(ids, count);
     json_decref(sources);
     const char *bare = "{\"_scroll_id\":\"S1\",\"hits\":{\"hits\":[{\"_id\":\"a\"}]}}";
-    assert_int_equal(es_dialect.scroll_parse(bare, strlen(bare), &scroll_id, &ids, &count, &sources),
-                     -1);
+    assert_int_equal(
+        es_dialect.scroll_parse(bare, strlen(bare), &scroll_id, &ids, &count, &sources), -1);
     assert_int_equal(es_dialect.scroll_parse(bare, strlen(bare), &scroll_id, &ids, &count, NULL),
                      0);
     free(scroll_id);
