@@ -323,6 +323,8 @@ static enum step wait_for_worker(struct verify *v)
  * twice). */
 static void dedupe_suspects(struct verify *v)
 {
+    if (v->count == 0)
+        return; /* suspects is NULL: not for qsort */
     qsort(v->suspects, v->count, sizeof *v->suspects, compare_ids);
     size_t kept = 0;
     for (size_t i = 0; i < v->count; i++) {
