@@ -259,6 +259,21 @@ static void find_change_log(struct worker *w)
     }
 }
 
+/* The SQL files, then the HTTP client. */
+int worker_open(struct worker *w)
+{
+    char err[512];
+    if (pg_source_init(&w->pg, w->config, w->idx, err, sizeof err) < 0) {
+        log_event(LOG_ERROR, "bad SQL file", "error", err);
+        return EXIT_CONFIG;
+    }
+    if (es_client_init(&w->es, w->config, w->stop, err, sizeof err) < 0) {
+        log_event(LOG_ERROR, "cannot set up the HTTP client", "error", err);
+        return EXIT_INTERNAL;
+    }
+    return 0;
+}
+
 int worker_init(struct worker *w, const struct etl_config *config, const struct index_config *idx,
                 const volatile sig_atomic_t *stop)
 {
@@ -274,14 +289,9 @@ int worker_init(struct worker *w, const struct etl_config *config, const struct 
         log_event(LOG_ERROR, "bad mapping file", "error", err);
         return EXIT_CONFIG;
     }
-    if (pg_source_init(&w->pg, config, idx, err, sizeof err) < 0) {
-        log_event(LOG_ERROR, "bad SQL file", "error", err);
-        return EXIT_CONFIG;
-    }
-    if (es_client_init(&w->es, config, stop, err, sizeof err) < 0) {
-        log_event(LOG_ERROR, "cannot set up the HTTP client", "error", err);
-        return EXIT_INTERNAL;
-    }
+    int status = worker_open(w);
+    if (status != 0)
+        return status;
     if (mkdir(config->state_dir, 0750) < 0 && errno != EEXIST) {
         log_event(LOG_ERROR, "cannot create the state directory", "error", strerror(errno));
         return EXIT_STATE_DIR;

@@ -43,6 +43,10 @@ struct worker {
  * or an exit status with the reason logged. */
 int worker_init(struct worker *w, const struct etl_config *config, const struct index_config *idx,
                 const volatile sig_atomic_t *stop);
+/* Reads the index's SQL files and sets up the HTTP client of w (config,
+ * idx and stop set).  Returns 0, or an exit status with the reason logged
+ * (worker_init does this; verify too). */
+int worker_open(struct worker *w);
 /* Runs until *stop; returns the exit status. */
 int worker_run(struct worker *w);
 void worker_free(struct worker *w);

@@ -467,15 +467,9 @@ static int verify_init(struct verify *v, const struct etl_config *config,
     struct worker *w = &v->w;
     *w = (struct worker){.config = config, .idx = idx, .engine = &es_dialect, .stop = stop};
     backoff_init(&w->backoff, config->backoff_initial_ms, config->backoff_max_ms);
-    char err[512];
-    if (pg_source_init(&w->pg, config, idx, err, sizeof err) < 0) {
-        log_event(LOG_ERROR, "bad SQL file", "error", err);
-        return EXIT_CONFIG;
-    }
-    if (es_client_init(&w->es, config, stop, err, sizeof err) < 0) {
-        log_event(LOG_ERROR, "cannot set up the HTTP client", "error", err);
-        return EXIT_INTERNAL;
-    }
+    int status = worker_open(w);
+    if (status != 0)
+        return status;
     w->state_path = xasprintf("%s/%s.state", config->state_dir, idx->name);
     w->rejects_path = xasprintf("%s/%s.rejects", config->state_dir, idx->name);
     v->source_names = xcalloc(idx->changes_count, sizeof *v->source_names);

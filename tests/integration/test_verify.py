@@ -47,8 +47,12 @@ class Running:
         self.index = names["movies"]
         self.worker = run_worker(bin_dir, self.config)
         self.app = pg.connect("app", catalog)
-        self.worker.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev),
-                             timeout=300, what="the first load")
+        try:
+            self.worker.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev),
+                                 timeout=300, what="the first load")
+        except BaseException:
+            self.__exit__()
+            raise
 
     def verify(self, *args):
         return etlctl(self.bin_dir, self.config, "verify", "movies", *args)
@@ -58,18 +62,18 @@ class Running:
             cur.execute("SELECT id::text FROM content.film_work ORDER BY id LIMIT %s", (n,))
             return [row[0] for row in cur.fetchall()]
 
-    def close(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         self.app.close()
         self.worker.stop()
 
 
 @pytest.fixture
 def running(tmp_path, pg, es, catalog, bin_dir):
-    r = Running(tmp_path, pg, es, catalog, bin_dir)
-    try:
+    with Running(tmp_path, pg, es, catalog, bin_dir) as r:
         yield r
-    finally:
-        r.close()
 
 
 def test_equal_after_load(running):
@@ -207,8 +211,7 @@ def test_verify_duration_on_a_grown_catalogue(tmp_path, pg, es, catalog, bin_dir
     with conn.cursor() as cur:
         cur.execute(GROW_SQL % {"films": GROWN_FILMS})
     conn.close()
-    r = Running(tmp_path, pg, es, catalog, bin_dir)
-    try:
+    with Running(tmp_path, pg, es, catalog, bin_dir) as r:
         started = time.monotonic()
         status, lines, err = r.verify()
         took = time.monotonic() - started
@@ -216,5 +219,3 @@ def test_verify_duration_on_a_grown_catalogue(tmp_path, pg, es, catalog, bin_dir
         head = summary(lines)
         print(f"\nverify of {head['in_index']} films: {took:.1f} s ({head['elapsed_ms']} ms inside)")
         assert int(head["in_index"]) >= GROWN_FILMS
-    finally:
-        r.close()
