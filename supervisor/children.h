@@ -6,8 +6,8 @@
  * States (etlctl status shows the name after the colon):
  *   stopped:  no process; stopped on purpose (etlctl stop, shutdown) or
  *             never started; not restarted
- *   starting: forked, has not logged msg=started yet
- *   running:  logged msg=started (or a batch, or caught up), or has been up
+ *   starting: forked, has not reported started yet (status channel)
+ *   running:  reported started (or a batch, or idle), or has been up
  *             restart_reset_after_s
  *   backoff:  no process; exited abnormally, started again at next_start_ms
  *   stopping: sent SIGTERM by the supervisor (SIGKILL at kill_ms); once it
@@ -41,21 +41,23 @@ enum child_state {
 };
 
 struct child {
-    char *name;             /* the section's NAME */
-    char *index;            /* its Elasticsearch index */
-    char *settings;         /* config_worker_settings() it was started with, + worker_path */
-    enum child_state state; /* changed by slot_event() only */
-    pid_t pid;              /* the process, 0 when none */
-    pid_t out_pid;          /* the process whose output out_fd carries */
-    int out_fd;             /* read end of its stdout+stderr pipe, -1 when closed */
-    struct line_buffer out; /* its unfinished output line */
-    struct log_file log;    /* log_dir/NAME.log */
-    struct backoff backoff; /* restart delays */
-    int64_t started_ms;     /* monotonic time of the last start */
-    int64_t next_start_ms;  /* backoff: when to start again */
-    int64_t kill_ms;        /* stopping: when to send SIGKILL */
-    long long starts;       /* processes started in this slot */
-    char last_exit[32];     /* how the last one ended: "78", "signal:9"; "" before */
+    char *name;                /* the section's NAME */
+    char *index;               /* its Elasticsearch index */
+    char *settings;            /* config_worker_settings() it was started with, + worker_path */
+    enum child_state state;    /* changed by slot_event() only */
+    pid_t pid;                 /* the process, 0 when none */
+    pid_t out_pid;             /* the process whose output out_fd carries */
+    int out_fd;                /* read end of its stdout+stderr pipe, -1 when closed */
+    struct line_buffer out;    /* its unfinished output line */
+    int status_fd;             /* read end of its status channel (status_channel.h), or -1 */
+    struct line_buffer status; /* its unfinished status line */
+    struct log_file log;       /* log_dir/NAME.log */
+    struct backoff backoff;    /* restart delays */
+    int64_t started_ms;        /* monotonic time of the last start */
+    int64_t next_start_ms;     /* backoff: when to start again */
+    int64_t kill_ms;           /* stopping: when to send SIGKILL */
+    long long starts;          /* processes started in this slot */
+    char last_exit[32];        /* how the last one ended: "78", "signal:9"; "" before */
     struct child_stats stats;
 };
 
@@ -84,6 +86,8 @@ void child_remove(struct supervisor *sup, struct child *child);
 /* Reads what is in the pipe (call when poll says it is readable or hung
  * up) and passes every whole line on. */
 void child_read_output(struct supervisor *sup, struct child *child);
+/* The same for the status channel: every event goes into child->stats. */
+void child_read_status(struct supervisor *sup, struct child *child);
 /* Reaps every exited process (call on SIGCHLD): drains its pipe, logs how
  * it ended and passes SLOT_EXITED on. */
 void children_reap(struct supervisor *sup);

@@ -4,7 +4,7 @@
  *   etl-supervisor [-c FILE]
  *
  * One thread, one poll() loop over: a signalfd (SIGCHLD, SIGTERM, SIGINT,
- * SIGHUP), each worker's output pipe, the control socket and its
+ * SIGHUP), each worker's output pipe and status channel, the control socket and its
  * connections, and stdout while lines wait to be written; timers (restart
  * delays, stop timeouts) set poll's timeout.  Every line it writes, its
  * own and its workers', goes to stdout through output.h, which never
@@ -119,16 +119,19 @@ static int run(struct supervisor *sup, int sfd)
         int64_t now = monotonic_ms();
         int64_t wait = sooner(children_run_timers(sup, now), control_expire(&sup->control, now));
         control_complete_waiting(sup);
-        size_t cap = 1 + sup->children_count + 1 + CONTROL_MAX_CLIENTS + 1;
+        size_t cap = 1 + 2 * sup->children_count + 1 + CONTROL_MAX_CLIENTS + 1;
         fds = xrealloc(fds, cap * sizeof *fds);
         owners = xrealloc(owners, cap * sizeof *owners);
         size_t n = 0;
         fds[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
         for (size_t i = 0; i < sup->children_count; i++) {
-            if (sup->children[i]->out_fd < 0)
-                continue;
-            owners[n] = sup->children[i];
-            fds[n++] = (struct pollfd){.fd = sup->children[i]->out_fd, .events = POLLIN};
+            const int pipes[] = {sup->children[i]->out_fd, sup->children[i]->status_fd};
+            for (size_t p = 0; p < sizeof pipes / sizeof pipes[0]; p++) {
+                if (pipes[p] < 0)
+                    continue;
+                owners[n] = sup->children[i];
+                fds[n++] = (struct pollfd){.fd = pipes[p], .events = POLLIN};
+            }
         }
         size_t control_at = n;
         n += control_poll_fds(&sup->control, fds + n);
@@ -143,7 +146,9 @@ static int run(struct supervisor *sup, int sfd)
             return EXIT_OS_ERROR;
         }
         for (size_t i = 1; i < control_at; i++) {
-            if (fds[i].revents != 0)
+            if (fds[i].revents != 0 && fds[i].fd == owners[i]->status_fd)
+                child_read_status(sup, owners[i]);
+            else if (fds[i].revents != 0)
                 child_read_output(sup, owners[i]);
         }
         control_handle(sup, fds + control_at, control_end - control_at);

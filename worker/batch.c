@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "rejects.h"
+#include "status_report.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -41,6 +42,7 @@ static enum step send_bulk(struct worker *w, struct bulk_action *actions, size_t
         buffer_reset(&body);
         w->engine->bulk_build(&body, w->idx->index, pending, count);
         long status = es_request(&w->es, "POST", w->engine->bulk_path, body.data, body.len, true);
+        status_report_bulk_bytes(body.len);
         char reason[CURL_ERROR_SIZE + 64];
         if (status < 0 && *w->stop) {
             step = STEP_STOP;
@@ -145,6 +147,10 @@ static void log_batch(struct worker *w, size_t source, const struct batch_counts
                       size_t docs, int64_t started_ms)
 {
     const struct cursor *cursor = &w->state.sources[source].cursor;
+    status_report_batch(&(struct status_batch){w->state.sources[source].name, cursor, counts->rows,
+                                               (long)docs, counts->indexed, counts->deleted,
+                                               counts->rejected, counts->query_ms, counts->bulk_ms,
+                                               monotonic_ms() - started_ms});
     struct log_line *line = log_begin(LOG_INFO, "batch");
     log_str(line, "index", w->idx->index);
     log_str(line, "source", w->state.sources[source].name);
@@ -197,6 +203,7 @@ static enum pg_failure fetch_documents(struct worker *w, const char **ids, size_
  * operator should know why nothing new arrives. */
 static void warn_if_held_back(struct worker *w, const char *horizon, double held_s)
 {
+    status_report_held(held_s);
     int64_t now = monotonic_ms();
     int64_t every_ms = (int64_t)w->config->horizon_warn_s * 1000;
     if (held_s * 1000 < (double)every_ms ||
