@@ -73,6 +73,7 @@ struct etl_config {
     int stop_timeout_s;
     int output_buffer_bytes;
     int control_idle_timeout_ms;
+    char *metrics_listen; /* HOST:PORT of the Prometheus listener; "" off */
 
     struct index_config *indices;
     size_t indices_count;

@@ -3,7 +3,12 @@
 that kills a worker which stopped reporting.  Real supervisor, workers,
 PostgreSQL and search node."""
 import json
+import uuid
 
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import free_port
 from etlproc import wait_until
 from test_supervisor import Stack
 
@@ -37,5 +42,86 @@ def test_status_does_not_depend_on_the_log_level(tmp_path, pg, es, catalog, bin_
         w = wait_until(lambda: (lambda s: s if s["batches"] > before and s["lag_s"] == 0 else None)(
             status_json(sup, "genres")), timeout=60, what="the change's batch in status")
         assert w["docs_sent"] >= 27
+    finally:
+        stack.close()
+
+
+def scrape(port):
+    """{(sample name, sorted labels): value} of GET /metrics, read with
+    prometheus_client's parser (which fails on anything malformed)."""
+    resp = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    samples = {}
+    for family in text_string_to_metric_families(resp.text):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return samples
+
+
+def value(samples, name, **labels):
+    return samples[(name, tuple(sorted(labels.items())))]
+
+
+def wait_synced(sup, name, after_batches=-1):
+    """Waits until worker name did more than after_batches batches and is
+    caught up (idle); returns its status."""
+    return wait_until(
+        lambda: (lambda s: s if s["batches"] > after_batches and s["lag_s"] == 0 else None)(
+            status_json(sup, name)), timeout=120, what=f"{name} synced")
+
+
+def test_metrics_count_exactly_the_changes(tmp_path, pg, es, catalog, bin_dir):
+    """Scraped with a real HTTP client and parsed with a real Prometheus
+    parser, at log_level = error: 2 genres inserted and 3 updated add
+    exactly 5 to etl_documents_indexed_total; deleting the 2 adds exactly 2
+    to etl_documents_deleted_total."""
+    port = free_port()
+    stack = Stack(tmp_path, pg, es, catalog, bin_dir, indices=["genres"],
+                  overrides={("etl", "log_level"): "error",
+                             ("supervisor", "metrics_listen"): f"127.0.0.1:{port}"})
+    try:
+        sup = stack.sup
+        index = stack.names["genres"]
+        w = wait_synced(sup, "genres")
+        before = scrape(port)
+        assert value(before, "etl_build_info", version="0.1.0") == 1
+        assert value(before, "etl_worker_up", index=index) == 1
+        assert value(before, "etl_worker_restarts_total", index=index) == 0
+        assert value(before, "etl_documents_indexed_total", index=index) == 26
+        assert value(before, "etl_batches_total", index=index) == w["batches"]
+        assert value(before, "etl_batch_duration_seconds_count", index=index) == w["batches"]
+        assert value(before, "etl_batch_duration_seconds_bucket", index=index, le="+Inf") == w["batches"]
+        assert value(before, "etl_lag_seconds", index=index) == 0
+        assert value(before, "etl_last_batch_age_seconds", index=index) >= 0
+        assert value(before, "etl_horizon_held_seconds", index=index) >= 0
+        assert value(before, "etl_bulk_bytes_total", index=index) > 0
+        for what in ("postgres", "elasticsearch", "state file"):
+            assert value(before, "etl_retries_total", index=index, what=what) == 0
+
+        added = [str(uuid.uuid4()) for _ in range(2)]
+        for gid in added:
+            stack.sql("INSERT INTO content.genre (id, name, description) VALUES (%s, 'metric', 'x')",
+                      (gid,))
+        stack.sql("UPDATE content.genre SET description = 'counted' WHERE id IN "
+                  "(SELECT id FROM content.genre WHERE name <> 'metric' ORDER BY id LIMIT 3)")
+        w = wait_synced(sup, "genres", w["batches"])
+        after = scrape(port)
+        delta = lambda name: value(after, name, index=index) - value(before, name, index=index)
+        assert delta("etl_documents_indexed_total") == 5
+        assert delta("etl_documents_deleted_total") == 0
+        assert delta("etl_documents_rejected_total") == 0
+        assert delta("etl_batches_total") >= 1
+        assert delta("etl_bulk_bytes_total") > 0
+
+        stack.sql("DELETE FROM content.genre WHERE id = ANY(%s::uuid[])", (added,))
+        wait_synced(sup, "genres", w["batches"])
+        last = scrape(port)
+        assert value(last, "etl_documents_deleted_total", index=index) - \
+            value(after, "etl_documents_deleted_total", index=index) == 2
+        assert value(last, "etl_documents_indexed_total", index=index) == \
+            value(after, "etl_documents_indexed_total", index=index)
+        # Only /metrics is served.
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 404
     finally:
         stack.close()
