@@ -69,6 +69,8 @@ static const struct key_spec key_specs[] = {
     STR("postgres", "sslmode", "", pg_sslmode),
     INT("postgres", "connect_timeout_s", "5", 1, 300, pg_connect_timeout_s),
     INT("postgres", "statement_timeout_ms", "30000", 100, 3600000, pg_statement_timeout_ms),
+    INT("postgres", "keepalives_idle_s", "30", 1, 3600, pg_keepalives_idle_s),
+    INT("postgres", "tcp_user_timeout_ms", "30000", 1000, 3600000, pg_tcp_user_timeout_ms),
 
     {"elasticsearch", "url", KIND_URL, "http://127.0.0.1:9200", 0, 0,
      offsetof(struct etl_config, es_url)},
@@ -92,6 +94,7 @@ static const struct key_spec key_specs[] = {
     INT("supervisor", "control_idle_timeout_ms", "3000", 100, 60000, control_idle_timeout_ms),
     {"supervisor", "metrics_listen", KIND_LISTEN, "", 0, 0,
      offsetof(struct etl_config, metrics_listen)},
+    INT("supervisor", "hang_timeout_s", "120", 1, 86400, hang_timeout_s),
 };
 #define KEY_SPECS_COUNT (sizeof key_specs / sizeof key_specs[0])
 

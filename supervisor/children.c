@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define MS_PER_S 1000
+
 /* Bytes read from a pipe at a time. */
 #define READ_CHUNK 16384
 
@@ -184,6 +186,8 @@ bool child_spawn(struct supervisor *sup, struct child *child)
     child->pid = pid;
     child->started_ms = now;
     child->kill_ms = 0;
+    child->hang_at_ms = now + (int64_t)sup->config.hang_timeout_s * MS_PER_S;
+    child->last_event_ms = now;
     child->starts++;
     struct log_line *line = child_log(LOG_INFO, "worker started", child);
     log_int(line, "child_pid", pid);
@@ -211,6 +215,22 @@ void child_kill(struct child *child)
     struct log_line *line = child_log(LOG_WARN, "worker killed", child);
     log_int(line, "child_pid", child->pid);
     log_str(line, "reason", "still running after stop_timeout_s");
+    log_end(line);
+}
+
+/* kill_ms is left alone: a hung worker is not stopping; its exit goes to
+ * backoff like any failure. */
+void child_kill_hung(const struct supervisor *sup, struct child *child)
+{
+    int64_t silent_ms = monotonic_ms() - child->last_event_ms;
+    kill(child->pid, SIGKILL);
+    child->hang_at_ms = 0;
+    child->hangs++;
+    struct log_line *line = child_log(LOG_ERROR, "worker hung", child);
+    log_int(line, "child_pid", child->pid);
+    log_str(line, "reason", "no status event (progress or idle heartbeat) for hang_timeout_s");
+    log_double(line, "silent_s", (double)silent_ms / MS_PER_S);
+    log_int(line, "hang_timeout_s", sup->config.hang_timeout_s);
     log_end(line);
 }
 
@@ -245,6 +265,11 @@ static void on_status_line(void *ctx_ptr, const char *text, size_t len, bool tru
     struct child *child = ctx->child;
     enum child_event event =
         truncated ? CHILD_EVENT_BAD : child_stats_update(&child->stats, text, wall_clock_ms());
+    int64_t now = monotonic_ms();
+    child->last_event_ms = now;
+    if (child->hang_at_ms != 0)
+        child->hang_at_ms =
+            now + child->stats.sleep_ms + (int64_t)ctx->sup->config.hang_timeout_s * MS_PER_S;
     if (event == CHILD_EVENT_BAD) {
         struct log_line *line = child_log(LOG_WARN, "bad status event", child);
         log_str(line, "event", text);
@@ -395,6 +420,13 @@ static int64_t earliest(int64_t next, int64_t at)
     return at != 0 && (next == 0 || at < next) ? at : next;
 }
 
+/* A process the watchdog looks at: alive, not being stopped (stop_timeout_s
+ * deals with that), not already killed as hung. */
+static bool watched(const struct child *child)
+{
+    return child->pid != 0 && child->hang_at_ms != 0 && !slot_stopping(child->state);
+}
+
 /* See children.h. */
 int64_t children_run_timers(struct supervisor *sup, int64_t now)
 {
@@ -404,7 +436,11 @@ int64_t children_run_timers(struct supervisor *sup, int64_t now)
         int64_t due = slot_deadline(sup, child);
         if (due != 0 && due <= now)
             slot_event(sup, child, SLOT_TIMER); /* never removes the slot */
+        if (watched(child) && child->hang_at_ms <= now)
+            slot_event(sup, child, SLOT_HUNG); /* never removes the slot */
         next = earliest(next, slot_deadline(sup, child));
+        if (watched(child))
+            next = earliest(next, child->hang_at_ms);
     }
     return next == 0 ? -1 : (next > now ? next - now : 0);
 }

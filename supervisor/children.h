@@ -56,6 +56,9 @@ struct child {
     int64_t started_ms;        /* monotonic time of the last start */
     int64_t next_start_ms;     /* backoff: when to start again */
     int64_t kill_ms;           /* stopping: when to send SIGKILL */
+    int64_t hang_at_ms;        /* when its silence makes it hung (monotonic); 0: not watched */
+    int64_t last_event_ms;     /* monotonic time of its last status event (or start) */
+    long long hangs;           /* processes killed as hung in this slot */
     long long starts;          /* processes started in this slot */
     char last_exit[32];        /* how the last one ended: "78", "signal:9"; "" before */
     struct child_stats stats;
@@ -78,6 +81,9 @@ bool child_spawn(struct supervisor *sup, struct child *child);
 void child_term(const struct supervisor *sup, struct child *child);
 /* SIGKILL now, once: kill_ms is cleared. */
 void child_kill(struct child *child);
+/* SIGKILL now for a worker silent past hang_timeout_s: logged with the
+ * reason and counted; no longer watched until its next start. */
+void child_kill_hung(const struct supervisor *sup, struct child *child);
 /* Sets next_start_ms after the next backoff delay. */
 void child_schedule_restart(struct child *child);
 /* Takes child out of sup's slots and frees it (its process must be gone). */
@@ -93,7 +99,8 @@ void child_read_status(struct supervisor *sup, struct child *child);
 void children_reap(struct supervisor *sup);
 /* Passes SLOT_TIMER to every slot whose slot_deadline() is due at now
  * (restart after backoff, SIGKILL after stop_timeout_s, starting ->
- * running).  Returns the ms until the next deadline, or -1 when none. */
+ * running), and SLOT_HUNG to every worker silent past its hang_at_ms.
+ * Returns the ms until the next deadline, or -1 when none. */
 int64_t children_run_timers(struct supervisor *sup, int64_t now);
 /* Reopens every log file (log_dir may have changed). */
 void children_reopen_logs(struct supervisor *sup);

@@ -39,6 +39,11 @@ static struct sample restarts(const struct child *c, int64_t now)
     (void)now;
     return count(c->starts > 0 ? c->starts - 1 : 0);
 }
+static struct sample hangs(const struct child *c, int64_t now)
+{
+    (void)now;
+    return count(c->hangs);
+}
 static struct sample indexed(const struct child *c, int64_t now)
 {
     (void)now;
@@ -84,6 +89,8 @@ static const struct family families[] = {
     {"etl_worker_up", "gauge", "1 while the worker's process runs and has reported started", up},
     {"etl_worker_restarts_total", "counter", "Processes started for the slot after the first",
      restarts},
+    {"etl_worker_hangs_total", "counter",
+     "Workers killed by the watchdog: no status event for hang_timeout_s", hangs},
     {"etl_documents_indexed_total", "counter", "Documents indexed (bulk items done)", indexed},
     {"etl_documents_deleted_total", "counter", "Documents deleted (bulk items done)", deleted},
     {"etl_documents_rejected_total", "counter",

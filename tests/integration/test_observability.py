@@ -125,3 +125,48 @@ def test_metrics_count_exactly_the_changes(tmp_path, pg, es, catalog, bin_dir):
         assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 404
     finally:
         stack.close()
+
+
+def test_frozen_worker_is_killed_and_restarted_after_hang_timeout(tmp_path, pg, es, catalog, bin_dir):
+    """A worker frozen with SIGSTOP sends no heartbeat: after hang_timeout_s
+    (2 s here) the supervisor kills it (SIGKILL), says why, counts it and
+    starts it again; the new worker syncs."""
+    import os
+    import signal
+    import time
+    port = free_port()
+    stack = Stack(tmp_path, pg, es, catalog, bin_dir, indices=["genres"],
+                  overrides={("supervisor", "hang_timeout_s"): "2",
+                             ("supervisor", "metrics_listen"): f"127.0.0.1:{port}"})
+    try:
+        sup = stack.sup
+        index = stack.names["genres"]
+        w = wait_synced(sup, "genres")
+        # Idle but alive: heartbeats keep it from being taken for hung.
+        time.sleep(3)
+        assert not sup.events("worker hung")
+        frozen = w["pid"]
+        os.kill(frozen, signal.SIGSTOP)
+        t0 = time.monotonic()
+        hung = sup.wait_event("worker hung", timeout=30, child="genres")[0]
+        took = time.monotonic() - t0
+        assert 1.5 <= took < 6, took
+        assert int(hung["child_pid"]) == frozen and hung["hang_timeout_s"] == "2"
+        assert "hang_timeout_s" in hung["reason"] and float(hung["silent_s"]) >= 2
+        exited = sup.wait_event("worker exited", child="genres")[-1]
+        assert exited["signal"] == "9" and exited["expected"] == "false"
+        started = sup.wait_event("worker started", count=2, child="genres")[-1]
+        assert int(started["child_pid"]) != frozen
+        w = wait_synced(sup, "genres", w["batches"] - 1)
+        assert w["restarts"] == 1 and w["last_exit"] == "signal:9" and w["pid"] != frozen
+        metrics = scrape(port)
+        assert value(metrics, "etl_worker_hangs_total", index=index) == 1
+        assert value(metrics, "etl_worker_restarts_total", index=index) == 1
+        # The new worker syncs a change.
+        stack.sql("UPDATE content.genre SET description = 'after the hang' "
+                  "WHERE id = (SELECT id FROM content.genre ORDER BY id LIMIT 1)")
+        gid = stack.sql("SELECT id::text FROM content.genre ORDER BY id LIMIT 1")[0][0]
+        wait_until(lambda: (stack.doc("genres", gid) or {}).get("description") == "after the hang",
+                   timeout=60, what="the change after the restart")
+    finally:
+        stack.close()
