@@ -14,96 +14,83 @@ struct sample {
     double value;
 };
 
-/* A family with one sample per slot. */
+/* The families with one sample per slot, in the order they are written. */
+enum family_id {
+    WORKER_UP,
+    WORKER_RESTARTS,
+    WORKER_HANGS,
+    DOCS_INDEXED,
+    DOCS_DELETED,
+    DOCS_REJECTED,
+    BATCHES,
+    BULK_BYTES,
+    LAG,
+    LAST_BATCH_AGE,
+    HORIZON_HELD,
+    FAMILY_COUNT
+};
+
 struct family {
     const char *name; /* the full series name (_total included) */
     const char *type; /* counter or gauge */
     const char *help;
-    struct sample (*value)(const struct child *child, int64_t now_wall_ms);
 };
 
-/* The sample of a count. */
-static struct sample count(int64_t value)
-{
-    return (struct sample){true, (double)value};
-}
-
-/* One value function per family below: each reads one field. */
-static struct sample up(const struct child *c, int64_t now)
-{
-    (void)now;
-    return count(c->pid != 0 && c->state == CHILD_RUNNING);
-}
-static struct sample restarts(const struct child *c, int64_t now)
-{
-    (void)now;
-    return count(c->starts > 0 ? c->starts - 1 : 0);
-}
-static struct sample hangs(const struct child *c, int64_t now)
-{
-    (void)now;
-    return count(c->hangs);
-}
-static struct sample indexed(const struct child *c, int64_t now)
-{
-    (void)now;
-    return count(c->stats.indexed);
-}
-static struct sample deleted(const struct child *c, int64_t now)
-{
-    (void)now;
-    return count(c->stats.deleted);
-}
-static struct sample rejected(const struct child *c, int64_t now)
-{
-    (void)now;
-    return count(c->stats.rejected);
-}
-static struct sample batches(const struct child *c, int64_t now)
-{
-    (void)now;
-    return count(c->stats.batches);
-}
-static struct sample bulk_bytes(const struct child *c, int64_t now)
-{
-    (void)now;
-    return count(c->stats.bulk_bytes);
-}
-static struct sample lag(const struct child *c, int64_t now)
-{
-    (void)now;
-    return (struct sample){c->stats.lag_known, c->stats.lag_s};
-}
-static struct sample batch_age(const struct child *c, int64_t now)
-{
-    return (struct sample){c->stats.last_batch_ms != 0,
-                           (double)(now - c->stats.last_batch_ms) / 1000.0};
-}
-static struct sample held(const struct child *c, int64_t now)
-{
-    (void)now;
-    return (struct sample){true, c->stats.held_s};
-}
-
-static const struct family families[] = {
-    {"etl_worker_up", "gauge", "1 while the worker's process runs and has reported started", up},
-    {"etl_worker_restarts_total", "counter", "Processes started for the slot after the first",
-     restarts},
-    {"etl_worker_hangs_total", "counter",
-     "Workers killed by the watchdog: no status event for hang_timeout_s", hangs},
-    {"etl_documents_indexed_total", "counter", "Documents indexed (bulk items done)", indexed},
-    {"etl_documents_deleted_total", "counter", "Documents deleted (bulk items done)", deleted},
-    {"etl_documents_rejected_total", "counter",
-     "Documents rejected for good by the search engine (kept in STATE_DIR/NAME.rejects)", rejected},
-    {"etl_batches_total", "counter", "Batches done (cursor saved)", batches},
-    {"etl_bulk_bytes_total", "counter", "Bytes of _bulk request bodies sent, retries included",
-     bulk_bytes},
-    {"etl_lag_seconds", "gauge",
-     "Age of the cursor of the last batch when it was done; 0 once caught up", lag},
-    {"etl_last_batch_age_seconds", "gauge", "Seconds since the last batch", batch_age},
-    {"etl_horizon_held_seconds", "gauge",
-     "How long an open transaction held the horizon back, as last seen", held},
+static const struct family families[FAMILY_COUNT] = {
+    [WORKER_UP] = {"etl_worker_up", "gauge",
+                   "1 while the worker's process runs and has reported started"},
+    [WORKER_RESTARTS] = {"etl_worker_restarts_total", "counter",
+                         "Processes started for the slot after the first"},
+    [WORKER_HANGS] = {"etl_worker_hangs_total", "counter",
+                      "Workers killed by the watchdog: no status event for hang_timeout_s"},
+    [DOCS_INDEXED] = {"etl_documents_indexed_total", "counter",
+                      "Documents indexed (bulk items done)"},
+    [DOCS_DELETED] = {"etl_documents_deleted_total", "counter",
+                      "Documents deleted (bulk items done)"},
+    [DOCS_REJECTED] = {"etl_documents_rejected_total", "counter",
+                       "Documents rejected for good by the search engine (kept in "
+                       "STATE_DIR/NAME.rejects)"},
+    [BATCHES] = {"etl_batches_total", "counter", "Batches done (cursor saved)"},
+    [BULK_BYTES] = {"etl_bulk_bytes_total", "counter",
+                    "Bytes of _bulk request bodies sent, retries included"},
+    [LAG] = {"etl_lag_seconds", "gauge",
+             "Age of the cursor of the last batch when it was done; 0 once caught up"},
+    [LAST_BATCH_AGE] = {"etl_last_batch_age_seconds", "gauge", "Seconds since the last batch"},
+    [HORIZON_HELD] = {"etl_horizon_held_seconds", "gauge",
+                      "How long an open transaction held the horizon back, as last seen"},
 };
+
+/* The value of family id for slot c; now is the wall clock in ms. */
+static struct sample sample_of(enum family_id id, const struct child *c, int64_t now)
+{
+    const struct child_stats *st = &c->stats;
+    switch (id) {
+    case WORKER_UP:
+        return (struct sample){true, c->pid != 0 && c->state == CHILD_RUNNING};
+    case WORKER_RESTARTS:
+        return (struct sample){true, (double)(c->starts > 0 ? c->starts - 1 : 0)};
+    case WORKER_HANGS:
+        return (struct sample){true, (double)c->hangs};
+    case DOCS_INDEXED:
+        return (struct sample){true, (double)st->indexed};
+    case DOCS_DELETED:
+        return (struct sample){true, (double)st->deleted};
+    case DOCS_REJECTED:
+        return (struct sample){true, (double)st->rejected};
+    case BATCHES:
+        return (struct sample){true, (double)st->batches};
+    case BULK_BYTES:
+        return (struct sample){true, (double)st->bulk_bytes};
+    case LAG:
+        return (struct sample){st->lag_known, st->lag_s};
+    case LAST_BATCH_AGE:
+        return (struct sample){st->last_batch_ms != 0, (double)(now - st->last_batch_ms) / 1000.0};
+    case HORIZON_HELD:
+    case FAMILY_COUNT:
+        break;
+    }
+    return (struct sample){true, st->held_s};
+}
 
 /* Appends printf output to out. */
 __attribute__((format(printf, 2, 3))) static void append(struct buffer *out, const char *fmt, ...)
@@ -130,11 +117,11 @@ static void header(struct buffer *out, const char *name, const char *type, const
  * escaping. */
 static void simple_families(struct buffer *out, const struct supervisor *sup, int64_t now)
 {
-    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
+    for (int f = 0; f < FAMILY_COUNT; f++) {
         header(out, families[f].name, families[f].type, families[f].help);
         for (size_t i = 0; i < sup->children_count; i++) {
             const struct child *c = sup->children[i];
-            struct sample s = families[f].value(c, now);
+            struct sample s = sample_of((enum family_id)f, c, now);
             if (s.present)
                 append(out, "%s{index=\"%s\"} %.17g\n", families[f].name, c->index, s.value);
         }

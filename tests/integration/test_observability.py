@@ -2,7 +2,11 @@
 (etlctl status at any log_level), the Prometheus metrics and the watchdog
 that kills a worker which stopped reporting.  Real supervisor, workers,
 PostgreSQL and search node."""
+import contextlib
 import json
+import os
+import signal
+import time
 import uuid
 
 import requests
@@ -18,32 +22,6 @@ def status_json(sup, name):
     result = sup.ctl("status", "--json")
     assert result.returncode == 0, result.stderr
     return {w["name"]: w for w in json.loads(result.stdout)["workers"]}[name]
-
-
-def test_status_does_not_depend_on_the_log_level(tmp_path, pg, es, catalog, bin_dir):
-    """With log_level = error the workers log no batch and no "caught up":
-    status still shows batches, documents, cursor and lag, from the status
-    channel."""
-    stack = Stack(tmp_path, pg, es, catalog, bin_dir, indices=["genres"],
-                  overrides={("etl", "log_level"): "error"})
-    try:
-        sup = stack.sup
-        w = wait_until(lambda: (lambda s: s if s["lag_s"] == 0 else None)(status_json(sup, "genres")),
-                       timeout=120, what="genres caught up in status")
-        assert w["state"] == "running"
-        assert w["batches"] >= 1 and w["docs_sent"] == 26
-        assert w["cursor_modified"] and w["cursor_id"]
-        assert w["last_batch"].endswith("Z")
-        assert not sup.events("batch") and not sup.events("caught up")  # nothing logged
-        # A change: one more batch, its lag reported, then caught up again.
-        before = w["batches"]
-        stack.sql("UPDATE content.genre SET description = 'seen at error level' "
-                  "WHERE id = (SELECT id FROM content.genre ORDER BY id LIMIT 1)")
-        w = wait_until(lambda: (lambda s: s if s["batches"] > before and s["lag_s"] == 0 else None)(
-            status_json(sup, "genres")), timeout=60, what="the change's batch in status")
-        assert w["docs_sent"] >= 27
-    finally:
-        stack.close()
 
 
 def scrape(port):
@@ -71,19 +49,47 @@ def wait_synced(sup, name, after_batches=-1):
             status_json(sup, name)), timeout=120, what=f"{name} synced")
 
 
+@contextlib.contextmanager
+def synced_genres(tmp_path, pg, es, catalog, bin_dir, settings):
+    """A supervisor running the genres worker with settings and metrics on
+    a free port, once the index is built: yields (stack, port, ES index
+    name, status of the worker)."""
+    port = free_port()
+    overrides = {("supervisor", "metrics_listen"): f"127.0.0.1:{port}", **settings}
+    stack = Stack(tmp_path, pg, es, catalog, bin_dir, indices=["genres"], overrides=overrides)
+    try:
+        yield stack, port, stack.names["genres"], wait_synced(stack.sup, "genres")
+    finally:
+        stack.close()
+
+
+def test_status_does_not_depend_on_the_log_level(tmp_path, pg, es, catalog, bin_dir):
+    """With log_level = error the workers log no batch and no "caught up":
+    status still shows batches, documents, cursor and lag, from the status
+    channel."""
+    with synced_genres(tmp_path, pg, es, catalog, bin_dir, {("etl", "log_level"): "error"}) as (
+            stack, _, _, w):
+        sup = stack.sup
+        assert w["state"] == "running"
+        assert w["batches"] >= 1 and w["docs_sent"] == 26
+        assert w["cursor_modified"] and w["cursor_id"]
+        assert w["last_batch"].endswith("Z")
+        assert not sup.events("batch") and not sup.events("caught up")  # nothing logged
+        # A change: one more batch, its lag reported, then caught up again.
+        stack.sql("UPDATE content.genre SET description = 'seen at error level' "
+                  "WHERE id = (SELECT id FROM content.genre ORDER BY id LIMIT 1)")
+        w = wait_synced(sup, "genres", w["batches"])
+        assert w["docs_sent"] >= 27
+
+
 def test_metrics_count_exactly_the_changes(tmp_path, pg, es, catalog, bin_dir):
     """Scraped with a real HTTP client and parsed with a real Prometheus
     parser, at log_level = error: 2 genres inserted and 3 updated add
     exactly 5 to etl_documents_indexed_total; deleting the 2 adds exactly 2
     to etl_documents_deleted_total."""
-    port = free_port()
-    stack = Stack(tmp_path, pg, es, catalog, bin_dir, indices=["genres"],
-                  overrides={("etl", "log_level"): "error",
-                             ("supervisor", "metrics_listen"): f"127.0.0.1:{port}"})
-    try:
+    with synced_genres(tmp_path, pg, es, catalog, bin_dir, {("etl", "log_level"): "error"}) as (
+            stack, port, index, w):
         sup = stack.sup
-        index = stack.names["genres"]
-        w = wait_synced(sup, "genres")
         before = scrape(port)
         assert value(before, "etl_build_info", version="0.1.0") == 1
         assert value(before, "etl_worker_up", index=index) == 1
@@ -123,25 +129,15 @@ def test_metrics_count_exactly_the_changes(tmp_path, pg, es, catalog, bin_dir):
             value(after, "etl_documents_indexed_total", index=index)
         # Only /metrics is served.
         assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 404
-    finally:
-        stack.close()
 
 
 def test_frozen_worker_is_killed_and_restarted_after_hang_timeout(tmp_path, pg, es, catalog, bin_dir):
     """A worker frozen with SIGSTOP sends no heartbeat: after hang_timeout_s
     (2 s here) the supervisor kills it (SIGKILL), says why, counts it and
     starts it again; the new worker syncs."""
-    import os
-    import signal
-    import time
-    port = free_port()
-    stack = Stack(tmp_path, pg, es, catalog, bin_dir, indices=["genres"],
-                  overrides={("supervisor", "hang_timeout_s"): "2",
-                             ("supervisor", "metrics_listen"): f"127.0.0.1:{port}"})
-    try:
+    with synced_genres(tmp_path, pg, es, catalog, bin_dir, {("supervisor", "hang_timeout_s"): "2"}) as (
+            stack, port, index, w):
         sup = stack.sup
-        index = stack.names["genres"]
-        w = wait_synced(sup, "genres")
         # Idle but alive: heartbeats keep it from being taken for hung.
         time.sleep(3)
         assert not sup.events("worker hung")
@@ -168,5 +164,3 @@ def test_frozen_worker_is_killed_and_restarted_after_hang_timeout(tmp_path, pg, 
         gid = stack.sql("SELECT id::text FROM content.genre ORDER BY id LIMIT 1")[0][0]
         wait_until(lambda: (stack.doc("genres", gid) or {}).get("description") == "after the hang",
                    timeout=60, what="the change after the restart")
-    finally:
-        stack.close()
