@@ -18,6 +18,8 @@ PKG_CONFIG ?= pkg-config
 VERSION := 0.1.0
 
 PKGS     := libpq libcurl jansson inih
+# Only etl-supervisor serves HTTP (the metrics): only it links this.
+HTTP_PKG := libmicrohttpd
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -33,8 +35,9 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 BIN := $(if $(filter 1,$(SANITIZE)),$(BUILD)/bin,bin)
 
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(HTTP_PKG) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+HTTP_LIBS  := $(shell $(PKG_CONFIG) --libs $(HTTP_PKG) 2>/dev/null)
 
 COMMON_SRC     := $(wildcard common/*.c)
 WORKER_SRC     := $(wildcard worker/*.c)
@@ -58,7 +61,7 @@ $(BIN)/etl-worker: $(call obj,$(WORKER_SRC) $(COMMON_SRC))
 
 $(BIN)/etl-supervisor: $(call obj,$(SUPERVISOR_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(HTTP_LIBS) -lm
 
 $(BIN)/etlctl: $(call obj,$(ETLCTL_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)
@@ -77,7 +80,7 @@ $(BUILD)/tests/unit/%.o: CPPFLAGS += -Iworker -Isupervisor
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell $(PKG_CONFIG) --libs cmocka) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(HTTP_LIBS) $(shell $(PKG_CONFIG) --libs cmocka) -lm
 
 deps:
 	@compose/native/install-deps.sh

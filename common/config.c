@@ -6,6 +6,7 @@
 #include "config_error.h"
 #include "config_index.h"
 #include "ini_reader.h"
+#include "listen_addr.h"
 #include "util.h"
 
 #include <errno.h>
@@ -16,7 +17,16 @@
 #include <string.h>
 
 /* How a key's value is checked and stored. */
-enum key_kind { KIND_STRING, KIND_PATH, KIND_INT, KIND_LOG_LEVEL, KIND_PORT, KIND_MODE, KIND_URL };
+enum key_kind {
+    KIND_STRING,
+    KIND_PATH,
+    KIND_INT,
+    KIND_LOG_LEVEL,
+    KIND_PORT,
+    KIND_MODE,
+    KIND_URL,
+    KIND_LISTEN, /* "" (off) or HOST:PORT (listen_addr.h) */
+};
 
 /* A known key of a fixed section: its default and its range. */
 struct key_spec {
@@ -67,6 +77,8 @@ static const struct key_spec key_specs[] = {
     STR("postgres", "sslmode", "", pg_sslmode),
     INT("postgres", "connect_timeout_s", "5", 1, 300, pg_connect_timeout_s),
     INT("postgres", "statement_timeout_ms", "30000", 100, 3600000, pg_statement_timeout_ms),
+    INT("postgres", "keepalives_idle_s", "30", 1, 3600, pg_keepalives_idle_s),
+    INT("postgres", "tcp_user_timeout_ms", "30000", 1000, 3600000, pg_tcp_user_timeout_ms),
 
     {"elasticsearch", "url", KIND_URL, "http://127.0.0.1:9200", 0, 0,
      offsetof(struct etl_config, es_url)},
@@ -88,6 +100,9 @@ static const struct key_spec key_specs[] = {
     INT("supervisor", "output_buffer_bytes", "1048576", LOG_LINE_MAX, 1073741824,
         output_buffer_bytes),
     INT("supervisor", "control_idle_timeout_ms", "3000", 100, 60000, control_idle_timeout_ms),
+    {"supervisor", "metrics_listen", KIND_LISTEN, "", 0, 0,
+     offsetof(struct etl_config, metrics_listen)},
+    INT("supervisor", "hang_timeout_s", "120", 1, 86400, hang_timeout_s),
 };
 #define KEY_SPECS_COUNT (sizeof key_specs / sizeof key_specs[0])
 
@@ -153,6 +168,13 @@ static bool store_value(struct etl_config *config, const struct key_spec *spec, 
         }
         *(char **)(void *)field = xstrdup(value);
         return true;
+    case KIND_LISTEN: {
+        struct sockaddr_storage addr;
+        if (value[0] != '\0' && !listen_addr_parse(value, &addr, reason, reason_size))
+            return false;
+        *(char **)(void *)field = xstrdup(value);
+        return true;
+    }
     case KIND_PATH:
         *(char **)(void *)field = value[0] ? path_join(config->base_dir, value) : xstrdup("");
         return true;
@@ -318,7 +340,8 @@ void config_free(struct etl_config *config)
 {
     for (size_t i = 0; i < KEY_SPECS_COUNT; i++) {
         enum key_kind kind = key_specs[i].kind;
-        if (kind == KIND_STRING || kind == KIND_PATH || kind == KIND_PORT || kind == KIND_URL)
+        if (kind == KIND_STRING || kind == KIND_PATH || kind == KIND_PORT || kind == KIND_URL ||
+            kind == KIND_LISTEN)
             free(*(char **)(void *)((char *)config + key_specs[i].offset));
     }
     for (size_t i = 0; i < config->indices_count; i++)

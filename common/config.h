@@ -57,6 +57,8 @@ struct etl_config {
     char *pg_sslmode;
     int pg_connect_timeout_s;
     int pg_statement_timeout_ms;
+    int pg_keepalives_idle_s;   /* idle seconds before TCP keepalive probes */
+    int pg_tcp_user_timeout_ms; /* unacknowledged data longer than this drops the connection */
 
     /* [elasticsearch] */
     char *es_url;
@@ -76,6 +78,8 @@ struct etl_config {
     int stop_timeout_s;
     int output_buffer_bytes;
     int control_idle_timeout_ms;
+    char *metrics_listen; /* HOST:PORT of the Prometheus listener; "" off */
+    int hang_timeout_s;   /* a worker silent this long (past its announced sleep) is killed */
 
     struct index_config *indices;
     size_t indices_count;

@@ -24,6 +24,7 @@
 #include "json_minify.h"
 #include "log.h"
 #include "rejects.h"
+#include "status_report.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -79,6 +80,7 @@ static enum step send_bulk(struct worker *w, const struct bulk_action *actions, 
         if (body.len > counts->max_request_bytes)
             counts->max_request_bytes = body.len;
         long status = es_request(&w->es, "POST", w->engine->bulk_path, body.data, body.len, true);
+        status_report_bulk_bytes(body.len);
         char reason[CURL_ERROR_SIZE + 64];
         if (status < 0 && *w->stop) {
             step = STEP_STOP;
@@ -270,6 +272,10 @@ static void log_batch(struct worker *w, size_t source, const struct batch_counts
                       size_t docs, int64_t started_ms)
 {
     const struct cursor *cursor = &w->state.sources[source].cursor;
+    status_report_batch(&(struct status_batch){w->state.sources[source].name, cursor, counts->rows,
+                                               (long)docs, counts->indexed, counts->deleted,
+                                               counts->rejected, counts->query_ms, counts->bulk_ms,
+                                               monotonic_ms() - started_ms});
     struct log_line *line = log_begin(LOG_INFO, "batch");
     log_str(line, "index", w->idx->index);
     log_str(line, "source", w->state.sources[source].name);
@@ -331,6 +337,7 @@ static enum pg_failure fetch_documents(struct worker *w, struct batch_plan *plan
  * what to look for (etl_horizon_holder: kind and detail). */
 static void warn_if_held_back(struct worker *w, const struct pg_horizon *horizon)
 {
+    status_report_held(held_s);
     int64_t now = monotonic_ms();
     int64_t every_ms = (int64_t)w->config->horizon_warn_s * 1000;
     if (horizon->held_s * 1000 < (double)every_ms ||

@@ -7,6 +7,7 @@
  * index; can be run by hand too.  Exit statuses: sync.h. */
 #include "config.h"
 #include "log.h"
+#include "status_report.h"
 #include "sync.h"
 
 #include <curl/curl.h>
@@ -102,6 +103,7 @@ int main(int argc, char **argv)
         return EXIT_CONFIG;
     }
     log_set_level(config.log_level);
+    status_report_open();
     install_signals();
     srandom((unsigned)(time(NULL) ^ getpid()));
     curl_global_init(CURL_GLOBAL_DEFAULT);

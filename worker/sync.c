@@ -18,6 +18,7 @@
 #include "index_setup.h"
 #include "sweep.h"
 #include "log.h"
+#include "status_report.h"
 #include "util.h"
 
 #include <errno.h>
@@ -36,6 +37,7 @@ enum step worker_back_off(struct worker *w, const char *what, const char *reason
     log_int(line, "attempt", backoff_attempts(&w->backoff));
     log_int(line, "delay_ms", delay);
     log_end(line);
+    status_report_retry(what, delay);
     return sleep_unless_stopped(delay, w->stop) ? STEP_RETRY : STEP_STOP;
 }
 
@@ -301,6 +303,7 @@ int worker_init(struct worker *w, const struct etl_config *config, const struct 
     int loaded = state_load(&w->state, w->state_path, idx->index, err, sizeof err);
     if (loaded < 0)
         set_aside_bad_state(w, err);
+    status_report_started();
     struct log_line *line = log_begin(LOG_INFO, "started");
     log_str(line, "index", idx->index);
     log_str(line, "state", loaded > 0 ? "resumed" : "fresh");
@@ -344,6 +347,9 @@ int worker_run(struct worker *w)
         if (changed)
             w->caught_up = false;
         if (!more) {
+            /* Before the log line, so a reader of both sees the status
+             * first. */
+            status_report_idle(w->config->poll_interval_ms);
             if (!w->caught_up)
                 log_event(LOG_INFO, "caught up", "index", w->idx->index);
             w->caught_up = true;

@@ -646,6 +646,15 @@ static const struct error_case error_cases[] = {
      NULL},
     {INDEX_SECTION "index = _movies\n", "5: index: \"_movies\"" ES_NAME_RULES, NULL, NULL},
     {INDEX_SECTION "index = ..\n", "5: index: \"..\"" ES_NAME_RULES, NULL, NULL},
+    /* metrics_listen: numeric HOST:PORT only */
+    {"[supervisor]\nmetrics_listen = localhost:9187\n" INDEX_SECTION,
+     "2: metrics_listen: \"localhost:9187\" is not a numeric IPv4 address or [IPv6] address "
+     "with a port",
+     NULL, NULL},
+    {"[supervisor]\nmetrics_listen = 127.0.0.1:0\n" INDEX_SECTION,
+     "2: metrics_listen: \"127.0.0.1:0\" has no port from 1 to 65535", NULL, NULL},
+    {"[supervisor]\nmetrics_listen = 9187\n" INDEX_SECTION,
+     "2: metrics_listen: \"9187\" is not HOST:PORT", NULL, NULL},
 };
 
 static void test_errors(void **state)
