@@ -337,7 +337,7 @@ static enum pg_failure fetch_documents(struct worker *w, struct batch_plan *plan
  * what to look for (etl_horizon_holder: kind and detail). */
 static void warn_if_held_back(struct worker *w, const struct pg_horizon *horizon)
 {
-    status_report_held(held_s);
+    status_report_held(horizon->held_s);
     int64_t now = monotonic_ms();
     int64_t every_ms = (int64_t)w->config->horizon_warn_s * 1000;
     if (horizon->held_s * 1000 < (double)every_ms ||
