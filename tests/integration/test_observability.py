@@ -12,8 +12,7 @@ import uuid
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import free_port
-from etlproc import wait_until
+from etlproc import free_port, wait_until
 from test_supervisor import Stack
 
 
