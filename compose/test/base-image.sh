@@ -46,6 +46,6 @@ SOURCES
     mv "$tarball.tmp" "$tarball"
     rm -rf "$root"
 fi
-podman import --change 'CMD ["bash"]' --change 'ENV LANG=C.UTF-8' "$tarball" debian:12 >/dev/null
+podman import -q --change 'CMD ["bash"]' --change 'ENV LANG=C.UTF-8' "$tarball" debian:12 >/dev/null
 podman tag debian:12 debian:12-slim
 echo "base-image.sh: debian:12 and debian:12-slim imported from $tarball"

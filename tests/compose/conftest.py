@@ -9,6 +9,8 @@ build-images.sh).  The stack's own images (etl, admin) are built here by
 the end, pass or fail; the stack's logs are kept in tests/artifacts/compose/.
 """
 
+import datetime
+import hashlib
 import json
 import os
 import pathlib
@@ -27,7 +29,11 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 COMPOSE_DIR = REPO / "compose"
 TEST_DIR = COMPOSE_DIR / "test"
 ARTIFACTS = REPO / "tests" / "artifacts" / "compose"
-PROJECT = os.environ.get("COMPOSE_TEST_PROJECT", "etlcomposetest")
+# One project per checkout: two clones on one machine do not meet, and a run
+# of the same checkout finds what a killed run left.
+PROJECT = os.environ.get(
+    "COMPOSE_TEST_PROJECT", "etlcompose" + hashlib.sha1(str(REPO).encode()).hexdigest()[:8]
+)
 SERVICES = ("postgres", "elasticsearch", "etl", "admin", "nginx")
 # Seconds for the stack to build and become healthy, cold.
 UP_TIMEOUT = int(os.environ.get("COMPOSE_TEST_UP_TIMEOUT", "900"))
@@ -64,6 +70,13 @@ def inspect(container):
     return json.loads(podman("inspect", container).stdout)[0]
 
 
+def parse_time(text):
+    """A podman timestamp (RFC 3339, nanoseconds) as an aware datetime."""
+    head, _, frac = text.rstrip("Z").partition(".")
+    frac = (frac.split("+")[0].split("-")[0] + "000000")[:6]
+    return datetime.datetime.fromisoformat(f"{head}.{frac}+00:00")
+
+
 def _nanoseconds(value, default):
     """A healthcheck duration from inspect (ns as int, or a Go duration string) in seconds."""
     if isinstance(value, (int, float)) and value > 0:
@@ -84,6 +97,10 @@ class HealthRunner(threading.Thread):
         self.due = {}  # container id -> (StartedAt, monotonic time of the next run)
         self.running = {}  # container id -> Popen of its `podman healthcheck run`
         self.runs = 0
+        # container id -> UTC time when its first passing check began (the
+        # status turned healthy after that, during the check)
+        self.first_healthy = {}
+        self.began = {}  # container id -> UTC time when its running check began
 
     def run(self):
         while not self.stopping.is_set():
@@ -99,6 +116,8 @@ class HealthRunner(threading.Thread):
         for cid, proc in list(self.running.items()):
             if proc.poll() is not None:
                 del self.running[cid]
+                if proc.returncode == 0:
+                    self.first_healthy.setdefault(cid, self.began[cid])
         ids = podman(
             "ps", "-q", "--no-trunc", "--filter", f"label=com.docker.compose.project={self.project}",
             check=False,
@@ -117,6 +136,7 @@ class HealthRunner(threading.Thread):
             if known is None or known[0] != started:  # new, or restarted
                 self.due[cid] = (started, now + interval)
             elif now >= known[1]:
+                self.began[cid] = datetime.datetime.now(datetime.timezone.utc)
                 self.running[cid] = subprocess.Popen(
                     ["podman", "healthcheck", "run", cid], env=podman_env(),
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -206,7 +226,7 @@ class ComposeStack:
     def compose(self, *args, timeout=300, check=True):
         """Runs docker-compose on the stack; returns the CompletedProcess (text)."""
         proc = subprocess.run(
-            ["docker-compose", "--no-ansi", "-p", self.project, "--env-file", str(self.env_file),
+            ["docker-compose", "--ansi", "never", "-p", self.project, "--env-file", str(self.env_file),
              "-f", str(COMPOSE_DIR / "docker-compose.yml"),
              "-f", str(COMPOSE_DIR / "docker-compose.test.yml"), *args],
             cwd=REPO, env=self.compose_env(), stdin=subprocess.DEVNULL,

@@ -12,7 +12,7 @@ import uuid
 
 import requests
 
-from conftest import SERVICES, inspect, podman
+from conftest import SERVICES, inspect, parse_time, podman
 
 ETL_INI = "/opt/etl/etc/etl/etl.ini"
 INDICES = ("movies", "genres", "persons")
@@ -120,6 +120,17 @@ def test_every_service_is_up_and_healthy(stack):
     assert stack.health.runs >= len(SERVICES)
     ps = stack.compose("ps").stdout
     assert ps.count("(healthy)") == len(SERVICES), ps
+
+
+def test_start_order_waited_for_health(stack):
+    """depends_on: condition: service_healthy, as written: each container
+    started only after what it depends on had passed a healthcheck."""
+    first_healthy = {s: stack.health.first_healthy[stack.container(s)] for s in SERVICES}
+    started = {s: parse_time(inspect(stack.container(s))["State"]["StartedAt"]) for s in SERVICES}
+    for service, deps in {"etl": ("postgres", "elasticsearch"), "admin": ("postgres",),
+                          "nginx": ("admin",)}.items():
+        for dep in deps:
+            assert started[service] > first_healthy[dep], (service, dep, started, first_healthy)
 
 
 def test_only_nginx_publishes_a_port(stack):
