@@ -5,6 +5,8 @@
 #   make test        install what is missing, build, run unit and integration tests,
 #                    then the same again against binaries built with ASan/UBSan
 #   make test-asan   only the ASan/UBSan pass
+#   make test-compose  boot the Compose stack with podman and check it (tests/compose)
+#   make clean-compose remove the images and cache that test-compose keeps
 #   make lint        clang-format check, cppcheck, clang-tidy
 #   make bench       speed and memory benchmarks
 #   make install     PREFIX=/usr/local DESTDIR=
@@ -48,7 +50,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 PROGRAMS := $(BIN)/etl-worker $(BIN)/etl-supervisor $(BIN)/etlctl
 
-.PHONY: all deps test unit integration test-asan lint format bench demo install clean
+.PHONY: all deps test unit integration test-asan test-compose clean-compose lint format bench demo install clean
 all: $(PROGRAMS)
 
 $(BUILD)/%.o: %.c
@@ -98,9 +100,21 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) SANITIZE=1 all unit integration
+	$(MAKE) test-compose
 
 test-asan: deps
 	$(MAKE) SANITIZE=1 all unit integration
+
+# The Compose stack booted for real with podman and docker-compose 1.29
+# (compose/test/, tests/compose/); images and the debootstrap tarball are
+# kept for the next run (/var/cache/etl-compose-test) until clean-compose.
+test-compose: deps
+	compose/test/install-podman.sh
+	compose/test/build-images.sh
+	$(PYTHON) -m pytest -p no:cacheprovider -s --durations=0 $(PYTEST_ARGS) tests/compose
+
+clean-compose:
+	compose/test/clean-images.sh
 
 # clang-tidy runs one file per process: clang-tidy 14 reports a false
 # valist warning (LLVM 41311) when several files share one run.
