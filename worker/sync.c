@@ -331,14 +331,15 @@ static enum step round_setup(struct worker *w)
     }
     if (step == STEP_OK && w->state.fresh && !w->state.building)
         step = w->first_load ? bootstrap(w) : rebuild_start(w, w->fresh_reason);
-    if (step == STEP_OK && w->state.building && w->state.build.horizon[0] == '\0')
-        step = rebuild_begin(w);
     if (step == STEP_OK)
         step = check_pruned_gap(w);
     if (step == STEP_OK)
         step = report_position(w);
     if (step == STEP_OK)
         step = rebuild_check(w);
+    /* Last: any of the above may have started a rebuild. */
+    if (step == STEP_OK && w->state.building && w->state.build.horizon[0] == '\0')
+        step = rebuild_begin(w);
     return step;
 }
 
@@ -371,7 +372,7 @@ int worker_run(struct worker *w)
         bool more = false, changed = false;
         if (w->state.concrete[0] != '\0' && !w->state.fresh)
             step = run_target(w, TARGET_LIVE, &more, &changed);
-        if (step == STEP_OK && w->state.building) {
+        if (step == STEP_OK && w->state.building && w->state.build.horizon[0] != '\0') {
             bool built = false;
             step = run_target(w, TARGET_BUILD, &more, &built);
             /* Walked its own rows and read nothing more from any source. */
