@@ -63,6 +63,33 @@ static void reject_action(struct worker *w, const struct bulk_action *action, in
     free(error);
 }
 
+/* Counts the items of a bulk answer: done, rejected (kept aside), or to
+ * retry (moved to the front of pending, their number returned, reason the
+ * last one's); *lost when an item's alias is missing. */
+static size_t sort_items(struct worker *w, struct bulk_action *pending,
+                         const struct bulk_item_result *results, size_t count,
+                         struct batch_counts *counts, bool *lost, char *reason, size_t reason_size)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (results[i].outcome == BULK_NO_INDEX) {
+            *lost = true;
+        } else if (results[i].outcome == BULK_DONE) {
+            if (pending[i].document)
+                counts->indexed++;
+            else
+                counts->deleted++;
+        } else if (results[i].outcome == BULK_REJECTED) {
+            counts->rejected++;
+            rejects_record(w->rejects_path, w->idx->index, &pending[i], &results[i]);
+        } else {
+            snprintf(reason, reason_size, "item %s: status %d", pending[i].id, results[i].status);
+            pending[kept++] = pending[i];
+        }
+    }
+    return kept;
+}
+
 /* Sends actions with _bulk until every item is done or rejected.  Items
  * answered 429/5xx, and whole requests that fail, are retried with backoff.
  * A request answered 413 is left to the caller: *too_large gets its size
@@ -109,25 +136,8 @@ static enum step send_bulk(struct worker *w, const char *alias, const struct bul
                 break;
             continue;
         }
-        size_t kept = 0;
         bool lost = false;
-        for (size_t i = 0; i < count; i++) {
-            if (results[i].outcome == BULK_NO_INDEX) {
-                lost = true;
-            } else if (results[i].outcome == BULK_DONE) {
-                if (pending[i].document)
-                    counts->indexed++;
-                else
-                    counts->deleted++;
-            } else if (results[i].outcome == BULK_REJECTED) {
-                counts->rejected++;
-                rejects_record(w->rejects_path, w->idx->index, &pending[i], &results[i]);
-            } else {
-                snprintf(reason, sizeof reason, "item %s: status %d", pending[i].id,
-                         results[i].status);
-                pending[kept++] = pending[i];
-            }
-        }
+        size_t kept = sort_items(w, pending, results, count, counts, &lost, reason, sizeof reason);
         bulk_results_free(results, count);
         if (lost) {
             step = STEP_LOST; /* the alias is gone: nothing of this batch counts */
@@ -406,8 +416,8 @@ enum step batch_run(struct worker *w, enum sync_target target, size_t source, in
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
     PGresult *changes = NULL;
-    failure = pg_source_changes(&w->pg, source, cursor, horizon.at, w->config->batch_size,
-                                &changes);
+    failure =
+        pg_source_changes(&w->pg, source, cursor, horizon.at, w->config->batch_size, &changes);
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
     int rows = PQntuples(changes);

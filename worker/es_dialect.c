@@ -165,7 +165,8 @@ static char *aliases_body(const struct alias_action *actions, size_t count)
         json_t *target = json_pack("{s:s}", "index", actions[i].index);
         if (actions[i].alias != NULL)
             json_object_set_new(target, "alias", json_string(actions[i].alias));
-        json_array_append_new(list, json_pack("{s:o}", alias_action_names[actions[i].kind], target));
+        json_array_append_new(list,
+                              json_pack("{s:o}", alias_action_names[actions[i].kind], target));
     }
     json_t *body = json_pack("{s:o}", "actions", list);
     char *text = json_dumps(body, JSON_COMPACT);

@@ -53,9 +53,8 @@ int index_lookup(struct es_client *es, const struct search_engine_ops *engine, c
 }
 
 /* One PUT: the index and its alias exist together or not at all. */
-int index_create(struct es_client *es, const struct search_engine_ops *engine,
-                 const char *concrete, const json_t *definition, const char *alias, char *err,
-                 size_t err_size)
+int index_create(struct es_client *es, const struct search_engine_ops *engine, const char *concrete,
+                 const json_t *definition, const char *alias, char *err, size_t err_size)
 {
     char *body = engine->create_body(definition, alias);
     char *path = engine->create_path(concrete);

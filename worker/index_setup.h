@@ -41,9 +41,8 @@ int index_lookup(struct es_client *es, const struct search_engine_ops *engine, c
 
 /* Creates concrete from definition, with alias on it unless NULL.  Returns
  * 0 when created, or -1 with err filled (already exists included). */
-int index_create(struct es_client *es, const struct search_engine_ops *engine,
-                 const char *concrete, const json_t *definition, const char *alias, char *err,
-                 size_t err_size);
+int index_create(struct es_client *es, const struct search_engine_ops *engine, const char *concrete,
+                 const json_t *definition, const char *alias, char *err, size_t err_size);
 
 /* Deletes an index (one already gone is fine).  Returns 0 or -1 with err. */
 int index_delete(struct es_client *es, const struct search_engine_ops *engine, const char *index,

@@ -89,7 +89,8 @@ enum step rebuild_start(struct worker *w, const char *reason)
     /* A name of its own, even within one millisecond of the last. */
     do
         index_version_name(w->idx->index, now++, build->concrete, sizeof build->concrete);
-    while (strcmp(build->concrete, w->state.concrete) == 0 || strcmp(build->concrete, dropped) == 0);
+    while (strcmp(build->concrete, w->state.concrete) == 0 ||
+           strcmp(build->concrete, dropped) == 0);
     snprintf(build->reason, sizeof build->reason, "%s", reason);
     build->horizon[0] = '\0';
     build->started_ms = now;
@@ -273,8 +274,8 @@ enum step rebuild_prepare(struct worker *w)
         char err[ERR_MAX];
         struct index_lookup live;
         enum step step = STEP_OK;
-        if (index_lookup(&w->es, w->engine, w->idx->index, w->definition, &live, err,
-                         sizeof err) < 0) {
+        if (index_lookup(&w->es, w->engine, w->idx->index, w->definition, &live, err, sizeof err) <
+            0) {
             step = es_failed(w, err);
         } else if (!w->state.fresh || w->state.building) {
             step = reconcile(w, &live);
@@ -283,8 +284,8 @@ enum step rebuild_prepare(struct worker *w)
              * clients find an index filling up rather than none. */
             index_version_name(w->idx->index, wall_clock_ms(), w->state.concrete,
                                sizeof w->state.concrete);
-            if (index_create(&w->es, w->engine, w->state.concrete, w->definition,
-                             w->idx->index, err, sizeof err) < 0) {
+            if (index_create(&w->es, w->engine, w->state.concrete, w->definition, w->idx->index,
+                             err, sizeof err) < 0) {
                 w->state.concrete[0] = '\0';
                 step = es_failed(w, err);
             } else {
@@ -298,8 +299,7 @@ enum step rebuild_prepare(struct worker *w)
             step = STEP_FATAL;
         } else {
             bool adopt = live.kind == INDEX_CONCRETE;
-            snprintf(w->state.concrete, sizeof w->state.concrete, "%s",
-                     adopt ? "" : live.concrete);
+            snprintf(w->state.concrete, sizeof w->state.concrete, "%s", adopt ? "" : live.concrete);
             step = rebuild_start(w, adopt ? REBUILD_ADOPT : w->fresh_reason);
         }
         if (step == STEP_RETRY)

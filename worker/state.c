@@ -204,8 +204,8 @@ int state_save(const struct worker_state *state, const char *path, const char *i
     json_object_set_new(root, "sources", sources_json(state->sources, state->count));
     if (state->building) {
         const struct index_build *b = &state->build;
-        json_t *build = json_pack("{s:s, s:s, s:I}", CONCRETE_KEY, b->concrete, "reason",
-                                  b->reason, "started_ms", (json_int_t)b->started_ms);
+        json_t *build = json_pack("{s:s, s:s, s:I}", CONCRETE_KEY, b->concrete, "reason", b->reason,
+                                  "started_ms", (json_int_t)b->started_ms);
         if (b->horizon[0] != '\0')
             json_object_set_new(build, "horizon", json_string(b->horizon));
         json_object_set_new(build, "sources", sources_json(b->sources, state->count));

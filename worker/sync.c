@@ -106,8 +106,7 @@ enum step worker_start_horizon(struct worker *w, char *out, size_t size)
     return STEP_OK;
 }
 
-void worker_cursors_at(struct source_state *sources, size_t count, size_t from,
-                       const char *horizon)
+void worker_cursors_at(struct source_state *sources, size_t count, size_t from, const char *horizon)
 {
     for (size_t i = from; i < count; i++)
         cursor_set(&sources[i].cursor, horizon, CURSOR_START.id);

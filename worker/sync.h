@@ -28,21 +28,21 @@ struct worker {
     char *rejects_path;
     struct backoff backoff;
     const volatile sig_atomic_t *stop;
-    int exit_status;            /* what a STEP_FATAL exits with */
-    bool caught_up;             /* the last round found nothing: logged once per idle spell */
-    int64_t held_warned_ms;     /* when the last "horizon held back" warning was logged */
-    bool *clock_behind;         /* per source: "clock is behind" logged for this spell */
-    bool has_change_log;        /* the index has a change source named change_log ... */
-    size_t change_log;          /* ... this one */
-    bool position_dirty;        /* change_log position saved but not yet reported */
-    const char **prune_indices; /* names of the indices that read change_log */
-    size_t prune_count;         /* 0: this worker does not prune */
-    int64_t next_prune_ms;      /* monotonic time of the next prune */
-    char *build_alias;          /* the alias a rebuild's batches write to */
-    const char *fresh_reason;   /* why the state is fresh: a rebuild's reason */
-    bool first_load;            /* the live index was created empty: load it in place */
-    struct stat mapping_stat;   /* the mapping file as last read */
-    int64_t next_check_ms;      /* monotonic time of the next alias and mapping check */
+    int exit_status;                /* what a STEP_FATAL exits with */
+    bool caught_up;                 /* the last round found nothing: logged once per idle spell */
+    int64_t held_warned_ms;         /* when the last "horizon held back" warning was logged */
+    bool *clock_behind;             /* per source: "clock is behind" logged for this spell */
+    bool has_change_log;            /* the index has a change source named change_log ... */
+    size_t change_log;              /* ... this one */
+    bool position_dirty;            /* change_log position saved but not yet reported */
+    const char **prune_indices;     /* names of the indices that read change_log */
+    size_t prune_count;             /* 0: this worker does not prune */
+    int64_t next_prune_ms;          /* monotonic time of the next prune */
+    char *build_alias;              /* the alias a rebuild's batches write to */
+    const char *fresh_reason;       /* why the state is fresh: a rebuild's reason */
+    bool first_load;                /* the live index was created empty: load it in place */
+    struct stat mapping_stat;       /* the mapping file as last read */
+    int64_t next_check_ms;          /* monotonic time of the next alias and mapping check */
     volatile sig_atomic_t *reindex; /* set by SIGUSR1: rebuild (NULL: none) */
 };
 
