@@ -174,6 +174,26 @@ static char *aliases_body(const struct alias_action *actions, size_t count)
     return text;
 }
 
+/* The string member key of every object of array (malloc'ed, *count of
+ * them), or NULL when array is not an array or one lacks it. */
+static char **strings_of(const json_t *array, const char *key, size_t *count)
+{
+    if (!json_is_array(array))
+        return NULL;
+    size_t n = json_array_size(array);
+    char **out = xcalloc(n + 1, sizeof *out);
+    for (size_t i = 0; i < n; i++) {
+        const char *text = json_string_value(json_object_get(json_array_get(array, i), key));
+        if (text == NULL) {
+            ids_free(out, i);
+            return NULL;
+        }
+        out[i] = xstrdup(text);
+    }
+    *count = n;
+    return out;
+}
+
 /* _cat answers a JSON array with format=json; h=index keeps one column. */
 static char *list_path(const char *prefix)
 {
@@ -187,23 +207,12 @@ static int list_parse(const char *body, size_t len, char ***names, size_t *count
     *count = 0;
     json_error_t error;
     json_t *root = json_loadb(body, len, 0, &error);
-    if (!json_is_array(root)) {
+    char **out = strings_of(root, "index", count);
+    if (out == NULL) {
         json_decref(root);
         return -1;
     }
-    size_t n = json_array_size(root);
-    char **out = xcalloc(n + 1, sizeof *out);
-    for (size_t i = 0; i < n; i++) {
-        const char *name = json_string_value(json_object_get(json_array_get(root, i), "index"));
-        if (name == NULL) {
-            ids_free(out, i);
-            json_decref(root);
-            return -1;
-        }
-        out[i] = xstrdup(name);
-    }
     *names = out;
-    *count = n;
     json_decref(root);
     return 0;
 }
@@ -311,20 +320,13 @@ static int scroll_parse(const char *body, size_t len, char **scroll_id, char ***
         json_decref(root);
         return -1;
     }
-    size_t n = json_array_size(hits);
-    char **out = xcalloc(n + 1, sizeof *out);
-    for (size_t i = 0; i < n; i++) {
-        const char *id = json_string_value(json_object_get(json_array_get(hits, i), "_id"));
-        if (id == NULL) {
-            ids_free(out, i);
-            json_decref(root);
-            return -1;
-        }
-        out[i] = xstrdup(id);
+    char **out = strings_of(hits, "_id", count);
+    if (out == NULL) {
+        json_decref(root);
+        return -1;
     }
     *scroll_id = xstrdup(id_text);
     *ids = out;
-    *count = n;
     json_decref(root);
     return 0;
 }

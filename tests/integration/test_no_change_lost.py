@@ -59,17 +59,6 @@ def app(conns):
     return conns["app"]
 
 
-@pytest.fixture
-def workers():
-    """Started workers, stopped at the end whatever happens."""
-    started = []
-    yield started
-    for w in started:
-        if w.proc.poll() is None:
-            w.stop()
-        w.close()
-
-
 def start(workers, bin_dir, config, index="movies"):
     w = run_worker(bin_dir, config, index)
     workers.append(w)

@@ -39,17 +39,6 @@ def app(pg, catalog):
         conn.close()
 
 
-@pytest.fixture
-def workers():
-    """Started workers, stopped at the end whatever happens."""
-    started = []
-    yield started
-    for w in started:
-        if w.proc.poll() is None:
-            w.stop()
-        w.close()
-
-
 def sql(conn, statement, params=None):
     with conn.cursor() as cur:
         cur.execute(statement, params)
