@@ -26,7 +26,11 @@ enum key_kind {
     KIND_MODE,
     KIND_URL,
     KIND_LISTEN, /* "" (off) or HOST:PORT (listen_addr.h) */
+    KIND_MAPPING_CHANGE
 };
+
+/* The values of on_mapping_change, in enum mapping_change order. */
+static const char *const mapping_change_names[] = {"rebuild", "refuse"};
 
 /* A known key of a fixed section: its default and its range. */
 struct key_spec {
@@ -68,6 +72,9 @@ static const struct key_spec key_specs[] = {
     INT("etl", "change_log_prune_interval_s", "3600", 0, PRUNE_INTERVAL_MAX_S,
         change_log_prune_interval_s),
     INT("etl", "bulk_max_bytes", "10485760", 65536, 104857600, bulk_max_bytes),
+    INT("etl", "keep_old_indices", "0", 0, 10, keep_old_indices),
+    {"etl", "on_mapping_change", KIND_MAPPING_CHANGE, "rebuild", 0, 0,
+     offsetof(struct etl_config, on_mapping_change)},
 
     STR("postgres", "host", "", pg_host),
     {"postgres", "port", KIND_PORT, "", 0, 0, offsetof(struct etl_config, pg_port)},
@@ -152,6 +159,15 @@ static bool store_value(struct etl_config *config, const struct key_spec *spec, 
             return false;
         }
         return true;
+    case KIND_MAPPING_CHANGE:
+        for (size_t i = 0; i < sizeof mapping_change_names / sizeof mapping_change_names[0]; i++) {
+            if (strcmp(value, mapping_change_names[i]) == 0) {
+                *(enum mapping_change *)(void *)field = (enum mapping_change)i;
+                return true;
+            }
+        }
+        snprintf(reason, reason_size, "\"%s\" is not rebuild or refuse", value);
+        return false;
     case KIND_PORT: {
         int port;
         if (value[0] != '\0' && !parse_int(value, 1, 65535, &port)) {
@@ -379,6 +395,10 @@ char *config_worker_settings(const struct etl_config *config, const struct index
         case KIND_LOG_LEVEL:
             line = xasprintf("%s.%s=%s\n", spec->section, spec->name,
                              log_level_name(*(const enum log_level *)field));
+            break;
+        case KIND_MAPPING_CHANGE:
+            line = xasprintf("%s.%s=%s\n", spec->section, spec->name,
+                             mapping_change_names[*(const enum mapping_change *)field]);
             break;
         default:
             line = xasprintf("%s.%s=%s\n", spec->section, spec->name,

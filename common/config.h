@@ -21,6 +21,12 @@
 /* The file read when no -c is given. */
 #define CONFIG_DEFAULT_PATH "/usr/local/etc/etl/etl.ini"
 
+/* What a worker does when its mapping file differs from the live mapping. */
+enum mapping_change {
+    MAPPING_CHANGE_REBUILD, /* build a new index from the file, then move the alias */
+    MAPPING_CHANGE_REFUSE   /* exit 65 (EXIT_MAPPING_DIFFERS) */
+};
+
 /* One [index.NAME] section: what the generic worker needs for one index. */
 struct index_config {
     char *name;          /* NAME from the section header */
@@ -47,6 +53,8 @@ struct etl_config {
     int change_log_retention_s;      /* change_log rows younger than this are kept */
     int change_log_prune_interval_s; /* 0: the workers never prune */
     int bulk_max_bytes;              /* largest _bulk body; a batch is split to fit */
+    int keep_old_indices;            /* concrete indices kept after an alias swap */
+    enum mapping_change on_mapping_change;
 
     /* [postgres]: empty strings leave the setting to libpq (PG* variables) */
     char *pg_host;

@@ -14,6 +14,7 @@
  *    "cursor_modified":S,"cursor_id":S,"lag_s":X,"held_s":X}
  *   {"event":"retry","what":"postgres"|"elasticsearch"|"state file",
  *    "delay_ms":N}
+ *   {"event":"build","concrete":C,"docs":N}     a batch of a rebuild into C
  *   {"event":"idle","sleep_ms":N,"held_s":X}   caught up, sleeping
  *
  * bytes counts the _bulk request bodies sent since the previous batch event

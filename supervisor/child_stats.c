@@ -51,6 +51,12 @@ static void add_batch(struct child_stats *stats, const json_t *event, int64_t wa
     stats->last_batch_ms = wall_ms;
     get_text(event, "cursor_modified", stats->cursor_modified, sizeof stats->cursor_modified);
     get_text(event, "cursor_id", stats->cursor_id, sizeof stats->cursor_id);
+    get_text(event, "concrete", stats->concrete, sizeof stats->concrete);
+    /* The alias moved to the index that was being built: the rebuild is over. */
+    if (stats->concrete[0] != '\0' && strcmp(stats->concrete, stats->build) == 0) {
+        stats->build[0] = '\0';
+        stats->build_docs = 0;
+    }
     const json_t *lag = json_object_get(event, "lag_s");
     stats->lag_known = json_is_number(lag);
     stats->lag_s = stats->lag_known ? json_number_value(lag) : 0;
@@ -75,6 +81,18 @@ static void add_retry(struct child_stats *stats, const json_t *event)
     stats->sleep_ms = get_int(event, "delay_ms");
 }
 
+/* Counts a rebuild's batch; a build into another index starts over. */
+static void add_build(struct child_stats *stats, const json_t *event)
+{
+    char concrete[CHILD_STATS_TEXT_MAX];
+    get_text(event, "concrete", concrete, sizeof concrete);
+    if (strcmp(concrete, stats->build) != 0) {
+        snprintf(stats->build, sizeof stats->build, "%s", concrete);
+        stats->build_docs = 0;
+    }
+    stats->build_docs += get_int(event, "docs");
+}
+
 /* One JSON object per line; the member "event" says which. */
 enum child_event child_stats_update(struct child_stats *stats, const char *line, int64_t wall_ms)
 {
@@ -92,6 +110,9 @@ enum child_event child_stats_update(struct child_stats *stats, const char *line,
     } else if (strcmp(name, "retry") == 0) {
         add_retry(stats, event);
         kind = CHILD_EVENT_RETRY;
+    } else if (strcmp(name, "build") == 0) {
+        add_build(stats, event);
+        kind = CHILD_EVENT_BUILD;
     } else if (strcmp(name, "idle") == 0) {
         stats->lag_s = 0;
         stats->lag_known = true;

@@ -32,6 +32,9 @@ struct child_stats {
     int64_t buckets[BATCH_BUCKETS_COUNT]; /* batches whose took_ms fits bucket i (not cumulative) */
     double duration_s;                    /* sum of all took_ms, in seconds */
     int64_t sleep_ms;                     /* the sleep the last event announced */
+    char concrete[CHILD_STATS_TEXT_MAX];  /* the live index of the last batch; "" before */
+    char build[CHILD_STATS_TEXT_MAX];     /* the index a rebuild fills; "" when none */
+    int64_t build_docs;                   /* documents sent into it so far */
 };
 
 /* The events of a worker's life. */
@@ -41,6 +44,7 @@ enum child_event {
     CHILD_EVENT_BATCH,   /* a batch is done */
     CHILD_EVENT_RETRY,   /* backing off */
     CHILD_EVENT_IDLE,    /* caught up, sleeping */
+    CHILD_EVENT_BUILD,   /* a batch of a rebuild is done */
 };
 
 /* The upper bound in seconds of histogram bucket i. */

@@ -67,5 +67,8 @@ void child_status_line(const struct child *child, int64_t now, char *out, size_t
     len = add_int(out, len, size, "docs_sent", stats->docs_sent);
     len = add(out, len, size, "cursor_modified", stats->cursor_modified);
     len = add(out, len, size, "cursor_id", stats->cursor_id);
-    add_seconds(out, len, size, "lag_s", stats->lag_known, stats->lag_s);
+    len = add_seconds(out, len, size, "lag_s", stats->lag_known, stats->lag_s);
+    len = add(out, len, size, "concrete", stats->concrete);
+    len = add(out, len, size, "build", stats->build);
+    add_int(out, len, size, "build_docs", stats->build_docs);
 }

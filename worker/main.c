@@ -21,6 +21,14 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reindex_requested;
+
+/* SIGUSR1 (etlctl reindex): rebuild the index at the next round. */
+static void request_reindex(int signo)
+{
+    (void)signo;
+    reindex_requested = 1;
+}
 
 /* SIGTERM/SIGINT: ask the loop to stop at its next safe point. */
 static void request_stop(int signo)
@@ -37,6 +45,12 @@ static void install_signals(void)
     sigemptyset(&action.sa_mask);
     sigaction(SIGTERM, &action, NULL);
     sigaction(SIGINT, &action, NULL);
+    /* SA_RESTART: a rebuild request must not cut a request in flight. */
+    struct sigaction reindex = {0};
+    reindex.sa_handler = request_reindex;
+    reindex.sa_flags = SA_RESTART;
+    sigemptyset(&reindex.sa_mask);
+    sigaction(SIGUSR1, &reindex, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -49,6 +63,7 @@ static void usage(FILE *out)
                  "  -c, --config FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
                  "  -h, --help         this text\n"
                  "  -V, --version      version\n\n"
+                 "SIGUSR1 rebuilds the index into a new one, then moves its alias.\n\n"
                  "Exit status: 0 stopped by SIGTERM/SIGINT, 64 usage, 65 index mapping differs\n"
                  "from its file, 70 internal error, 73 state directory, 78 configuration.\n");
 }
@@ -110,6 +125,7 @@ int main(int argc, char **argv)
 
     struct worker worker;
     int status = worker_init(&worker, &config, idx, &stop_requested);
+    worker.reindex = &reindex_requested;
     if (status == 0)
         status = worker_run(&worker);
     worker_free(&worker);

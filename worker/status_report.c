@@ -86,11 +86,20 @@ void status_report_batch(const struct status_batch *batch)
     json_object_set_new(event, "took_ms", json_integer(batch->took_ms));
     json_object_set_new(event, "cursor_modified", json_string(batch->cursor->modified));
     json_object_set_new(event, "cursor_id", json_string(batch->cursor->id));
+    json_object_set_new(event, "concrete", json_string(batch->concrete));
     int64_t stamp = pg_timestamp_ms(batch->cursor->modified);
     if (stamp >= 0)
         json_object_set_new(event, "lag_s", json_real((double)(wall_clock_ms() - stamp) / 1000.0));
     json_object_set_new(event, "held_s", json_real(held_s));
     bulk_bytes = 0;
+    send_event(event);
+}
+
+void status_report_build(const char *concrete, long docs)
+{
+    json_t *event = event_new("build");
+    json_object_set_new(event, "concrete", json_string(concrete));
+    json_object_set_new(event, "docs", json_integer(docs));
     send_event(event);
 }
 

@@ -14,6 +14,7 @@
 struct status_batch {
     const char *source;
     const struct cursor *cursor; /* the position saved */
+    const char *concrete;        /* the live index behind the alias; "" unknown */
     long rows, docs, indexed, deleted, rejected;
     int64_t query_ms, bulk_ms, took_ms;
 };
@@ -28,6 +29,10 @@ void status_report_batch(const struct status_batch *batch);
 /* A step failed: what (postgres, elasticsearch, state file) is retried
  * after delay_ms. */
 void status_report_retry(const char *what, int64_t delay_ms);
+/* A batch of a rebuild went into concrete, the index being built: progress
+ * for the watchdog (a long rebuild with no live change is not a hang) and
+ * what etlctl status shows of the rebuild. */
+void status_report_build(const char *concrete, long docs);
 /* Caught up: about to sleep sleep_ms. */
 void status_report_idle(int64_t sleep_ms);
 /* Remembers how long the horizon is held back (sent with the next event). */

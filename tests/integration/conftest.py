@@ -495,3 +495,14 @@ def es():
         yield node
     finally:
         _teardown(node)
+
+
+@pytest.fixture
+def workers():
+    """Started workers, stopped at the end whatever happens."""
+    started = []
+    yield started
+    for w in started:
+        if w.proc.poll() is None:
+            w.stop()
+        w.close()

@@ -133,6 +133,8 @@ static void assert_documented_defaults(const struct etl_config *c, const char *d
     assert_int_equal(c->horizon_warn_s, 60);
     assert_int_equal(c->change_log_retention_s, 259200);
     assert_int_equal(c->change_log_prune_interval_s, 3600);
+    assert_int_equal(c->keep_old_indices, 0);
+    assert_int_equal(c->on_mapping_change, MAPPING_CHANGE_REBUILD);
     assert_string_equal(c->pg_host, "");
     assert_string_equal(c->pg_port, "");
     assert_string_equal(c->pg_dbname, dbname);
@@ -489,6 +491,12 @@ static const struct error_case error_cases[] = {
     {"[etl]\nbatch_size = 5\nchange_log_prune_interval_s = 59\n" INDEX_SECTION,
      "3: change_log_prune_interval_s: \"59\" is not 0 (off) or a whole number from 60 to 86400",
      NULL, NULL},
+
+    /* versioned indices: how many old ones are kept, what a mapping change does */
+    {"[etl]\nkeep_old_indices = 11\n" INDEX_SECTION,
+     "2: keep_old_indices: \"11\" is not a whole number from 0 to 10", NULL, NULL},
+    {"[etl]\non_mapping_change = exit\n" INDEX_SECTION,
+     "2: on_mapping_change: \"exit\" is not rebuild or refuse", NULL, NULL},
 
     /* the reader: syntax, the first of two errors */
     {"[etl]\nbatch_size = 5\nthis line is not valid\npoll_interval_ms = 1000\n" INDEX_SECTION,

@@ -25,7 +25,7 @@
     "{\"event\":\"batch\",\"source\":\"film_work\",\"rows\":500,\"docs\":480,"                     \
     "\"indexed\":470,\"deleted\":10,\"rejected\":2,\"bytes\":1000,\"query_ms\":20,"                \
     "\"bulk_ms\":30,\"took_ms\":52,\"cursor_modified\":\"2021-06-16 20:14:09.247396+00\","         \
-    "\"cursor_id\":\"3d8d9bf5\",\"lag_s\":12.3,\"held_s\":0.5}"
+    "\"cursor_id\":\"3d8d9bf5\",\"concrete\":\"movies_1\",\"lag_s\":12.3,\"held_s\":0.5}"
 /* 2026-11-25T09:00:00.123Z */
 #define BATCH_WALL_MS 1795597200123LL
 
@@ -172,6 +172,13 @@ static void test_status_line(void **unused)
     child.started_ms = 1000;
     child.starts = 3;
     snprintf(child.last_exit, sizeof child.last_exit, "signal:9");
+    assert_int_equal(
+        child_stats_update(&child.stats,
+                           "{\"event\":\"build\",\"concrete\":\"movies_2\",\"docs\":60}",
+                           BATCH_WALL_MS),
+        CHILD_EVENT_BUILD);
+    child_stats_update(&child.stats, "{\"event\":\"build\",\"concrete\":\"movies_2\",\"docs\":40}",
+                       BATCH_WALL_MS);
     child_stats_update(&child.stats, BATCH_EVENT, BATCH_WALL_MS);
     char line[1024];
     child_status_line(&child, 61000, line, sizeof line);
@@ -179,14 +186,21 @@ static void test_status_line(void **unused)
                               "restarts=2 last_exit=signal:9 next_start_ms=0 "
                               "last_batch=2026-11-25T09:00:00.123Z batches=1 docs_sent=480 "
                               "cursor_modified=\"2021-06-16 20:14:09.247396+00\" "
-                              "cursor_id=3d8d9bf5 lag_s=12.3");
+                              "cursor_id=3d8d9bf5 lag_s=12.3 concrete=movies_1 build=movies_2 "
+                              "build_docs=100");
+    /* the alias moved to the index built: the rebuild is over */
+    child_stats_update(&child.stats, "{\"event\":\"batch\",\"docs\":1,\"concrete\":\"movies_2\"}",
+                       BATCH_WALL_MS);
+    assert_string_equal(child.stats.build, "");
+    assert_int_equal(child.stats.build_docs, 0);
     struct child idle = {.name = "genres", .index = "genres", .state = CHILD_BACKOFF};
     idle.next_start_ms = 5000;
     child_status_line(&idle, 4000, line, sizeof line);
     assert_string_equal(line,
                         "name=genres index=genres pid=0 state=backoff uptime_s=0 "
                         "restarts=0 last_exit=\"\" next_start_ms=1000 last_batch=\"\" "
-                        "batches=0 docs_sent=0 cursor_modified=\"\" cursor_id=\"\" lag_s=\"\"");
+                        "batches=0 docs_sent=0 cursor_modified=\"\" cursor_id=\"\" lag_s=\"\" "
+                        "concrete=\"\" build=\"\" build_docs=0");
 }
 
 /* Runs the tests. */
