@@ -5,6 +5,8 @@
 #   make test        install what is missing, build, run unit and integration tests,
 #                    then the same again against binaries built with ASan/UBSan
 #   make test-asan   only the ASan/UBSan pass
+#   make test-compose  boot the Compose stack with podman and check it (tests/compose)
+#   make clean-compose remove the images and cache that test-compose keeps
 #   make lint        clang-format check, cppcheck, clang-tidy
 #   make bench       speed and memory benchmarks
 #   make install     PREFIX=/usr/local DESTDIR=
@@ -18,6 +20,8 @@ PKG_CONFIG ?= pkg-config
 VERSION := 0.1.0
 
 PKGS     := libpq libcurl jansson inih
+# Only etl-supervisor serves HTTP (the metrics): only it links this.
+HTTP_PKG := libmicrohttpd
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -33,8 +37,9 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 BIN := $(if $(filter 1,$(SANITIZE)),$(BUILD)/bin,bin)
 
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(HTTP_PKG) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+HTTP_LIBS  := $(shell $(PKG_CONFIG) --libs $(HTTP_PKG) 2>/dev/null)
 
 COMMON_SRC     := $(wildcard common/*.c)
 WORKER_SRC     := $(wildcard worker/*.c)
@@ -45,7 +50,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 PROGRAMS := $(BIN)/etl-worker $(BIN)/etl-supervisor $(BIN)/etlctl
 
-.PHONY: all deps test unit integration test-asan lint format bench demo install clean
+.PHONY: all deps test unit integration test-asan test-compose clean-compose lint format bench demo install clean
 all: $(PROGRAMS)
 
 $(BUILD)/%.o: %.c
@@ -58,7 +63,7 @@ $(BIN)/etl-worker: $(call obj,$(WORKER_SRC) $(COMMON_SRC))
 
 $(BIN)/etl-supervisor: $(call obj,$(SUPERVISOR_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(HTTP_LIBS) -lm
 
 $(BIN)/etlctl: $(call obj,$(ETLCTL_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)
@@ -77,7 +82,7 @@ $(BUILD)/tests/unit/%.o: CPPFLAGS += -Iworker -Isupervisor
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell $(PKG_CONFIG) --libs cmocka) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(HTTP_LIBS) $(shell $(PKG_CONFIG) --libs cmocka) -lm
 
 deps:
 	@compose/native/install-deps.sh
@@ -95,9 +100,21 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) SANITIZE=1 all unit integration
+	$(MAKE) test-compose
 
 test-asan: deps
 	$(MAKE) SANITIZE=1 all unit integration
+
+# The Compose stack booted for real with podman and docker-compose 1.29
+# (compose/test/, tests/compose/); images and the debootstrap tarball are
+# kept for the next run (/var/cache/etl-compose-test) until clean-compose.
+test-compose: deps
+	compose/test/install-podman.sh
+	compose/test/build-images.sh
+	$(PYTHON) -m pytest -p no:cacheprovider -s --durations=0 $(PYTEST_ARGS) tests/compose
+
+clean-compose:
+	compose/test/clean-images.sh
 
 # clang-tidy runs one file per process: clang-tidy 14 reports a false
 # valist warning (LLVM 41311) when several files share one run.

@@ -6,6 +6,7 @@
 #include "config_error.h"
 #include "config_index.h"
 #include "ini_reader.h"
+#include "listen_addr.h"
 #include "util.h"
 
 #include <errno.h>
@@ -16,7 +17,20 @@
 #include <string.h>
 
 /* How a key's value is checked and stored. */
-enum key_kind { KIND_STRING, KIND_PATH, KIND_INT, KIND_LOG_LEVEL, KIND_PORT, KIND_MODE, KIND_URL };
+enum key_kind {
+    KIND_STRING,
+    KIND_PATH,
+    KIND_INT,
+    KIND_LOG_LEVEL,
+    KIND_PORT,
+    KIND_MODE,
+    KIND_URL,
+    KIND_LISTEN, /* "" (off) or HOST:PORT (listen_addr.h) */
+    KIND_MAPPING_CHANGE
+};
+
+/* The values of on_mapping_change, in enum mapping_change order. */
+static const char *const mapping_change_names[] = {"rebuild", "refuse"};
 
 /* A known key of a fixed section: its default and its range. */
 struct key_spec {
@@ -60,6 +74,9 @@ static const struct key_spec key_specs[] = {
     INT("etl", "bulk_max_bytes", "10485760", 65536, 104857600, bulk_max_bytes),
     INT("etl", "verify_rebuild_threshold", "10000", 1, CONFIG_VERIFY_REBUILD_THRESHOLD_MAX,
         verify_rebuild_threshold),
+    INT("etl", "keep_old_indices", "0", 0, 10, keep_old_indices),
+    {"etl", "on_mapping_change", KIND_MAPPING_CHANGE, "rebuild", 0, 0,
+     offsetof(struct etl_config, on_mapping_change)},
 
     STR("postgres", "host", "", pg_host),
     {"postgres", "port", KIND_PORT, "", 0, 0, offsetof(struct etl_config, pg_port)},
@@ -69,6 +86,8 @@ static const struct key_spec key_specs[] = {
     STR("postgres", "sslmode", "", pg_sslmode),
     INT("postgres", "connect_timeout_s", "5", 1, 300, pg_connect_timeout_s),
     INT("postgres", "statement_timeout_ms", "30000", 100, 3600000, pg_statement_timeout_ms),
+    INT("postgres", "keepalives_idle_s", "30", 1, 3600, pg_keepalives_idle_s),
+    INT("postgres", "tcp_user_timeout_ms", "30000", 1000, 3600000, pg_tcp_user_timeout_ms),
 
     {"elasticsearch", "url", KIND_URL, "http://127.0.0.1:9200", 0, 0,
      offsetof(struct etl_config, es_url)},
@@ -90,6 +109,9 @@ static const struct key_spec key_specs[] = {
     INT("supervisor", "output_buffer_bytes", "1048576", LOG_LINE_MAX, 1073741824,
         output_buffer_bytes),
     INT("supervisor", "control_idle_timeout_ms", "3000", 100, 60000, control_idle_timeout_ms),
+    {"supervisor", "metrics_listen", KIND_LISTEN, "", 0, 0,
+     offsetof(struct etl_config, metrics_listen)},
+    INT("supervisor", "hang_timeout_s", "120", 1, 86400, hang_timeout_s),
 };
 #define KEY_SPECS_COUNT (sizeof key_specs / sizeof key_specs[0])
 
@@ -139,6 +161,15 @@ static bool store_value(struct etl_config *config, const struct key_spec *spec, 
             return false;
         }
         return true;
+    case KIND_MAPPING_CHANGE:
+        for (size_t i = 0; i < sizeof mapping_change_names / sizeof mapping_change_names[0]; i++) {
+            if (strcmp(value, mapping_change_names[i]) == 0) {
+                *(enum mapping_change *)(void *)field = (enum mapping_change)i;
+                return true;
+            }
+        }
+        snprintf(reason, reason_size, "\"%s\" is not rebuild or refuse", value);
+        return false;
     case KIND_PORT: {
         int port;
         if (value[0] != '\0' && !parse_int(value, 1, 65535, &port)) {
@@ -155,6 +186,13 @@ static bool store_value(struct etl_config *config, const struct key_spec *spec, 
         }
         *(char **)(void *)field = xstrdup(value);
         return true;
+    case KIND_LISTEN: {
+        struct sockaddr_storage addr;
+        if (value[0] != '\0' && !listen_addr_parse(value, &addr, reason, reason_size))
+            return false;
+        *(char **)(void *)field = xstrdup(value);
+        return true;
+    }
     case KIND_PATH:
         *(char **)(void *)field = value[0] ? path_join(config->base_dir, value) : xstrdup("");
         return true;
@@ -320,7 +358,8 @@ void config_free(struct etl_config *config)
 {
     for (size_t i = 0; i < KEY_SPECS_COUNT; i++) {
         enum key_kind kind = key_specs[i].kind;
-        if (kind == KIND_STRING || kind == KIND_PATH || kind == KIND_PORT || kind == KIND_URL)
+        if (kind == KIND_STRING || kind == KIND_PATH || kind == KIND_PORT || kind == KIND_URL ||
+            kind == KIND_LISTEN)
             free(*(char **)(void *)((char *)config + key_specs[i].offset));
     }
     for (size_t i = 0; i < config->indices_count; i++)
@@ -358,6 +397,10 @@ char *config_worker_settings(const struct etl_config *config, const struct index
         case KIND_LOG_LEVEL:
             line = xasprintf("%s.%s=%s\n", spec->section, spec->name,
                              log_level_name(*(const enum log_level *)field));
+            break;
+        case KIND_MAPPING_CHANGE:
+            line = xasprintf("%s.%s=%s\n", spec->section, spec->name,
+                             mapping_change_names[*(const enum mapping_change *)field]);
             break;
         default:
             line = xasprintf("%s.%s=%s\n", spec->section, spec->name,

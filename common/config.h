@@ -21,6 +21,12 @@
 /* The file read when no -c is given. */
 #define CONFIG_DEFAULT_PATH "/usr/local/etc/etl/etl.ini"
 
+/* What a worker does when its mapping file differs from the live mapping. */
+enum mapping_change {
+    MAPPING_CHANGE_REBUILD, /* build a new index from the file, then move the alias */
+    MAPPING_CHANGE_REFUSE   /* exit 65 (EXIT_MAPPING_DIFFERS) */
+};
+
 /* One [index.NAME] section: what the generic worker needs for one index. */
 struct index_config {
     char *name;          /* NAME from the section header */
@@ -52,6 +58,8 @@ struct etl_config {
     int change_log_prune_interval_s; /* 0: the workers never prune */
     int bulk_max_bytes;              /* largest _bulk body; a batch is split to fit */
     int verify_rebuild_threshold;    /* verify --repair: above this many, a rebuild */
+    int keep_old_indices;            /* concrete indices kept after an alias swap */
+    enum mapping_change on_mapping_change;
 
     /* [postgres]: empty strings leave the setting to libpq (PG* variables) */
     char *pg_host;
@@ -62,6 +70,8 @@ struct etl_config {
     char *pg_sslmode;
     int pg_connect_timeout_s;
     int pg_statement_timeout_ms;
+    int pg_keepalives_idle_s;   /* idle seconds before TCP keepalive probes */
+    int pg_tcp_user_timeout_ms; /* unacknowledged data longer than this drops the connection */
 
     /* [elasticsearch] */
     char *es_url;
@@ -81,6 +91,8 @@ struct etl_config {
     int stop_timeout_s;
     int output_buffer_bytes;
     int control_idle_timeout_ms;
+    char *metrics_listen; /* HOST:PORT of the Prometheus listener; "" off */
+    int hang_timeout_s;   /* a worker silent this long (past its announced sleep) is killed */
 
     struct index_config *indices;
     size_t indices_count;

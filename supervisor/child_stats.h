@@ -1,29 +1,59 @@
-/* child_stats.h - what the supervisor learns about a worker from its own
- * log lines (msg=started, msg=batch, msg="caught up"), for etlctl status. */
+/* child_stats.h - what the supervisor knows of a worker from its status
+ * channel (status_channel.h): numbers kept as numbers, for etlctl status,
+ * the metrics and the watchdog.  The counters of a slot add up across the
+ * restarts of its worker. */
 #ifndef ETL_CHILD_STATS_H
 #define ETL_CHILD_STATS_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #define CHILD_STATS_TEXT_MAX 64
+/* Buckets of the batch duration histogram (their bounds: child_stats.c). */
+#define BATCH_BUCKETS_COUNT 10
+
+/* What a retry was for (the "what" of a retry event). */
+enum retry_what { RETRY_POSTGRES, RETRY_ELASTICSEARCH, RETRY_STATE_FILE, RETRY_WHAT_COUNT };
 
 struct child_stats {
-    long long batches;                          /* batch lines seen */
-    long long docs_sent;                        /* sum of their docs= */
-    char last_batch[CHILD_STATS_TEXT_MAX];      /* ts= of the last one; "" before */
-    char cursor_modified[CHILD_STATS_TEXT_MAX]; /* its cursor_modified= */
-    char cursor_id[CHILD_STATS_TEXT_MAX];       /* its cursor_id= */
-    char lag_s[CHILD_STATS_TEXT_MAX];           /* its lag_s=; "0" once caught up */
+    int64_t batches;    /* batch events */
+    int64_t docs_sent;  /* sum of their docs */
+    int64_t indexed;    /* sum of their indexed, deleted, rejected */
+    int64_t deleted;    /* */
+    int64_t rejected;   /* */
+    int64_t bulk_bytes; /* _bulk bodies sent */
+    int64_t retries[RETRY_WHAT_COUNT];
+    int64_t last_batch_ms;                      /* wall clock of the last batch event; 0 before */
+    char cursor_modified[CHILD_STATS_TEXT_MAX]; /* its cursor; "" before */
+    char cursor_id[CHILD_STATS_TEXT_MAX];
+    bool lag_known;                       /* lag_s is set */
+    double lag_s;                         /* of the last batch; 0 once idle after it */
+    double held_s;                        /* how long the horizon was last held back */
+    int64_t buckets[BATCH_BUCKETS_COUNT]; /* batches whose took_ms fits bucket i (not cumulative) */
+    double duration_s;                    /* sum of all took_ms, in seconds */
+    int64_t sleep_ms;                     /* the sleep the last event announced */
+    char concrete[CHILD_STATS_TEXT_MAX];  /* the live index of the last batch; "" before */
+    char build[CHILD_STATS_TEXT_MAX];     /* the index a rebuild fills; "" when none */
+    int64_t build_docs;                   /* documents sent into it so far */
 };
 
-/* The events of a worker's life that change its state in the supervisor. */
+/* The events of a worker's life. */
 enum child_event {
-    CHILD_EVENT_OTHER,     /* any other line */
-    CHILD_EVENT_STARTED,   /* msg=started: set up, about to sync */
-    CHILD_EVENT_BATCH,     /* msg=batch */
-    CHILD_EVENT_CAUGHT_UP, /* msg="caught up" */
+    CHILD_EVENT_BAD,     /* not an event line (logged by the caller) */
+    CHILD_EVENT_STARTED, /* set up, about to sync */
+    CHILD_EVENT_BATCH,   /* a batch is done */
+    CHILD_EVENT_RETRY,   /* backing off */
+    CHILD_EVENT_IDLE,    /* caught up, sleeping */
+    CHILD_EVENT_BUILD,   /* a batch of a rebuild is done */
 };
 
-/* Reads one of the worker's own logfmt lines into stats and says what it
- * was. */
-enum child_event child_stats_update(struct child_stats *stats, const char *line);
+/* The upper bound in seconds of histogram bucket i. */
+double child_batch_bucket(int i);
+/* The text of a retry_what, as the event and the metrics spell it. */
+const char *child_retry_what(enum retry_what what);
+
+/* Reads one event line of the status channel into stats; wall_ms is the
+ * wall clock now.  Says what it was. */
+enum child_event child_stats_update(struct child_stats *stats, const char *line, int64_t wall_ms);
 
 #endif

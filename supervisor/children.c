@@ -6,6 +6,7 @@
 #include "line_tag.h"
 #include "log.h"
 #include "slot_fsm.h"
+#include "status_channel.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -18,6 +19,8 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#define MS_PER_S 1000
 
 /* Bytes read from a pipe at a time. */
 #define READ_CHUNK 16384
@@ -49,6 +52,8 @@ struct child *child_new(const struct supervisor *sup, const struct index_config 
     child->state = CHILD_STOPPED; /* the state machine's first state */
     child->out_fd = -1;
     line_buffer_init(&child->out, LOG_LINE_MAX - 1);
+    child->status_fd = -1;
+    line_buffer_init(&child->status, STATUS_LINE_MAX - 1);
     log_file_open(&child->log, sup->config.log_dir, child->name);
     backoff_init(&child->backoff, sup->config.restart_initial_ms, sup->config.restart_max_ms);
     return child;
@@ -60,6 +65,9 @@ void child_free(struct child *child)
     if (child->out_fd >= 0)
         close(child->out_fd);
     line_buffer_free(&child->out);
+    if (child->status_fd >= 0)
+        close(child->status_fd);
+    line_buffer_free(&child->status);
     log_file_close(&child->log);
     free(child->name);
     free(child->index);
@@ -86,9 +94,10 @@ static struct log_line *child_log(enum log_level level, const char *msg, const s
 }
 
 /* In the forked child: die with the supervisor, leave its signal setup,
- * put the pipe on stdout and stderr, exec the worker.  Never returns. */
+ * put the pipe on stdout and stderr and the status channel on
+ * STATUS_CHANNEL_FD, exec the worker.  Never returns. */
 static void exec_worker(const struct supervisor *sup, const struct child *child, int out_fd,
-                        pid_t parent)
+                        int status_fd, pid_t parent)
 {
     /* PDEATHSIG is set before the check: if the supervisor died before
      * prctl, getppid() no longer names it and the worker must not run. */
@@ -106,6 +115,14 @@ static void exec_worker(const struct supervisor *sup, const struct child *child,
         dup2(null_fd, STDIN_FILENO);
     dup2(out_fd, STDOUT_FILENO);
     dup2(out_fd, STDERR_FILENO);
+    /* dup2 onto itself would leave close-on-exec set. */
+    if (status_fd == STATUS_CHANNEL_FD)
+        fcntl(status_fd, F_SETFD, 0);
+    else
+        dup2(status_fd, STATUS_CHANNEL_FD);
+    char fd_text[16];
+    snprintf(fd_text, sizeof fd_text, "%d", STATUS_CHANNEL_FD);
+    setenv(STATUS_CHANNEL_ENV, fd_text, 1);
     char *argv[] = {sup->worker_path, "--index", child->name, "-c", (char *)sup->config_path, NULL};
     execv(sup->worker_path, argv);
     dprintf(STDERR_FILENO, "etl-supervisor: cannot run %s: %s\n", sup->worker_path,
@@ -129,33 +146,48 @@ void child_schedule_restart(struct child *child)
 bool child_spawn(struct supervisor *sup, struct child *child)
 {
     int64_t now = monotonic_ms();
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0) {
+    int fds[2] = {-1, -1};
+    int status_fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0 || pipe2(status_fds, O_CLOEXEC) < 0) {
         struct log_line *line = child_log(LOG_ERROR, "cannot create a pipe", child);
         log_str(line, "error", strerror(errno));
         log_end(line);
+        if (fds[0] >= 0) {
+            close(fds[0]);
+            close(fds[1]);
+        }
         return false;
     }
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0)
-        exec_worker(sup, child, fds[1], parent);
+        exec_worker(sup, child, fds[1], status_fds[1], parent);
     close(fds[1]);
+    close(status_fds[1]);
     if (pid < 0) {
         struct log_line *line = child_log(LOG_ERROR, "cannot fork", child);
         log_str(line, "error", strerror(errno));
         log_end(line);
         close(fds[0]);
+        close(status_fds[0]);
         return false;
     }
     fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    fcntl(status_fds[0], F_SETFL, O_NONBLOCK);
     if (child->out_fd >= 0)
         close(child->out_fd);
     child->out_fd = fds[0];
+    if (child->status_fd >= 0)
+        close(child->status_fd);
+    child->status_fd = status_fds[0];
+    child->status.len = 0;
+    child->status.discarding = false;
     child->out_pid = pid;
     child->pid = pid;
     child->started_ms = now;
     child->kill_ms = 0;
+    child->hang_at_ms = now + (int64_t)sup->config.hang_timeout_s * MS_PER_S;
+    child->last_event_ms = now;
     child->starts++;
     struct log_line *line = child_log(LOG_INFO, "worker started", child);
     log_int(line, "child_pid", pid);
@@ -186,59 +218,107 @@ void child_kill(struct child *child)
     log_end(line);
 }
 
+/* kill_ms is left alone: a hung worker is not stopping; its exit goes to
+ * backoff like any failure. */
+void child_kill_hung(const struct supervisor *sup, struct child *child)
+{
+    int64_t silent_ms = monotonic_ms() - child->last_event_ms;
+    kill(child->pid, SIGKILL);
+    child->hang_at_ms = 0;
+    child->hangs++;
+    struct log_line *line = child_log(LOG_ERROR, "worker hung", child);
+    log_int(line, "child_pid", child->pid);
+    log_str(line, "reason", "no status event (progress or idle heartbeat) for hang_timeout_s");
+    log_double(line, "silent_s", (double)silent_ms / MS_PER_S);
+    log_int(line, "hang_timeout_s", sup->config.hang_timeout_s);
+    log_end(line);
+}
+
 /* Context of on_output_line. */
 struct output_ctx {
     struct supervisor *sup;
     struct child *child;
 };
 
-/* line_buffer handler: tags the line, writes it out, follows the worker's
- * own lines for status.  Lines of an earlier process (out_pid is not pid)
- * say nothing of the current one. */
+/* line_buffer handler: tags the line, writes it out.  What the worker
+ * does comes over the status channel, never from these lines. */
 static void on_output_line(void *ctx_ptr, const char *text, size_t len, bool truncated)
 {
     (void)len;
     const struct output_ctx *ctx = ctx_ptr;
     struct child *child = ctx->child;
     char out[LOG_LINE_MAX];
-    bool own;
     size_t n = line_tag(out, sizeof out, child->name, (long)child->out_pid, wall_clock_ms(), text,
-                        truncated, &own);
+                        truncated, NULL);
     output_line(&ctx->sup->output, out, n);
     if (child->log.fd >= 0)
         write_line(child->log.fd, out, n);
-    if (!own)
+}
+
+/* line_buffer handler of the status channel: the event goes into the
+ * stats; started, a batch and idle are progress for the state machine.
+ * The channel belongs to the current process (a new one per spawn). */
+static void on_status_line(void *ctx_ptr, const char *text, size_t len, bool truncated)
+{
+    (void)len;
+    const struct output_ctx *ctx = ctx_ptr;
+    struct child *child = ctx->child;
+    enum child_event event =
+        truncated ? CHILD_EVENT_BAD : child_stats_update(&child->stats, text, wall_clock_ms());
+    int64_t now = monotonic_ms();
+    child->last_event_ms = now;
+    if (child->hang_at_ms != 0)
+        child->hang_at_ms =
+            now + child->stats.sleep_ms + (int64_t)ctx->sup->config.hang_timeout_s * MS_PER_S;
+    if (event == CHILD_EVENT_BAD) {
+        struct log_line *line = child_log(LOG_WARN, "bad status event", child);
+        log_str(line, "event", text);
+        log_end(line);
         return;
-    enum child_event event = child_stats_update(&child->stats, text);
-    if (event != CHILD_EVENT_OTHER && child->out_pid == child->pid)
+    }
+    if (event != CHILD_EVENT_RETRY)
         slot_event(ctx->sup, child, SLOT_PROGRESS);
 }
 
+/* One of a slot's two pipes and what to do with its lines. */
+struct pipe_ref {
+    int *fd;
+    struct line_buffer *lines;
+    line_handler handler;
+};
+
+/* The output pipe, or the status channel. */
+static struct pipe_ref pipe_of(struct child *child, bool status)
+{
+    return status ? (struct pipe_ref){&child->status_fd, &child->status, on_status_line}
+                  : (struct pipe_ref){&child->out_fd, &child->out, on_output_line};
+}
+
 /* Closes the pipe, passing on an unfinished last line. */
-static void close_output(struct supervisor *sup, struct child *child)
+static void close_pipe(struct supervisor *sup, struct child *child, struct pipe_ref p)
 {
     struct output_ctx ctx = {sup, child};
-    line_buffer_finish(&child->out, on_output_line, &ctx);
-    close(child->out_fd);
-    child->out_fd = -1;
+    line_buffer_finish(p.lines, p.handler, &ctx);
+    close(*p.fd);
+    *p.fd = -1;
 }
 
 /* One read; EOF closes the pipe.  Returns false when nothing more is to be
  * read now. */
-static bool read_once(struct supervisor *sup, struct child *child)
+static bool read_once(struct supervisor *sup, struct child *child, struct pipe_ref p)
 {
     char chunk[READ_CHUNK];
-    ssize_t n = read(child->out_fd, chunk, sizeof chunk);
+    ssize_t n = read(*p.fd, chunk, sizeof chunk);
     if (n > 0) {
         struct output_ctx ctx = {sup, child};
-        line_buffer_feed(&child->out, chunk, (size_t)n, on_output_line, &ctx);
+        line_buffer_feed(p.lines, chunk, (size_t)n, p.handler, &ctx);
         return true;
     }
     if (n < 0 && (errno == EINTR))
         return true;
     if (n < 0 && errno == EAGAIN)
         return false;
-    close_output(sup, child);
+    close_pipe(sup, child, p);
     return false;
 }
 
@@ -246,17 +326,27 @@ static bool read_once(struct supervisor *sup, struct child *child)
 void child_read_output(struct supervisor *sup, struct child *child)
 {
     if (child->out_fd >= 0)
-        read_once(sup, child);
+        read_once(sup, child, pipe_of(child, false));
 }
 
-/* Everything an exited process left in its pipe.  A descendant that still
- * holds the pipe open does not keep it: what it writes later is lost. */
+/* The same, on the status channel. */
+void child_read_status(struct supervisor *sup, struct child *child)
+{
+    if (child->status_fd >= 0)
+        read_once(sup, child, pipe_of(child, true));
+}
+
+/* Everything an exited process left in its pipes.  A descendant that still
+ * holds a pipe open does not keep it: what it writes later is lost. */
 static void drain_output(struct supervisor *sup, struct child *child)
 {
-    while (child->out_fd >= 0 && read_once(sup, child))
-        ;
-    if (child->out_fd >= 0)
-        close_output(sup, child);
+    for (int status = 0; status <= 1; status++) {
+        struct pipe_ref p = pipe_of(child, status != 0);
+        while (*p.fd >= 0 && read_once(sup, child, p))
+            ;
+        if (*p.fd >= 0)
+            close_pipe(sup, child, p);
+    }
 }
 
 /* Keeps the order of the other slots (status lists them in file order). */
@@ -330,6 +420,13 @@ static int64_t earliest(int64_t next, int64_t at)
     return at != 0 && (next == 0 || at < next) ? at : next;
 }
 
+/* A process the watchdog looks at: alive, not being stopped (stop_timeout_s
+ * deals with that), not already killed as hung. */
+static bool watched(const struct child *child)
+{
+    return child->pid != 0 && child->hang_at_ms != 0 && !slot_stopping(child->state);
+}
+
 /* See children.h. */
 int64_t children_run_timers(struct supervisor *sup, int64_t now)
 {
@@ -339,7 +436,11 @@ int64_t children_run_timers(struct supervisor *sup, int64_t now)
         int64_t due = slot_deadline(sup, child);
         if (due != 0 && due <= now)
             slot_event(sup, child, SLOT_TIMER); /* never removes the slot */
+        if (watched(child) && child->hang_at_ms <= now)
+            slot_event(sup, child, SLOT_HUNG); /* never removes the slot */
         next = earliest(next, slot_deadline(sup, child));
+        if (watched(child))
+            next = earliest(next, child->hang_at_ms);
     }
     return next == 0 ? -1 : (next > now ? next - now : 0);
 }

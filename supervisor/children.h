@@ -6,8 +6,8 @@
  * States (etlctl status shows the name after the colon):
  *   stopped:  no process; stopped on purpose (etlctl stop, shutdown) or
  *             never started; not restarted
- *   starting: forked, has not logged msg=started yet
- *   running:  logged msg=started (or a batch, or caught up), or has been up
+ *   starting: forked, has not reported started yet (status channel)
+ *   running:  reported started (or a batch, or idle), or has been up
  *             restart_reset_after_s
  *   backoff:  no process; exited abnormally, started again at next_start_ms
  *   stopping: sent SIGTERM by the supervisor (SIGKILL at kill_ms); once it
@@ -41,21 +41,26 @@ enum child_state {
 };
 
 struct child {
-    char *name;             /* the section's NAME */
-    char *index;            /* its Elasticsearch index */
-    char *settings;         /* config_worker_settings() it was started with, + worker_path */
-    enum child_state state; /* changed by slot_event() only */
-    pid_t pid;              /* the process, 0 when none */
-    pid_t out_pid;          /* the process whose output out_fd carries */
-    int out_fd;             /* read end of its stdout+stderr pipe, -1 when closed */
-    struct line_buffer out; /* its unfinished output line */
-    struct log_file log;    /* log_dir/NAME.log */
-    struct backoff backoff; /* restart delays */
-    int64_t started_ms;     /* monotonic time of the last start */
-    int64_t next_start_ms;  /* backoff: when to start again */
-    int64_t kill_ms;        /* stopping: when to send SIGKILL */
-    long long starts;       /* processes started in this slot */
-    char last_exit[32];     /* how the last one ended: "78", "signal:9"; "" before */
+    char *name;                /* the section's NAME */
+    char *index;               /* its Elasticsearch index */
+    char *settings;            /* config_worker_settings() it was started with, + worker_path */
+    enum child_state state;    /* changed by slot_event() only */
+    pid_t pid;                 /* the process, 0 when none */
+    pid_t out_pid;             /* the process whose output out_fd carries */
+    int out_fd;                /* read end of its stdout+stderr pipe, -1 when closed */
+    struct line_buffer out;    /* its unfinished output line */
+    int status_fd;             /* read end of its status channel (status_channel.h), or -1 */
+    struct line_buffer status; /* its unfinished status line */
+    struct log_file log;       /* log_dir/NAME.log */
+    struct backoff backoff;    /* restart delays */
+    int64_t started_ms;        /* monotonic time of the last start */
+    int64_t next_start_ms;     /* backoff: when to start again */
+    int64_t kill_ms;           /* stopping: when to send SIGKILL */
+    int64_t hang_at_ms;        /* when its silence makes it hung (monotonic); 0: not watched */
+    int64_t last_event_ms;     /* monotonic time of its last status event (or start) */
+    long long hangs;           /* processes killed as hung in this slot */
+    long long starts;          /* processes started in this slot */
+    char last_exit[32];        /* how the last one ended: "78", "signal:9"; "" before */
     struct child_stats stats;
 };
 
@@ -76,6 +81,9 @@ bool child_spawn(struct supervisor *sup, struct child *child);
 void child_term(const struct supervisor *sup, struct child *child);
 /* SIGKILL now, once: kill_ms is cleared. */
 void child_kill(struct child *child);
+/* SIGKILL now for a worker silent past hang_timeout_s: logged with the
+ * reason and counted; no longer watched until its next start. */
+void child_kill_hung(const struct supervisor *sup, struct child *child);
 /* Sets next_start_ms after the next backoff delay. */
 void child_schedule_restart(struct child *child);
 /* Takes child out of sup's slots and frees it (its process must be gone). */
@@ -84,12 +92,15 @@ void child_remove(struct supervisor *sup, struct child *child);
 /* Reads what is in the pipe (call when poll says it is readable or hung
  * up) and passes every whole line on. */
 void child_read_output(struct supervisor *sup, struct child *child);
+/* The same for the status channel: every event goes into child->stats. */
+void child_read_status(struct supervisor *sup, struct child *child);
 /* Reaps every exited process (call on SIGCHLD): drains its pipe, logs how
  * it ended and passes SLOT_EXITED on. */
 void children_reap(struct supervisor *sup);
 /* Passes SLOT_TIMER to every slot whose slot_deadline() is due at now
  * (restart after backoff, SIGKILL after stop_timeout_s, starting ->
- * running).  Returns the ms until the next deadline, or -1 when none. */
+ * running), and SLOT_HUNG to every worker silent past its hang_at_ms.
+ * Returns the ms until the next deadline, or -1 when none. */
 int64_t children_run_timers(struct supervisor *sup, int64_t now);
 /* Reopens every log file (log_dir may have changed). */
 void children_reopen_logs(struct supervisor *sup);

@@ -4,9 +4,10 @@
  *   etl-supervisor [-c FILE]
  *
  * One thread, one poll() loop over: a signalfd (SIGCHLD, SIGTERM, SIGINT,
- * SIGHUP), each worker's output pipe, the control socket and its
- * connections, and stdout while lines wait to be written; timers (restart
- * delays, stop timeouts) set poll's timeout.  Every line it writes, its
+ * SIGHUP), each worker's output pipe and status channel, the control socket and its
+ * connections, the metrics listener (metrics.h), and stdout while lines
+ * wait to be written; timers (restart delays, stop timeouts) set poll's
+ * timeout.  Every line it writes, its
  * own and its workers', goes to stdout through output.h, which never
  * blocks: a stalled reader costs lines (counted), never the loop. */
 #include "config.h"
@@ -49,7 +50,8 @@ static void usage(FILE *out)
                  "exit; SIGHUP re-reads FILE, restarts the workers whose settings changed and\n"
                  "reopens the log files.\n\n"
                  "Exit status: 0 stopped by SIGTERM/SIGINT, 64 usage, 71 cannot set up signals,\n"
-                 "73 cannot create the control socket, 75 another supervisor is running on\n"
+                 "73 cannot create the control socket or the metrics listener, 75 another "
+                 "supervisor is running on\n"
                  "the control socket, 78 configuration (FILE:LINE: KEY: REASON on stderr).\n");
 }
 
@@ -118,23 +120,30 @@ static int run(struct supervisor *sup, int sfd)
     while (!sup->shutting_down || children_active(sup)) {
         int64_t now = monotonic_ms();
         int64_t wait = sooner(children_run_timers(sup, now), control_expire(&sup->control, now));
+        wait = sooner(wait, metrics_timeout(&sup->metrics));
         control_complete_waiting(sup);
-        size_t cap = 1 + sup->children_count + 1 + CONTROL_MAX_CLIENTS + 1;
+        size_t cap = 1 + 2 * sup->children_count + 1 + CONTROL_MAX_CLIENTS + 1 + 1;
         fds = xrealloc(fds, cap * sizeof *fds);
         owners = xrealloc(owners, cap * sizeof *owners);
         size_t n = 0;
         fds[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
         for (size_t i = 0; i < sup->children_count; i++) {
-            if (sup->children[i]->out_fd < 0)
-                continue;
-            owners[n] = sup->children[i];
-            fds[n++] = (struct pollfd){.fd = sup->children[i]->out_fd, .events = POLLIN};
+            const int pipes[] = {sup->children[i]->out_fd, sup->children[i]->status_fd};
+            for (size_t p = 0; p < sizeof pipes / sizeof pipes[0]; p++) {
+                if (pipes[p] < 0)
+                    continue;
+                owners[n] = sup->children[i];
+                fds[n++] = (struct pollfd){.fd = pipes[p], .events = POLLIN};
+            }
         }
         size_t control_at = n;
         n += control_poll_fds(&sup->control, fds + n);
         size_t control_end = n;
+        size_t output_at = n;
         if (output_waiting(&sup->output))
             fds[n++] = (struct pollfd){.fd = sup->output.fd, .events = POLLOUT};
+        if (metrics_poll_fd(&sup->metrics) >= 0)
+            fds[n++] = (struct pollfd){.fd = metrics_poll_fd(&sup->metrics), .events = POLLIN};
         int timeout = wait < 0 ? -1 : wait > INT_MAX ? INT_MAX : (int)wait;
         if (poll(fds, n, timeout) < 0 && errno != EINTR) {
             log_event(LOG_ERROR, "poll failed", "error", strerror(errno));
@@ -143,12 +152,15 @@ static int run(struct supervisor *sup, int sfd)
             return EXIT_OS_ERROR;
         }
         for (size_t i = 1; i < control_at; i++) {
-            if (fds[i].revents != 0)
+            if (fds[i].revents != 0 && fds[i].fd == owners[i]->status_fd)
+                child_read_status(sup, owners[i]);
+            else if (fds[i].revents != 0)
                 child_read_output(sup, owners[i]);
         }
         control_handle(sup, fds + control_at, control_end - control_at);
-        if (n > control_end && fds[control_end].revents != 0)
+        if (n > output_at && fds[output_at].fd == sup->output.fd && fds[output_at].revents != 0)
             output_flush(&sup->output);
+        metrics_run(&sup->metrics); /* cheap when nothing is due */
         if (fds[0].revents != 0)
             handle_signals(sup, sfd);
     }
@@ -162,6 +174,7 @@ static int run(struct supervisor *sup, int sfd)
  * slots and the configuration. */
 static void cleanup(struct supervisor *sup)
 {
+    metrics_close(&sup->metrics);
     output_close(&sup->output, EXIT_DRAIN_MS);
     log_set_sink(NULL, NULL);
     for (size_t i = 0; i < sup->children_count; i++)
@@ -237,11 +250,18 @@ int main(int argc, char **argv)
         cleanup(&sup);
         return status;
     }
+    if (!metrics_open(&sup, err, sizeof err)) {
+        fprintf(stderr, "etl-supervisor: %s\n", err);
+        control_close(&sup.control);
+        cleanup(&sup);
+        return EXIT_SOCKET_FAILED;
+    }
     srandom((unsigned)(time(NULL) ^ getpid()));
     log_dir_create(sup.config.log_dir);
     struct log_line *line = log_begin(LOG_INFO, "started");
     log_str(line, "config", sup.config_path);
     log_str(line, "control_socket", sup.config.control_socket);
+    log_str(line, "metrics_listen", sup.config.metrics_listen);
     log_int(line, "workers", (long long)sup.config.indices_count);
     log_end(line);
     supervisor_start_all(&sup);

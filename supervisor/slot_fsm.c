@@ -21,6 +21,7 @@ static const struct slot_transition table[CHILD_STATE_COUNT][SLOT_INPUT_COUNT] =
                 [SLOT_TIMER] = {CHILD_STOPPED},                   /* no deadline */
                 [SLOT_PROGRESS] = {CHILD_STOPPED},                /* no process */
                 [SLOT_SPAWN_FAILED] = {CHILD_STOPPED},            /* no spawn */
+                [SLOT_HUNG] = {CHILD_STOPPED},                    /* no process */
             },
         [CHILD_STARTING] =
             {
@@ -34,6 +35,7 @@ static const struct slot_transition table[CHILD_STATE_COUNT][SLOT_INPUT_COUNT] =
                 [SLOT_TIMER] = {CHILD_RUNNING},                 /* up restart_reset_after_s */
                 [SLOT_PROGRESS] = {CHILD_RUNNING},              /* it says it is set up */
                 [SLOT_SPAWN_FAILED] = {CHILD_BACKOFF, SLOT_DO_BACKOFF}, /* try again later */
+                [SLOT_HUNG] = {CHILD_STARTING, SLOT_DO_HANG_KILL},      /* its exit restarts it */
             },
         [CHILD_RUNNING] =
             {
@@ -43,10 +45,11 @@ static const struct slot_transition table[CHILD_STATE_COUNT][SLOT_INPUT_COUNT] =
                 [SLOT_CHANGED] = {CHILD_STOPPING_TO_RESTART, SLOT_DO_TERM}, /* restart on them */
                 [SLOT_REMOVED] = {CHILD_STOPPING_TO_REMOVE, SLOT_DO_TERM},  /* stop, then drop */
                 [SLOT_IN_CONFIG] = {CHILD_RUNNING},                         /* nothing pending */
-                [SLOT_EXITED] = {CHILD_BACKOFF, SLOT_DO_RETRY}, /* failed: restart later */
-                [SLOT_TIMER] = {CHILD_RUNNING},                 /* no deadline */
-                [SLOT_PROGRESS] = {CHILD_RUNNING},              /* already */
-                [SLOT_SPAWN_FAILED] = {CHILD_RUNNING},          /* no spawn */
+                [SLOT_EXITED] = {CHILD_BACKOFF, SLOT_DO_RETRY},   /* failed: restart later */
+                [SLOT_TIMER] = {CHILD_RUNNING},                   /* no deadline */
+                [SLOT_PROGRESS] = {CHILD_RUNNING},                /* already */
+                [SLOT_SPAWN_FAILED] = {CHILD_RUNNING},            /* no spawn */
+                [SLOT_HUNG] = {CHILD_RUNNING, SLOT_DO_HANG_KILL}, /* its exit restarts it */
             },
         [CHILD_BACKOFF] =
             {
@@ -60,6 +63,7 @@ static const struct slot_transition table[CHILD_STATE_COUNT][SLOT_INPUT_COUNT] =
                 [SLOT_TIMER] = {CHILD_STARTING, SLOT_DO_SPAWN},         /* the delay is over */
                 [SLOT_PROGRESS] = {CHILD_BACKOFF},                      /* no process */
                 [SLOT_SPAWN_FAILED] = {CHILD_BACKOFF},                  /* no spawn */
+                [SLOT_HUNG] = {CHILD_BACKOFF},                          /* no process */
             },
         [CHILD_STOPPING] =
             {
@@ -73,6 +77,7 @@ static const struct slot_transition table[CHILD_STATE_COUNT][SLOT_INPUT_COUNT] =
                 [SLOT_TIMER] = {CHILD_STOPPING, SLOT_DO_KILL}, /* stop_timeout_s is over */
                 [SLOT_PROGRESS] = {CHILD_STOPPING},            /* too late to matter */
                 [SLOT_SPAWN_FAILED] = {CHILD_STOPPING},        /* no spawn */
+                [SLOT_HUNG] = {CHILD_STOPPING},                /* stop_timeout_s kills it */
             },
         [CHILD_STOPPING_TO_RESTART] =
             {
@@ -86,6 +91,7 @@ static const struct slot_transition table[CHILD_STATE_COUNT][SLOT_INPUT_COUNT] =
                 [SLOT_TIMER] = {CHILD_STOPPING_TO_RESTART, SLOT_DO_KILL}, /* stop_timeout_s over */
                 [SLOT_PROGRESS] = {CHILD_STOPPING_TO_RESTART},            /* too late to matter */
                 [SLOT_SPAWN_FAILED] = {CHILD_STOPPING_TO_RESTART},        /* no spawn */
+                [SLOT_HUNG] = {CHILD_STOPPING_TO_RESTART}, /* stop_timeout_s kills it */
             },
         [CHILD_STOPPING_TO_REMOVE] =
             {
@@ -99,6 +105,7 @@ static const struct slot_transition table[CHILD_STATE_COUNT][SLOT_INPUT_COUNT] =
                 [SLOT_TIMER] = {CHILD_STOPPING_TO_REMOVE, SLOT_DO_KILL}, /* stop_timeout_s over */
                 [SLOT_PROGRESS] = {CHILD_STOPPING_TO_REMOVE},            /* too late to matter */
                 [SLOT_SPAWN_FAILED] = {CHILD_STOPPING_TO_REMOVE},        /* no spawn */
+                [SLOT_HUNG] = {CHILD_STOPPING_TO_REMOVE}, /* stop_timeout_s kills it */
             },
 };
 
@@ -138,6 +145,9 @@ bool slot_event(struct supervisor *sup, struct child *child, enum slot_input inp
             return true;
         case SLOT_DO_KILL:
             child_kill(child);
+            return true;
+        case SLOT_DO_HANG_KILL:
+            child_kill_hung(sup, child);
             return true;
         case SLOT_DO_RETRY:
         case SLOT_DO_BACKOFF:

@@ -25,8 +25,9 @@ enum slot_input {
     SLOT_IN_CONFIG,    /* reload: the section is (again) in the file */
     SLOT_EXITED,       /* the process was reaped (pid already 0) */
     SLOT_TIMER,        /* slot_deadline() is due */
-    SLOT_PROGRESS,     /* the process logged msg=started, a batch or caught up */
+    SLOT_PROGRESS,     /* the process reported started, a batch or idle */
     SLOT_SPAWN_FAILED, /* no process could be made (only after SLOT_DO_SPAWN) */
+    SLOT_HUNG,         /* no status event for hang_timeout_s (children_run_timers) */
     SLOT_INPUT_COUNT
 };
 
@@ -37,6 +38,7 @@ enum slot_action {
     SLOT_DO_FRESH_SPAWN, /* the same, with the backoff reset first */
     SLOT_DO_TERM,        /* SIGTERM, SIGKILL after stop_timeout_s */
     SLOT_DO_KILL,        /* SIGKILL */
+    SLOT_DO_HANG_KILL,   /* SIGKILL a hung worker: logged, counted; its exit restarts it */
     SLOT_DO_BACKOFF,     /* schedule the next start after a backoff delay */
     SLOT_DO_RETRY,       /* the same, after resetting the backoff if the
                             process stayed up restart_reset_after_s */

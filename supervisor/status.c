@@ -24,6 +24,23 @@ static size_t add_int(char *out, size_t len, size_t size, const char *key, long 
     return add(out, len, size, key, text);
 }
 
+/* Appends " key=X" with at most 3 decimals and no trailing zeros ("0",
+ * "12.3"), or key="" when not known. */
+static size_t add_seconds(char *out, size_t len, size_t size, const char *key, bool known,
+                          double value)
+{
+    char text[48] = "";
+    if (known) {
+        snprintf(text, sizeof text, "%.3f", value);
+        char *end = text + strlen(text) - 1;
+        while (*end == '0')
+            *end-- = '\0';
+        if (*end == '.')
+            *end = '\0';
+    }
+    return add(out, len, size, key, text);
+}
+
 /* The keys of status.h, in that order. */
 void child_status_line(const struct child *child, int64_t now, char *out, size_t size)
 {
@@ -41,9 +58,17 @@ void child_status_line(const struct child *child, int64_t now, char *out, size_t
                        ? child->next_start_ms - now
                        : 0;
     len = add_int(out, len, size, "next_start_ms", wait);
-    len = add(out, len, size, "last_batch", child->stats.last_batch);
-    len = add_int(out, len, size, "docs_sent", child->stats.docs_sent);
-    len = add(out, len, size, "cursor_modified", child->stats.cursor_modified);
-    len = add(out, len, size, "cursor_id", child->stats.cursor_id);
-    add(out, len, size, "lag_s", child->stats.lag_s);
+    const struct child_stats *stats = &child->stats;
+    char last_batch[40] = "";
+    if (stats->last_batch_ms != 0)
+        log_format_ts(last_batch, sizeof last_batch, stats->last_batch_ms);
+    len = add(out, len, size, "last_batch", last_batch);
+    len = add_int(out, len, size, "batches", stats->batches);
+    len = add_int(out, len, size, "docs_sent", stats->docs_sent);
+    len = add(out, len, size, "cursor_modified", stats->cursor_modified);
+    len = add(out, len, size, "cursor_id", stats->cursor_id);
+    len = add_seconds(out, len, size, "lag_s", stats->lag_known, stats->lag_s);
+    len = add(out, len, size, "concrete", stats->concrete);
+    len = add(out, len, size, "build", stats->build);
+    add_int(out, len, size, "build_docs", stats->build_docs);
 }

@@ -4,8 +4,9 @@
  *
  *   name=movies index=movies pid=4242 state=running uptime_s=3600
  *   restarts=1 last_exit=signal:9 next_start_ms=0 last_batch=2026-...Z
- *   docs_sent=1000 cursor_modified="2021-06-16 20:14:09.247396+00"
- *   cursor_id=3d8d... lag_s=0
+ *   batches=2 docs_sent=1000 cursor_modified="2021-06-16 20:14:09.247396+00"
+ *   cursor_id=3d8d... lag_s=0 concrete=movies_20261125221500123 build=""
+ *   build_docs=0
  *
  * docs/operations.md explains every key. */
 #ifndef ETL_STATUS_H

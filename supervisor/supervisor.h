@@ -1,11 +1,13 @@
 /* supervisor.h - the state of etl-supervisor that its modules share: the
- * configuration in force, the worker slots and the control socket. */
+ * configuration in force, the worker slots, the control socket and the
+ * metrics listener. */
 #ifndef ETL_SUPERVISOR_H
 #define ETL_SUPERVISOR_H
 
 #include "children.h"
 #include "config.h"
 #include "control.h"
+#include "metrics.h"
 #include "output.h"
 
 #include <stdbool.h>
@@ -19,7 +21,8 @@ struct supervisor {
     size_t children_count;
     bool shutting_down; /* SIGTERM/SIGINT seen: no more starts */
     struct control control;
-    struct output output; /* stdout: every line goes through it */
+    struct output output;   /* stdout: every line goes through it */
+    struct metrics metrics; /* the Prometheus listener */
 };
 
 #endif

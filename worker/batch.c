@@ -16,6 +16,10 @@
  *      inside a fan-out); state file written atomically; a change_log
  *      position is then due to be reported (sync.c)
  *
+ * A batch runs for a target: the live index (through its alias) or the
+ * index a rebuild is filling (through the build alias), each with its own
+ * cursors.  A write whose alias is missing (STEP_LOST) saves nothing.
+ *
  * A crash anywhere before 4 leaves the old cursor: the batch is sent again,
  * which is harmless (index and delete are idempotent). */
 #include "batch.h"
@@ -24,6 +28,7 @@
 #include "json_minify.h"
 #include "log.h"
 #include "rejects.h"
+#include "status_report.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -59,12 +64,39 @@ static void reject_action(struct worker *w, const struct bulk_action *action, in
     free(error);
 }
 
+/* Counts the items of a bulk answer: done, rejected (kept aside), or to
+ * retry (moved to the front of pending, their number returned, reason the
+ * last one's); *lost when an item's alias is missing. */
+static size_t sort_items(struct worker *w, struct bulk_action *pending,
+                         const struct bulk_item_result *results, size_t count,
+                         struct batch_counts *counts, bool *lost, char *reason, size_t reason_size)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (results[i].outcome == BULK_NO_INDEX) {
+            *lost = true;
+        } else if (results[i].outcome == BULK_DONE) {
+            if (pending[i].document)
+                counts->indexed++;
+            else
+                counts->deleted++;
+        } else if (results[i].outcome == BULK_REJECTED) {
+            counts->rejected++;
+            rejects_record(w->rejects_path, w->idx->index, &pending[i], &results[i]);
+        } else {
+            snprintf(reason, reason_size, "item %s: status %d", pending[i].id, results[i].status);
+            pending[kept++] = pending[i];
+        }
+    }
+    return kept;
+}
+
 /* Sends actions with _bulk until every item is done or rejected.  Items
  * answered 429/5xx, and whole requests that fail, are retried with backoff.
  * A request answered 413 is left to the caller: *too_large gets its size
  * (else 0). */
-static enum step send_bulk(struct worker *w, const struct bulk_action *actions, size_t count,
-                           struct batch_counts *counts, size_t *too_large)
+static enum step send_bulk(struct worker *w, const char *alias, const struct bulk_action *actions,
+                           size_t count, struct batch_counts *counts, size_t *too_large)
 {
     *too_large = 0;
     struct bulk_action *pending = xcalloc(count, sizeof *pending);
@@ -74,11 +106,12 @@ static enum step send_bulk(struct worker *w, const struct bulk_action *actions, 
     enum step step = STEP_OK;
     while (count > 0) {
         buffer_reset(&body);
-        w->engine->bulk_build(&body, w->idx->index, pending, count);
+        w->engine->bulk_build(&body, alias, pending, count);
         counts->requests++;
         if (body.len > counts->max_request_bytes)
             counts->max_request_bytes = body.len;
         long status = es_request(&w->es, "POST", w->engine->bulk_path, body.data, body.len, true);
+        status_report_bulk_bytes(body.len);
         char reason[CURL_ERROR_SIZE + 64];
         if (status < 0 && *w->stop) {
             step = STEP_STOP;
@@ -105,23 +138,13 @@ static enum step send_bulk(struct worker *w, const struct bulk_action *actions, 
                 break;
             continue;
         }
-        size_t kept = 0;
-        for (size_t i = 0; i < count; i++) {
-            if (results[i].outcome == BULK_DONE) {
-                if (pending[i].document)
-                    counts->indexed++;
-                else
-                    counts->deleted++;
-            } else if (results[i].outcome == BULK_REJECTED) {
-                counts->rejected++;
-                rejects_record(w->rejects_path, w->idx->index, &pending[i], &results[i]);
-            } else {
-                snprintf(reason, sizeof reason, "item %s: status %d", pending[i].id,
-                         results[i].status);
-                pending[kept++] = pending[i];
-            }
-        }
+        bool lost = false;
+        size_t kept = sort_items(w, pending, results, count, counts, &lost, reason, sizeof reason);
         bulk_results_free(results, count);
+        if (lost) {
+            step = STEP_LOST; /* the alias is gone: nothing of this batch counts */
+            break;
+        }
         count = kept;
         step = STEP_OK;
         if (count > 0) {
@@ -154,13 +177,14 @@ static void log_halving(size_t bytes, size_t count, size_t half)
  * request answered 413 is sent again with half as many actions (cap), down
  * to one, which is then rejected; each request accepted lets the next one
  * take twice as many again. */
-static enum step send_bounded(struct worker *w, const struct bulk_action *actions, size_t count,
+static enum step send_bounded(struct worker *w, const char *alias,
+                              const struct bulk_action *actions, size_t count,
                               struct batch_counts *counts)
 {
     size_t limit = (size_t)w->config->bulk_max_bytes;
     size_t *sizes = xcalloc(count, sizeof *sizes);
     for (size_t i = 0; i < count; i++)
-        sizes[i] = bulk_action_bytes(w->engine, w->idx->index, &actions[i]);
+        sizes[i] = bulk_action_bytes(w->engine, alias, &actions[i]);
     enum step step = STEP_OK;
     size_t at = 0;
     size_t cap = count;
@@ -174,7 +198,7 @@ static enum step send_bounded(struct worker *w, const struct bulk_action *action
         }
         n = n < cap ? n : cap;
         size_t too_large;
-        step = send_bulk(w, actions + at, n, counts, &too_large);
+        step = send_bulk(w, alias, actions + at, n, counts, &too_large);
         if (step != STEP_OK)
             break;
         if (too_large == 0) {
@@ -274,14 +298,33 @@ static int plan_documents(struct batch_plan *plan, PGresult *docs)
     return 0;
 }
 
-/* Logs the batch line (what etlctl status and the tests read). */
-static void log_batch(struct worker *w, size_t source, const struct batch_counts *counts,
-                      size_t docs, int64_t started_ms)
+/* The cursors a target's batches move. */
+static struct source_state *target_sources(struct worker *w, enum sync_target target)
 {
-    const struct cursor *cursor = &w->state.sources[source].cursor;
-    struct log_line *line = log_begin(LOG_INFO, "batch");
+    return target == TARGET_BUILD ? w->state.build.sources : w->state.sources;
+}
+
+/* Logs the batch line (what etlctl status and the tests read); a
+ * rebuild's batches are "build batch" lines naming the index built, and
+ * only the live index's batches go to the status channel (its counts and
+ * lag are what an operator watches). */
+static void log_batch(struct worker *w, enum sync_target target, size_t source,
+                      const struct batch_counts *counts, size_t docs, int64_t started_ms)
+{
+    const struct source_state *sources = target_sources(w, target);
+    const struct cursor *cursor = &sources[source].cursor;
+    if (target == TARGET_BUILD)
+        status_report_build(w->state.build.concrete, (long)docs);
+    else
+        status_report_batch(
+            &(struct status_batch){sources[source].name, cursor, w->state.concrete, counts->rows,
+                                   (long)docs, counts->indexed, counts->deleted, counts->rejected,
+                                   counts->query_ms, counts->bulk_ms, monotonic_ms() - started_ms});
+    struct log_line *line = log_begin(LOG_INFO, target == TARGET_BUILD ? "build batch" : "batch");
     log_str(line, "index", w->idx->index);
-    log_str(line, "source", w->state.sources[source].name);
+    if (target == TARGET_BUILD)
+        log_str(line, "concrete", w->state.build.concrete);
+    log_str(line, "source", sources[source].name);
     log_int(line, "rows", counts->rows);
     log_int(line, "docs", (long long)docs);
     log_int(line, "indexed", counts->indexed);
@@ -340,6 +383,7 @@ static enum pg_failure fetch_documents(struct worker *w, struct batch_plan *plan
  * what to look for (etl_horizon_holder: kind and detail). */
 static void warn_if_held_back(struct worker *w, const struct pg_horizon *horizon)
 {
+    status_report_held(horizon->held_s);
     int64_t now = monotonic_ms();
     int64_t every_ms = (int64_t)w->config->horizon_warn_s * 1000;
     if (horizon->held_s * 1000 < (double)every_ms ||
@@ -377,23 +421,24 @@ static void check_clock(struct worker *w, size_t source, const char *horizon)
 }
 
 /* The steps at the top of this file, in that order. */
-enum step batch_run(struct worker *w, size_t source, int *rows_read)
+enum step batch_run(struct worker *w, enum sync_target target, size_t source, int *rows_read)
 {
     int64_t started = monotonic_ms();
     *rows_read = 0;
+    struct cursor *cursor = &target_sources(w, target)[source].cursor;
     struct pg_horizon horizon;
-    enum pg_failure failure =
-        pg_source_horizon(&w->pg, w->state.sources[source].cursor.modified, &horizon);
+    enum pg_failure failure = pg_source_horizon(&w->pg, cursor->modified, &horizon);
     if (failure == PG_OK) {
         warn_if_held_back(w, &horizon);
-        check_clock(w, source, horizon.at);
+        if (target == TARGET_LIVE)
+            check_clock(w, source, horizon.at);
         failure = pg_source_begin(&w->pg);
     }
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
     PGresult *changes = NULL;
-    failure = pg_source_changes(&w->pg, source, &w->state.sources[source].cursor, horizon.at,
-                                w->config->batch_size, &changes);
+    failure =
+        pg_source_changes(&w->pg, source, cursor, horizon.at, w->config->batch_size, &changes);
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
     int rows = PQntuples(changes);
@@ -414,17 +459,18 @@ enum step batch_run(struct worker *w, size_t source, int *rows_read)
     }
     struct batch_counts counts = {.rows = rows, .query_ms = monotonic_ms() - started};
     int64_t bulk_started = monotonic_ms();
-    enum step step = send_bounded(w, plan.actions, plan.count, &counts);
+    const char *alias = target == TARGET_BUILD ? w->build_alias : w->idx->index;
+    enum step step = send_bounded(w, alias, plan.actions, plan.count, &counts);
     counts.bulk_ms = monotonic_ms() - bulk_started;
     if (step == STEP_OK) {
-        struct cursor *cursor = &w->state.sources[source].cursor;
         int last = rows - 1;
         cursor_set_within(cursor, PQgetvalue(changes, last, 0), PQgetvalue(changes, last, 1),
                           PQgetisnull(changes, last, 2) ? NULL : PQgetvalue(changes, last, 2));
         step = worker_save_state(w);
         if (step == STEP_OK) {
-            w->position_dirty = w->position_dirty || (w->has_change_log && source == w->change_log);
-            log_batch(w, source, &counts, plan.count, started);
+            w->position_dirty = w->position_dirty || (target == TARGET_LIVE && w->has_change_log &&
+                                                      source == w->change_log);
+            log_batch(w, target, source, &counts, plan.count, started);
             backoff_reset(&w->backoff);
             *rows_read = rows;
         }
@@ -449,7 +495,7 @@ enum step batch_resend(struct worker *w, const char *const *ids, size_t count,
         return worker_pg_failed(w, failure);
     }
     struct batch_counts counts = {0};
-    enum step step = send_bounded(w, plan.actions, plan.count, &counts);
+    enum step step = send_bounded(w, w->idx->index, plan.actions, plan.count, &counts);
     *out = (struct resend_counts){counts.indexed, counts.deleted, counts.rejected};
     free_batch(NULL, &plan);
     return step;

@@ -8,10 +8,11 @@
 
 #include <stddef.h>
 
-/* Runs one batch of change source number source.  *rows_read gets the
- * number of changed rows it handled: a whole batch_size means there may be
- * more at once.  STEP_OK only once the cursor is saved. */
-enum step batch_run(struct worker *w, size_t source, int *rows_read);
+/* Runs one batch of change source number source for target (its cursors,
+ * its alias).  *rows_read gets the number of changed rows it handled: a
+ * whole batch_size means there may be more at once.  STEP_OK only once the
+ * cursor is saved; STEP_LOST when the target's alias is missing. */
+enum step batch_run(struct worker *w, enum sync_target target, size_t source, int *rows_read);
 
 /* What batch_resend did. */
 struct resend_counts {

@@ -1,11 +1,17 @@
 /* es_dialect.c - the REST dialect of Elasticsearch 7 and 8 and OpenSearch 2
  * (see search_engine.h):
  *
- *   POST /_bulk              {"index":{"_index":I,"_id":D}}\n{doc}\n
+ *   POST /_bulk?require_alias=true
+ *                            {"index":{"_index":I,"_id":D}}\n{doc}\n
  *                            {"delete":{"_index":I,"_id":D}}\n
  *                         -> {"items":[{"index"|"delete":{"_id","status","error"?}},...]}
  *   GET /INDEX/_mapping   -> {"<concrete index>":{"mappings":{...}}}
- *   PUT /INDEX               the mapping file as it is
+ *                            (a missing alias: 404, index_not_found_exception)
+ *   PUT /INDEX               the mapping file, plus {"aliases":{ALIAS:{}}}
+ *   DELETE /INDEX
+ *   POST /_aliases           {"actions":[{"add"|"remove":{"index","alias"}},
+ *                                        {"remove_index":{"index"}}]}
+ *   GET /_cat/indices/PREFIX*?format=json&h=index -> [{"index":I},...]
  *   GET /                 -> {"version":{"distribution"?,"number"}}  (no
  *                            distribution: Elasticsearch)
  *   POST /INDEX/_refresh
@@ -51,14 +57,26 @@ static void build_bulk(struct buffer *body, const char *index, const struct bulk
     }
 }
 
-/* Decides what an item's status means for that action. */
-static enum bulk_outcome outcome_of(int status, bool is_delete)
+/* HTTP statuses an item's outcome depends on. */
+#define STATUS_NOT_FOUND         404
+#define STATUS_TOO_MANY_REQUESTS 429
+#define STATUS_SERVER_ERROR      500
+/* The error type of an item whose index (or required alias) is missing. */
+#define INDEX_NOT_FOUND "index_not_found_exception"
+
+/* Decides what an item's status means for that action: a 404 with an
+ * index_not_found error is a missing alias, one without error a document
+ * already gone. */
+static enum bulk_outcome outcome_of(int status, bool is_delete, const json_t *error)
 {
     if (status >= 200 && status < 300)
         return BULK_DONE;
-    if (is_delete && status == 404)
+    const char *type = json_string_value(json_object_get(error, "type"));
+    if (status == STATUS_NOT_FOUND && type != NULL && strcmp(type, INDEX_NOT_FOUND) == 0)
+        return BULK_NO_INDEX;
+    if (is_delete && status == STATUS_NOT_FOUND)
         return BULK_DONE; /* already gone: what we wanted */
-    if (status == 429 || status >= 500)
+    if (status == STATUS_TOO_MANY_REQUESTS || status >= STATUS_SERVER_ERROR)
         return BULK_RETRY;
     return BULK_REJECTED;
 }
@@ -88,8 +106,8 @@ static int parse_bulk_response(const char *body, size_t len, const struct bulk_a
             return -1;
         }
         results[i].status = (int)json_integer_value(status);
-        results[i].outcome = outcome_of(results[i].status, is_delete);
         json_t *item_error = json_object_get(item, "error");
+        results[i].outcome = outcome_of(results[i].status, is_delete, item_error);
         if (item_error != NULL && results[i].outcome != BULK_DONE)
             results[i].error = json_dumps(item_error, JSON_COMPACT | JSON_ENCODE_ANY);
     }
@@ -109,10 +127,97 @@ static char *create_path(const char *index)
     return xasprintf("/%s", index);
 }
 
-/* The file's settings and mappings are what PUT takes. */
-static char *create_body(const json_t *definition)
+/* The file's settings and mappings are what PUT takes; the alias is added
+ * to a copy. */
+static char *create_body(const json_t *definition, const char *alias)
 {
-    return json_dumps(definition, JSON_COMPACT);
+    json_t *body = json_deep_copy(definition);
+    if (alias != NULL) {
+        json_t *aliases = json_object();
+        json_object_set_new(aliases, alias, json_object());
+        json_object_set_new(body, "aliases", aliases);
+    }
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    return text;
+}
+
+/* The answer names the concrete index, whatever name was asked for. */
+static int mapping_owner(const char *response, size_t len, char *out, size_t size)
+{
+    json_error_t error;
+    json_t *root = json_loadb(response, len, 0, &error);
+    const char *name = json_is_object(root) && json_object_size(root) == 1
+                           ? json_object_iter_key(json_object_iter(root))
+                           : NULL;
+    bool ok = name != NULL && strlen(name) < size;
+    if (ok)
+        snprintf(out, size, "%s", name);
+    json_decref(root);
+    return ok ? 0 : -1;
+}
+
+/* The JSON name of each action kind, in enum alias_action_kind order. */
+static const char *const alias_action_names[] = {"add", "remove", "remove_index"};
+
+/* {"actions":[...]}: the request is atomic, every action or none. */
+static char *aliases_body(const struct alias_action *actions, size_t count)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < count; i++) {
+        json_t *target = json_pack("{s:s}", "index", actions[i].index);
+        if (actions[i].alias != NULL)
+            json_object_set_new(target, "alias", json_string(actions[i].alias));
+        json_array_append_new(list,
+                              json_pack("{s:o}", alias_action_names[actions[i].kind], target));
+    }
+    json_t *body = json_pack("{s:o}", "actions", list);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    return text;
+}
+
+/* The string member key of every object of array (malloc'ed, *count of
+ * them), or NULL when array is not an array or one lacks it. */
+static char **strings_of(const json_t *array, const char *key, size_t *count)
+{
+    if (!json_is_array(array))
+        return NULL;
+    size_t n = json_array_size(array);
+    char **out = xcalloc(n + 1, sizeof *out);
+    for (size_t i = 0; i < n; i++) {
+        const char *text = json_string_value(json_object_get(json_array_get(array, i), key));
+        if (text == NULL) {
+            ids_free(out, i);
+            return NULL;
+        }
+        out[i] = xstrdup(text);
+    }
+    *count = n;
+    return out;
+}
+
+/* _cat answers a JSON array with format=json; h=index keeps one column. */
+static char *list_path(const char *prefix)
+{
+    return xasprintf("/_cat/indices/%s*?format=json&h=index", prefix);
+}
+
+/* Every row must carry a string "index", or none is trusted. */
+static int list_parse(const char *body, size_t len, char ***names, size_t *count)
+{
+    *names = NULL;
+    *count = 0;
+    json_error_t error;
+    json_t *root = json_loadb(body, len, 0, &error);
+    char **out = strings_of(root, "index", count);
+    if (out == NULL) {
+        json_decref(root);
+        return -1;
+    }
+    *names = out;
+    json_decref(root);
+    return 0;
 }
 
 /* The response names the concrete index (not an alias): compare that one
@@ -300,12 +405,18 @@ static int mget_parse(const char *body, size_t len, const char *const *ids, size
 }
 
 const struct search_engine_ops es_dialect = {
-    .bulk_path = "/_bulk",
+    .bulk_path = "/_bulk?require_alias=true",
     .bulk_build = build_bulk,
     .bulk_parse_response = parse_bulk_response,
     .mapping_path = mapping_path,
     .create_path = create_path,
     .create_body = create_body,
+    .delete_path = create_path,
+    .mapping_owner = mapping_owner,
+    .aliases_path = "/_aliases",
+    .aliases_body = aliases_body,
+    .list_path = list_path,
+    .list_parse = list_parse,
     .mapping_matches = mapping_matches,
     .parse_identity = parse_identity,
     .refresh_path = refresh_path,

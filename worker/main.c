@@ -10,7 +10,7 @@
  * statuses: common/exit_status.h. */
 #include "config.h"
 #include "log.h"
-#include "rebuild_signal.h"
+#include "status_report.h"
 #include "sync.h"
 #include "verify.h"
 
@@ -25,6 +25,14 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reindex_requested;
+
+/* SIGUSR1 (etlctl reindex): rebuild the index at the next round. */
+static void request_reindex(int signo)
+{
+    (void)signo;
+    reindex_requested = 1;
+}
 
 /* getopt values of the long options without a short form. */
 enum { OPT_VERIFY = 256, OPT_REPAIR };
@@ -44,8 +52,13 @@ static void install_signals(void)
     sigemptyset(&action.sa_mask);
     sigaction(SIGTERM, &action, NULL);
     sigaction(SIGINT, &action, NULL);
+    /* SA_RESTART: a rebuild request must not cut a request in flight. */
+    struct sigaction reindex = {0};
+    reindex.sa_handler = request_reindex;
+    reindex.sa_flags = SA_RESTART;
+    sigemptyset(&reindex.sa_mask);
+    sigaction(SIGUSR1, &reindex, NULL);
     signal(SIGPIPE, SIG_IGN);
-    rebuild_signal_install();
 }
 
 /* Prints the usage text. */
@@ -59,6 +72,7 @@ static void usage(FILE *out)
                  "      --repair       with --verify: re-send what differs\n"
                  "  -h, --help         this text\n"
                  "  -V, --version      version\n\n"
+                 "SIGUSR1 rebuilds the index into a new one, then moves its alias.\n\n"
                  "Exit status: 0 stopped by SIGTERM/SIGINT, 64 usage, 65 index mapping differs\n"
                  "from its file, 70 internal error, 73 state directory, 78 configuration.\n"
                  "--verify: 0 equal (or repaired), 65 differs, 69 PostgreSQL or the search\n"
@@ -125,6 +139,7 @@ int main(int argc, char **argv)
         return EXIT_CONFIG;
     }
     log_set_level(config.log_level);
+    status_report_open();
     install_signals();
     srandom((unsigned)(time(NULL) ^ getpid()));
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -137,6 +152,7 @@ int main(int argc, char **argv)
     }
     struct worker worker;
     int status = worker_init(&worker, &config, idx, &stop_requested);
+    worker.reindex = &reindex_requested;
     if (status == 0)
         status = worker_run(&worker);
     worker_free(&worker);

@@ -208,13 +208,17 @@ enum pg_failure pg_source_connect(struct pg_source *pg)
         return PG_UNAVAILABLE;
     }
     char timeout[16];
+    char keepalives_idle[16];
+    char user_timeout[16];
     char options[96];
     snprintf(timeout, sizeof timeout, "%d", c->pg_connect_timeout_s);
+    snprintf(keepalives_idle, sizeof keepalives_idle, "%d", c->pg_keepalives_idle_s);
+    snprintf(user_timeout, sizeof user_timeout, "%d", c->pg_tcp_user_timeout_ms);
     /* UTC and ISO dates: cursors are stored as PostgreSQL prints them. */
     snprintf(options, sizeof options, "-c statement_timeout=%d -c TimeZone=UTC -c DateStyle=ISO",
              c->pg_statement_timeout_ms);
-    const char *keys[12];
-    const char *values[12];
+    const char *keys[16];
+    const char *values[16];
     size_t n = 0;
 #define ADD_PARAM(k, v)                                                                            \
     do {                                                                                           \
@@ -230,6 +234,11 @@ enum pg_failure pg_source_connect(struct pg_source *pg)
     ADD_PARAM("password", password);
     ADD_PARAM("sslmode", c->pg_sslmode);
     ADD_PARAM("connect_timeout", timeout);
+    /* A half-open connection is noticed in tens of seconds, not hours. */
+    keys[n] = "keepalives";
+    values[n++] = "1"; /* on */
+    ADD_PARAM("keepalives_idle", keepalives_idle);
+    ADD_PARAM("tcp_user_timeout", user_timeout);
     ADD_PARAM("options", options);
     ADD_PARAM("application_name", pg->application_name);
 #undef ADD_PARAM

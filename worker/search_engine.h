@@ -11,6 +11,8 @@
  *   scroll    every document id of an index, page by page, with or without
  *             the documents (the sweep, verify)
  *   mget      some documents of an index by id (verify)
+ *   aliases   which concrete index a name resolves to, the versioned indices
+ *             of an alias, one atomic request moving aliases, deleting one
  *
  * A dialect builds and reads texts only: sending them is the transport's
  * (es_client.c), deciding when is the caller's (index_setup.c, batch.c). */
@@ -34,6 +36,8 @@ enum bulk_outcome {
     BULK_DONE,     /* indexed, or deleted (or already absent) */
     BULK_RETRY,    /* 429 or 5xx: send again later */
     BULK_REJECTED, /* refused for good (mapping error, ...) */
+    BULK_NO_INDEX, /* the alias or index written to does not exist: never a
+                      rejected document; the caller rebuilds */
 };
 
 struct bulk_item_result {
@@ -51,8 +55,23 @@ struct search_engine_identity {
     char version[SEARCH_ENGINE_IDENTITY_MAX];
 };
 
+/* One action of an atomic alias request. */
+enum alias_action_kind {
+    ALIAS_ADD,         /* add alias to index */
+    ALIAS_REMOVE,      /* remove alias from index */
+    ALIAS_REMOVE_INDEX /* delete index (a concrete index in the alias's place) */
+};
+
+struct alias_action {
+    enum alias_action_kind kind;
+    const char *index;
+    const char *alias; /* NULL for ALIAS_REMOVE_INDEX */
+};
+
 struct search_engine_ops {
-    /* Where bulk requests are POSTed (an NDJSON body). */
+    /* Where bulk requests are POSTed (an NDJSON body).  The actions name an
+     * alias, and the request requires one: a write never creates an index
+     * (a missing alias is an item BULK_NO_INDEX). */
     const char *bulk_path;
 
     /* Appends the NDJSON lines of actions, for index, to body. */
@@ -72,8 +91,28 @@ struct search_engine_ops {
     char *(*create_path)(const char *index);
 
     /* The body that creates an index from definition, the mapping file
-     * ({"settings":..., "mappings":...}); malloc'ed. */
-    char *(*create_body)(const json_t *definition);
+     * ({"settings":..., "mappings":...}), with alias on it unless NULL (one
+     * request: the index never exists without it); malloc'ed. */
+    char *(*create_body)(const json_t *definition, const char *alias);
+    /* The path to DELETE an index (malloc'ed). */
+    char *(*delete_path)(const char *index);
+
+    /* Copies the one concrete index a mapping response (of mapping_path of
+     * an alias or an index) is about into out.  Returns 0, or -1 when the
+     * response names none, several, or one longer than size - 1. */
+    int (*mapping_owner)(const char *response, size_t len, char *out, size_t size);
+
+    /* Where the atomic alias request is POSTed, and its body: every action
+     * done, or none (malloc'ed). */
+    const char *aliases_path;
+    char *(*aliases_body)(const struct alias_action *actions, size_t count);
+
+    /* The path to GET the names of the indices whose names start with
+     * prefix (malloc'ed), and the answer read into *names (an array of
+     * *count strings, every one malloc'ed; free with ids_free).  Returns 0,
+     * or -1 when unreadable. */
+    char *(*list_path)(const char *prefix);
+    int (*list_parse)(const char *body, size_t len, char ***names, size_t *count);
 
     /* Compares the mapping response (of mapping_path) with definition's.
      * Returns 1 equal, 0 different, -1 unreadable. */

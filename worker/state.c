@@ -1,7 +1,13 @@
 /* state.c - see state.h.  The file is JSON:
- *   {"version":2,"index":"movies",
+ *   {"version":2,"index":"movies","concrete":"movies_20260101120000123",
  *    "sources":{"film_work":{"modified":"...","id":"...","doc_id":"..."},...},
- *    "sweep_pending":true}        (the last key only while a sweep is pending)
+ *    "build":{"concrete":"movies_20260102...","reason":"mapping_changed",
+ *             "horizon":"...","started_ms":1767268800000,"sources":{...}}}
+ * "concrete" (the live index behind the alias) and "build" (only during a
+ * rebuild) are optional: a file written before aliases has neither, and the
+ * worker then finds the live index from the alias.  A "sweep_pending":true
+ * of such a file (a sweep that was to follow a pruned change_log gap) is
+ * read as a rebuild due.
  * Version 2 added doc_id, the position inside a (modified, id) group (see
  * cursor.h).  Version 1 files, without it, are still read: each of their
  * cursors had its group done.  Version 2 is written, so that an older worker
@@ -21,18 +27,20 @@
 #define STATE_FORMAT_VERSION 2
 /* The oldest version still read. */
 #define STATE_FORMAT_OLDEST 1
-/* Optional: present (true) only while a sweep is pending. */
+/* Read only: a pending sweep of a file written before aliases. */
 #define SWEEP_PENDING_KEY "sweep_pending"
+#define CONCRETE_KEY      "concrete"
+#define BUILD_KEY         "build"
 
 void state_init(struct worker_state *state, const char *const *names, size_t count)
 {
-    state->fresh = true;
-    state->sweep_pending = false;
-    state->count = count;
+    *state = (struct worker_state){.fresh = true, .count = count};
     state->sources = xcalloc(count, sizeof *state->sources);
+    state->build.sources = xcalloc(count, sizeof *state->build.sources);
     for (size_t i = 0; i < count; i++) {
         snprintf(state->sources[i].name, sizeof state->sources[i].name, "%s", names[i]);
         state->sources[i].cursor = CURSOR_START;
+        state->build.sources[i] = state->sources[i];
     }
 }
 
@@ -40,6 +48,7 @@ void state_init(struct worker_state *state, const char *const *names, size_t cou
 void state_free(struct worker_state *state)
 {
     free(state->sources);
+    free(state->build.sources);
     *state = (struct worker_state){0};
 }
 
@@ -62,6 +71,57 @@ static bool copy_doc_id(json_t *entry, char *out, size_t size)
         return true;
     }
     return copy_field(entry, "doc_id", out, size);
+}
+
+/* Reads the cursors of json (a "sources" object) into out, one per
+ * configured source (names), from the defaults in names: a source missing
+ * from the file (added to the config later) starts from the beginning. */
+static int load_sources(json_t *json, const struct source_state *names, struct source_state *out,
+                        size_t count, char *err, size_t err_size)
+{
+    for (size_t i = 0; i < count; i++) {
+        out[i] = (struct source_state){.cursor = CURSOR_START};
+        memcpy(out[i].name, names[i].name, sizeof out[i].name);
+        json_t *entry = json_object_get(json, names[i].name);
+        if (entry == NULL)
+            continue; /* new source: from the start */
+        int64_t unused;
+        if (!copy_field(entry, "modified", out[i].cursor.modified, sizeof out[i].cursor.modified) ||
+            !copy_field(entry, "id", out[i].cursor.id, sizeof out[i].cursor.id) ||
+            !pg_timestamp_us(out[i].cursor.modified, &unused) ||
+            !copy_doc_id(entry, out[i].cursor.doc_id, sizeof out[i].cursor.doc_id)) {
+            snprintf(err, err_size, "source %s: bad cursor", names[i].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* An optional string: absent leaves out empty; present, it must fit. */
+static bool copy_optional(json_t *object, const char *key, char *out, size_t size)
+{
+    out[0] = '\0';
+    return json_object_get(object, key) == NULL || copy_field(object, key, out, size);
+}
+
+/* Reads the "build" object: its index, reason, horizon ("" or a timestamp)
+ * and cursors. */
+static int load_build(json_t *json, const struct source_state *names, struct index_build *out,
+                      size_t count, char *err, size_t err_size)
+{
+    int64_t unused;
+    json_t *started = json_object_get(json, "started_ms");
+    if (!copy_field(json, CONCRETE_KEY, out->concrete, sizeof out->concrete) ||
+        !copy_field(json, "reason", out->reason, sizeof out->reason) ||
+        !copy_optional(json, "horizon", out->horizon, sizeof out->horizon) ||
+        (out->horizon[0] != '\0' && !pg_timestamp_us(out->horizon, &unused)) ||
+        !json_is_integer(started)) {
+        snprintf(err, err_size, "bad %s", BUILD_KEY);
+        return -1;
+    }
+    out->started_ms = (long long)json_integer_value(started);
+    return load_sources(json_object_get(json, "sources"), names, out->sources, count, err,
+                        err_size);
 }
 
 /* Reads and checks the file; every configured source must be in it, so a
@@ -96,45 +156,61 @@ int state_load(struct worker_state *state, const char *path, const char *index, 
         json_decref(root);
         return -1;
     }
-    struct source_state *loaded = xcalloc(state->count, sizeof *loaded);
-    for (size_t i = 0; i < state->count; i++) {
-        loaded[i] = state->sources[i];
-        json_t *entry = json_object_get(sources, state->sources[i].name);
-        if (entry == NULL)
-            continue; /* new source: from the start */
-        int64_t unused;
-        if (!copy_field(entry, "modified", loaded[i].cursor.modified,
-                        sizeof loaded[i].cursor.modified) ||
-            !copy_field(entry, "id", loaded[i].cursor.id, sizeof loaded[i].cursor.id) ||
-            !pg_timestamp_us(loaded[i].cursor.modified, &unused) ||
-            !copy_doc_id(entry, loaded[i].cursor.doc_id, sizeof loaded[i].cursor.doc_id)) {
-            snprintf(err, err_size, "source %s: bad cursor", state->sources[i].name);
-            free(loaded);
-            json_decref(root);
-            return -1;
-        }
+    struct worker_state loaded = *state;
+    loaded.sources = xcalloc(state->count, sizeof *loaded.sources);
+    loaded.build.sources = xcalloc(state->count, sizeof *loaded.build.sources);
+    json_t *build = json_object_get(root, BUILD_KEY);
+    loaded.rebuild_due = json_is_true(json_object_get(root, SWEEP_PENDING_KEY));
+    int rc = load_sources(sources, state->sources, loaded.sources, state->count, err, err_size);
+    if (rc == 0 && !copy_optional(root, CONCRETE_KEY, loaded.concrete, sizeof loaded.concrete)) {
+        snprintf(err, err_size, "bad %s", CONCRETE_KEY);
+        rc = -1;
     }
-    memcpy(state->sources, loaded, state->count * sizeof *loaded);
-    free(loaded);
-    state->fresh = false;
-    state->sweep_pending = json_is_true(json_object_get(root, SWEEP_PENDING_KEY));
+    if (rc == 0 && build != NULL) {
+        rc = load_build(build, state->sources, &loaded.build, state->count, err, err_size);
+        loaded.building = rc == 0;
+    }
     json_decref(root);
+    if (rc < 0) {
+        free(loaded.sources);
+        free(loaded.build.sources);
+        return -1;
+    }
+    loaded.fresh = false;
+    free(state->sources);
+    free(state->build.sources);
+    *state = loaded;
     return 1;
+}
+
+/* The "sources" object of count cursors. */
+static json_t *sources_json(const struct source_state *sources, size_t count)
+{
+    json_t *json = json_object();
+    for (size_t i = 0; i < count; i++) {
+        json_object_set_new(json, sources[i].name,
+                            json_pack("{s:s, s:s, s:s}", "modified", sources[i].cursor.modified,
+                                      "id", sources[i].cursor.id, "doc_id",
+                                      sources[i].cursor.doc_id));
+    }
+    return json;
 }
 
 int state_save(const struct worker_state *state, const char *path, const char *index)
 {
-    json_t *sources = json_object();
-    for (size_t i = 0; i < state->count; i++) {
-        json_object_set_new(
-            sources, state->sources[i].name,
-            json_pack("{s:s, s:s, s:s}", "modified", state->sources[i].cursor.modified, "id",
-                      state->sources[i].cursor.id, "doc_id", state->sources[i].cursor.doc_id));
+    json_t *root = json_pack("{s:i, s:s}", "version", STATE_FORMAT_VERSION, "index", index);
+    if (state->concrete[0] != '\0')
+        json_object_set_new(root, CONCRETE_KEY, json_string(state->concrete));
+    json_object_set_new(root, "sources", sources_json(state->sources, state->count));
+    if (state->building) {
+        const struct index_build *b = &state->build;
+        json_t *build = json_pack("{s:s, s:s, s:I}", CONCRETE_KEY, b->concrete, "reason", b->reason,
+                                  "started_ms", (json_int_t)b->started_ms);
+        if (b->horizon[0] != '\0')
+            json_object_set_new(build, "horizon", json_string(b->horizon));
+        json_object_set_new(build, "sources", sources_json(b->sources, state->count));
+        json_object_set_new(root, BUILD_KEY, build);
     }
-    json_t *root = json_pack("{s:i, s:s, s:o}", "version", STATE_FORMAT_VERSION, "index", index,
-                             "sources", sources);
-    if (state->sweep_pending)
-        json_object_set_new(root, SWEEP_PENDING_KEY, json_true());
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
     if (text == NULL) {

@@ -10,6 +10,10 @@
 #include <stddef.h>
 
 #define STATE_SOURCE_NAME_MAX 64
+/* Room for an index name (Elasticsearch allows 255 bytes) and its NUL. */
+#define STATE_INDEX_NAME_MAX 256
+/* Room for a rebuild's reason (a short word such as "mapping_changed"). */
+#define STATE_REASON_MAX 64
 
 /* One change source's position. */
 struct source_state {
@@ -17,15 +21,28 @@ struct source_state {
     struct cursor cursor;
 };
 
+/* A rebuild in progress: a new concrete index filled by its own full load
+ * (rebuild.c) while the live one keeps serving and being synced. */
+struct index_build {
+    char concrete[STATE_INDEX_NAME_MAX]; /* the index being built */
+    char reason[STATE_REASON_MAX];       /* why it started (logged) */
+    char horizon[CURSOR_TEXT_MAX];       /* where its other sources start; "" before */
+    long long started_ms;                /* wall clock at its start */
+    struct source_state *sources;        /* its own cursors, same names as the live ones */
+};
+
 struct worker_state {
-    bool fresh;         /* no state yet: a full load is to be done */
-    bool sweep_pending; /* after the full load, remove the documents that no
-                           longer exist (sweep.c); saved, so a crash resumes it */
+    bool fresh;                          /* no state yet: a full load is to be done */
+    bool rebuild_due;                    /* a version 2 file's sweep_pending: rebuild */
+    char concrete[STATE_INDEX_NAME_MAX]; /* the live index behind the alias; "" unknown */
+    bool building;                       /* build holds a rebuild in progress */
+    struct index_build build;
     struct source_state *sources;
     size_t count;
 };
 
-/* Sets state up for the named sources, all at CURSOR_START, fresh. */
+/* Sets state up for the named sources, all at CURSOR_START, fresh, no
+ * build. */
 void state_init(struct worker_state *state, const char *const *names, size_t count);
 void state_free(struct worker_state *state);
 

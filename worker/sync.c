@@ -1,23 +1,25 @@
 /* sync.c - see sync.h.  The loop of one index:
  *
- *   prepare the index (create it from its file, or check its live mapping)
+ *   prepare the index (rebuild.c: resolve the alias, reconcile the state)
  *   repeat until a stop request:
- *     fresh state: bootstrap (the full load's starting cursors)
- *     change_log pruned past the cursor: full reload, then a sweep
+ *     SIGUSR1, no usable state, change_log pruned past the cursor, the
+ *     alias missing or moved, the mapping file changed: a rebuild
+ *     (rebuild.c); the first load of an empty cluster: bootstrap in place
  *     report the change_log position once saved; prune change_log (one
  *     worker only, every change_log_prune_interval_s)
- *     one batch of each change source in turn (batch.c)
- *     sweep pending and the full load done: sweep (sweep.c)
+ *     one batch of each change source in turn (batch.c) into the live index
+ *     during a rebuild, one batch of each into the index being built; a
+ *     build round that read nothing moves the alias (rebuild_swap)
  *     nothing more at once: log "caught up" once, sleep poll_interval_ms
  *
  * Any step that fails backs off and starts the round over; only bad SQL and
- * a differing mapping end the worker. */
+ * a differing mapping under on_mapping_change = refuse end the worker. */
 #include "sync.h"
 
 #include "batch.h"
-#include "index_setup.h"
-#include "sweep.h"
 #include "log.h"
+#include "rebuild.h"
+#include "status_report.h"
 #include "util.h"
 
 #include <errno.h>
@@ -36,17 +38,22 @@ enum step worker_back_off(struct worker *w, const char *what, const char *reason
     log_int(line, "attempt", backoff_attempts(&w->backoff));
     log_int(line, "delay_ms", delay);
     log_end(line);
+    status_report_retry(what, delay);
     return sleep_unless_stopped(delay, w->stop) ? STEP_RETRY : STEP_STOP;
 }
 
 static void set_aside_bad_state(struct worker *w, const char *why);
 
-/* Every source back to the start and a full load to come (bootstrap). */
+/* Every source back to the start and a rebuild to come: the state file
+ * was unusable, so the build in progress, if any, is dropped too. */
 static void restart_state(struct worker *w)
 {
     for (size_t i = 0; i < w->state.count; i++)
         w->state.sources[i].cursor = CURSOR_START;
     w->state.fresh = true;
+    w->state.building = false;
+    w->first_load = false;
+    w->fresh_reason = REBUILD_UNUSABLE_STATE;
 }
 
 /* pg_source decides which failures waiting cannot fix.  A cursor
@@ -68,7 +75,6 @@ enum step worker_pg_failed(struct worker *w, enum pg_failure failure)
     if (failure == PG_BAD_CURSOR) {
         set_aside_bad_state(w, w->pg.err);
         restart_state(w);
-        w->state.sweep_pending = false;
         return STEP_RETRY;
     }
     return worker_back_off(w, "postgres", w->pg.err);
@@ -89,11 +95,7 @@ enum step worker_save_state(struct worker *w)
     }
 }
 
-/* A fresh start: the first source (the index's own rows) is walked from the
- * beginning, which builds every document from snapshots taken after
- * horizon; so changes to the other sources stamped before horizon are in
- * those documents already, and those sources start at horizon. */
-static enum step bootstrap(struct worker *w)
+enum step worker_start_horizon(struct worker *w, char *out, size_t size)
 {
     struct pg_horizon horizon;
     enum pg_failure failure = pg_source_horizon(&w->pg, NULL, &horizon);
@@ -102,12 +104,32 @@ static enum step bootstrap(struct worker *w)
     /* A prepared transaction and no cursor yet: nothing is known safe. */
     if (strcmp(horizon.at, CURSOR_START.modified) == 0)
         return worker_back_off(w, "postgres", "a prepared transaction holds the horizon back");
-    for (size_t i = 1; i < w->state.count; i++)
-        cursor_set(&w->state.sources[i].cursor, horizon.at, CURSOR_START.id);
+    snprintf(out, size, "%s", horizon.at);
+    return STEP_OK;
+}
+
+void worker_cursors_at(struct source_state *sources, size_t count, size_t from, const char *horizon)
+{
+    for (size_t i = from; i < count; i++)
+        cursor_set(&sources[i].cursor, horizon, CURSOR_START.id);
+}
+
+/* A fresh start: the first source (the index's own rows) is walked from the
+ * beginning, which builds every document from snapshots taken after
+ * horizon; so changes to the other sources stamped before horizon are in
+ * those documents already, and those sources start at horizon.  A rebuild's
+ * fresh load (rebuild_begin) starts its cursors the same way. */
+static enum step bootstrap(struct worker *w)
+{
+    char horizon[CURSOR_TEXT_MAX];
+    enum step step = worker_start_horizon(w, horizon, sizeof horizon);
+    if (step != STEP_OK)
+        return step;
+    worker_cursors_at(w->state.sources, w->state.count, 1, horizon);
     w->state.fresh = false;
-    enum step step = worker_save_state(w);
+    step = worker_save_state(w);
     if (step == STEP_OK) {
-        log_event(LOG_INFO, "full load started", "horizon", horizon.at);
+        log_event(LOG_INFO, "full load started", "horizon", horizon);
         w->position_dirty = w->has_change_log;
     }
     return step;
@@ -155,12 +177,12 @@ static void prune_change_log(struct worker *w)
 }
 
 /* Compares the prune watermark with the change_log cursor: above it, events
- * this index never read are gone, so it is rebuilt (a full load, then a
- * sweep of the documents that no longer exist).  Logged once: the full
- * load's cursor starts above the watermark. */
+ * this index never read are gone, so it is rebuilt into a new index, which
+ * holds no document deleted meanwhile.  Logged once: the build's cursor
+ * starts above the watermark, and becomes the live one. */
 static enum step check_pruned_gap(struct worker *w)
 {
-    if (!w->has_change_log || w->state.fresh)
+    if (!w->has_change_log || w->state.fresh || w->state.building)
         return STEP_OK;
     const struct cursor *cursor = &w->state.sources[w->change_log].cursor;
     bool above;
@@ -178,36 +200,7 @@ static enum step check_pruned_gap(struct worker *w)
     log_str(line, "cursor_id", cursor->id);
     log_str(line, "pruned_up_to", watermark);
     log_end(line);
-    restart_state(w);
-    w->state.sweep_pending = true;
-    return bootstrap(w);
-}
-
-/* Checks or creates the index, retrying while Elasticsearch is away. */
-static enum step prepare_index(struct worker *w)
-{
-    for (;;) {
-        char err[512];
-        enum index_setup_result result =
-            index_setup(&w->es, w->engine, w->idx->index, w->definition, err, sizeof err);
-        if (result == INDEX_READY) {
-            backoff_reset(&w->backoff);
-            return STEP_OK;
-        }
-        if (result == INDEX_MAPPING_DIFFERS) {
-            struct log_line *line = log_begin(LOG_ERROR, "index mapping differs from its file");
-            log_str(line, "index", w->idx->index);
-            log_str(line, "mapping", w->idx->mapping);
-            log_str(line, "hint",
-                    "delete the index (or fix the file) to let the worker rebuild it");
-            log_end(line);
-            w->exit_status = EXIT_MAPPING_DIFFERS;
-            return STEP_FATAL;
-        }
-        enum step step = worker_back_off(w, "elasticsearch", err);
-        if (step != STEP_RETRY)
-            return step;
-    }
+    return rebuild_start(w, REBUILD_CHANGE_LOG_PRUNED);
 }
 
 /* Moves an unreadable state file aside so the worker can start over
@@ -217,6 +210,7 @@ static void set_aside_bad_state(struct worker *w, const char *why)
     char *aside = xasprintf("%s.bad-%lld", w->state_path, (long long)wall_clock_ms());
     int rc = rename(w->state_path, aside);
     struct log_line *line = log_begin(LOG_ERROR, "unusable state file set aside; full load");
+    w->fresh_reason = REBUILD_UNUSABLE_STATE;
     log_str(line, "state_file", w->state_path);
     log_str(line, "error", why);
     log_str(line, "moved_to", rc == 0 ? aside : strerror(errno));
@@ -274,21 +268,36 @@ int worker_open(struct worker *w)
     return 0;
 }
 
+json_t *worker_read_mapping(const char *path, char *err, size_t err_size)
+{
+    json_error_t json_err;
+    json_t *definition = json_load_file(path, 0, &json_err);
+    if (!json_is_object(definition) || !json_is_object(json_object_get(definition, "mappings"))) {
+        snprintf(err, err_size, "%s:%d: %s", path, json_err.line,
+                 definition ? "no \"mappings\" object" : json_err.text);
+        json_decref(definition);
+        return NULL;
+    }
+    return definition;
+}
+
 int worker_init(struct worker *w, const struct etl_config *config, const struct index_config *idx,
                 const volatile sig_atomic_t *stop)
 {
-    *w = (struct worker){.config = config, .idx = idx, .engine = &es_dialect, .stop = stop};
+    *w = (struct worker){.config = config,
+                         .idx = idx,
+                         .engine = &es_dialect,
+                         .stop = stop,
+                         .fresh_reason = REBUILD_NO_STATE};
     backoff_init(&w->backoff, config->backoff_initial_ms, config->backoff_max_ms);
     char err[512];
-    json_error_t json_err;
-    w->definition = json_load_file(idx->mapping, 0, &json_err);
-    if (!json_is_object(w->definition) ||
-        !json_is_object(json_object_get(w->definition, "mappings"))) {
-        snprintf(err, sizeof err, "%s:%d: %s", idx->mapping, json_err.line,
-                 w->definition ? "no \"mappings\" object" : json_err.text);
+    stat(idx->mapping, &w->mapping_stat);
+    w->definition = worker_read_mapping(idx->mapping, err, sizeof err);
+    if (w->definition == NULL) {
         log_event(LOG_ERROR, "bad mapping file", "error", err);
         return EXIT_CONFIG;
     }
+    w->build_alias = xasprintf("%s_build", idx->index);
     int status = worker_open(w);
     if (status != 0)
         return status;
@@ -311,6 +320,7 @@ int worker_init(struct worker *w, const struct etl_config *config, const struct 
     int loaded = state_load(&w->state, w->state_path, idx->index, err, sizeof err);
     if (loaded < 0)
         set_aside_bad_state(w, err);
+    status_report_started();
     struct log_line *line = log_begin(LOG_INFO, "started");
     log_str(line, "index", idx->index);
     log_str(line, "state", loaded > 0 ? "resumed" : "fresh");
@@ -318,45 +328,81 @@ int worker_init(struct worker *w, const struct etl_config *config, const struct 
     return 0;
 }
 
+/* What comes before a round's batches: a rebuild asked for or due, a
+ * fresh load to begin, the change_log position, the alias and mapping. */
+static enum step round_setup(struct worker *w)
+{
+    enum step step = STEP_OK;
+    if (w->reindex != NULL && *w->reindex) {
+        *w->reindex = 0;
+        if (w->state.building)
+            log_event(LOG_INFO, "rebuild requested; one is already running", "concrete",
+                      w->state.build.concrete);
+        else
+            step = rebuild_start(w, REBUILD_REQUESTED);
+    }
+    if (step == STEP_OK && w->state.fresh && !w->state.building)
+        step = w->first_load ? bootstrap(w) : rebuild_start(w, w->fresh_reason);
+    if (step == STEP_OK)
+        step = check_pruned_gap(w);
+    if (step == STEP_OK)
+        step = report_position(w);
+    if (step == STEP_OK)
+        step = rebuild_check(w);
+    /* Last: any of the above may have started a rebuild. */
+    if (step == STEP_OK && w->state.building && w->state.build.horizon[0] == '\0')
+        step = rebuild_begin(w);
+    return step;
+}
+
+/* One batch of each change source for target; *more when one read a
+ * whole batch_size, *changed when one read anything. */
+static enum step run_target(struct worker *w, enum sync_target target, bool *more, bool *changed)
+{
+    enum step step = STEP_OK;
+    for (size_t i = 0; step == STEP_OK && i < w->state.count && !*w->stop; i++) {
+        int rows;
+        step = batch_run(w, target, i, &rows);
+        *more = *more || rows >= w->config->batch_size;
+        *changed = *changed || rows > 0;
+    }
+    if (step == STEP_LOST)
+        step = rebuild_lost(w, target);
+    return step;
+}
+
 /* The loop described at the top of this file. */
 int worker_run(struct worker *w)
 {
     w->exit_status = EXIT_STOPPED;
-    enum step step = prepare_index(w);
+    enum step step = rebuild_prepare(w);
     while (step != STEP_FATAL && !*w->stop) {
-        if (w->state.fresh) {
-            step = bootstrap(w);
-            if (step != STEP_OK)
-                continue;
-        }
-        step = check_pruned_gap(w);
-        if (step == STEP_OK)
-            step = report_position(w);
+        step = round_setup(w);
         if (step != STEP_OK)
             continue;
         prune_change_log(w);
-        bool more = false, changed = false, loaded = false;
-        for (size_t i = 0; step == STEP_OK && i < w->state.count && !*w->stop; i++) {
-            int rows;
-            step = batch_run(w, i, &rows);
-            more = more || rows >= w->config->batch_size;
-            changed = changed || rows > 0;
-            loaded = loaded || (i == 0 && step == STEP_OK && rows < w->config->batch_size);
+        bool more = false, changed = false;
+        if (w->state.concrete[0] != '\0' && !w->state.fresh)
+            step = run_target(w, TARGET_LIVE, &more, &changed);
+        if (step == STEP_OK && w->state.building && w->state.build.horizon[0] != '\0') {
+            bool built = false;
+            step = run_target(w, TARGET_BUILD, &more, &built);
+            /* Walked its own rows and read nothing more from any source. */
+            if (step == STEP_OK && !built && w->state.building && !*w->stop)
+                step = rebuild_swap(w);
+            changed = changed || built;
         }
         if (step != STEP_OK)
             continue;
-        /* The full load after a pruned gap is done: remove what is gone. */
-        if (w->state.sweep_pending && loaded) {
-            step = sweep_run(w);
-            if (step != STEP_OK)
-                continue;
-        }
         if (changed)
             w->caught_up = false;
         if (!more) {
-            if (!w->caught_up)
+            /* Before the log line, so a reader of both sees the status
+             * first. */
+            status_report_idle(w->config->poll_interval_ms);
+            if (!w->caught_up && !w->state.building)
                 log_event(LOG_INFO, "caught up", "index", w->idx->index);
-            w->caught_up = true;
+            w->caught_up = !w->state.building;
             sleep_unless_stopped(w->config->poll_interval_ms, w->stop);
         }
     }
@@ -377,4 +423,5 @@ void worker_free(struct worker *w)
     free(w->prune_indices);
     free(w->state_path);
     free(w->rejects_path);
+    free(w->build_alias);
 }

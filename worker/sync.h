@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 struct worker {
     const struct etl_config *config;
@@ -27,16 +28,22 @@ struct worker {
     char *rejects_path;
     struct backoff backoff;
     const volatile sig_atomic_t *stop;
-    int exit_status;            /* what a STEP_FATAL exits with */
-    bool caught_up;             /* the last round found nothing: logged once per idle spell */
-    int64_t held_warned_ms;     /* when the last "horizon held back" warning was logged */
-    bool *clock_behind;         /* per source: "clock is behind" logged for this spell */
-    bool has_change_log;        /* the index has a change source named change_log ... */
-    size_t change_log;          /* ... this one */
-    bool position_dirty;        /* change_log position saved but not yet reported */
-    const char **prune_indices; /* names of the indices that read change_log */
-    size_t prune_count;         /* 0: this worker does not prune */
-    int64_t next_prune_ms;      /* monotonic time of the next prune */
+    int exit_status;                /* what a STEP_FATAL exits with */
+    bool caught_up;                 /* the last round found nothing: logged once per idle spell */
+    int64_t held_warned_ms;         /* when the last "horizon held back" warning was logged */
+    bool *clock_behind;             /* per source: "clock is behind" logged for this spell */
+    bool has_change_log;            /* the index has a change source named change_log ... */
+    size_t change_log;              /* ... this one */
+    bool position_dirty;            /* change_log position saved but not yet reported */
+    const char **prune_indices;     /* names of the indices that read change_log */
+    size_t prune_count;             /* 0: this worker does not prune */
+    int64_t next_prune_ms;          /* monotonic time of the next prune */
+    char *build_alias;              /* the alias a rebuild's batches write to */
+    const char *fresh_reason;       /* why the state is fresh: a rebuild's reason */
+    bool first_load;                /* the live index was created empty: load it in place */
+    struct stat mapping_stat;       /* the mapping file as last read */
+    int64_t next_check_ms;          /* monotonic time of the next alias and mapping check */
+    volatile sig_atomic_t *reindex; /* set by SIGUSR1: rebuild (NULL: none) */
 };
 
 /* Sets the worker up for idx: reads its SQL, mapping and state.  Returns 0,
@@ -56,7 +63,14 @@ enum step {
     STEP_OK,    /* done */
     STEP_RETRY, /* a service failed: the loop backs off and starts over */
     STEP_STOP,  /* stop requested */
-    STEP_FATAL  /* cannot go on: exit with w->exit_status */
+    STEP_FATAL, /* cannot go on: exit with w->exit_status */
+    STEP_LOST   /* the alias written to is missing: rebuild (rebuild.c) */
+};
+
+/* Whose cursors a batch moves and where it writes. */
+enum sync_target {
+    TARGET_LIVE, /* the live index, through the alias clients query */
+    TARGET_BUILD /* the index a rebuild is filling, through the build alias */
 };
 
 /* Logs a retry and sleeps the next backoff delay.  Returns STEP_STOP when a
@@ -66,6 +80,16 @@ enum step worker_back_off(struct worker *w, const char *what, const char *reason
 enum step worker_pg_failed(struct worker *w, enum pg_failure failure);
 /* Saves the state, retrying with backoff until it is written or a stop. */
 enum step worker_save_state(struct worker *w);
+
+/* Takes the horizon a fresh load starts from into out (CURSOR_TEXT_MAX),
+ * backing off while a prepared transaction leaves nothing known safe. */
+enum step worker_start_horizon(struct worker *w, char *out, size_t size);
+/* Sets sources[from..count) at horizon, their groups done. */
+void worker_cursors_at(struct source_state *sources, size_t count, size_t from,
+                       const char *horizon);
+/* Reads a mapping file: NULL (err says why) unless a JSON object with a
+ * "mappings" object. */
+json_t *worker_read_mapping(const char *path, char *err, size_t err_size);
 
 /* The change source whose position is reported and checked against the
  * prune watermark (its SQL file's name). */

@@ -29,7 +29,7 @@
 #include "exit_status.h"
 #include "log.h"
 #include "state.h"
-#include "sweep.h"
+#include "index_walk.h"
 #include "sync.h"
 #include "util.h"
 

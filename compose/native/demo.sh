@@ -171,7 +171,7 @@ etl_env() {
     export ETL_STATE_DIR="$state/etl" ETL_LOG_DIR="$state/logs" \
         ETL_CONTROL_SOCKET="$state/etl.sock" ETL_PG_HOST=127.0.0.1 ETL_PG_PORT="$pg_port" \
         ETL_PG_DBNAME=movies ETL_PG_USER=etl ETL_PG_PASSWORD="$ETL_DB_PASSWORD" \
-        ETL_ES_URL="$es_url"
+        ETL_ES_URL="$es_url" ETL_METRICS_LISTEN=127.0.0.1:9187
 }
 start_etl() {
     step "ETL: etl-supervisor with the movies, genres and persons workers"
@@ -200,6 +200,7 @@ start_etl() {
     ok "indices built: movies $n_fw, genres $n_genre, persons $n_person documents"
     info "status: ${dim}ETL_CONTROL_SOCKET='$ETL_CONTROL_SOCKET' $top/bin/etlctl status${reset}"
     "$top/bin/etlctl" -s "$ETL_CONTROL_SOCKET" status 2>/dev/null | sed 's/^/    /' || true
+    info "metrics: http://$ETL_METRICS_LISTEN/metrics"
 }
 
 # Prints the hits of a search: title and rating of each film.
@@ -254,6 +255,7 @@ info "PostgreSQL     127.0.0.1:$pg_port  (database movies; roles catalog_owner, 
 info "search node    $es_url  (indices movies, genres, persons)"
 info "admin panel    http://127.0.0.1:$admin_port/admin/  (nginx -> gunicorn)"
 info "ETL            bin/etlctl -s $state/etl.sock status; logs in $state/etl.log"
+info "ETL metrics    http://$ETL_METRICS_LISTEN/metrics  (Prometheus)"
 info "passwords      $passwords"
 printf '\n%sPress Ctrl-C to stop everything.%s\n' "$bold" "$reset"
 while :; do

@@ -45,6 +45,8 @@ import psycopg2.errors
 import pytest
 import requests
 
+from etlproc import free_port  # noqa: F401 (fixtures below use it)
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 NATIVE = REPO_ROOT / "compose" / "native"
 SHARED_DIR = pathlib.Path(os.environ.get("ETL_SHARED_DIR") or REPO_ROOT.parent / "shared")
@@ -133,13 +135,6 @@ def _port_free(port):
         except OSError:
             return False
     return True
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that is free now (the kernel's pick)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _libpq_quote(value):
@@ -500,3 +495,14 @@ def es():
         yield node
     finally:
         _teardown(node)
+
+
+@pytest.fixture
+def workers():
+    """Started workers, stopped at the end whatever happens."""
+    started = []
+    yield started
+    for w in started:
+        if w.proc.poll() is None:
+            w.stop()
+        w.close()

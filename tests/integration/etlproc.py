@@ -10,6 +10,7 @@ import pathlib
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import time
 
@@ -49,6 +50,13 @@ ANALYZE;
 
 SECTION_RE = re.compile(r"^\s*\[([^\]]+)\]\s*$")
 KEY_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that is free now (the kernel's pick)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def parse_logfmt(line):

@@ -514,7 +514,8 @@ def test_sigterm_mid_load_stops_at_a_safe_point(tmp_path, pg, es, catalog, bin_d
 
 
 def test_mapping_differing_from_file_is_refused(tmp_path, pg, es, catalog, bin_dir):
-    config, names = make_config(tmp_path, pg, es, catalog)
+    config, names = make_config(tmp_path, pg, es, catalog,
+                                overrides={("etl", "on_mapping_change"): "refuse"})
     es.put(f"/{names['movies']}", json={"mappings": {"properties": {"id": {"type": "keyword"}}}})
     r = subprocess.run([bin_dir / "etl-worker", "--index", "movies", "-c", config],
                        capture_output=True, text=True, env=clean_env(), timeout=60)

@@ -6,8 +6,8 @@ real PostgreSQL (max_prepared_transactions > 0) and a real search node:
 - track_activities off: the worker refuses to start (exit 78);
 - change_log pruning by the worker deletes nothing a stopped index has not
   read;
-- change_log pruned by hand past a stopped worker's position: full reload,
-  and the documents deleted meanwhile leave the index (the sweep);
+- change_log pruned by hand past a stopped worker's position: a rebuild
+  into a new index, so the documents deleted meanwhile leave the index;
 - a state file whose cursor PostgreSQL would not take is set aside, once.
 
 The clock stepping back cannot be done to a live server; its comparison is
@@ -57,17 +57,6 @@ def admin(conns):
 @pytest.fixture
 def app(conns):
     return conns["app"]
-
-
-@pytest.fixture
-def workers():
-    """Started workers, stopped at the end whatever happens."""
-    started = []
-    yield started
-    for w in started:
-        if w.proc.poll() is None:
-            w.stop()
-        w.close()
 
 
 def start(workers, bin_dir, config, index="movies"):
@@ -150,17 +139,17 @@ def test_hand_pruned_gap_reloads_and_removes_deleted_documents(tmp_path, pg, es,
     sql(app, "DELETE FROM content.film_work WHERE id = %s", (fid,))
     sql(admin, "DELETE FROM content.change_log")
     worker = start(workers, bin_dir, config)
-    worker.wait_for(lambda ev: [e for e in ev if e.get("msg") == "sweep done"],
-                    timeout=180, what="the sweep")
+    worker.wait_for(lambda ev: [e for e in ev if e.get("msg") == "alias moved"],
+                    timeout=180, what="the rebuild")
     gap = worker.events("change_log pruned past this worker's position; full reload")
     assert len(gap) == 1 and gap[0]["pruned_up_to"]
+    started = worker.events("rebuild started")
+    assert [e["reason"] for e in started] == ["change_log_pruned"]
     docs = all_documents(es, index)
     assert fid not in docs, worker.text()[-3000:]
     assert len(docs) == sql(app, "SELECT count(*) FROM content.film_work")[0][0]
-    done = worker.events("sweep done")[0]
-    assert int(done["deleted"]) == 1 and int(done["checked"]) >= len(docs)
     state = json.loads((tmp_path / "state" / "movies.state").read_text())
-    assert "sweep_pending" not in state
+    assert "build" not in state and state["concrete"] == started[0]["concrete"]
 
 
 @pytest.mark.parametrize("modified", ["2021-13-45 99:00:00+00",   # refused when read

@@ -26,8 +26,8 @@ COUNTS = {"movies": 999, "genres": 26, "persons": 4166}
 OWN_SOURCE = {"movies": "film_work", "genres": "genre", "persons": "person"}
 OWN_TABLE = {"movies": "film_work", "genres": "genre", "persons": "person"}
 STATUS_KEYS = ["name", "index", "pid", "state", "uptime_s", "restarts", "last_exit",
-               "next_start_ms", "last_batch", "docs_sent", "cursor_modified", "cursor_id",
-               "lag_s"]
+               "next_start_ms", "last_batch", "batches", "docs_sent", "cursor_modified", "cursor_id",
+               "lag_s", "concrete", "build", "build_docs"]
 
 # etlctl's exit statuses (etlctl --help, docs/operations.md).
 EXIT_USAGE, EXIT_UNKNOWN_WORKER, EXIT_NOT_RUNNING, EXIT_CONFIG = 64, 67, 69, 78
@@ -198,16 +198,21 @@ def loaded(stack):
 
 FAKE_WORKER = r"""#!/bin/sh
 # A stand-in for etl-worker: --index NAME -c FILE.  Writes the kinds of
-# lines the supervisor must handle, then ticks until SIGTERM.
+# lines the supervisor must handle, and events on its status channel,
+# then ticks until SIGTERM.
 name=$2
 ts() { date -u +%Y-%m-%dT%H:%M:%S.000Z; }
+event() { printf '%s\n' "$1" >&"$ETL_STATUS_FD"; }
 trap 'printf "ts=%s level=info worker=%s pid=%s msg=stopped\n" "$(ts)" "$name" $$; exit 0' TERM
 printf 'ts=%s level=info worker=%s pid=%s msg=started index=fake\n' "$(ts)" "$name" $$
+event '{"event":"started"}'
 printf 'plain words from %s, "quoted" and \\ backslash\n' "$name"
 printf 'half of '; sleep 0.3; printf 'a line\n'
 head -c 10000 /dev/zero | tr '\0' x; printf '\n'
 printf 'ts=%s level=info worker=%s pid=%s msg=batch index=fake source=s rows=2 docs=2 indexed=2 deleted=0 rejected=0 cursor_modified="2021-06-16 20:14:09.247396+00" cursor_id=abc lag_s=3.500 took_ms=1\n' "$(ts)" "$name" $$
 printf 'ts=%s level=info worker=%s pid=%s msg=batch index=fake source=s rows=3 docs=3 indexed=3 deleted=0 rejected=0 cursor_modified="2021-06-16 20:15:00.000000+00" cursor_id=def lag_s=2.000 took_ms=1\n' "$(ts)" "$name" $$
+event '{"event":"batch","source":"s","rows":2,"docs":2,"indexed":2,"deleted":0,"rejected":0,"bytes":10,"query_ms":1,"bulk_ms":1,"took_ms":1,"cursor_modified":"2021-06-16 20:14:09.247396+00","cursor_id":"abc","lag_s":3.5,"held_s":0}'
+event '{"event":"batch","source":"s","rows":3,"docs":3,"indexed":3,"deleted":0,"rejected":0,"bytes":10,"query_ms":1,"bulk_ms":1,"took_ms":1,"cursor_modified":"2021-06-16 20:15:00.000000+00","cursor_id":"def","lag_s":2.0,"held_s":0}'
 printf 'no newline at the end'
 printf '\n'
 while :; do
@@ -544,7 +549,7 @@ def test_log_lines_are_whole_and_tagged(fake, tmp_path):
     status = fake.status()["persons"]
     assert status["docs_sent"] == "5"
     assert status["cursor_modified"] == "2021-06-16 20:15:00.000000+00"
-    assert status["cursor_id"] == "def" and status["lag_s"] == "2.000"
+    assert status["cursor_id"] == "def" and status["lag_s"] == "2"
     assert status["state"] == "running"
 
 
@@ -978,11 +983,11 @@ def test_etlctl_status_json(fake):
         assert list(w) == STATUS_KEYS
         assert isinstance(w["pid"], int) and w["pid"] == int(table[name]["pid"]) > 0
         assert w["state"] == "running" and w["index"] == table[name]["index"]
-        for key in ("uptime_s", "restarts", "next_start_ms", "docs_sent"):
+        for key in ("uptime_s", "restarts", "next_start_ms", "batches", "docs_sent"):
             assert isinstance(w[key], int), (key, w)
         assert w["last_exit"] is None
     persons = workers["persons"]
-    assert persons["docs_sent"] == 5 and persons["lag_s"] == 2.0
+    assert persons["docs_sent"] == 5 and persons["batches"] == 2 and persons["lag_s"] == 2.0
     assert persons["cursor_id"] == "def"
     assert persons["cursor_modified"] == "2021-06-16 20:15:00.000000+00"
     one = json.loads(fake.ctl("status", "genres", "--json").stdout)

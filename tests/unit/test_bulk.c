@@ -132,6 +132,24 @@ static void test_parse_delete_404_is_done(void **state)
     bulk_results_free(&result, 1);
 }
 
+/* A missing alias (require_alias) answers 404 with index_not_found for an
+ * index and a delete alike: never a rejected document, never "done". */
+static void test_parse_missing_alias(void **state)
+{
+    (void)state;
+    const struct bulk_action actions[] = {{ID1, "{}"}, {ID2, NULL}};
+    const char *response =
+        "{\"errors\":true,\"items\":[{\"index\":{\"_index\":\"movies\",\"_id\":\"" ID1
+        "\",\"status\":404,\"error\":{\"type\":\"index_not_found_exception\"}}},"
+        "{\"delete\":{\"_index\":\"movies\",\"_id\":\"" ID2
+        "\",\"status\":404,\"error\":{\"type\":\"index_not_found_exception\"}}}]}";
+    struct bulk_item_result results[2];
+    assert_int_equal(parse(response, actions, 2, results), 0);
+    assert_int_equal(results[0].outcome, BULK_NO_INDEX);
+    assert_int_equal(results[1].outcome, BULK_NO_INDEX);
+    bulk_results_free(results, 2);
+}
+
 static void test_parse_retryable(void **state)
 {
     (void)state;
@@ -289,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_build_quotes_ids),
         cmocka_unit_test(test_parse_all_ok),
         cmocka_unit_test(test_parse_delete_404_is_done),
+        cmocka_unit_test(test_parse_missing_alias),
         cmocka_unit_test(test_parse_retryable),
         cmocka_unit_test(test_parse_rejected_keeps_error),
         cmocka_unit_test(test_parse_other_statuses),

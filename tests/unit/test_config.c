@@ -133,6 +133,8 @@ static void assert_documented_defaults(const struct etl_config *c, const char *d
     assert_int_equal(c->horizon_warn_s, 60);
     assert_int_equal(c->change_log_retention_s, 259200);
     assert_int_equal(c->change_log_prune_interval_s, 3600);
+    assert_int_equal(c->keep_old_indices, 0);
+    assert_int_equal(c->on_mapping_change, MAPPING_CHANGE_REBUILD);
     assert_string_equal(c->pg_host, "");
     assert_string_equal(c->pg_port, "");
     assert_string_equal(c->pg_dbname, dbname);
@@ -490,6 +492,12 @@ static const struct error_case error_cases[] = {
      "3: change_log_prune_interval_s: \"59\" is not 0 (off) or a whole number from 60 to 86400",
      NULL, NULL},
 
+    /* versioned indices: how many old ones are kept, what a mapping change does */
+    {"[etl]\nkeep_old_indices = 11\n" INDEX_SECTION,
+     "2: keep_old_indices: \"11\" is not a whole number from 0 to 10", NULL, NULL},
+    {"[etl]\non_mapping_change = exit\n" INDEX_SECTION,
+     "2: on_mapping_change: \"exit\" is not rebuild or refuse", NULL, NULL},
+
     /* the reader: syntax, the first of two errors */
     {"[etl]\nbatch_size = 5\nthis line is not valid\npoll_interval_ms = 1000\n" INDEX_SECTION,
      "3: syntax: not a section header, key = value, comment or blank line", NULL, NULL},
@@ -646,6 +654,15 @@ static const struct error_case error_cases[] = {
      NULL},
     {INDEX_SECTION "index = _movies\n", "5: index: \"_movies\"" ES_NAME_RULES, NULL, NULL},
     {INDEX_SECTION "index = ..\n", "5: index: \"..\"" ES_NAME_RULES, NULL, NULL},
+    /* metrics_listen: numeric HOST:PORT only */
+    {"[supervisor]\nmetrics_listen = localhost:9187\n" INDEX_SECTION,
+     "2: metrics_listen: \"localhost:9187\" is not a numeric IPv4 address or [IPv6] address "
+     "with a port",
+     NULL, NULL},
+    {"[supervisor]\nmetrics_listen = 127.0.0.1:0\n" INDEX_SECTION,
+     "2: metrics_listen: \"127.0.0.1:0\" has no port from 1 to 65535", NULL, NULL},
+    {"[supervisor]\nmetrics_listen = 9187\n" INDEX_SECTION,
+     "2: metrics_listen: \"9187\" is not HOST:PORT", NULL, NULL},
 };
 
 static void test_errors(void **state)

@@ -100,7 +100,7 @@ static void test_longest_identity_fits(void **state)
 static void test_index_creation(void **state)
 {
     (void)state;
-    assert_string_equal(es_dialect.bulk_path, "/_bulk");
+    assert_string_equal(es_dialect.bulk_path, "/_bulk?require_alias=true");
     char *path = es_dialect.mapping_path("movies");
     assert_string_equal(path, "/movies/_mapping");
     free(path);
@@ -113,9 +113,16 @@ static void test_index_creation(void **state)
                                     "\"mappings\":{\"dynamic\":\"strict\"}}",
                                     0, &error);
     assert_non_null(definition);
-    char *body = es_dialect.create_body(definition);
+    char *body = es_dialect.create_body(definition, NULL);
     json_t *sent = json_loads(body, 0, &error);
     assert_true(json_equal(sent, definition));
+    free(body);
+    json_decref(sent);
+    /* with an alias: created together, the file itself untouched */
+    body = es_dialect.create_body(definition, "movies_build");
+    sent = json_loads(body, 0, &error);
+    assert_non_null(json_object_get(json_object_get(sent, "aliases"), "movies_build"));
+    assert_null(json_object_get(definition, "aliases"));
     free(body);
     json_decref(sent);
     json_decref(definition);
@@ -177,6 +184,53 @@ static void test_mget(void **state)
     assert_int_equal(es_dialect.mget_parse(answer, strlen(answer), other, 2, found, NULL), -1);
 }
 
+/* One atomic request: the old index's alias off, the new one's on, the
+ * legacy concrete index deleted. */
+static void test_alias_actions(void **state)
+{
+    (void)state;
+    const struct alias_action actions[] = {
+        {ALIAS_REMOVE_INDEX, "movies", NULL},
+        {ALIAS_ADD, "movies_20260101000000000", "movies"},
+        {ALIAS_REMOVE, "movies_20260101000000000", "movies_build"},
+    };
+    char *body = es_dialect.aliases_body(actions, 3);
+    assert_string_equal(body, "{\"actions\":[{\"remove_index\":{\"index\":\"movies\"}},"
+                              "{\"add\":{\"index\":\"movies_20260101000000000\",\"alias\":"
+                              "\"movies\"}},{\"remove\":{\"index\":"
+                              "\"movies_20260101000000000\",\"alias\":\"movies_build\"}}]}");
+    free(body);
+    assert_string_equal(es_dialect.aliases_path, "/_aliases");
+    char *path = es_dialect.list_path("movies_");
+    assert_string_equal(path, "/_cat/indices/movies_*?format=json&h=index");
+    free(path);
+    path = es_dialect.delete_path("movies_20260101000000000");
+    assert_string_equal(path, "/movies_20260101000000000");
+    free(path);
+}
+
+/* Which concrete index a mapping answer is about; the index listing. */
+static void test_owner_and_listing(void **state)
+{
+    (void)state;
+    char owner[32];
+    const char *one = "{\"movies_20260101000000000\":{\"mappings\":{}}}";
+    assert_int_equal(es_dialect.mapping_owner(one, strlen(one), owner, sizeof owner), 0);
+    assert_string_equal(owner, "movies_20260101000000000");
+    assert_int_equal(es_dialect.mapping_owner(one, strlen(one), owner, 10), -1);
+    const char *two = "{\"a\":{},\"b\":{}}";
+    assert_int_equal(es_dialect.mapping_owner(two, strlen(two), owner, sizeof owner), -1);
+    char **names;
+    size_t count;
+    const char *rows = "[{\"index\":\"movies_1\"},{\"index\":\"movies_2\"}]";
+    assert_int_equal(es_dialect.list_parse(rows, strlen(rows), &names, &count), 0);
+    assert_int_equal(count, 2);
+    assert_string_equal(names[1], "movies_2");
+    ids_free(names, count);
+    const char *bad = "[{\"index\":1}]";
+    assert_int_equal(es_dialect.list_parse(bad, strlen(bad), &names, &count), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +241,8 @@ int main(void)
         cmocka_unit_test(test_index_creation),
         cmocka_unit_test(test_scroll_with_sources),
         cmocka_unit_test(test_mget),
+        cmocka_unit_test(test_alias_actions),
+        cmocka_unit_test(test_owner_and_listing),
     };
     return cmocka_run_group_tests_name("search_engine", tests, NULL, NULL);
 }

@@ -35,6 +35,7 @@ static void expect_no_process_ignored(enum child_state state)
     expect(state, SLOT_EXITED, state, SLOT_DO_NOTHING);
     expect(state, SLOT_PROGRESS, state, SLOT_DO_NOTHING);
     expect(state, SLOT_SPAWN_FAILED, state, SLOT_DO_NOTHING);
+    expect(state, SLOT_HUNG, state, SLOT_DO_NOTHING);
 }
 
 /* Stopped: only a start, restart or removal does anything. */
@@ -83,6 +84,8 @@ static void test_starting(void **unused)
     expect(CHILD_STARTING, SLOT_TIMER, CHILD_RUNNING, SLOT_DO_NOTHING);
     expect(CHILD_STARTING, SLOT_PROGRESS, CHILD_RUNNING, SLOT_DO_NOTHING);
     expect(CHILD_STARTING, SLOT_SPAWN_FAILED, CHILD_BACKOFF, SLOT_DO_BACKOFF);
+    /* Hung before it reported started: killed; its exit restarts it. */
+    expect(CHILD_STARTING, SLOT_HUNG, CHILD_STARTING, SLOT_DO_HANG_KILL);
 }
 
 /* Running: no deadline, nothing more to learn from its lines. */
@@ -93,6 +96,7 @@ static void test_running(void **unused)
     expect(CHILD_RUNNING, SLOT_TIMER, CHILD_RUNNING, SLOT_DO_NOTHING);
     expect(CHILD_RUNNING, SLOT_PROGRESS, CHILD_RUNNING, SLOT_DO_NOTHING);
     expect(CHILD_RUNNING, SLOT_SPAWN_FAILED, CHILD_RUNNING, SLOT_DO_NOTHING);
+    expect(CHILD_RUNNING, SLOT_HUNG, CHILD_RUNNING, SLOT_DO_HANG_KILL);
 }
 
 /* What the three stopping states share: SIGKILL on time, progress lines
@@ -105,6 +109,7 @@ static void expect_stopping(enum child_state state)
     expect(state, SLOT_TIMER, state, SLOT_DO_KILL);
     expect(state, SLOT_PROGRESS, state, SLOT_DO_NOTHING);
     expect(state, SLOT_SPAWN_FAILED, state, SLOT_DO_NOTHING);
+    expect(state, SLOT_HUNG, state, SLOT_DO_NOTHING); /* stop_timeout_s deals with it */
 }
 
 /* Stopping to stay stopped: new settings wait for the next start. */

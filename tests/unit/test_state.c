@@ -363,25 +363,57 @@ static void test_wellformed_modified_is_taken(void **state)
     }
 }
 
-/* A pending sweep survives a restart; once done, the key is gone. */
-static void test_sweep_pending_round_trip(void **state)
+/* The live index and a build in progress survive a restart; once the
+ * build is over its key is gone. */
+static void test_build_round_trip(void **state)
 {
     (void)state;
     struct worker_state ws;
     state_init(&ws, source_names, SOURCE_COUNT);
-    ws.sweep_pending = true;
+    snprintf(ws.concrete, sizeof ws.concrete, "movies_20260101000000000");
+    ws.building = true;
+    snprintf(ws.build.concrete, sizeof ws.build.concrete, "movies_20260102000000000");
+    snprintf(ws.build.reason, sizeof ws.build.reason, "mapping_changed");
+    snprintf(ws.build.horizon, sizeof ws.build.horizon, "2026-01-02 00:00:00+00");
+    ws.build.started_ms = 1767312000000LL;
+    cursor_set(&ws.build.sources[1].cursor, "2026-01-02 00:00:00+00", "b1");
     assert_int_equal(state_save(&ws, state_path, "movies"), 0);
     state_free(&ws);
     state_init(&ws, source_names, SOURCE_COUNT);
     char err[256];
     assert_int_equal(state_load(&ws, state_path, "movies", err, sizeof err), 1);
-    assert_true(ws.sweep_pending);
-    ws.sweep_pending = false;
+    assert_string_equal(ws.concrete, "movies_20260101000000000");
+    assert_true(ws.building);
+    assert_string_equal(ws.build.concrete, "movies_20260102000000000");
+    assert_string_equal(ws.build.reason, "mapping_changed");
+    assert_string_equal(ws.build.horizon, "2026-01-02 00:00:00+00");
+    assert_true(ws.build.started_ms == 1767312000000LL);
+    assert_cursor(&ws.build.sources[1].cursor, "2026-01-02 00:00:00+00", "b1");
+    assert_string_equal(ws.build.sources[1].name, source_names[1]);
+    assert_cursor(&ws.sources[1].cursor, CURSOR_START.modified, CURSOR_START.id);
+    ws.building = false;
     assert_int_equal(state_save(&ws, state_path, "movies"), 0);
     state_free(&ws);
     char *text = read_whole_file(state_path, NULL);
-    assert_null(strstr(text, "sweep_pending"));
+    assert_null(strstr(text, "\"build\""));
     free(text);
+}
+
+/* A file written before aliases: no live index named, and its pending
+ * sweep read as a rebuild due. */
+static void test_file_before_aliases(void **state)
+{
+    (void)state;
+    struct worker_state ws;
+    char err[256];
+    assert_int_equal(load_text("{\"version\":2,\"index\":\"movies\",\"sources\":{},"
+                               "\"sweep_pending\":true}",
+                               &ws, err, sizeof err),
+                     1);
+    assert_string_equal(ws.concrete, "");
+    assert_false(ws.building);
+    assert_true(ws.rebuild_due);
+    state_free(&ws);
 }
 
 static void test_source_missing_from_file_starts_at_start(void **state)
@@ -463,7 +495,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_longest_cursor_fits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_modified_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wellformed_modified_is_taken, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sweep_pending_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_build_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_before_aliases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_missing_from_file_starts_at_start, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_path, setup, teardown),

@@ -1,6 +1,6 @@
 /* test_supervisor_lines.c - what the supervisor does with a worker's
- * output lines: reading logfmt fields back, tagging (pass or wrap), and
- * following batch lines for etlctl status. */
+ * output lines: reading logfmt fields back, tagging (pass or wrap); and
+ * what it keeps of the events of its status channel for etlctl status. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -21,6 +21,13 @@
     "source=film_work rows=500 docs=480 indexed=470 deleted=10 rejected=0 "                        \
     "cursor_modified=\"2021-06-16 20:14:09.247396+00\" cursor_id=3d8d9bf5 lag_s=12.300 "           \
     "took_ms=52"
+#define BATCH_EVENT                                                                                \
+    "{\"event\":\"batch\",\"source\":\"film_work\",\"rows\":500,\"docs\":480,"                     \
+    "\"indexed\":470,\"deleted\":10,\"rejected\":2,\"bytes\":1000,\"query_ms\":20,"                \
+    "\"bulk_ms\":30,\"took_ms\":52,\"cursor_modified\":\"2021-06-16 20:14:09.247396+00\","         \
+    "\"cursor_id\":\"3d8d9bf5\",\"concrete\":\"movies_1\",\"lag_s\":12.3,\"held_s\":0.5}"
+/* 2026-11-25T09:00:00.123Z */
+#define BATCH_WALL_MS 1795597200123LL
 
 /* Plain and quoted values, escapes, absent keys, keys inside values. */
 static void test_logfmt_get(void **unused)
@@ -115,26 +122,44 @@ static void test_line_tag_long_lines_fit(void **unused)
     assert_int_not_equal((unsigned char)value[strlen(value) - 1], 0xd0);
 }
 
-/* Batch lines add up; "caught up" zeroes the lag; others change nothing. */
+/* Batch events add up; idle zeroes the lag; retries count by what; a line
+ * that is not an event changes nothing. */
 static void test_child_stats(void **unused)
 {
     (void)unused;
     struct child_stats stats = {0};
-    assert_int_equal(child_stats_update(&stats, "ts=1 worker=movies msg=started"),
-                     CHILD_EVENT_STARTED);
-    assert_int_equal(child_stats_update(&stats, BATCH_LINE), CHILD_EVENT_BATCH);
-    assert_int_equal(child_stats_update(&stats, BATCH_LINE), CHILD_EVENT_BATCH);
+    assert_int_equal(child_stats_update(&stats, "{\"event\":\"started\"}", 1), CHILD_EVENT_STARTED);
+    assert_false(stats.lag_known);
+    assert_int_equal(child_stats_update(&stats, BATCH_EVENT, BATCH_WALL_MS), CHILD_EVENT_BATCH);
+    assert_int_equal(child_stats_update(&stats, BATCH_EVENT, BATCH_WALL_MS), CHILD_EVENT_BATCH);
     assert_int_equal(stats.docs_sent, 960);
     assert_int_equal(stats.batches, 2);
-    assert_string_equal(stats.last_batch, "2026-11-25T09:00:00.123Z");
+    assert_int_equal(stats.indexed, 940);
+    assert_int_equal(stats.deleted, 20);
+    assert_int_equal(stats.rejected, 4);
+    assert_int_equal(stats.bulk_bytes, 2000);
+    assert_int_equal(stats.last_batch_ms, BATCH_WALL_MS);
     assert_string_equal(stats.cursor_modified, "2021-06-16 20:14:09.247396+00");
     assert_string_equal(stats.cursor_id, "3d8d9bf5");
-    assert_string_equal(stats.lag_s, "12.300");
-    assert_int_equal(child_stats_update(&stats, "ts=2 worker=movies msg=\"caught up\""),
-                     CHILD_EVENT_CAUGHT_UP);
-    assert_string_equal(stats.lag_s, "0");
-    assert_int_equal(child_stats_update(&stats, "ts=3 worker=movies msg=retry docs=5"),
-                     CHILD_EVENT_OTHER);
+    assert_true(stats.lag_known);
+    assert_true(stats.lag_s > 12.29 && stats.lag_s < 12.31);
+    assert_true(stats.held_s > 0.49 && stats.held_s < 0.51);
+    /* 52 ms: in the bucket of 0.1 s. */
+    for (int i = 0; i < BATCH_BUCKETS_COUNT; i++)
+        assert_int_equal(stats.buckets[i], child_batch_bucket(i) == 0.1 ? 2 : 0);
+    assert_int_equal(child_stats_update(&stats, "{\"event\":\"idle\",\"sleep_ms\":1000}", 2),
+                     CHILD_EVENT_IDLE);
+    assert_true(stats.lag_known && stats.lag_s == 0);
+    assert_int_equal(stats.sleep_ms, 1000);
+    assert_int_equal(child_stats_update(
+                         &stats, "{\"event\":\"retry\",\"what\":\"state file\",\"delay_ms\":7}", 3),
+                     CHILD_EVENT_RETRY);
+    assert_int_equal(stats.retries[RETRY_STATE_FILE], 1);
+    assert_int_equal(stats.retries[RETRY_POSTGRES], 0);
+    assert_int_equal(stats.sleep_ms, 7);
+    assert_int_equal(child_stats_update(&stats, "ts=3 worker=movies msg=batch docs=5", 4),
+                     CHILD_EVENT_BAD);
+    assert_int_equal(child_stats_update(&stats, "{\"docs\":5}", 4), CHILD_EVENT_BAD);
     assert_int_equal(stats.docs_sent, 960);
 }
 
@@ -147,20 +172,35 @@ static void test_status_line(void **unused)
     child.started_ms = 1000;
     child.starts = 3;
     snprintf(child.last_exit, sizeof child.last_exit, "signal:9");
-    child_stats_update(&child.stats, BATCH_LINE);
+    assert_int_equal(
+        child_stats_update(&child.stats,
+                           "{\"event\":\"build\",\"concrete\":\"movies_2\",\"docs\":60}",
+                           BATCH_WALL_MS),
+        CHILD_EVENT_BUILD);
+    child_stats_update(&child.stats, "{\"event\":\"build\",\"concrete\":\"movies_2\",\"docs\":40}",
+                       BATCH_WALL_MS);
+    child_stats_update(&child.stats, BATCH_EVENT, BATCH_WALL_MS);
     char line[1024];
     child_status_line(&child, 61000, line, sizeof line);
     assert_string_equal(line, "name=movies index=movies_x pid=4242 state=running uptime_s=60 "
                               "restarts=2 last_exit=signal:9 next_start_ms=0 "
-                              "last_batch=2026-11-25T09:00:00.123Z docs_sent=480 "
+                              "last_batch=2026-11-25T09:00:00.123Z batches=1 docs_sent=480 "
                               "cursor_modified=\"2021-06-16 20:14:09.247396+00\" "
-                              "cursor_id=3d8d9bf5 lag_s=12.300");
+                              "cursor_id=3d8d9bf5 lag_s=12.3 concrete=movies_1 build=movies_2 "
+                              "build_docs=100");
+    /* the alias moved to the index built: the rebuild is over */
+    child_stats_update(&child.stats, "{\"event\":\"batch\",\"docs\":1,\"concrete\":\"movies_2\"}",
+                       BATCH_WALL_MS);
+    assert_string_equal(child.stats.build, "");
+    assert_int_equal(child.stats.build_docs, 0);
     struct child idle = {.name = "genres", .index = "genres", .state = CHILD_BACKOFF};
     idle.next_start_ms = 5000;
     child_status_line(&idle, 4000, line, sizeof line);
-    assert_string_equal(line, "name=genres index=genres pid=0 state=backoff uptime_s=0 "
-                              "restarts=0 last_exit=\"\" next_start_ms=1000 last_batch=\"\" "
-                              "docs_sent=0 cursor_modified=\"\" cursor_id=\"\" lag_s=\"\"");
+    assert_string_equal(line,
+                        "name=genres index=genres pid=0 state=backoff uptime_s=0 "
+                        "restarts=0 last_exit=\"\" next_start_ms=1000 last_batch=\"\" "
+                        "batches=0 docs_sent=0 cursor_modified=\"\" cursor_id=\"\" lag_s=\"\" "
+                        "concrete=\"\" build=\"\" build_docs=0");
 }
 
 /* Runs the tests. */

@@ -1,9 +1,12 @@
 """The Docker stack without a Docker engine (issue 5): Debian's docker-compose
 validates compose/docker-compose.yml with compose/.env.example, and every
 path, script, build context and variable the file names is really there and
-agrees with the rest of the repository.
+agrees with the rest of the repository.  tests/compose/ (make test-compose,
+issue 15) boots the stack for real; here, that its test override swaps only
+the registry images.
 """
 
+import copy
 import os
 import pathlib
 import re
@@ -313,3 +316,53 @@ def test_nginx_uses_the_shared_template(config, tmp_path):
         capture_output=True, text=True, timeout=30,
     )
     assert check.returncode == 0, check.stderr
+
+
+def test_admin_base_image_is_a_build_argument_defaulting_to_the_official_one(config):
+    instructions = dockerfile_instructions(COMPOSE_DIR / "admin" / "Dockerfile")
+    assert instructions[0] == ("ARG", "PYTHON_IMAGE=python:3.11-slim-bookworm")
+    assert instructions[1] == ("FROM", "${PYTHON_IMAGE}")
+    # the production stack passes no build argument: the official image
+    assert "args" not in config["services"]["admin"]["build"]
+
+
+def test_test_override_only_swaps_registry_images(config):
+    """compose/docker-compose.test.yml (make test-compose) replaces the
+    registry images with locally built, honestly named ones, the admin
+    image's base, and the search node's ulimits; nothing else."""
+    override = yaml.safe_load((COMPOSE_DIR / "docker-compose.test.yml").read_text())
+    assert set(override) == {"services"}
+    services = override["services"]
+    assert services == {
+        "postgres": {"image": "etl-test/postgres-debian:15"},
+        "elasticsearch": {"image": "etl-test/opensearch-debian:2.19.1",
+                          "ulimits": {"nofile": {"soft": 20000, "hard": 20000},
+                                      "nproc": {"soft": 32768, "hard": 32768}}},
+        "admin": {"build": {"args": {"PYTHON_IMAGE": "etl-test/python-debian:3.11"}}},
+        "nginx": {"image": "etl-test/nginx-debian:1.22"},
+    }
+    env = {k: v for k, v in os.environ.items() if k not in env_example()}
+    proc = subprocess.run(
+        ["docker-compose", "--env-file", str(ENV_EXAMPLE), "-f", str(COMPOSE_FILE),
+         "-f", str(COMPOSE_DIR / "docker-compose.test.yml"), "config"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    merged = yaml.safe_load(proc.stdout)
+    # Put the production values back: the rest must be the production stack
+    # (up to what merging writes differently: a network's None as {}, the
+    # order of volumes).
+    for name, svc in services.items():
+        for key in svc:
+            if key == "build":
+                del merged["services"][name]["build"]["args"]
+            else:
+                merged["services"][name][key] = config["services"][name][key]
+
+    def normal(stack):
+        for svc in stack["services"].values():
+            svc["networks"] = {k: v or {} for k, v in svc.get("networks", {}).items()}
+            svc["volumes"] = sorted(map(str, svc.get("volumes", [])))
+        return stack
+
+    assert normal(merged) == normal(copy.deepcopy(config))

@@ -1,17 +1,11 @@
-/* sweep.h - after a full reload caused by a pruned change_log gap: remove
- * from the index every document that no longer exists in PostgreSQL (the
- * deletions whose events were pruned). */
-#ifndef ETL_SWEEP_H
-#define ETL_SWEEP_H
+/* index_walk.h - every document id of an index (and, when asked, every
+ * document), page by page, through a scroll of the search engine: what
+ * `etlctl verify` compares with PostgreSQL without holding the whole index
+ * in memory. */
+#ifndef ETL_INDEX_WALK_H
+#define ETL_INDEX_WALK_H
 
 #include "sync.h"
-
-/* Walks every document id of the index in chunks of batch_size (a scroll),
- * runs the index's documents.sql on each chunk and deletes with _bulk the
- * ids it does not return; then clears state.sweep_pending and saves the
- * state.  STEP_OK when done; a failure backs off and the next round sweeps
- * again from the start (deleting is idempotent). */
-enum step sweep_run(struct worker *w);
 
 /* One page of index_walk: count ids and, when the walk asked for them,
  * sources (a JSON array, the _source of each id, borrowed). */

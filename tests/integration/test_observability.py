@@ -1,0 +1,165 @@
+"""What operators see, apart from the logs: the workers' status channel
+(etlctl status at any log_level), the Prometheus metrics and the watchdog
+that kills a worker which stopped reporting.  Real supervisor, workers,
+PostgreSQL and search node."""
+import contextlib
+import json
+import os
+import signal
+import time
+import uuid
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from etlproc import free_port, wait_until
+from test_supervisor import Stack
+
+
+def status_json(sup, name):
+    """The --json status object of worker name."""
+    result = sup.ctl("status", "--json")
+    assert result.returncode == 0, result.stderr
+    return {w["name"]: w for w in json.loads(result.stdout)["workers"]}[name]
+
+
+def scrape(port):
+    """{(sample name, sorted labels): value} of GET /metrics, read with
+    prometheus_client's parser (which fails on anything malformed)."""
+    resp = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    samples = {}
+    for family in text_string_to_metric_families(resp.text):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return samples
+
+
+def value(samples, name, **labels):
+    return samples[(name, tuple(sorted(labels.items())))]
+
+
+def wait_synced(sup, name, after_batches=-1):
+    """Waits until worker name did more than after_batches batches and is
+    caught up (idle); returns its status."""
+    return wait_until(
+        lambda: (lambda s: s if s["batches"] > after_batches and s["lag_s"] == 0 else None)(
+            status_json(sup, name)), timeout=120, what=f"{name} synced")
+
+
+@contextlib.contextmanager
+def synced_genres(tmp_path, pg, es, catalog, bin_dir, settings):
+    """A supervisor running the genres worker with settings and metrics on
+    a free port, once the index is built: yields (stack, port, ES index
+    name, status of the worker)."""
+    port = free_port()
+    overrides = {("supervisor", "metrics_listen"): f"127.0.0.1:{port}", **settings}
+    stack = Stack(tmp_path, pg, es, catalog, bin_dir, indices=["genres"], overrides=overrides)
+    try:
+        yield stack, port, stack.names["genres"], wait_synced(stack.sup, "genres")
+    finally:
+        stack.close()
+
+
+def test_status_does_not_depend_on_the_log_level(tmp_path, pg, es, catalog, bin_dir):
+    """With log_level = error the workers log no batch and no "caught up":
+    status still shows batches, documents, cursor and lag, from the status
+    channel."""
+    with synced_genres(tmp_path, pg, es, catalog, bin_dir, {("etl", "log_level"): "error"}) as (
+            stack, _, _, w):
+        sup = stack.sup
+        assert w["state"] == "running"
+        assert w["batches"] >= 1 and w["docs_sent"] == 26
+        assert w["cursor_modified"] and w["cursor_id"]
+        assert w["last_batch"].endswith("Z")
+        assert not sup.events("batch") and not sup.events("caught up")  # nothing logged
+        # A change: one more batch, its lag reported, then caught up again.
+        stack.sql("UPDATE content.genre SET description = 'seen at error level' "
+                  "WHERE id = (SELECT id FROM content.genre ORDER BY id LIMIT 1)")
+        w = wait_synced(sup, "genres", w["batches"])
+        assert w["docs_sent"] >= 27
+
+
+def test_metrics_count_exactly_the_changes(tmp_path, pg, es, catalog, bin_dir):
+    """Scraped with a real HTTP client and parsed with a real Prometheus
+    parser, at log_level = error: 2 genres inserted and 3 updated add
+    exactly 5 to etl_documents_indexed_total; deleting the 2 adds exactly 2
+    to etl_documents_deleted_total."""
+    with synced_genres(tmp_path, pg, es, catalog, bin_dir, {("etl", "log_level"): "error"}) as (
+            stack, port, index, w):
+        sup = stack.sup
+        before = scrape(port)
+        assert value(before, "etl_build_info", version="0.1.0") == 1
+        assert value(before, "etl_worker_up", index=index) == 1
+        assert value(before, "etl_worker_restarts_total", index=index) == 0
+        assert value(before, "etl_documents_indexed_total", index=index) == 26
+        assert value(before, "etl_batches_total", index=index) == w["batches"]
+        assert value(before, "etl_batch_duration_seconds_count", index=index) == w["batches"]
+        assert value(before, "etl_batch_duration_seconds_bucket", index=index, le="+Inf") == w["batches"]
+        assert value(before, "etl_lag_seconds", index=index) == 0
+        assert value(before, "etl_last_batch_age_seconds", index=index) >= 0
+        assert value(before, "etl_horizon_held_seconds", index=index) >= 0
+        assert value(before, "etl_bulk_bytes_total", index=index) > 0
+        for what in ("postgres", "elasticsearch", "state file"):
+            assert value(before, "etl_retries_total", index=index, what=what) == 0
+
+        added = [str(uuid.uuid4()) for _ in range(2)]
+        for gid in added:
+            stack.sql("INSERT INTO content.genre (id, name, description) VALUES (%s, 'metric', 'x')",
+                      (gid,))
+        stack.sql("UPDATE content.genre SET description = 'counted' WHERE id IN "
+                  "(SELECT id FROM content.genre WHERE name <> 'metric' ORDER BY id LIMIT 3)")
+        w = wait_synced(sup, "genres", w["batches"])
+        after = scrape(port)
+        delta = lambda name: value(after, name, index=index) - value(before, name, index=index)
+        assert delta("etl_documents_indexed_total") == 5
+        assert delta("etl_documents_deleted_total") == 0
+        assert delta("etl_documents_rejected_total") == 0
+        assert delta("etl_batches_total") >= 1
+        assert delta("etl_bulk_bytes_total") > 0
+
+        stack.sql("DELETE FROM content.genre WHERE id = ANY(%s::uuid[])", (added,))
+        wait_synced(sup, "genres", w["batches"])
+        last = scrape(port)
+        assert value(last, "etl_documents_deleted_total", index=index) - \
+            value(after, "etl_documents_deleted_total", index=index) == 2
+        assert value(last, "etl_documents_indexed_total", index=index) == \
+            value(after, "etl_documents_indexed_total", index=index)
+        # Only /metrics is served.
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 404
+
+
+def test_frozen_worker_is_killed_and_restarted_after_hang_timeout(tmp_path, pg, es, catalog, bin_dir):
+    """A worker frozen with SIGSTOP sends no heartbeat: after hang_timeout_s
+    (2 s here) the supervisor kills it (SIGKILL), says why, counts it and
+    starts it again; the new worker syncs."""
+    with synced_genres(tmp_path, pg, es, catalog, bin_dir, {("supervisor", "hang_timeout_s"): "2"}) as (
+            stack, port, index, w):
+        sup = stack.sup
+        # Idle but alive: heartbeats keep it from being taken for hung.
+        time.sleep(3)
+        assert not sup.events("worker hung")
+        frozen = w["pid"]
+        os.kill(frozen, signal.SIGSTOP)
+        t0 = time.monotonic()
+        hung = sup.wait_event("worker hung", timeout=30, child="genres")[0]
+        took = time.monotonic() - t0
+        assert 1.5 <= took < 6, took
+        assert int(hung["child_pid"]) == frozen and hung["hang_timeout_s"] == "2"
+        assert "hang_timeout_s" in hung["reason"] and float(hung["silent_s"]) >= 2
+        exited = sup.wait_event("worker exited", child="genres")[-1]
+        assert exited["signal"] == "9" and exited["expected"] == "false"
+        started = sup.wait_event("worker started", count=2, child="genres")[-1]
+        assert int(started["child_pid"]) != frozen
+        w = wait_synced(sup, "genres", w["batches"] - 1)
+        assert w["restarts"] == 1 and w["last_exit"] == "signal:9" and w["pid"] != frozen
+        metrics = scrape(port)
+        assert value(metrics, "etl_worker_hangs_total", index=index) == 1
+        assert value(metrics, "etl_worker_restarts_total", index=index) == 1
+        # The new worker syncs a change.
+        stack.sql("UPDATE content.genre SET description = 'after the hang' "
+                  "WHERE id = (SELECT id FROM content.genre ORDER BY id LIMIT 1)")
+        gid = stack.sql("SELECT id::text FROM content.genre ORDER BY id LIMIT 1")[0][0]
+        wait_until(lambda: (stack.doc("genres", gid) or {}).get("description") == "after the hang",
+                   timeout=60, what="the change after the restart")

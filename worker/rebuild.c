@@ -1,0 +1,359 @@
+/* rebuild.c - see rebuild.h.  The lifecycle of an index (alias A):
+ *
+ *   serving      A -> A_<t1>; live batches write through A
+ *   building     state "build": A_<t2> created with alias A_build, its own
+ *                cursors (its own rows from the start, the other sources from
+ *                the horizon taken when it began); each round runs the live
+ *                batches, then the build's
+ *   swapping     a build round read nothing from any source: one POST
+ *                /_aliases moves A to A_<t2> (removing A_build, or the
+ *                concrete index A of the layout before aliases)
+ *   serving      the build's cursors become the live ones, the state is
+ *                saved, concrete indices beyond keep_old_indices deleted
+ *
+ * The state is saved naming the build before its index exists, so a crash
+ * anywhere resumes it (or, its index gone, starts it over); the alias only
+ * ever moves to a build that has caught up. */
+#include "rebuild.h"
+
+#include "index_setup.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How often the alias and the mapping file are checked. */
+#define CHECK_INTERVAL_MS 2000
+/* Room for an error text. */
+#define ERR_MAX 512
+/* The most actions of a swap: alias off the old, on the new, build alias off. */
+#define SWAP_ACTIONS_MAX 3
+
+/* Logs a failed request and backs off. */
+static enum step es_failed(struct worker *w, const char *err)
+{
+    return worker_back_off(w, "elasticsearch", err);
+}
+
+/* True when name may be kept for a roll back: older than the live index
+ * (a newer one not live is a build that never finished). */
+static bool keepable(const struct worker *w, const char *name)
+{
+    return w->state.concrete[0] == '\0' || strcmp(name, w->state.concrete) < 0;
+}
+
+/* Deletes the concrete indices of the alias but the live one, the build
+ * and the newest keep_old_indices older than the live one; each logged as
+ * msg. */
+static enum step delete_old(struct worker *w, const char *msg)
+{
+    char err[ERR_MAX];
+    char **names;
+    size_t count;
+    if (index_versions(&w->es, w->engine, w->idx->index, &names, &count, err, sizeof err) < 0)
+        return es_failed(w, err);
+    int kept = 0;
+    enum step step = STEP_OK;
+    for (size_t i = 0; i < count && step == STEP_OK; i++) {
+        const char *name = names[i];
+        if (strcmp(name, w->state.concrete) == 0 ||
+            (w->state.building && strcmp(name, w->state.build.concrete) == 0))
+            continue;
+        if (kept < w->config->keep_old_indices && keepable(w, name)) {
+            kept++;
+            continue;
+        }
+        if (index_delete(&w->es, w->engine, name, err, sizeof err) < 0) {
+            step = es_failed(w, err);
+            break;
+        }
+        struct log_line *line = log_begin(LOG_INFO, msg);
+        log_str(line, "index", w->idx->index);
+        log_str(line, "concrete", name);
+        log_end(line);
+    }
+    ids_free(names, count);
+    return step;
+}
+
+enum step rebuild_start(struct worker *w, const char *reason)
+{
+    char dropped[STATE_INDEX_NAME_MAX] = "";
+    if (w->state.building)
+        snprintf(dropped, sizeof dropped, "%s", w->state.build.concrete);
+    struct index_build *build = &w->state.build;
+    int64_t now = wall_clock_ms();
+    /* A name of its own, even within one millisecond of the last. */
+    do
+        index_version_name(w->idx->index, now++, build->concrete, sizeof build->concrete);
+    while (strcmp(build->concrete, w->state.concrete) == 0 ||
+           strcmp(build->concrete, dropped) == 0);
+    snprintf(build->reason, sizeof build->reason, "%s", reason);
+    build->horizon[0] = '\0';
+    build->started_ms = now;
+    for (size_t i = 0; i < w->state.count; i++)
+        build->sources[i].cursor = CURSOR_START;
+    w->state.building = true;
+    w->state.rebuild_due = false;
+    w->caught_up = false;
+    struct log_line *line = log_begin(LOG_INFO, "rebuild started");
+    log_str(line, "index", w->idx->index);
+    log_str(line, "reason", reason);
+    log_str(line, "concrete", build->concrete);
+    log_str(line, "live", w->state.concrete);
+    log_end(line);
+    enum step step = worker_save_state(w);
+    char err[ERR_MAX];
+    /* Best effort: one left behind is a stray, deleted after the swap. */
+    if (step == STEP_OK && dropped[0] != '\0' &&
+        index_delete(&w->es, w->engine, dropped, err, sizeof err) < 0)
+        log_event(LOG_WARN, "cannot delete the dropped build's index", "error", err);
+    return step;
+}
+
+enum step rebuild_begin(struct worker *w)
+{
+    struct index_build *build = &w->state.build;
+    char err[ERR_MAX];
+    if (index_create(&w->es, w->engine, build->concrete, w->definition, w->build_alias, err,
+                     sizeof err) < 0) {
+        /* Created before a crash, with the file's mapping: go on with it. */
+        struct index_lookup found;
+        char err2[ERR_MAX];
+        if (index_lookup(&w->es, w->engine, build->concrete, w->definition, &found, err2,
+                         sizeof err2) < 0 ||
+            found.kind != INDEX_CONCRETE || !found.mapping_equal)
+            return es_failed(w, err);
+    }
+    char horizon[CURSOR_TEXT_MAX];
+    enum step step = worker_start_horizon(w, horizon, sizeof horizon);
+    if (step != STEP_OK)
+        return step;
+    worker_cursors_at(build->sources, w->state.count, 1, horizon);
+    if (w->state.fresh) {
+        /* No usable live cursors: the live index gets what changes from
+         * now on, the build everything. */
+        worker_cursors_at(w->state.sources, w->state.count, 0, horizon);
+        w->state.fresh = false;
+        w->position_dirty = w->has_change_log;
+    }
+    snprintf(build->horizon, sizeof build->horizon, "%s", horizon);
+    step = worker_save_state(w);
+    if (step == STEP_OK) {
+        struct log_line *line = log_begin(LOG_INFO, "full load started");
+        log_str(line, "horizon", horizon);
+        log_str(line, "concrete", build->concrete);
+        log_end(line);
+    }
+    return step;
+}
+
+/* The swap is done on the cluster: the build's cursors become the live
+ * ones, and the state saying so is saved before anything old is deleted. */
+static enum step finish_swap(struct worker *w, const char *previous)
+{
+    struct index_build *build = &w->state.build;
+    char before[STATE_INDEX_NAME_MAX];
+    snprintf(before, sizeof before, "%s", previous);
+    snprintf(w->state.concrete, sizeof w->state.concrete, "%s", build->concrete);
+    memcpy(w->state.sources, build->sources, w->state.count * sizeof *w->state.sources);
+    w->state.building = false;
+    w->position_dirty = w->has_change_log;
+    w->caught_up = false;
+    enum step step = worker_save_state(w);
+    if (step != STEP_OK)
+        return step;
+    struct log_line *line = log_begin(LOG_INFO, "alias moved");
+    log_str(line, "index", w->idx->index);
+    log_str(line, "concrete", build->concrete);
+    log_str(line, "previous", before);
+    log_str(line, "reason", build->reason);
+    log_double(line, "took_s", (double)(wall_clock_ms() - build->started_ms) / 1000.0);
+    log_end(line);
+    return delete_old(w, "old index deleted");
+}
+
+enum step rebuild_swap(struct worker *w)
+{
+    char err[ERR_MAX];
+    struct index_lookup live;
+    if (index_lookup(&w->es, w->engine, w->idx->index, w->definition, &live, err, sizeof err) < 0)
+        return es_failed(w, err);
+    const char *build = w->state.build.concrete;
+    if (live.kind == INDEX_ALIAS && strcmp(live.concrete, build) == 0)
+        return finish_swap(w, w->state.concrete); /* moved before a crash */
+    struct alias_action actions[SWAP_ACTIONS_MAX];
+    size_t n = 0;
+    if (live.kind == INDEX_ALIAS)
+        actions[n++] = (struct alias_action){ALIAS_REMOVE, live.concrete, w->idx->index};
+    else if (live.kind == INDEX_CONCRETE)
+        actions[n++] = (struct alias_action){ALIAS_REMOVE_INDEX, w->idx->index, NULL};
+    actions[n++] = (struct alias_action){ALIAS_ADD, build, w->idx->index};
+    actions[n++] = (struct alias_action){ALIAS_REMOVE, build, w->build_alias};
+    if (index_aliases(&w->es, w->engine, actions, n, err, sizeof err) < 0)
+        return es_failed(w, err);
+    return finish_swap(w, live.kind == INDEX_NONE ? "" : live.concrete);
+}
+
+/* Logs that the live mapping is not the file's and, under refuse, ends the
+ * worker (exit 65).  Returns STEP_FATAL then, else STEP_OK. */
+static enum step refuse_mapping(struct worker *w)
+{
+    if (w->config->on_mapping_change != MAPPING_CHANGE_REFUSE)
+        return STEP_OK;
+    struct log_line *line = log_begin(LOG_ERROR, "index mapping differs from its file");
+    log_str(line, "index", w->idx->index);
+    log_str(line, "mapping", w->idx->mapping);
+    log_str(line, "hint", "on_mapping_change = refuse: set it to rebuild, or fix the file");
+    log_end(line);
+    w->exit_status = EXIT_MAPPING_DIFFERS;
+    return STEP_FATAL;
+}
+
+/* Logs that the alias no longer resolves to the live index. */
+static void log_alias_change(struct worker *w, const char *what, const char *now)
+{
+    struct log_line *line = log_begin(LOG_WARN, what);
+    log_str(line, "index", w->idx->index);
+    log_str(line, "live", w->state.concrete);
+    log_str(line, "now", now);
+    log_end(line);
+}
+
+/* What the alias resolves to (live), against the state: a rebuild when the
+ * live index is missing, moved by someone else, of another mapping, or of
+ * the layout before aliases; a build whose index is gone or not of the
+ * file's mapping starts over. */
+static enum step reconcile(struct worker *w, const struct index_lookup *live)
+{
+    bool building = w->state.building;
+    if (live->kind != INDEX_NONE && !live->mapping_equal && refuse_mapping(w) == STEP_FATAL)
+        return STEP_FATAL;
+    const char *reason = NULL;
+    if (live->kind == INDEX_NONE) {
+        if (w->state.concrete[0] != '\0')
+            log_alias_change(w, "alias missing", "");
+        w->state.concrete[0] = '\0';
+        reason = REBUILD_ALIAS_MISSING;
+    } else if (live->kind == INDEX_CONCRETE) {
+        w->state.concrete[0] = '\0'; /* no alias to write through until adopted */
+        reason = REBUILD_ADOPT;
+    } else if (building && strcmp(live->concrete, w->state.build.concrete) == 0) {
+        return finish_swap(w, w->state.concrete); /* moved before a crash */
+    } else {
+        if (w->state.concrete[0] != '\0' && strcmp(live->concrete, w->state.concrete) != 0) {
+            log_alias_change(w, "alias moved by someone else", live->concrete);
+            reason = REBUILD_ALIAS_MOVED;
+        }
+        snprintf(w->state.concrete, sizeof w->state.concrete, "%s", live->concrete);
+        if (reason == NULL && !live->mapping_equal)
+            reason = REBUILD_MAPPING_CHANGED;
+        if (reason == NULL && w->state.rebuild_due)
+            reason = REBUILD_CHANGE_LOG_PRUNED;
+    }
+    if (!building)
+        return reason != NULL ? rebuild_start(w, reason) : STEP_OK;
+    if (w->state.build.horizon[0] == '\0')
+        return STEP_OK; /* its index is created when it begins */
+    char err[ERR_MAX];
+    struct index_lookup build;
+    if (index_lookup(&w->es, w->engine, w->state.build.concrete, w->definition, &build, err,
+                     sizeof err) < 0)
+        return es_failed(w, err);
+    if (build.kind == INDEX_NONE)
+        return rebuild_start(w, REBUILD_BUILD_MISSING);
+    return build.mapping_equal ? STEP_OK : rebuild_start(w, REBUILD_MAPPING_CHANGED);
+}
+
+enum step rebuild_prepare(struct worker *w)
+{
+    for (;;) {
+        char err[ERR_MAX];
+        struct index_lookup live;
+        enum step step = STEP_OK;
+        if (index_lookup(&w->es, w->engine, w->idx->index, w->definition, &live, err, sizeof err) <
+            0) {
+            step = es_failed(w, err);
+        } else if (!w->state.fresh || w->state.building) {
+            step = reconcile(w, &live);
+        } else if (live.kind == INDEX_NONE) {
+            /* An empty cluster: the first index gets the alias at once, so
+             * clients find an index filling up rather than none. */
+            index_version_name(w->idx->index, wall_clock_ms(), w->state.concrete,
+                               sizeof w->state.concrete);
+            if (index_create(&w->es, w->engine, w->state.concrete, w->definition, w->idx->index,
+                             err, sizeof err) < 0) {
+                w->state.concrete[0] = '\0';
+                step = es_failed(w, err);
+            } else {
+                w->first_load = true;
+                struct log_line *line = log_begin(LOG_INFO, "index created");
+                log_str(line, "index", w->idx->index);
+                log_str(line, "concrete", w->state.concrete);
+                log_end(line);
+            }
+        } else if (!live.mapping_equal && refuse_mapping(w) == STEP_FATAL) {
+            step = STEP_FATAL;
+        } else {
+            bool adopt = live.kind == INDEX_CONCRETE;
+            snprintf(w->state.concrete, sizeof w->state.concrete, "%s", adopt ? "" : live.concrete);
+            step = rebuild_start(w, adopt ? REBUILD_ADOPT : w->fresh_reason);
+        }
+        if (step == STEP_RETRY)
+            continue;
+        if (step != STEP_OK)
+            return step;
+        backoff_reset(&w->backoff);
+        return delete_old(w, "stray index deleted");
+    }
+}
+
+/* Reads the mapping file again when it changed on disk (another inode,
+ * size or time); a file that does not parse is logged and the last good
+ * one kept (an editor may be half-way through writing it). */
+static void reload_mapping(struct worker *w)
+{
+    struct stat now;
+    if (stat(w->idx->mapping, &now) < 0)
+        return;
+    const struct stat *was = &w->mapping_stat;
+    if (now.st_ino == was->st_ino && now.st_size == was->st_size &&
+        now.st_mtim.tv_sec == was->st_mtim.tv_sec && now.st_mtim.tv_nsec == was->st_mtim.tv_nsec)
+        return;
+    w->mapping_stat = now;
+    char err[ERR_MAX];
+    json_t *definition = worker_read_mapping(w->idx->mapping, err, sizeof err);
+    if (definition == NULL) {
+        log_event(LOG_ERROR, "bad mapping file; the last good one stays", "error", err);
+        return;
+    }
+    json_decref(w->definition);
+    w->definition = definition;
+    log_event(LOG_INFO, "mapping file read again", "mapping", w->idx->mapping);
+}
+
+enum step rebuild_check(struct worker *w)
+{
+    int64_t now = monotonic_ms();
+    if (now < w->next_check_ms)
+        return STEP_OK;
+    w->next_check_ms = now + CHECK_INTERVAL_MS;
+    reload_mapping(w);
+    char err[ERR_MAX];
+    struct index_lookup live;
+    if (index_lookup(&w->es, w->engine, w->idx->index, w->definition, &live, err, sizeof err) < 0)
+        return es_failed(w, err);
+    return reconcile(w, &live);
+}
+
+enum step rebuild_lost(struct worker *w, enum sync_target target)
+{
+    if (target == TARGET_BUILD)
+        return rebuild_start(w, REBUILD_BUILD_MISSING);
+    log_alias_change(w, "alias missing", "");
+    w->state.concrete[0] = '\0';
+    return w->state.building ? STEP_OK : rebuild_start(w, REBUILD_ALIAS_MISSING);
+}

@@ -1,0 +1,43 @@
+/* status_report.h - the worker's side of the status channel
+ * (status_channel.h): each call writes one event line, or nothing when
+ * the worker has no channel (run by hand) or the pipe is full.  None of
+ * them ever blocks or fails the sync. */
+#ifndef ETL_STATUS_REPORT_H
+#define ETL_STATUS_REPORT_H
+
+#include "cursor.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What a batch event carries (see status_channel.h). */
+struct status_batch {
+    const char *source;
+    const struct cursor *cursor; /* the position saved */
+    const char *concrete;        /* the live index behind the alias; "" unknown */
+    long rows, docs, indexed, deleted, rejected;
+    int64_t query_ms, bulk_ms, took_ms;
+};
+
+/* Takes the descriptor named by STATUS_CHANNEL_ENV, if any, and makes
+ * writes to it non-blocking. */
+void status_report_open(void);
+/* Set up, about to sync. */
+void status_report_started(void);
+/* A batch is done and its cursor saved. */
+void status_report_batch(const struct status_batch *batch);
+/* A step failed: what (postgres, elasticsearch, state file) is retried
+ * after delay_ms. */
+void status_report_retry(const char *what, int64_t delay_ms);
+/* A batch of a rebuild went into concrete, the index being built: progress
+ * for the watchdog (a long rebuild with no live change is not a hang) and
+ * what etlctl status shows of the rebuild. */
+void status_report_build(const char *concrete, long docs);
+/* Caught up: about to sleep sleep_ms. */
+void status_report_idle(int64_t sleep_ms);
+/* Remembers how long the horizon is held back (sent with the next event). */
+void status_report_held(double held_s);
+/* Adds the size of a _bulk request body sent (sent with the next batch). */
+void status_report_bulk_bytes(size_t bytes);
+
+#endif
