@@ -50,26 +50,28 @@ class BlackHoleProxy:
         self.forwarding.set()
         self.lock = threading.Lock()
         self.pairs = []  # [client, server, lost_bytes]
-        self.closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
-        while not self.closed:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                server = socket.create_connection(self.target, timeout=5)
-                server.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            pair = [client, server, False]
-            with self.lock:
-                self.pairs.append(pair)
-            threading.Thread(target=self._pump, args=(pair, client, server), daemon=True).start()
-            threading.Thread(target=self._pump, args=(pair, server, client), daemon=True).start()
+        try:
+            while True:
+                self._connect(self.listener.accept()[0])
+        except OSError:
+            return  # close() closed the listener
+
+    def _connect(self, client):
+        """Pairs a new client with a connection to the target, pumped both ways."""
+        try:
+            server = socket.create_connection(self.target, timeout=5)
+            server.settimeout(None)
+        except OSError:
+            client.close()
+            return
+        pair = [client, server, False]
+        with self.lock:
+            self.pairs.append(pair)
+        threading.Thread(target=self._pump, args=(pair, client, server), daemon=True).start()
+        threading.Thread(target=self._pump, args=(pair, server, client), daemon=True).start()
 
     def _pump(self, pair, src, dst):
         try:
@@ -107,7 +109,6 @@ class BlackHoleProxy:
         self.forwarding.set()
 
     def close(self):
-        self.closed = True
         self.listener.close()
         with self.lock:
             pairs = list(self.pairs)
