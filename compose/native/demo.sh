@@ -145,9 +145,9 @@ live_pid() {
 # Stops the services of this state dir that no demo script owns any more,
 # newest first, naming each; false when there was none.
 stop_leftovers() {
-    local found=() pid gpid
+    local found=() pid
     pid=$(live_pid "$state/etl.pid" etl-supervisor) && found+=("ETL supervisor (pid $pid)")
-    gpid=$(live_pid "$state/admin/gunicorn.pid") && found+=("admin panel's gunicorn (pid $gpid)")
+    pid=$(live_pid "$state/admin/gunicorn.pid") && found+=("admin panel's gunicorn (pid $pid)")
     pid=$(live_pid "$state/admin/nginx/nginx.pid") && found+=("admin panel's nginx (pid $pid)")
     if [ -f "$state/es/pid" ] && kill -0 "-$(cat "$state/es/pid")" 2>/dev/null; then
         found+=("search node (pid $(cat "$state/es/pid"))")
