@@ -2,6 +2,7 @@
 #
 #   make             build bin/etl-supervisor, bin/etl-worker, bin/etlctl
 #   make demo        install what is missing, run the whole stack natively
+#   make demo-stop   stop a running demo and what a killed one left running
 #   make test        install what is missing, build, run unit and integration tests,
 #                    then the same again against binaries built with ASan/UBSan
 #   make test-asan   only the ASan/UBSan pass
@@ -50,7 +51,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 PROGRAMS := $(BIN)/etl-worker $(BIN)/etl-supervisor $(BIN)/etlctl
 
-.PHONY: all deps test unit integration test-asan test-compose clean-compose lint format bench demo install clean
+.PHONY: all deps test unit integration test-asan test-compose clean-compose lint format bench demo demo-stop install clean
 all: $(PROGRAMS)
 
 $(BUILD)/%.o: %.c
@@ -138,6 +139,9 @@ bench: deps all
 
 demo: deps all
 	compose/native/demo.sh
+
+demo-stop:
+	compose/native/demo.sh stop
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/etc/etl

@@ -58,6 +58,7 @@ struct key_spec {
 /* change_log_prune_interval_s: 0 (off), or this many seconds up to the max. */
 #define PRUNE_INTERVAL_MIN_S 60
 #define PRUNE_INTERVAL_MAX_S 86400
+#define MS_PER_S             1000
 
 /* Every key of the fixed sections.  etc/etl.ini documents the same. */
 static const struct key_spec key_specs[] = {
@@ -224,6 +225,61 @@ static bool is_fixed_section(const char *name)
 }
 
 /* Checks rules that tie several keys together. */
+/* The line where [section] key is set (the last time), or 0 when it is not
+ * in the file. */
+static int key_line(const struct ini_document *doc, const char *section, const char *key)
+{
+    int line = 0;
+    for (size_t i = 0; i < doc->entries_count; i++) {
+        if (strcmp(doc->entries[i].section, section) == 0 && strcmp(doc->entries[i].name, key) == 0)
+            line = doc->entries[i].line;
+    }
+    return line;
+}
+
+/* A step a worker may block in, and so go silent on its status channel, for
+ * up to its configured timeout. */
+struct blocking_step {
+    const char *section;
+    const char *key;
+    const char *unit; /* as the key's name says: "s" or "ms" */
+    int value;        /* as configured, in unit */
+    int64_t ms;
+};
+
+/* The watchdog must not kill a worker that is only waiting out one of its own
+ * timeouts: hang_timeout_s must be above the longest single blocking step.
+ * Blamed on hang_timeout_s where it is set, else on the step's key that went
+ * above its default. */
+static int check_hang_timeout(const struct etl_config *config, const struct ini_document *doc,
+                              char *err, size_t err_size)
+{
+    const struct blocking_step steps[] = {
+        {"postgres", "connect_timeout_s", "s", config->pg_connect_timeout_s,
+         (int64_t)config->pg_connect_timeout_s * MS_PER_S},
+        {"postgres", "statement_timeout_ms", "ms", config->pg_statement_timeout_ms,
+         config->pg_statement_timeout_ms},
+        {"elasticsearch", "request_timeout_ms", "ms", config->es_request_timeout_ms,
+         config->es_request_timeout_ms},
+    };
+    const struct blocking_step *longest = &steps[0];
+    for (size_t i = 1; i < sizeof steps / sizeof steps[0]; i++) {
+        if (steps[i].ms > longest->ms)
+            longest = &steps[i];
+    }
+    if ((int64_t)config->hang_timeout_s * MS_PER_S > longest->ms)
+        return 0;
+    int line = key_line(doc, "supervisor", "hang_timeout_s");
+    if (line != 0)
+        config_error(err, err_size, config->path, line, "hang_timeout_s",
+                     "must be above the longest single blocking step, %s = %d %s", longest->key,
+                     longest->value, longest->unit);
+    else
+        config_error(err, err_size, config->path, key_line(doc, longest->section, longest->key),
+                     longest->key, "must be below hang_timeout_s = %d s", config->hang_timeout_s);
+    return -1;
+}
+
 static int check_cross_keys(struct etl_config *config, const struct ini_document *doc, char *err,
                             size_t err_size)
 {
@@ -252,17 +308,13 @@ static int check_cross_keys(struct etl_config *config, const struct ini_document
     int interval = config->change_log_prune_interval_s;
     if (interval > 0 && interval < PRUNE_INTERVAL_MIN_S) {
         const char *key = "change_log_prune_interval_s";
-        int line = 0;
-        for (size_t i = 0; i < doc->entries_count; i++) {
-            if (strcmp(doc->entries[i].section, "etl") == 0 &&
-                strcmp(doc->entries[i].name, key) == 0)
-                line = doc->entries[i].line;
-        }
-        config_error(err, err_size, config->path, line, key,
+        config_error(err, err_size, config->path, key_line(doc, "etl", key), key,
                      "\"%d\" is not 0 (off) or a whole number from %d to %d", interval,
                      PRUNE_INTERVAL_MIN_S, PRUNE_INTERVAL_MAX_S);
         return -1;
     }
+    if (check_hang_timeout(config, doc, err, err_size) < 0)
+        return -1;
     if (config->indices_count == 0) {
         config_error(err, err_size, config->path, doc->line_count, "[index.NAME]",
                      "at least one index section is required");

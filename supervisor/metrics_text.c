@@ -160,7 +160,17 @@ static void durations(struct buffer *out, const struct supervisor *sup)
     }
 }
 
-/* Build info first, then the families in table order. */
+/* The supervisor's own stdout, one for all workers: no index label. */
+static void dropped_lines(struct buffer *out, const struct supervisor *sup)
+{
+    const char *name = "etl_log_lines_dropped_total";
+    header(out, name, "counter",
+           "Log lines the supervisor dropped because its stdout's reader did not keep up");
+    append(out, "%s %lld\n", name, sup->output.dropped_total);
+}
+
+/* Build info first, then the families in table order, then the
+ * supervisor's own series. */
 char *metrics_text(const struct supervisor *sup, int64_t now_wall_ms)
 {
     struct buffer out = {0};
@@ -169,5 +179,6 @@ char *metrics_text(const struct supervisor *sup, int64_t now_wall_ms)
     simple_families(&out, sup, now_wall_ms);
     retries(&out, sup);
     durations(&out, sup);
+    dropped_lines(&out, sup);
     return out.data;
 }

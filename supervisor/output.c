@@ -97,6 +97,7 @@ void output_line(struct output *out, const char *line, size_t len)
 {
     if (out->dropped > 0 || waiting_bytes(out) + len > out->limit) {
         out->dropped++;
+        out->dropped_total++;
         return;
     }
     if (waiting_bytes(out) == 0) {

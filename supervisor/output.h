@@ -9,7 +9,8 @@
  * says the descriptor is writable.  A line that does not fit is dropped
  * whole (never half a line) and counted, and so is every line after it
  * until the buffer has drained; then one line says how many were dropped:
- *   ts=... level=warn worker=supervisor pid=... msg="log lines dropped" count=N */
+ *   ts=... level=warn worker=supervisor pid=... msg="log lines dropped" count=N
+ * and the total since the start is the metric etl_log_lines_dropped_total. */
 #ifndef ETL_OUTPUT_H
 #define ETL_OUTPUT_H
 
@@ -20,14 +21,15 @@
 #include <stdint.h>
 
 struct output {
-    int fd;             /* where lines go, never blocking; -1 when closed */
-    bool own_fd;        /* fd is our own open of the target: close it */
-    bool is_socket;     /* written with send(MSG_DONTWAIT) */
-    int restore_flags;  /* the target's file status flags to put back, or -1 */
-    struct buffer wait; /* whole lines accepted, not yet written */
-    size_t head;        /* bytes of wait already written */
-    size_t limit;       /* output_buffer_bytes */
-    long long dropped;  /* lines dropped since the last count was logged */
+    int fd;                  /* where lines go, never blocking; -1 when closed */
+    bool own_fd;             /* fd is our own open of the target: close it */
+    bool is_socket;          /* written with send(MSG_DONTWAIT) */
+    int restore_flags;       /* the target's file status flags to put back, or -1 */
+    struct buffer wait;      /* whole lines accepted, not yet written */
+    size_t head;             /* bytes of wait already written */
+    size_t limit;            /* output_buffer_bytes */
+    long long dropped;       /* lines dropped since the last count was logged */
+    long long dropped_total; /* lines dropped since the start: never reset (metrics) */
 };
 
 /* Sets out up to write to fd (the supervisor's stdout) without blocking and

@@ -10,6 +10,17 @@
 #      (show_searches);
 #   4. waits; Ctrl-C (or SIGTERM, or any exit) stops everything it started.
 #
+#   demo.sh stop (make demo-stop) stops a demo running with the same state
+#   dir (SIGTERM: it stops its services) and whatever a demo that ended
+#   uncleanly (SIGKILL, the OOM killer) left running there.
+#
+# One demo per state dir: the script holds a lock on $DEMO_STATE_DIR/lock and
+# writes its pid to $DEMO_STATE_DIR/demo.pid.  The services never inherit the
+# lock's descriptor (every launch closes fd 9), so a killed script leaves no
+# lock behind; its services are found by their pid files (postmaster.pid,
+# es/pid, etl.pid, admin/gunicorn.pid, admin/nginx/nginx.pid), reported and
+# stopped before the next demo starts.
+#
 # State lives in $DEMO_STATE_DIR (default .demo/ in the repository) and
 # persists across runs: the database, the search node's data, and the
 # passwords, generated on the first run and kept mode 0600 in
@@ -20,9 +31,13 @@
 # DEMO_STATE_DIR (.demo), ES_HEAP (512m), DJANGO_SUPERUSER_USERNAME (admin)
 # and DJANGO_SUPERUSER_PASSWORD (generated once when unset).
 set -euo pipefail
+mode=${1:-run}
+case "$mode" in run | stop) ;; *) echo "usage: demo.sh [stop]" >&2; exit 64 ;; esac
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 native="$top/compose/native"
+# shellcheck source=lib.sh
+. "$native/lib.sh"
 pg_port=${DEMO_PG_PORT:-5432}
 es_port=${DEMO_ES_PORT:-9200}
 admin_port=${DEMO_ADMIN_PORT:-8080}
@@ -62,6 +77,7 @@ cleanup() {
         done
         ok "stopped; data kept in $state (remove it to start afresh)"
     fi
+    [ "$(cat "$state/demo.pid" 2>/dev/null)" = $$ ] && rm -f "$state/demo.pid"
     exit "$rc"
 }
 trap cleanup EXIT
@@ -70,15 +86,20 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 on_exit() { stops+=("$1|$2"); }
 
+# Runs a long step (a server's start) in the background and waits for it, so
+# that a signal to the script (make demo-stop's SIGTERM) is acted on at once
+# and not only when the step ends; the step never gets the lock's descriptor.
+step_run() {
+    "$@" 9>&- &
+    wait "$!"
+}
+
 # ---------------------------------------------------------------------------
 # State and passwords.
 
 mkdir -p "$state"
 state=$(cd "$state" && pwd)
 chmod 755 "$state" # the postgres user must reach $state/pg
-# One demo per state dir: a second one would stop the first one's servers.
-exec 9>"$state/lock"
-flock -n 9 || die "another demo is running with $state (stop it with Ctrl-C first)"
 
 # PostgreSQL runs as the OS user postgres when we are root: every directory
 # above its data must be traversable by that user.
@@ -88,6 +109,91 @@ if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$state"; then
     mkdir -p "$(dirname "$pg_dir")"
     chmod 755 /var/lib/etl-demo "$(dirname "$pg_dir")"
 fi
+
+# ---------------------------------------------------------------------------
+# The demo running with this state dir, and what a killed one left running.
+
+# Seconds a demo asked to stop (SIGTERM) gets to stop its services.
+DEMO_STOP_TIMEOUT_S=120
+# Seconds the ETL supervisor gets to stop its workers before SIGKILL.
+ETL_STOP_TIMEOUT_S=30
+# The descriptor of the lock; every service launch closes it (9>&-).
+LOCK_FD=9
+
+# Prints the pid of the demo script running with this state dir, if any:
+# the pid in demo.pid when it is alive and a demo.sh (not a reused pid).
+running_demo() {
+    local pid
+    pid=$(cat "$state/demo.pid" 2>/dev/null) || return 1
+    [ -n "$pid" ] && [ "$pid" != $$ ] && kill -0 "$pid" 2>/dev/null || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'demo\.sh' || return 1
+    echo "$pid"
+}
+
+# Prints the pid in file $1 when that process is alive, and (with $2) its
+# command line contains $2.
+live_pid() {
+    local pid
+    pid=$(head -n 1 "$1" 2>/dev/null) || return 1
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    if [ -n "${2:-}" ]; then
+        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2" || return 1
+    fi
+    echo "$pid"
+}
+
+# Stops the services of this state dir that no demo script owns any more,
+# newest first, naming each; false when there was none.
+stop_leftovers() {
+    local found=() pid
+    pid=$(live_pid "$state/etl.pid" etl-supervisor) && found+=("ETL supervisor (pid $pid)")
+    pid=$(live_pid "$state/admin/gunicorn.pid") && found+=("admin panel's gunicorn (pid $pid)")
+    pid=$(live_pid "$state/admin/nginx/nginx.pid") && found+=("admin panel's nginx (pid $pid)")
+    if [ -f "$state/es/pid" ] && kill -0 "-$(cat "$state/es/pid")" 2>/dev/null; then
+        found+=("search node (pid $(cat "$state/es/pid"))")
+    fi
+    pid=$(live_pid "$pg_dir/data/postmaster.pid") && found+=("PostgreSQL (pid $pid)")
+    [ "${#found[@]}" -gt 0 ] || return 1
+    info "found, left running by a demo that ended uncleanly:"
+    local what
+    for what in "${found[@]}"; do info "  $what"; done
+    info "stopping them"
+    if pid=$(live_pid "$state/etl.pid" etl-supervisor); then
+        stop_pid "$pid" "$ETL_STOP_TIMEOUT_S"
+    fi
+    rm -f "$state/etl.pid"
+    "$native/admin.sh" stop "$state/admin" || true
+    "$native/es-node.sh" stop "$state/es" || true
+    "$native/pg-cluster.sh" stop "$pg_dir" || true
+    ok "stopped"
+}
+
+if [ "$mode" = stop ]; then
+    if pid=$(running_demo); then
+        info "stopping the demo running with $state (pid $pid)"
+        kill -TERM "$pid"
+        waited=0
+        # running_demo, not kill -0: a zombie (not yet reaped) has ended.
+        while running_demo >/dev/null && [ "$waited" -lt "$DEMO_STOP_TIMEOUT_S" ]; do
+            sleep 1
+            waited=$((waited + 1))
+        done
+        running_demo >/dev/null && die "the demo (pid $pid) is still running after $waited s"
+    fi
+    stop_leftovers || info "nothing to stop in $state"
+    exit 0
+fi
+
+# One demo per state dir: a second one would stop the first one's servers.
+# The lock is free or held by the leftovers of a killed demo (the services of
+# a version that let them inherit it); a live demo has its pid in demo.pid.
+exec 9>"$state/lock"
+if ! flock -n "$LOCK_FD" && pid=$(running_demo); then
+    die "another demo is running with $state (pid $pid; stop it with Ctrl-C there, or make demo-stop)"
+fi
+stop_leftovers || true
+flock -n "$LOCK_FD" || die "$state/lock is still held by another process; see: fuser -v $state/lock"
+echo $$ >"$state/demo.pid"
 
 passwords="$state/passwords.env"
 if [ ! -s "$passwords" ]; then
@@ -117,8 +223,6 @@ info "passwords: $passwords (mode 0600)"
 # PostgreSQL.
 
 step "PostgreSQL on 127.0.0.1:$pg_port"
-# A server left running by a demo that was killed: stop it first.
-"$native/pg-cluster.sh" stop "$pg_dir" >/dev/null 2>&1 || true
 if port_busy "$pg_port"; then
     die "port $pg_port is taken (a system PostgreSQL?); stop it or run DEMO_PG_PORT=5433 make demo"
 fi
@@ -128,7 +232,7 @@ else
     info "creating a cluster in $pg_dir (schema, roles, sample data)"
 fi
 on_exit "PostgreSQL" "'$native/pg-cluster.sh' stop '$pg_dir'"
-"$native/pg-cluster.sh" start "$pg_dir" "$pg_port"
+step_run "$native/pg-cluster.sh" start "$pg_dir" "$pg_port"
 
 psql_super() { psql -X -q -h "$pg_dir" -p "$pg_port" -U postgres -d movies "$@"; }
 info "loading the sample data (etc/postgres/data/load.sh; rows already there are kept)"
@@ -146,13 +250,12 @@ info "try: ${dim}(. '$passwords'; PGPASSWORD=\$APP_DB_PASSWORD psql -h 127.0.0.1
 # The search node.
 
 step "Search node on 127.0.0.1:$es_port"
-"$native/es-node.sh" stop "$state/es" >/dev/null 2>&1 || true
 if port_busy "$es_port"; then
     die "port $es_port is taken; stop what uses it or run DEMO_ES_PORT=9201 make demo (9200..9299)"
 fi
 info "starting OpenSearch 2.19.1 (one JVM, data in $state/es; about 20 s)"
 on_exit "search node" "'$native/es-node.sh' stop '$state/es'"
-"$native/es-node.sh" start "$state/es" "$es_port"
+step_run "$native/es-node.sh" start "$state/es" "$es_port"
 es_url="http://127.0.0.1:$es_port"
 ok "answering at $es_url"
 info "GET $es_url/"
@@ -177,9 +280,10 @@ start_etl() {
     step "ETL: etl-supervisor with the movies, genres and persons workers"
     etl_env
     mkdir -p "$ETL_STATE_DIR" "$ETL_LOG_DIR"
-    "$top/bin/etl-supervisor" -c "$top/etc/etl.ini" >>"$state/etl.log" 2>&1 &
+    "$top/bin/etl-supervisor" -c "$top/etc/etl.ini" >>"$state/etl.log" 2>&1 9>&- &
     local pid=$!
-    on_exit "ETL supervisor" "kill -TERM $pid; wait $pid"
+    echo "$pid" >"$state/etl.pid"
+    on_exit "ETL supervisor" "kill -TERM $pid; wait $pid; rm -f '$state/etl.pid'"
     info "pid $pid; logs: $state/etl.log and $state/logs/NAME.log"
     local want="movies:$n_fw genres:$n_genre persons:$n_person" waited=0 all
     while :; do
@@ -224,9 +328,9 @@ start_admin() {
         die "port $admin_port is taken; run DEMO_ADMIN_PORT=8081 make demo"
     fi
     on_exit "admin panel" "'$native/admin.sh' stop '$state/admin'"
-    DB_HOST=127.0.0.1 DB_PORT="$pg_port" DB_NAME=movies NGINX_PORT="$admin_port" \
+    step_run env DB_HOST=127.0.0.1 DB_PORT="$pg_port" DB_NAME=movies NGINX_PORT="$admin_port" \
         DJANGO_SUPERUSER_USERNAME="${DJANGO_SUPERUSER_USERNAME:-admin}" \
-        "$native/admin.sh" start "$state/admin" | sed 's/^/    /'
+        "$native/admin.sh" start "$state/admin" > >(sed 's/^/    /')
     ok "admin panel: http://127.0.0.1:$admin_port/admin/ (user ${DJANGO_SUPERUSER_USERNAME:-admin};"
     info "password: as set in DJANGO_SUPERUSER_PASSWORD, or in $state/admin/superuser.txt)"
 }
@@ -259,7 +363,7 @@ info "ETL metrics    http://$ETL_METRICS_LISTEN/metrics  (Prometheus)"
 info "passwords      $passwords"
 printf '\n%sPress Ctrl-C to stop everything.%s\n' "$bold" "$reset"
 while :; do
-    sleep 3600 &
+    sleep 3600 9>&- &
     sleeper=$!
     wait "$sleeper" || true
 done

@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from etlproc import EtlProcess, all_documents, clean_env, make_config, parse_logfmt, wait_until
+from etlproc import (EtlProcess, all_documents, clean_env, free_port, make_config, parse_logfmt,
+                     wait_until)
 from expected_docs import assert_documents_match
 
 INDICES = ["movies", "genres", "persons"]
@@ -762,11 +763,16 @@ class StalledReader:
 def test_stalled_log_reader_blocks_nothing(tmp_path, pg, es, catalog, bin_dir):
     """`etl-supervisor | sleep 30`: while nobody reads its output, status
     answers, changes reach the index and SIGTERM stops everything; whole
-    lines are dropped and counted, and said once the reader is back."""
+    lines are dropped and counted, said once the reader is back and
+    exposed as etl_log_lines_dropped_total."""
+    from test_observability import scrape, value  # imports this module: not at the top
+
+    metrics_port = free_port()
     settings = dict(SUPERVISOR_SETTINGS)
     settings.update({("etl", "batch_size"): "50", ("etl", "log_level"): "debug",
                      ("supervisor", "log_dir"): str(tmp_path / "logs"),
-                     ("supervisor", "output_buffer_bytes"): "8192"})
+                     ("supervisor", "output_buffer_bytes"): "8192",
+                     ("supervisor", "metrics_listen"): f"127.0.0.1:{metrics_port}"})
     config, names = make_config(tmp_path, pg, es, catalog, overrides=settings, indices=INDICES)
     reader = StalledReader()
     proc = subprocess.Popen([str(bin_dir / "etl-supervisor"), "-c", str(config)],
@@ -816,6 +822,7 @@ def test_stalled_log_reader_blocks_nothing(tmp_path, pg, es, catalog, bin_dir):
         dropped = [parse_logfmt(line) for line in reader.lines() if "log lines dropped" in line]
         assert len(dropped) == 1 and int(dropped[0]["count"]) > 0, dropped
         assert dropped[0]["worker"] == "supervisor"
+        assert value(scrape(metrics_port), "etl_log_lines_dropped_total") == int(dropped[0]["count"])
         for line in reader.lines():
             assert line.startswith("ts=") and parse_logfmt(line).get("msg"), line
         # Stalled again; each status is logged (debug), so the pipe and the

@@ -292,7 +292,8 @@ static void test_values_are_stored(void **state)
             "user = elastic\n"
             "[supervisor]\n"
             "control_socket_mode = 0660\n"
-            "stop_timeout_s = 1\n" INDEX_SECTION "index = films_v1\n");
+            "stop_timeout_s = 1\n"
+            "hang_timeout_s = 301\n" INDEX_SECTION "index = films_v1\n");
     assert_int_equal(c->log_level, LOG_WARN);
     assert_int_equal(c->batch_size, 1);
     assert_int_equal(c->poll_interval_ms, 3600000);
@@ -308,8 +309,9 @@ static void test_values_are_stored(void **state)
     assert_string_equal(c->es_user, "elastic");
     assert_int_equal(c->control_socket_mode, 0660);
     assert_int_equal(c->stop_timeout_s, 1);
+    assert_int_equal(c->hang_timeout_s, 301);
     assert_string_equal(c->indices[0].index, "films_v1");
-    assert_int_equal(c->indices[0].line, 20);
+    assert_int_equal(c->indices[0].line, 21);
 }
 
 static void test_comments_and_inline_comments(void **state)
@@ -595,6 +597,26 @@ static const struct error_case error_cases[] = {
      "3: backoff_initial_ms: must not be above backoff_max_ms", NULL, NULL},
     {"[supervisor]\nrestart_initial_ms = 600000\n" INDEX_SECTION,
      "2: restart_initial_ms: must not be above restart_max_ms", NULL, NULL},
+    /* hang_timeout_s above the longest single blocking step (defaults:
+     * connect 5 s, statement and request 30000 ms, hang 120 s); blamed on
+     * hang_timeout_s where it is set, else on the step that went above it */
+    {"[supervisor]\nhang_timeout_s = 30\n" INDEX_SECTION,
+     "2: hang_timeout_s: must be above the longest single blocking step, statement_timeout_ms "
+     "= 30000 ms",
+     NULL, NULL},
+    {"[postgres]\nstatement_timeout_ms = 1000\n[elasticsearch]\nrequest_timeout_ms = 1000\n"
+     "[supervisor]\nhang_timeout_s = 5\n" INDEX_SECTION,
+     "6: hang_timeout_s: must be above the longest single blocking step, connect_timeout_s = 5 s",
+     NULL, NULL},
+    {"[postgres]\nstatement_timeout_ms = 1000\n[supervisor]\nhang_timeout_s = 10\n"
+     "[elasticsearch]\nrequest_timeout_ms = 10001\n" INDEX_SECTION,
+     "4: hang_timeout_s: must be above the longest single blocking step, request_timeout_ms "
+     "= 10001 ms",
+     NULL, NULL},
+    {"[elasticsearch]\nrequest_timeout_ms = 120000\n" INDEX_SECTION,
+     "2: request_timeout_ms: must be below hang_timeout_s = 120 s", NULL, NULL},
+    {"[postgres]\nstatement_timeout_ms = 600000\n" INDEX_SECTION,
+     "2: statement_timeout_ms: must be below hang_timeout_s = 120 s", NULL, NULL},
     {"[etl]\nbatch_size = 5\n[postgres]\n",
      "3: [index.NAME]: at least one index section is required", NULL, NULL},
     {"", "0: [index.NAME]: at least one index section is required", NULL, NULL},
@@ -709,6 +731,18 @@ static void test_error_long_line(void **state)
     snprintf(text, sizeof text, "[etl]\n%s\nbatch_size = 7\n" INDEX_SECTION, comment);
     load_ok(text);
     assert_int_equal(loaded.batch_size, 7);
+}
+
+/* hang_timeout_s one second above the longest step (30000 ms) is fine. */
+static void test_hang_timeout_just_above_the_longest_step(void **state)
+{
+    (void)state;
+    load_ok("[supervisor]\nhang_timeout_s = 31\n" INDEX_SECTION);
+    assert_int_equal(loaded.hang_timeout_s, 31);
+    load_ok("[postgres]\nconnect_timeout_s = 2\nstatement_timeout_ms = 1000\n"
+            "[elasticsearch]\nrequest_timeout_ms = 1000\n[supervisor]\nhang_timeout_s = "
+            "3\n" INDEX_SECTION);
+    assert_int_equal(loaded.hang_timeout_s, 3);
 }
 
 /* 40 characters are fine (inih keeps 49 of a section name). */
@@ -901,6 +935,7 @@ int main(void)
         cmocka_unit_test_teardown(test_env_expansion_defaults, cleanup),
         cmocka_unit_test_teardown(test_errors, cleanup),
         cmocka_unit_test_teardown(test_error_long_line, cleanup),
+        cmocka_unit_test_teardown(test_hang_timeout_just_above_the_longest_step, cleanup),
         cmocka_unit_test_teardown(test_index_name_of_40_characters, cleanup),
         cmocka_unit_test_teardown(test_es_index_name_with_dots_and_dashes, cleanup),
         cmocka_unit_test_teardown(test_error_missing_file, cleanup),

@@ -84,6 +84,9 @@ static void test_stalled_reader_drops_whole_lines_and_counts_them(void **unused)
         next++;
     }
     assert_int_equal(counts, 1);
+    /* The total for the metrics is kept after the count was logged. */
+    assert_int_equal(out.dropped, 0);
+    assert_int_equal(out.dropped_total, dropped);
     log_set_sink(NULL, NULL);
     output_close(&out, 0);
     close(fds[0]);

@@ -1,0 +1,191 @@
+"""`make demo` after an unclean end (issue 11).
+
+The demo script is killed with SIGKILL while its services run; the next run
+must start (not "another demo is running"), saying which leftovers of its
+state dir it found and stopping them, and `make demo-stop` must leave no
+process behind.
+
+A whole demo (PostgreSQL, search node, ETL, admin panel, nginx) takes minutes
+on a shared machine, so the test kills the script once PostgreSQL is up and
+the search node is being started: those are real services started by the
+real script, and the lock and leftover logic is the same for the later ones.
+"""
+import os
+import pathlib
+import random
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import ES_PORTS, REPO_ROOT, _port_free
+from etlproc import free_port, wait_until
+
+DEMO = REPO_ROOT / "compose" / "native" / "demo.sh"
+STARTUP_TIMEOUT_S = 240  # PostgreSQL's initdb, schema and sample data on a busy machine
+STOP_TIMEOUT_S = 120
+
+
+def _es_port():
+    ports = list(ES_PORTS)
+    random.shuffle(ports)
+    return next(p for p in ports if _port_free(p))
+
+
+def _holders(path):
+    """Pids of the processes that have path open."""
+    found = []
+    for proc in pathlib.Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                if os.readlink(fd) == str(path):
+                    found.append(int(proc.name))
+                    break
+        except OSError:
+            continue
+    return found
+
+
+def _users(state):
+    """Pids of the processes whose command line or open files name the state dir."""
+    found = []
+    prefix = str(state)
+    for proc in pathlib.Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if prefix in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(proc.name))
+                continue
+            for fd in (proc / "fd").iterdir():
+                if os.readlink(fd).startswith(prefix):
+                    found.append(int(proc.name))
+                    break
+        except OSError:
+            continue
+    return found
+
+
+class Demo:
+    """demo.sh run in the background with its own state dir and ports."""
+
+    def __init__(self, state):
+        self.state = state
+        self.env = dict(
+            os.environ,
+            DEMO_STATE_DIR=str(state),
+            DEMO_PG_PORT=str(free_port()),
+            DEMO_ES_PORT=str(_es_port()),
+            DEMO_ADMIN_PORT=str(free_port()),
+            ES_STOP_TIMEOUT="10",
+        )
+        self.runs = 0
+        self.proc = None
+        self.out = None
+
+    def start(self):
+        self.runs += 1
+        self.out = self.state.parent / f"demo{self.runs}.out"
+        with open(self.out, "wb") as out:
+            self.proc = subprocess.Popen(
+                ["bash", str(DEMO)], env=self.env, cwd=REPO_ROOT, stdin=subprocess.DEVNULL,
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def output(self):
+        return self.out.read_text(errors="replace")
+
+    def wait_for_search_node_start(self):
+        """Waits until PostgreSQL is up and the search node is being started."""
+        def started():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"demo.sh exited {self.proc.returncode}:\n{self.output()}")
+            return "==> Search node" in self.output() and (self.state / "es" / "pid").exists()
+        wait_until(started, timeout=STARTUP_TIMEOUT_S, interval=0.5, what="the demo's search node start")
+
+    def kill(self):
+        """SIGKILL to the script alone: its trap cannot run."""
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self):
+        """make demo-stop with the same state dir."""
+        return subprocess.run(
+            ["make", "-s", "-C", str(REPO_ROOT), "demo-stop"], env=self.env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=STOP_TIMEOUT_S)
+
+
+@pytest.fixture
+def demo():
+    base = pathlib.Path(tempfile.mkdtemp(prefix="etl-demo-test-"))
+    base.chmod(0o755)
+    state = base / "state"
+    d = Demo(state)
+    yield d
+    # Whatever the outcome: stop the script, then anything still in the dir.
+    if d.proc is not None and d.proc.poll() is None:
+        d.proc.kill()
+        d.proc.wait()
+    if state.exists():
+        d.stop()
+    for pid in _users(state):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_demo_starts_again_after_sigkill_and_demo_stop_leaves_nothing(demo):
+    demo.start()
+    demo.wait_for_search_node_start()
+    demo.kill()
+
+    # Its services are left running, but none of them holds the lock.
+    assert demo.state.joinpath("pg", "data", "postmaster.pid").exists()
+    assert _users(demo.state), "expected the killed demo's services to be left running"
+    assert _holders(demo.state / "lock") == []
+
+    # The next run starts: it names what it found and stops it first.
+    demo.start()
+    demo.wait_for_search_node_start()
+    out = demo.output()
+    assert "another demo is running" not in out
+    assert "left running by a demo that ended uncleanly" in out
+    assert "PostgreSQL (pid" in out
+    assert "search node (pid" in out
+    demo.kill()
+
+    # make demo-stop stops the leftovers on request and leaves no process.
+    stop = demo.stop()
+    assert stop.returncode == 0, stop.stdout
+    assert "PostgreSQL (pid" in stop.stdout
+    time.sleep(1)
+    assert _users(demo.state) == []
+
+    # With nothing left, demo-stop says so and succeeds.
+    again = demo.stop()
+    assert again.returncode == 0, again.stdout
+    assert "nothing to stop" in again.stdout
+
+
+def test_demo_refuses_a_second_demo_while_one_runs(demo):
+    demo.start()
+    demo.wait_for_search_node_start()
+    first = demo.proc
+    second = subprocess.run(
+        ["bash", str(DEMO)], env=demo.env, cwd=REPO_ROOT, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    assert second.returncode != 0
+    assert f"another demo is running with {demo.state} (pid {first.pid};" in second.stdout
+    assert first.poll() is None, "the running demo must be left alone"
+    # make demo-stop ends the live demo the clean way: its trap stops its services.
+    stop = demo.stop()
+    assert stop.returncode == 0, stop.stdout
+    first.wait(timeout=STOP_TIMEOUT_S)
+    time.sleep(1)
+    assert _users(demo.state) == []
