@@ -45,12 +45,11 @@ import psycopg2.errors
 import pytest
 import requests
 
-from etlproc import free_port  # noqa: F401 (fixtures below use it)
+from etlproc import ES_PORTS, free_port, port_free  # noqa: F401 (fixtures below use them)
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 NATIVE = REPO_ROOT / "compose" / "native"
 SHARED_DIR = pathlib.Path(os.environ.get("ETL_SHARED_DIR") or REPO_ROOT.parent / "shared")
-ES_PORTS = range(9201, 9300)  # the runner serves only 9200..9299; 9200 is the demo's
 
 # ---------------------------------------------------------------------------
 # Cleanup that survives interrupts.
@@ -120,21 +119,6 @@ def _tempdir(prefix):
     path = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
     path.chmod(0o755)
     return path
-
-
-def _port_free(port):
-    """True when nothing listens on 127.0.0.1:port and we could bind it."""
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        if s.connect_ex(("127.0.0.1", port)) == 0:
-            return False
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _libpq_quote(value):
@@ -328,7 +312,7 @@ class SearchNode:
         random.shuffle(ports)
         last = None
         for attempt in range(attempts):
-            port = next((p for p in ports if _port_free(p)), None)
+            port = next((p for p in ports if port_free(p)), None)
             if port is None:
                 raise RuntimeError("no free port in 9201..9299 for the search node")
             ports.remove(port)

@@ -16,6 +16,8 @@ import time
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 ETC = REPO_ROOT / "etc"
+# The search runner serves only 9200..9299; 9200 is the demo's.
+ES_PORTS = range(9201, 9300)
 
 # Keys whose relative paths must be made absolute when the config moves.
 PATH_KEYS = {"mapping", "documents", "changes"}
@@ -50,6 +52,21 @@ ANALYZE;
 
 SECTION_RE = re.compile(r"^\s*\[([^\]]+)\]\s*$")
 KEY_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def port_free(port):
+    """True when nothing listens on 127.0.0.1:port and we could bind it."""
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        if s.connect_ex(("127.0.0.1", port)) == 0:
+            return False
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def free_port():

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import ES_PORTS, REPO_ROOT, _port_free
+from etlproc import ES_PORTS, REPO_ROOT, port_free
 from etlproc import free_port, wait_until
 
 DEMO = REPO_ROOT / "compose" / "native" / "demo.sh"
@@ -32,7 +32,7 @@ STOP_TIMEOUT_S = 120
 def _es_port():
     ports = list(ES_PORTS)
     random.shuffle(ports)
-    return next(p for p in ports if _port_free(p))
+    return next(p for p in ports if port_free(p))
 
 
 def _holders(path):
