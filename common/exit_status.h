@@ -16,6 +16,10 @@
 #define EXIT_MAPPING_DIFFERS EX_DATAERR   /* 65: the live index mapping is not the file's */
 #define EXIT_INTERNAL        EX_SOFTWARE  /* 70: cannot set up (curl, ...) */
 #define EXIT_STATE_DIR       EX_CANTCREAT /* 73: the state directory cannot be created */
+/* 69: GET / names an engine or version the worker does not support (not
+ * 78: the file is fine, the cluster is not; upgrading it is the fix, and
+ * the supervisor's restarts then pick it up). */
+#define EXIT_ENGINE_UNSUPPORTED EX_UNAVAILABLE
 
 /* etl-supervisor. */
 #define EXIT_OS_ERROR        EX_OSERR     /* 71: signals or poll cannot be set up */

@@ -107,4 +107,10 @@ void ids_free(char **ids, size_t count);
 /* Elasticsearch 7 and 8, OpenSearch 2: they agree on all of the above. */
 extern const struct search_engine_ops es_dialect;
 
+/* The dialect for the engine identity names, or NULL when the worker does
+ * not support it (why says so, naming what is supported).  Supported:
+ * Elasticsearch 7.10 and later 7.x, Elasticsearch 8.x, OpenSearch 2.x. */
+const struct search_engine_ops *search_engine_select(const struct search_engine_identity *identity,
+                                                     char *why, size_t why_size);
+
 #endif

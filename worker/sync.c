@@ -1,5 +1,6 @@
 /* sync.c - see sync.h.  The loop of one index:
  *
+ *   identify the engine (GET /) and pick its dialect
  *   prepare the index (create it from its file, or check its live mapping)
  *   repeat until a stop request:
  *     fresh state: bootstrap (the full load's starting cursors)
@@ -10,11 +11,12 @@
  *     sweep pending and the full load done: sweep (sweep.c)
  *     nothing more at once: log "caught up" once, sleep poll_interval_ms
  *
- * Any step that fails backs off and starts the round over; only bad SQL and
- * a differing mapping end the worker. */
+ * Any step that fails backs off and starts the round over; only bad SQL, a
+ * differing mapping and an unsupported engine end the worker. */
 #include "sync.h"
 
 #include "batch.h"
+#include "engine_identify.h"
 #include "index_setup.h"
 #include "sweep.h"
 #include "log.h"
@@ -315,7 +317,9 @@ int worker_init(struct worker *w, const struct etl_config *config, const struct 
 int worker_run(struct worker *w)
 {
     w->exit_status = EXIT_STOPPED;
-    enum step step = prepare_index(w);
+    enum step step = engine_identify(w);
+    if (step == STEP_OK)
+        step = prepare_index(w);
     while (step != STEP_FATAL && !*w->stop) {
         if (w->state.fresh) {
             step = bootstrap(w);

@@ -3,6 +3,8 @@
  * the paths and body of index creation. */
 #include "search_engine.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +122,44 @@ static void test_index_creation(void **state)
     json_decref(definition);
 }
 
+/* distribution and version must be given the ES dialect, or refused
+ * with a reason that names them and what is supported. */
+static void expect_selected(const char *distribution, const char *version, bool supported)
+{
+    struct search_engine_identity identity = {0};
+    snprintf(identity.distribution, sizeof identity.distribution, "%s", distribution);
+    snprintf(identity.version, sizeof identity.version, "%s", version);
+    char why[256] = "";
+    const struct search_engine_ops *ops = search_engine_select(&identity, why, sizeof why);
+    if (supported && ops != &es_dialect)
+        fail_msg("%s %s refused: %s", distribution, version, why);
+    if (!supported && ops != NULL)
+        fail_msg("%s %s accepted", distribution, version);
+    if (!supported && (strstr(why, version) == NULL || strstr(why, "supported: ") == NULL))
+        fail_msg("%s %s: reason \"%s\"", distribution, version, why);
+}
+
+static void test_supported_engines(void **state)
+{
+    (void)state;
+    expect_selected("elasticsearch", "7.10.2", true);
+    expect_selected("elasticsearch", "7.17.22", true);
+    expect_selected("elasticsearch", "8.0.0", true);
+    expect_selected("elasticsearch", "8.14.1", true);
+    expect_selected("elasticsearch", "8.15.0-SNAPSHOT", true);
+    expect_selected("opensearch", "2.0.0", true);
+    expect_selected("opensearch", "2.19.1", true);
+    /* too old, too new, another distribution, not a version */
+    expect_selected("elasticsearch", "7.9.3", false);
+    expect_selected("elasticsearch", "6.8.23", false);
+    expect_selected("elasticsearch", "9.0.0", false);
+    expect_selected("opensearch", "1.3.19", false);
+    expect_selected("opensearch", "3.0.0", false);
+    expect_selected("solr", "9.6.1", false);
+    expect_selected("elasticsearch", "eight", false);
+    expect_selected("elasticsearch", "8", false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +168,7 @@ int main(void)
         cmocka_unit_test(test_no_identity),
         cmocka_unit_test(test_longest_identity_fits),
         cmocka_unit_test(test_index_creation),
+        cmocka_unit_test(test_supported_engines),
     };
     return cmocka_run_group_tests_name("search_engine", tests, NULL, NULL);
 }
