@@ -84,6 +84,10 @@ static const struct key_spec key_specs[] = {
      offsetof(struct etl_config, es_url)},
     STR("elasticsearch", "user", "", es_user),
     PATH("elasticsearch", "password_file", "", es_password_file),
+    PATH("elasticsearch", "api_key_file", "", es_api_key_file),
+    PATH("elasticsearch", "ca_file", "", es_ca_file),
+    PATH("elasticsearch", "client_cert_file", "", es_client_cert_file),
+    PATH("elasticsearch", "client_key_file", "", es_client_key_file),
     INT("elasticsearch", "connect_timeout_ms", "3000", 100, 60000, es_connect_timeout_ms),
     INT("elasticsearch", "request_timeout_ms", "30000", 1000, 600000, es_request_timeout_ms),
 
@@ -205,6 +209,36 @@ static bool is_fixed_section(const char *name)
     return false;
 }
 
+/* The line where section.key is set, or 0. */
+static int entry_line(const struct ini_document *doc, const char *section, const char *key)
+{
+    for (size_t i = 0; i < doc->entries_count; i++) {
+        if (strcmp(doc->entries[i].section, section) == 0 && strcmp(doc->entries[i].name, key) == 0)
+            return doc->entries[i].line;
+    }
+    return 0;
+}
+
+/* One way to log in to the search engine: an API key, or a user and a
+ * password, never both; a client key needs its certificate. */
+static int check_es_credentials(const struct etl_config *config, const struct ini_document *doc,
+                                char *err, size_t err_size)
+{
+    const char *section = "elasticsearch";
+    if (config->es_api_key_file[0] != '\0' &&
+        (config->es_user[0] != '\0' || config->es_password_file[0] != '\0')) {
+        config_error(err, err_size, config->path, entry_line(doc, section, "api_key_file"),
+                     "api_key_file", "exclusive with user and password_file: set one or the other");
+        return -1;
+    }
+    if (config->es_client_key_file[0] != '\0' && config->es_client_cert_file[0] == '\0') {
+        config_error(err, err_size, config->path, entry_line(doc, section, "client_key_file"),
+                     "client_key_file", "needs client_cert_file");
+        return -1;
+    }
+    return 0;
+}
+
 /* Checks rules that tie several keys together. */
 static int check_cross_keys(struct etl_config *config, const struct ini_document *doc, char *err,
                             size_t err_size)
@@ -234,17 +268,13 @@ static int check_cross_keys(struct etl_config *config, const struct ini_document
     int interval = config->change_log_prune_interval_s;
     if (interval > 0 && interval < PRUNE_INTERVAL_MIN_S) {
         const char *key = "change_log_prune_interval_s";
-        int line = 0;
-        for (size_t i = 0; i < doc->entries_count; i++) {
-            if (strcmp(doc->entries[i].section, "etl") == 0 &&
-                strcmp(doc->entries[i].name, key) == 0)
-                line = doc->entries[i].line;
-        }
-        config_error(err, err_size, config->path, line, key,
+        config_error(err, err_size, config->path, entry_line(doc, "etl", key), key,
                      "\"%d\" is not 0 (off) or a whole number from %d to %d", interval,
                      PRUNE_INTERVAL_MIN_S, PRUNE_INTERVAL_MAX_S);
         return -1;
     }
+    if (check_es_credentials(config, doc, err, err_size) < 0)
+        return -1;
     if (config->indices_count == 0) {
         config_error(err, err_size, config->path, doc->line_count, "[index.NAME]",
                      "at least one index section is required");

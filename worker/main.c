@@ -50,7 +50,8 @@ static void usage(FILE *out)
                  "  -h, --help         this text\n"
                  "  -V, --version      version\n\n"
                  "Exit status: 0 stopped by SIGTERM/SIGINT, 64 usage, 65 index mapping differs\n"
-                 "from its file, 70 internal error, 73 state directory, 78 configuration.\n");
+                 "from its file, 69 search engine not supported, 70 internal error, 73 state\n"
+                 "directory, 78 configuration.\n");
 }
 
 /* Parses the command line, loads the config, runs the worker. */
