@@ -75,6 +75,7 @@ static const struct key_spec key_specs[] = {
     STR("postgres", "user", "", pg_user),
     PATH("postgres", "password_file", "", pg_password_file),
     STR("postgres", "sslmode", "", pg_sslmode),
+    PATH("postgres", "sslrootcert", "", pg_sslrootcert),
     INT("postgres", "connect_timeout_s", "5", 1, 300, pg_connect_timeout_s),
     INT("postgres", "statement_timeout_ms", "30000", 100, 3600000, pg_statement_timeout_ms),
     INT("postgres", "keepalives_idle_s", "30", 1, 3600, pg_keepalives_idle_s),

@@ -55,6 +55,7 @@ struct etl_config {
     char *pg_user;
     char *pg_password_file;
     char *pg_sslmode;
+    char *pg_sslrootcert; /* PEM CAs for sslmode verify-ca / verify-full */
     int pg_connect_timeout_s;
     int pg_statement_timeout_ms;
     int pg_keepalives_idle_s;   /* idle seconds before TCP keepalive probes */

@@ -16,10 +16,15 @@ Authorization header is the test's API key or its user and password (else
   the reason naming the certificate problem; the worker keeps running;
 - a wrong API key: retried with backoff, the reason saying HTTP 401;
 - a server that says it is an engine the worker does not support: exit 69
-  with the reason logged.
+  with the reason logged;
+- PostgreSQL with sslmode=verify-full and [postgres] sslrootcert: the
+  session's cluster gets ssl=on with a certificate for 127.0.0.1 from the
+  same CA for one test (reset afterwards); the right CA syncs over TLS, a
+  wrong one is retried naming the verification failure.
 """
 
 import base64
+import contextlib
 import http.server
 import json
 import os
@@ -285,3 +290,71 @@ def test_unsupported_engine_is_refused_at_start(tmp_path, pg, es, catalog, bin_d
         worker.close()
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def _postgres_ssl(pg, tls):
+    """ssl=on for the session's cluster, with tls's server certificate (for
+    127.0.0.1), until the block ends; then as before."""
+    data = pg.dir / "data"
+    for name in ("server.crt", "server.key"):
+        target = data / f"etl-test-{name}"
+        shutil.copyfile(tls.dir / name, target)
+        target.chmod(0o600)
+        owner = data.stat()
+        os.chown(target, owner.st_uid, owner.st_gid)
+    settings = {"ssl_cert_file": data / "etl-test-server.crt",
+                "ssl_key_file": data / "etl-test-server.key", "ssl": "on"}
+    for key, value in settings.items():
+        pg._admin(f"ALTER SYSTEM SET {key} = '{value}'")
+    pg._admin("SELECT pg_reload_conf()")
+    wait_until(lambda: pg._admin("SHOW ssl")[0][0] == "on", timeout=10, what="ssl on")
+    try:
+        yield
+    finally:
+        for key in settings:
+            pg._admin(f"ALTER SYSTEM RESET {key}")
+        pg._admin("SELECT pg_reload_conf()")
+        wait_until(lambda: pg._admin("SHOW ssl")[0][0] == "off", timeout=10, what="ssl off")
+
+
+def _etl_ssl_connections(pg, dbname):
+    """How many of role etl's connections to dbname use TLS."""
+    rows = pg._admin("SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)"
+                     " WHERE usename = 'etl' AND datname = %s AND ssl", (dbname,))
+    return rows[0][0]
+
+
+def test_postgres_verify_full(tmp_path, pg, es, catalog, bin_dir, proxy):
+    with _postgres_ssl(pg, proxy):
+        overrides = {("postgres", "sslmode"): "verify-full",
+                     ("postgres", "sslrootcert"): str(proxy.dir / "ca.crt")}
+        config, names = make_config(tmp_path, pg, es, catalog, overrides=overrides)
+        worker = run_worker(bin_dir, config)
+        try:
+            worker.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev),
+                            timeout=120, what="caught up")
+            assert es.count(names["movies"]) == FILMS
+            assert _etl_ssl_connections(pg, catalog) >= 1
+            assert not worker.events("retry")
+            assert worker.stop() == 0
+        finally:
+            worker.close()
+            es.delete_indices(names["movies"])
+
+        overrides[("postgres", "sslrootcert")] = str(proxy.dir / "other-ca.crt")
+        wrong_dir = tmp_path / "wrong-ca"
+        wrong_dir.mkdir()
+        config, _ = make_config(wrong_dir, pg, es, catalog, overrides=overrides)
+        worker = run_worker(bin_dir, config)
+        try:
+            retries = worker.wait_for(
+                lambda ev: [e for e in ev if e.get("msg") == "retry"
+                            and e.get("what") == "postgres"
+                            and "certificate verify failed" in e.get("reason", "")],
+                timeout=60, what="a postgres retry naming the certificate")
+            assert int(retries[0]["delay_ms"]) > 0
+            assert worker.proc.poll() is None
+            assert worker.stop() == 0
+        finally:
+            worker.close()

@@ -139,6 +139,7 @@ static void assert_documented_defaults(const struct etl_config *c, const char *d
     assert_string_equal(c->pg_user, user);
     assert_string_equal(c->pg_password_file, "");
     assert_string_equal(c->pg_sslmode, "");
+    assert_string_equal(c->pg_sslrootcert, "");
     assert_int_equal(c->pg_connect_timeout_s, 5);
     assert_int_equal(c->pg_statement_timeout_ms, 30000);
     assert_string_equal(c->es_url, "http://127.0.0.1:9200");
