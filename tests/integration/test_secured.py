@@ -189,6 +189,16 @@ def proxy(es, tmp_path_factory):
         tls.stop()
 
 
+def _synced_without_retries(worker, es, index):
+    """Waits for the worker to catch up, checks every film arrived without a
+    retry, and stops it."""
+    worker.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev), timeout=120,
+                    what="caught up")
+    assert es.count(index) == FILMS
+    assert not worker.events("retry")
+    assert worker.stop() == 0
+
+
 def _secrets_absent(text, tls):
     for secret in (tls.api_key, tls.password):
         assert secret not in text, "a secret was logged"
@@ -204,11 +214,7 @@ def test_secured_cluster_right_ca_and_credentials(tmp_path, pg, es, catalog, bin
                                  timeout=60, what="search engine identified")[0]
         assert (engine["distribution"], engine["version"]) == (
             es.expected["distribution"], es.expected["version"])
-        worker.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev), timeout=120,
-                        what="caught up")
-        assert es.count(names["movies"]) == FILMS
-        assert not worker.events("retry")
-        assert worker.stop() == 0
+        _synced_without_retries(worker, es, names["movies"])
         _secrets_absent(worker.text(), proxy)
     finally:
         worker.close()
@@ -334,10 +340,8 @@ def test_postgres_verify_full(tmp_path, pg, es, catalog, bin_dir, proxy):
         try:
             worker.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev),
                             timeout=120, what="caught up")
-            assert es.count(names["movies"]) == FILMS
             assert _etl_ssl_connections(pg, catalog) >= 1
-            assert not worker.events("retry")
-            assert worker.stop() == 0
+            _synced_without_retries(worker, es, names["movies"])
         finally:
             worker.close()
             es.delete_indices(names["movies"])
