@@ -85,6 +85,7 @@ static const struct key_spec key_specs[] = {
     STR("postgres", "user", "", pg_user),
     PATH("postgres", "password_file", "", pg_password_file),
     STR("postgres", "sslmode", "", pg_sslmode),
+    PATH("postgres", "sslrootcert", "", pg_sslrootcert),
     INT("postgres", "connect_timeout_s", "5", 1, 300, pg_connect_timeout_s),
     INT("postgres", "statement_timeout_ms", "30000", 100, 3600000, pg_statement_timeout_ms),
     INT("postgres", "keepalives_idle_s", "30", 1, 3600, pg_keepalives_idle_s),
@@ -94,6 +95,10 @@ static const struct key_spec key_specs[] = {
      offsetof(struct etl_config, es_url)},
     STR("elasticsearch", "user", "", es_user),
     PATH("elasticsearch", "password_file", "", es_password_file),
+    PATH("elasticsearch", "api_key_file", "", es_api_key_file),
+    PATH("elasticsearch", "ca_file", "", es_ca_file),
+    PATH("elasticsearch", "client_cert_file", "", es_client_cert_file),
+    PATH("elasticsearch", "client_key_file", "", es_client_key_file),
     INT("elasticsearch", "connect_timeout_ms", "3000", 100, 60000, es_connect_timeout_ms),
     INT("elasticsearch", "request_timeout_ms", "30000", 1000, 600000, es_request_timeout_ms),
 
@@ -224,7 +229,6 @@ static bool is_fixed_section(const char *name)
     return false;
 }
 
-/* Checks rules that tie several keys together. */
 /* The line where [section] key is set (the last time), or 0 when it is not
  * in the file. */
 static int key_line(const struct ini_document *doc, const char *section, const char *key)
@@ -235,6 +239,26 @@ static int key_line(const struct ini_document *doc, const char *section, const c
             line = doc->entries[i].line;
     }
     return line;
+}
+
+/* One way to log in to the search engine: an API key, or a user and a
+ * password, never both; a client key needs its certificate. */
+static int check_es_credentials(const struct etl_config *config, const struct ini_document *doc,
+                                char *err, size_t err_size)
+{
+    const char *section = "elasticsearch";
+    if (config->es_api_key_file[0] != '\0' &&
+        (config->es_user[0] != '\0' || config->es_password_file[0] != '\0')) {
+        config_error(err, err_size, config->path, key_line(doc, section, "api_key_file"),
+                     "api_key_file", "exclusive with user and password_file: set one or the other");
+        return -1;
+    }
+    if (config->es_client_key_file[0] != '\0' && config->es_client_cert_file[0] == '\0') {
+        config_error(err, err_size, config->path, key_line(doc, section, "client_key_file"),
+                     "client_key_file", "needs client_cert_file");
+        return -1;
+    }
+    return 0;
 }
 
 /* A step a worker may block in, and so go silent on its status channel, for
@@ -280,6 +304,7 @@ static int check_hang_timeout(const struct etl_config *config, const struct ini_
     return -1;
 }
 
+/* Checks rules that tie several keys together. */
 static int check_cross_keys(struct etl_config *config, const struct ini_document *doc, char *err,
                             size_t err_size)
 {
@@ -314,6 +339,8 @@ static int check_cross_keys(struct etl_config *config, const struct ini_document
         return -1;
     }
     if (check_hang_timeout(config, doc, err, err_size) < 0)
+        return -1;
+    if (check_es_credentials(config, doc, err, err_size) < 0)
         return -1;
     if (config->indices_count == 0) {
         config_error(err, err_size, config->path, doc->line_count, "[index.NAME]",

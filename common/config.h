@@ -68,6 +68,7 @@ struct etl_config {
     char *pg_user;
     char *pg_password_file;
     char *pg_sslmode;
+    char *pg_sslrootcert; /* PEM CAs for sslmode verify-ca / verify-full */
     int pg_connect_timeout_s;
     int pg_statement_timeout_ms;
     int pg_keepalives_idle_s;   /* idle seconds before TCP keepalive probes */
@@ -77,6 +78,10 @@ struct etl_config {
     char *es_url;
     char *es_user;
     char *es_password_file;
+    char *es_api_key_file;     /* first line: the encoded API key; exclusive with es_user */
+    char *es_ca_file;          /* PEM CAs trusted for https ("": the system's) */
+    char *es_client_cert_file; /* PEM client certificate ("": none) */
+    char *es_client_key_file;  /* its private key ("": in es_client_cert_file) */
     int es_connect_timeout_ms;
     int es_request_timeout_ms;
 

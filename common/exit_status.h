@@ -21,6 +21,10 @@
 #define EXIT_DIFFERS        EX_DATAERR     /* 65: the index differs from PostgreSQL */
 #define EXIT_UNREACHABLE    EX_UNAVAILABLE /* 69: PostgreSQL or the search engine did not answer */
 #define EXIT_REBUILD_NEEDED EX_TEMPFAIL    /* 75: too many differ to repair */
+/* 69: GET / names an engine or version the worker does not support (not
+ * 78: the file is fine, the cluster is not; upgrading it is the fix, and
+ * the supervisor's restarts then pick it up). */
+#define EXIT_ENGINE_UNSUPPORTED EX_UNAVAILABLE
 
 /* etl-supervisor. */
 #define EXIT_OS_ERROR        EX_OSERR     /* 71: signals or poll cannot be set up */

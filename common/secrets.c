@@ -24,6 +24,6 @@ char *config_read_secret(const char *file, const char *env_name, bool *failed, c
         text[strcspn(text, "\r\n")] = '\0';
         return text;
     }
-    const char *env = getenv(env_name);
+    const char *env = env_name != NULL ? getenv(env_name) : NULL;
     return env != NULL && env[0] != '\0' ? xstrdup(env) : NULL;
 }

@@ -28,6 +28,70 @@ static int abort_on_stop(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_
     return stop != NULL && *stop && !sent_whole ? 1 : 0;
 }
 
+/* https: the peer's certificate and name are always verified, against
+ * ca_file when set (else the system's CAs); a client certificate is
+ * presented when set.  curl ignores all of it for http://. */
+static void set_tls(CURL *curl, const struct etl_config *config)
+{
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (config->es_ca_file[0] != '\0')
+        curl_easy_setopt(curl, CURLOPT_CAINFO, config->es_ca_file);
+    if (config->es_client_cert_file[0] != '\0') {
+        curl_easy_setopt(curl, CURLOPT_SSLCERT, config->es_client_cert_file);
+        curl_easy_setopt(curl, CURLOPT_SSLCERTTYPE, "PEM");
+    }
+    if (config->es_client_key_file[0] != '\0')
+        curl_easy_setopt(curl, CURLOPT_SSLKEY, config->es_client_key_file);
+}
+
+/* Overwrites a secret before freeing it. */
+static void free_secret(char *secret)
+{
+    if (secret != NULL) {
+        memset(secret, 0, strlen(secret));
+        free(secret);
+    }
+}
+
+/* Adds "Authorization: ApiKey KEY" to both header lists; the key is the
+ * first line of api_key_file (Elasticsearch's "encoded" value, base64 of
+ * id:api_key).  Returns 0, or -1 with err filled (never with the key). */
+static int add_api_key(struct es_client *es, const char *file, char *err, size_t err_size)
+{
+    bool failed;
+    char *key = config_read_secret(file, NULL, &failed, err, err_size);
+    if (failed)
+        return -1;
+    if (key == NULL || key[0] == '\0') {
+        snprintf(err, err_size, "%s: the API key file is empty", file);
+        free_secret(key);
+        return -1;
+    }
+    char *header = xasprintf("Authorization: ApiKey %s", key);
+    es->json_headers = curl_slist_append(es->json_headers, header);
+    es->ndjson_headers = curl_slist_append(es->ndjson_headers, header);
+    free_secret(header);
+    free_secret(key);
+    return 0;
+}
+
+/* Basic auth with user and the password of password_file (or
+ * ETL_ES_PASSWORD).  Returns 0, or -1 with err filled. */
+static int set_basic_auth(CURL *curl, const struct etl_config *config, char *err, size_t err_size)
+{
+    bool failed;
+    char *password =
+        config_read_secret(config->es_password_file, "ETL_ES_PASSWORD", &failed, err, err_size);
+    if (failed)
+        return -1;
+    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    curl_easy_setopt(curl, CURLOPT_USERNAME, config->es_user);
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, password ? password : "");
+    free_secret(password);
+    return 0;
+}
+
 /* One curl handle for the worker's life: keeps the connection alive between
  * bulk requests. */
 int es_client_init(struct es_client *es, const struct etl_config *config,
@@ -56,20 +120,12 @@ int es_client_init(struct es_client *es, const struct etl_config *config,
     curl_easy_setopt(es->curl, CURLOPT_XFERINFOFUNCTION, abort_on_stop);
     curl_easy_setopt(es->curl, CURLOPT_XFERINFODATA, (void *)stop);
     curl_easy_setopt(es->curl, CURLOPT_NOPROGRESS, 0L);
-    if (config->es_user[0] != '\0') {
-        bool failed;
-        char *password =
-            config_read_secret(config->es_password_file, "ETL_ES_PASSWORD", &failed, err, err_size);
-        if (failed)
-            return -1;
-        curl_easy_setopt(es->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(es->curl, CURLOPT_USERNAME, config->es_user);
-        curl_easy_setopt(es->curl, CURLOPT_PASSWORD, password ? password : "");
-        if (password != NULL) {
-            memset(password, 0, strlen(password));
-            free(password);
-        }
-    }
+    set_tls(es->curl, config);
+    /* The config allows one of the two (check_es_credentials). */
+    if (config->es_api_key_file[0] != '\0')
+        return add_api_key(es, config->es_api_key_file, err, err_size);
+    if (config->es_user[0] != '\0')
+        return set_basic_auth(es->curl, config, err, err_size);
     return 0;
 }
 

@@ -74,7 +74,8 @@ static void usage(FILE *out)
                  "  -V, --version      version\n\n"
                  "SIGUSR1 rebuilds the index into a new one, then moves its alias.\n\n"
                  "Exit status: 0 stopped by SIGTERM/SIGINT, 64 usage, 65 index mapping differs\n"
-                 "from its file, 70 internal error, 73 state directory, 78 configuration.\n"
+                 "from its file, 69 search engine not supported, 70 internal error, 73 state\n"
+                 "directory, 78 configuration.\n"
                  "--verify: 0 equal (or repaired), 65 differs, 69 PostgreSQL or the search\n"
                  "engine unreachable, 75 --repair: too many differ (rebuild), 78 configuration.\n");
 }

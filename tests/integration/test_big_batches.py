@@ -169,8 +169,8 @@ def test_invalid_json_from_sql_exits_78_and_sends_nothing(tmp_path, pg, es, cata
 
 def small_body_node_class(search_node):
     """A SearchNode subclass whose http.max_content_length is lowered: the
-    runner copies its default opensearch.yml only when the node has none, so
-    one written beforehand is used."""
+    runner copies its default opensearch.yml (elasticsearch.yml) only when
+    the node has none, so one written beforehand is used."""
 
     class SmallBodyNode(search_node):
         MAX_CONTENT = "1mb"
@@ -179,7 +179,7 @@ def small_body_node_class(search_node):
             for attempt in range(attempts):
                 conf = self.base / f"es{attempt}" / "node" / "node_1" / "config"
                 conf.mkdir(parents=True, exist_ok=True)
-                (conf / "opensearch.yml").write_text(f"http.max_content_length: {self.MAX_CONTENT}\n")
+                (conf / self.expected["config_file"]).write_text(f"http.max_content_length: {self.MAX_CONTENT}\n")
             super().create(attempts)
 
     return SmallBodyNode

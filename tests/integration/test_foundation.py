@@ -1,7 +1,9 @@
 """The ground every other test stands on: a real search node, a real
 PostgreSQL with the catalogue's schema, roles, triggers and sample data.
 
-Why the search node is OpenSearch 2.19.1 and not Elasticsearch 8.14.1: the
+The node is OpenSearch 2.19.1 or, with ETL_TEST_ENGINE=elasticsearch7,
+Elasticsearch 7.10.2 (org.codelibs:elasticsearch-cluster-runner:7.10.2.0).
+Why the default is OpenSearch 2.19.1 and not Elasticsearch 8.14.1: the
 issue asks for Elasticsearch 8.14.1 run in one JVM by
 org.codelibs:elasticsearch-cluster-runner:8.14.1.0, but Maven Central serves
 that artifact only up to 7.10.2.0.  Following the issue's fallback, the node is
@@ -67,10 +69,18 @@ ANALYSIS = {
 
 def test_node_is_real(es):
     root = es.json("GET", "/")
-    assert root["version"]["distribution"] == "opensearch"
-    assert root["version"]["number"] == "2.19.1"
-    assert root["version"]["lucene_version"].startswith("9.")
-    assert "OpenSearch" in root["tagline"]
+    if es.engine == "opensearch":
+        assert root["version"]["distribution"] == "opensearch"
+        assert root["version"]["number"] == "2.19.1"
+        assert root["version"]["lucene_version"].startswith("9.")
+        assert "OpenSearch" in root["tagline"]
+    else:
+        # Elasticsearch says no distribution; its tagline is its own.
+        assert es.engine == "elasticsearch7"
+        assert "distribution" not in root["version"]
+        assert root["version"]["number"] == "7.10.2"
+        assert root["version"]["lucene_version"] == "8.7.0"
+        assert root["tagline"] == "You Know, for Search"
     health = es.health("yellow")
     assert health["status"] in ("green", "yellow")
     assert health["number_of_nodes"] == 1
@@ -107,11 +117,17 @@ def test_analyzer_filter_order(es, analysis_index):
                    tokenizer="standard", filter=filters) == ["luke'", "journei"]
 
 
+def star_stem(es):
+    """The stem of "Звёздные": OpenSearch 2's Snowball (Lucene 9) folds ё
+    into е; Elasticsearch 7.10's (Lucene 8.7) does not, and stems it
+    differently (so there "Звездные" does not find "Звёздные")."""
+    return "звездн" if es.engine == "opensearch" else "звёздны"
+
+
 def test_analyzer_russian(es, analysis_index):
-    # Russian stop words (и, в, на) go; words are stemmed; the Snowball
-    # stemmer folds ё into е.
+    # Russian stop words (и, в, на) go; words are stemmed.
     assert analyze(es, analysis_index, "Звёздные войны и приключения в космосе") == [
-        "звездн", "войн", "приключен", "космос",
+        star_stem(es), "войн", "приключен", "космос",
     ]
     assert analyze(es, analysis_index, "Фильмы на русском языке") == ["фильм", "русск", "язык"]
     assert analyze(es, analysis_index, "Звездные Войны") == ["звездн", "войн"]
@@ -120,7 +136,7 @@ def test_analyzer_russian(es, analysis_index):
 def test_analyzer_mixed(es, analysis_index):
     # One analyzer serves titles in either language.
     assert analyze(es, analysis_index, "Star Wars: Звёздные войны") == [
-        "star", "war", "звездн", "войн",
+        "star", "war", star_stem(es), "войн",
     ]
 
 

@@ -141,11 +141,16 @@ static void assert_documented_defaults(const struct etl_config *c, const char *d
     assert_string_equal(c->pg_user, user);
     assert_string_equal(c->pg_password_file, "");
     assert_string_equal(c->pg_sslmode, "");
+    assert_string_equal(c->pg_sslrootcert, "");
     assert_int_equal(c->pg_connect_timeout_s, 5);
     assert_int_equal(c->pg_statement_timeout_ms, 30000);
     assert_string_equal(c->es_url, "http://127.0.0.1:9200");
     assert_string_equal(c->es_user, "");
     assert_string_equal(c->es_password_file, "");
+    assert_string_equal(c->es_api_key_file, "");
+    assert_string_equal(c->es_ca_file, "");
+    assert_string_equal(c->es_client_cert_file, "");
+    assert_string_equal(c->es_client_key_file, "");
     assert_int_equal(c->es_connect_timeout_ms, 3000);
     assert_int_equal(c->es_request_timeout_ms, 30000);
     assert_string_equal(c->control_socket, "/run/etl/control.sock");
@@ -676,6 +681,13 @@ static const struct error_case error_cases[] = {
      NULL},
     {INDEX_SECTION "index = _movies\n", "5: index: \"_movies\"" ES_NAME_RULES, NULL, NULL},
     {INDEX_SECTION "index = ..\n", "5: index: \"..\"" ES_NAME_RULES, NULL, NULL},
+    /* [elasticsearch]: one way to log in; a client key needs its certificate */
+    {"[elasticsearch]\nuser = etl\napi_key_file = /k\n" INDEX_SECTION,
+     "3: api_key_file: exclusive with user and password_file: set one or the other", NULL, NULL},
+    {"[elasticsearch]\napi_key_file = /k\npassword_file = /p\n" INDEX_SECTION,
+     "2: api_key_file: exclusive with user and password_file: set one or the other", NULL, NULL},
+    {"[elasticsearch]\nca_file = /ca.pem\nclient_key_file = /key.pem\n" INDEX_SECTION,
+     "3: client_key_file: needs client_cert_file", NULL, NULL},
     /* metrics_listen: numeric HOST:PORT only */
     {"[supervisor]\nmetrics_listen = localhost:9187\n" INDEX_SECTION,
      "2: metrics_listen: \"localhost:9187\" is not a numeric IPv4 address or [IPv6] address "

@@ -4,6 +4,8 @@
  * _mget answers (verify). */
 #include "search_engine.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -231,6 +233,44 @@ static void test_owner_and_listing(void **state)
     assert_int_equal(es_dialect.list_parse(bad, strlen(bad), &names, &count), -1);
 }
 
+/* distribution and version must be given the ES dialect, or refused
+ * with a reason that names them and what is supported. */
+static void expect_selected(const char *distribution, const char *version, bool supported)
+{
+    struct search_engine_identity identity = {0};
+    snprintf(identity.distribution, sizeof identity.distribution, "%s", distribution);
+    snprintf(identity.version, sizeof identity.version, "%s", version);
+    char why[256] = "";
+    const struct search_engine_ops *ops = search_engine_select(&identity, why, sizeof why);
+    if (supported && ops != &es_dialect)
+        fail_msg("%s %s refused: %s", distribution, version, why);
+    if (!supported && ops != NULL)
+        fail_msg("%s %s accepted", distribution, version);
+    if (!supported && (strstr(why, version) == NULL || strstr(why, "supported: ") == NULL))
+        fail_msg("%s %s: reason \"%s\"", distribution, version, why);
+}
+
+static void test_supported_engines(void **state)
+{
+    (void)state;
+    expect_selected("elasticsearch", "7.10.2", true);
+    expect_selected("elasticsearch", "7.17.22", true);
+    expect_selected("elasticsearch", "8.0.0", true);
+    expect_selected("elasticsearch", "8.14.1", true);
+    expect_selected("elasticsearch", "8.15.0-SNAPSHOT", true);
+    expect_selected("opensearch", "2.0.0", true);
+    expect_selected("opensearch", "2.19.1", true);
+    /* too old, too new, another distribution, not a version */
+    expect_selected("elasticsearch", "7.9.3", false);
+    expect_selected("elasticsearch", "6.8.23", false);
+    expect_selected("elasticsearch", "9.0.0", false);
+    expect_selected("opensearch", "1.3.19", false);
+    expect_selected("opensearch", "3.0.0", false);
+    expect_selected("solr", "9.6.1", false);
+    expect_selected("elasticsearch", "eight", false);
+    expect_selected("elasticsearch", "8", false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_mget),
         cmocka_unit_test(test_alias_actions),
         cmocka_unit_test(test_owner_and_listing),
+        cmocka_unit_test(test_supported_engines),
     };
     return cmocka_run_group_tests_name("search_engine", tests, NULL, NULL);
 }
