@@ -15,24 +15,15 @@ service_pkgs="postgresql postgresql-client sqlite3 curl ca-certificates openjdk-
 test_pkgs="python3 python3-venv python3-pytest python3-psycopg2 python3-requests python3-prometheus-client python3-yaml docker-compose"
 demo_pkgs="nginx gettext-base chromium"
 
-missing=""
-for pkg in $build_pkgs $check_pkgs $service_pkgs $test_pkgs $demo_pkgs; do
-    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
-    [ "$status" = installed ] || missing="$missing $pkg"
-done
+. "$top/compose/native/lib.sh"
+# shellcheck disable=SC2086
+missing=$(missing_packages $build_pkgs $check_pkgs $service_pkgs $test_pkgs $demo_pkgs)
 # Node.js with npm (for the browser test's playwright-core): any install
 # will do; Debian's packages when there is none.
 if ! command -v npm >/dev/null 2>&1; then missing="$missing nodejs npm"; fi
 if [ -n "$missing" ]; then
-    if [ "$(id -u)" != 0 ]; then
-        echo "install-deps.sh: missing Debian packages:$missing (run as root to install)" >&2
-        exit 1
-    fi
-    echo "install-deps.sh: installing$missing"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
     # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    apt_install install-deps.sh $missing
     # Debian starts a default cluster and nginx on install; the project runs
     # its own, on its own ports, so stop the system ones if they came up.
     if command -v pg_lsclusters >/dev/null 2>&1; then

@@ -14,3 +14,28 @@ stop_pid() {
         kill -KILL "$1" 2>/dev/null || true
     fi
 }
+
+# missing_packages PKG...: prints, space-separated, the Debian packages of
+# the list that are not installed (nothing when all are).
+missing_packages() {
+    missing_packages_out=""
+    for missing_packages_pkg in "$@"; do
+        missing_packages_status=$(dpkg-query -W -f='${db:Status-Status}' "$missing_packages_pkg" 2>/dev/null || true)
+        [ "$missing_packages_status" = installed ] || missing_packages_out="$missing_packages_out $missing_packages_pkg"
+    done
+    echo "$missing_packages_out"
+}
+
+# apt_install WHO PKG...: installs the packages without recommends, quietly;
+# without root it names them (as WHO) and fails, so a user knows what to ask for.
+apt_install() {
+    apt_install_who=$1; shift
+    if [ "$(id -u)" != 0 ]; then
+        echo "$apt_install_who: missing Debian packages: $* (run as root to install)" >&2
+        exit 1
+    fi
+    echo "$apt_install_who: installing $*"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}

@@ -7,18 +7,8 @@
 # /etc: podman reads compose/test/containers.conf through CONTAINERS_CONF.
 set -eu
 pkgs="podman runc conmon netavark aardvark-dns iptables catatonit debootstrap docker-compose python3-pytest python3-requests python3-yaml"
-missing=""
-for pkg in $pkgs; do
-    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
-    [ "$status" = installed ] || missing="$missing $pkg"
-done
+. "$(dirname "$0")/../native/lib.sh"
+missing=$(missing_packages $pkgs)
 [ -n "$missing" ] || exit 0
-if [ "$(id -u)" != 0 ]; then
-    echo "install-podman.sh: missing Debian packages:$missing (run as root to install)" >&2
-    exit 1
-fi
-echo "install-podman.sh: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt_install install-podman.sh $missing

@@ -197,17 +197,23 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION content.etl_prune_change_log(text[], interval) FROM PUBLIC;
 
+-- Raises the watermark to (p_modified, p_id) unless it is there already: the
+-- one place both triggers below change it.
+CREATE OR REPLACE FUNCTION content.change_log_raise_watermark(p_modified timestamptz, p_id uuid)
+RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    UPDATE content.change_log_pruned w
+       SET modified = p_modified, id = p_id
+     WHERE p_modified IS NOT NULL
+       AND (w.modified IS NULL OR (w.modified, w.id) < (p_modified, p_id));
+$$;
+
 -- Raises the watermark to the greatest key of the rows a DELETE removed.
 CREATE OR REPLACE FUNCTION content.change_log_note_delete() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    WITH top AS (
-        SELECT r.modified, r.id FROM removed r ORDER BY r.modified DESC, r.id DESC LIMIT 1
-    )
-    UPDATE content.change_log_pruned w
-       SET modified = top.modified, id = top.id
-      FROM top
-     WHERE w.modified IS NULL OR (w.modified, w.id) < (top.modified, top.id);
+    PERFORM content.change_log_raise_watermark(r.modified, r.id)
+       FROM (SELECT modified, id FROM removed ORDER BY modified DESC, id DESC LIMIT 1) r;
     RETURN NULL;
 END $$;
 
@@ -215,18 +221,13 @@ END $$;
 CREATE OR REPLACE FUNCTION content.change_log_note_truncate() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    WITH top AS (
-        SELECT c.modified, c.id FROM content.change_log c
-         ORDER BY c.modified DESC, c.id DESC LIMIT 1
-    )
-    UPDATE content.change_log_pruned w
-       SET modified = top.modified, id = top.id
-      FROM top
-     WHERE w.modified IS NULL OR (w.modified, w.id) < (top.modified, top.id);
+    PERFORM content.change_log_raise_watermark(c.modified, c.id)
+       FROM (SELECT modified, id FROM content.change_log
+              ORDER BY modified DESC, id DESC LIMIT 1) c;
     RETURN NULL;
 END $$;
-REVOKE ALL ON FUNCTION content.change_log_note_delete(), content.change_log_note_truncate()
-    FROM PUBLIC;
+REVOKE ALL ON FUNCTION content.change_log_note_delete(), content.change_log_note_truncate(),
+    content.change_log_raise_watermark(timestamptz, uuid) FROM PUBLIC;
 
 CREATE OR REPLACE TRIGGER change_log_pruned_delete AFTER DELETE ON content.change_log
     REFERENCING OLD TABLE AS removed
