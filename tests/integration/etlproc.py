@@ -215,7 +215,7 @@ class EtlProcess:
                 out.append(fields)
         return out
 
-    def wait_for(self, predicate, timeout=30, what="condition"):
+    def wait_for(self, predicate, timeout=30, what="condition", poll=0.1):
         """Waits until predicate(events) is true; fails on timeout or exit."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -227,7 +227,7 @@ class EtlProcess:
                 if result:
                     return result
                 raise AssertionError(f"process exited ({self.proc.returncode}) before {what}:\n{self.text()[-4000:]}")
-            time.sleep(0.1)
+            time.sleep(poll)
         raise AssertionError(f"timed out after {timeout}s waiting for {what}:\n{self.text()[-4000:]}")
 
     def signal(self, signo):

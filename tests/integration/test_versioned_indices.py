@@ -210,7 +210,7 @@ def test_alias_deleted_under_a_running_worker_is_rebuilt(tmp_path, pg, es, catal
 
 def test_kill_9_during_a_rebuild_resumes_it(tmp_path, pg, es, catalog, bin_dir, app, workers):
     config, alias, w = loaded(tmp_path, pg, es, catalog, bin_dir, workers,
-                              overrides={("etl", "batch_size"): "40"})
+                              overrides={("etl", "batch_size"): "10"})
     rng = random.Random(9)
     w.signal(signal.SIGUSR1)
     kills = 0
@@ -219,10 +219,12 @@ def test_kill_9_during_a_rebuild_resumes_it(tmp_path, pg, es, catalog, bin_dir, 
         target = builds + rng.randint(0, 6)
         w.wait_for(lambda ev: len([e for e in ev if e.get("msg") in ("build batch", "alias moved")]) > target
                    or [e for e in ev if e.get("msg") == "alias moved"],
-                   timeout=120, what="a point of the rebuild")
+                   timeout=120, what="a point of the rebuild", poll=0.01)
         if w.events("alias moved"):
             break
-        time.sleep(rng.random() * 0.3)
+        # A kill between two batches or inside one; short, so that the
+        # hundred batches of the build outlast the six kills on a fast machine.
+        time.sleep(rng.random() * 0.02)
         w.proc.kill()
         w.wait()
         kills += 1
