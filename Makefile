@@ -6,6 +6,8 @@
 #                    then the same again against binaries built with ASan/UBSan
 #   make test-asan   only the ASan/UBSan pass
 #   make lint        clang-format check, cppcheck, clang-tidy
+#   make fuzz        every libFuzzer target for FUZZ_SECONDS (60) each
+#   make fuzz-smoke  every libFuzzer target briefly (part of make test)
 #   make bench       speed and memory benchmarks
 #   make install     PREFIX=/usr/local DESTDIR=
 #
@@ -31,6 +33,13 @@ BUILD    := build-asan
 CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=address,undefined
 endif
+# libFuzzer targets (make fuzz): clang, every object instrumented.
+ifeq ($(FUZZ),1)
+BUILD    := build-fuzz
+CC       := clang
+CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-sanitize-recover=all
+endif
 BIN := $(if $(filter 1,$(SANITIZE)),$(BUILD)/bin,bin)
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
@@ -45,7 +54,8 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 PROGRAMS := $(BIN)/etl-worker $(BIN)/etl-supervisor $(BIN)/etlctl
 
-.PHONY: all deps test unit integration test-asan lint format bench demo install clean
+.PHONY: all deps test unit integration test-asan lint format bench demo install clean \
+        fuzz fuzz-smoke fuzz-build
 all: $(PROGRAMS)
 
 $(BUILD)/%.o: %.c
@@ -95,26 +105,71 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) SANITIZE=1 all unit integration
+	$(MAKE) fuzz-smoke
 
 test-asan: deps
 	$(MAKE) SANITIZE=1 all unit integration
+
+# Fuzzing (libFuzzer, clang): tests/fuzz/fuzz_NAME.c is one target, linked
+# like the unit tests, seeded from tests/fuzz/corpus/NAME/.  make fuzz runs
+# each for FUZZ_SECONDS and keeps what it learns in build-fuzz/corpus/NAME;
+# make fuzz-smoke (run by make test) works on a temp copy of the seeds.  A
+# crash stops the run and leaves its input in build-fuzz/artifacts/.  One
+# target runs at a time.  See docs/testing.md.
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_RUN      = for t in $(FUZZ_NAMES); do \
+	    corpus=$(1)/$$t; mkdir -p $$corpus build-fuzz/artifacts; \
+	    cp -R tests/fuzz/corpus/$$t/. $$corpus/; \
+	    echo "fuzz $$t: $(2) s"; \
+	    build-fuzz/fuzz/fuzz_$$t -max_total_time=$(2) -print_final_stats=1 \
+	        -artifact_prefix=build-fuzz/artifacts/$$t- $$corpus 2>build-fuzz/fuzz_$$t.log \
+	        || { tail -n 60 build-fuzz/fuzz_$$t.log; exit 1; }; \
+	    grep -E 'DONE|^stat::(number_of_executed_units|peak_rss_mb)' \
+	        build-fuzz/fuzz_$$t.log | tail -n 3; \
+	done
+
+# The parsers live in common/, worker/ and logfmt_scan.c: the rest of the
+# supervisor is not linked (nor built by clang).
+FUZZ_LIB_OBJS := $(call obj,$(COMMON_SRC) $(filter-out worker/main.c,$(WORKER_SRC)) \
+                   supervisor/logfmt_scan.c)
+
+$(BUILD)/tests/fuzz/%.o: CPPFLAGS += -Iworker -Isupervisor
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) -lm
+
+fuzz-build: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+
+fuzz:
+	$(MAKE) FUZZ=1 fuzz-build
+	@$(call FUZZ_RUN,build-fuzz/corpus,$(FUZZ_SECONDS))
+
+fuzz-smoke:
+	$(MAKE) FUZZ=1 fuzz-build
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	    $(call FUZZ_RUN,$$tmp,$(FUZZ_SMOKE_SECONDS))
 
 # clang-tidy runs one file per process: clang-tidy 14 reports a false
 # valist warning (LLVM 41311) when several files share one run.
 LINT_SRC := $(wildcard common/*.c worker/*.c supervisor/*.c)
 lint:
-	clang-format --dry-run --Werror common/*.[ch] worker/*.[ch] supervisor/*.[ch] tests/unit/*.[ch]
+	clang-format --dry-run --Werror common/*.[ch] worker/*.[ch] supervisor/*.[ch] tests/unit/*.[ch] \
+	    tests/fuzz/*.[ch]
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	    --inline-suppr --suppress=missingIncludeSystem --std=c11 -D_GNU_SOURCE \
 	    -Icommon common worker supervisor
 	printf '%s\n' $(LINT_SRC) | xargs -P$$(nproc) -I{} \
 	    clang-tidy --quiet {} -- $(WARN) $(CPPFLAGS) $(PKG_CFLAGS)
-	printf '%s\n' $(wildcard tests/unit/*.c) | xargs -P$$(nproc) -I{} \
+	printf '%s\n' $(wildcard tests/unit/*.c tests/fuzz/*.c) | xargs -P$$(nproc) -I{} \
 	    clang-tidy --quiet {} -- $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) -Iworker -Isupervisor \
 	    $$($(PKG_CONFIG) --cflags cmocka)
 
 format:
-	clang-format -i common/*.[ch] worker/*.[ch] supervisor/*.[ch] tests/unit/*.[ch]
+	clang-format -i common/*.[ch] worker/*.[ch] supervisor/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch]
 
 bench: deps all
 	$(PYTHON) tests/bench/run.py
@@ -128,6 +183,6 @@ install: all
 	cp -R etc/. $(DESTDIR)$(PREFIX)/etc/etl/
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-fuzz bin
 
--include $(shell find build build-asan -name '*.d' 2>/dev/null)
+-include $(shell find build build-asan build-fuzz -name '*.d' 2>/dev/null)

@@ -1,0 +1,60 @@
+/* fuzz_helpers.h - what several libFuzzer targets share: the entry point's
+ * prototype, a NUL-terminated copy of the input, and a temp file for the
+ * parsers that read a path.  Header-only (static inline): each target is
+ * one translation unit, as the Makefile builds them. */
+#ifndef ETL_FUZZ_HELPERS_H
+#define ETL_FUZZ_HELPERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* libFuzzer's entry points (declared for -Wmissing-prototypes). */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* A malloc'ed copy of data with a NUL after it (embedded NULs stay, so a
+ * C-string parser sees the text up to the first one). */
+static inline char *fuzz_cstring(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1);
+    if (text == NULL)
+        abort();
+    if (size > 0)
+        memcpy(text, data, size);
+    text[size] = '\0';
+    return text;
+}
+
+/* Creates an empty temp file named after prefix (once per process) and
+ * returns its path; aborts when it cannot, since no input could be run. */
+static inline const char *fuzz_temp_path(const char *prefix)
+{
+    static char path[256];
+    if (path[0] != '\0')
+        return path;
+    const char *dir = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/%s-XXXXXX", dir != NULL && dir[0] ? dir : "/tmp", prefix);
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        perror("mkstemp");
+        abort();
+    }
+    close(fd);
+    return path;
+}
+
+/* Writes the input to path, replacing what was there; aborts on failure. */
+static inline void fuzz_write_file(const char *path, const uint8_t *data, size_t size)
+{
+    FILE *file = fopen(path, "wb");
+    if (file == NULL || (size > 0 && fwrite(data, 1, size, file) != size) || fclose(file) != 0) {
+        perror(path);
+        abort();
+    }
+}
+
+#endif
