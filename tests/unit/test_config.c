@@ -805,7 +805,7 @@ static void test_error_nul_byte(void **state)
 static void test_error_megabyte_line(void **state)
 {
     (void)state;
-    const size_t line_len = 1024 * 1024;
+    const size_t line_len = (size_t)1024 * 1024; /* 1 MB */
     const char head[] = "[etl]\nstate_dir = ";
     size_t size = sizeof head - 1 + line_len + sizeof "\n" INDEX_SECTION;
     char *text = malloc(size);
