@@ -82,6 +82,8 @@ static int collect_entry(void *user, const char *section, const char *name, cons
 
 /* The opening of a variable reference. */
 #define ENV_OPEN "${"
+/* The reason for a ${ that does not open the whole value. */
+#define WHOLE_VALUE_ONLY "\"%s\": ${NAME} is expanded only as the whole value, never inside one"
 /* What separates NAME from its default. */
 #define ENV_DEFAULT_SEP ":-"
 
@@ -111,8 +113,7 @@ static char *expand_env(const char *value, char *reason, size_t reason_size)
         return xstrdup(value);
     size_t len = strlen(value);
     if (strncmp(value, ENV_OPEN, strlen(ENV_OPEN)) != 0 || value[len - 1] != '}') {
-        snprintf(reason, reason_size,
-                 "\"%s\": ${NAME} is expanded only as the whole value, never inside one", value);
+        snprintf(reason, reason_size, WHOLE_VALUE_ONLY, value);
         return NULL;
     }
     const char *body = value + strlen(ENV_OPEN);
@@ -124,8 +125,7 @@ static char *expand_env(const char *value, char *reason, size_t reason_size)
     const char *def = sep != NULL ? sep + strlen(ENV_DEFAULT_SEP) : NULL;
     const char *inner = strstr(body, ENV_OPEN);
     if (inner != NULL && (def == NULL || inner < def)) {
-        snprintf(reason, reason_size,
-                 "\"%s\": ${NAME} is expanded only as the whole value, never inside one", value);
+        snprintf(reason, reason_size, WHOLE_VALUE_ONLY, value);
         return NULL;
     }
     size_t name_len = (size_t)(name_end - body);

@@ -4,7 +4,6 @@
  * control_reply_data/ok/error is one line of at most CONTROL_LINE_MAX
  * bytes that parses back to its kind (and code). */
 #include "control_proto.h"
-#include "line_buffer.h"
 
 #include "fuzz_helpers.h"
 
@@ -53,11 +52,7 @@ static void check_round_trip(const char *text, unsigned selector)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct line_buffer lb;
-    line_buffer_init(&lb, CONTROL_LINE_MAX - 1);
-    line_buffer_feed(&lb, (const char *)data, size, check_reply, NULL);
-    line_buffer_finish(&lb, check_reply, NULL);
-    line_buffer_free(&lb);
+    fuzz_each_line(data, size, CONTROL_LINE_MAX - 1, check_reply);
     if (size > 0) {
         char *text = fuzz_cstring(data + 1, size - 1);
         check_round_trip(text, data[0]);

@@ -4,7 +4,6 @@
  * request.  A request that parses prints back ("COMMAND [NAME]") to a line
  * that parses to the same request; a refused one has a reason. */
 #include "control_proto.h"
-#include "line_buffer.h"
 
 #include "fuzz_helpers.h"
 
@@ -37,10 +36,6 @@ static void check_request(void *ctx, const char *text, size_t len, bool truncate
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct line_buffer lb;
-    line_buffer_init(&lb, CONTROL_LINE_MAX - 1);
-    line_buffer_feed(&lb, (const char *)data, size, check_request, NULL);
-    line_buffer_finish(&lb, check_request, NULL);
-    line_buffer_free(&lb);
+    fuzz_each_line(data, size, CONTROL_LINE_MAX - 1, check_request);
     return 0;
 }

@@ -1,9 +1,11 @@
 /* fuzz_helpers.h - what several libFuzzer targets share: the entry point's
- * prototype, a NUL-terminated copy of the input, and a temp file for the
- * parsers that read a path.  Header-only (static inline): each target is
- * one translation unit, as the Makefile builds them. */
+ * prototype, a NUL-terminated copy of the input, a temp file for the
+ * parsers that read a path, and the input split into lines.  Header-only (static inline): each
+ * target is one translation unit, as the Makefile builds them. */
 #ifndef ETL_FUZZ_HELPERS_H
 #define ETL_FUZZ_HELPERS_H
+
+#include "line_buffer.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +57,18 @@ static inline void fuzz_write_file(const char *path, const uint8_t *data, size_t
         perror(path);
         abort();
     }
+}
+
+/* Splits the input into lines of at most max_line bytes as the programs
+ * split what they read (line_buffer), and hands each to handler. */
+static inline void fuzz_each_line(const uint8_t *data, size_t size, size_t max_line,
+                                  line_handler handler)
+{
+    struct line_buffer lb;
+    line_buffer_init(&lb, max_line);
+    line_buffer_feed(&lb, (const char *)data, size, handler, NULL);
+    line_buffer_finish(&lb, handler, NULL);
+    line_buffer_free(&lb);
 }
 
 #endif
