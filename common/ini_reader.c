@@ -185,9 +185,9 @@ static int expand_all(struct ini_document *doc, const char *path, char *err, siz
     return 0;
 }
 
-/* Bytes a UTF-8 sequence led by byte c takes (0: c cannot lead one).
- * Overlong forms (C0, C1, E0 80-9F, F0 80-8F) and code points past
- * U+10FFFF (F4 90 and up, F5-FF) are refused with their second byte. */
+/* Bytes a UTF-8 sequence led by byte c takes (0: c cannot lead one, as
+ * C0, C1 and F5-FF, which only start overlong forms or code points past
+ * U+10FFFF; utf8_second_ok() refuses the other such forms). */
 static int utf8_length(int c)
 {
     if (c < 0x80)
