@@ -6,11 +6,14 @@
 #   make test        install what is missing, build, run unit and integration tests
 #                    (OpenSearch 2.19.1, then the worker and supervisor ones again
 #                    against Elasticsearch 7.10.2), then the same again against
-#                    binaries built with ASan/UBSan (OpenSearch only)
+#                    binaries built with ASan/UBSan (OpenSearch only), then
+#                    fuzz-smoke and test-compose
 #   make test-asan   only the ASan/UBSan pass
 #   make test-compose  boot the Compose stack with podman and check it (tests/compose)
 #   make clean-compose remove the images and cache that test-compose keeps
 #   make lint        clang-format check, cppcheck, clang-tidy
+#   make fuzz        every libFuzzer target for FUZZ_SECONDS (60) each
+#   make fuzz-smoke  every libFuzzer target briefly (part of make test)
 #   make bench       speed and memory benchmarks
 #   make install     PREFIX=/usr/local DESTDIR=
 #
@@ -38,6 +41,13 @@ BUILD    := build-asan
 CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=address,undefined
 endif
+# libFuzzer targets (make fuzz): clang, every object instrumented.
+ifeq ($(FUZZ),1)
+BUILD    := build-fuzz
+CC       := clang
+CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-sanitize-recover=all
+endif
 BIN := $(if $(filter 1,$(SANITIZE)),$(BUILD)/bin,bin)
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(HTTP_PKG) 2>/dev/null)
@@ -53,7 +63,8 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 PROGRAMS := $(BIN)/etl-worker $(BIN)/etl-supervisor $(BIN)/etlctl
 
-.PHONY: all deps test unit integration integration-es7 test-asan test-compose clean-compose lint format bench demo demo-stop install clean
+.PHONY: all deps test unit integration integration-es7 test-asan test-compose clean-compose \
+        lint format bench demo demo-stop install clean fuzz fuzz-smoke fuzz-build
 all: $(PROGRAMS)
 
 $(BUILD)/%.o: %.c
@@ -106,13 +117,15 @@ integration-es7: $(PROGRAMS)
 # The suite runs twice: with the normal build, then with ASan/UBSan (any
 # sanitizer report fails it), so CI keeps both green.  The second engine
 # runs with the normal build only: CI's time budget has room for one more
-# pass, not two.
+# pass, not two.  Then every fuzz target for FUZZ_SMOKE_SECONDS, and the
+# Compose stack.
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) integration-es7
 	$(MAKE) SANITIZE=1 all unit integration
+	$(MAKE) fuzz-smoke
 	$(MAKE) test-compose
 
 test-asan: deps
@@ -129,22 +142,66 @@ test-compose: deps
 clean-compose:
 	compose/test/clean-images.sh
 
+# Fuzzing (libFuzzer, clang): tests/fuzz/fuzz_NAME.c is one target, linked
+# like the unit tests, seeded from tests/fuzz/corpus/NAME/.  make fuzz runs
+# each for FUZZ_SECONDS and keeps what it learns in build-fuzz/corpus/NAME;
+# make fuzz-smoke (run by make test) works on a temp copy of the seeds.  A
+# crash stops the run and leaves its input in build-fuzz/artifacts/.  One
+# target runs at a time.  See docs/testing.md.
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_RUN      = for t in $(FUZZ_NAMES); do \
+	    corpus=$(1)/$$t; mkdir -p $$corpus build-fuzz/artifacts; \
+	    cp -R tests/fuzz/corpus/$$t/. $$corpus/; \
+	    echo "fuzz $$t: $(2) s"; \
+	    build-fuzz/fuzz/fuzz_$$t -max_total_time=$(2) -print_final_stats=1 \
+	        -artifact_prefix=build-fuzz/artifacts/$$t- $$corpus 2>build-fuzz/fuzz_$$t.log \
+	        || { tail -n 60 build-fuzz/fuzz_$$t.log; exit 1; }; \
+	    grep -E 'DONE|^stat::(number_of_executed_units|peak_rss_mb)' \
+	        build-fuzz/fuzz_$$t.log | tail -n 3; \
+	done
+
+# The parsers live in common/, worker/ and logfmt_scan.c: the rest of the
+# supervisor is not linked (nor built by clang).
+FUZZ_LIB_OBJS := $(call obj,$(COMMON_SRC) $(filter-out worker/main.c,$(WORKER_SRC)) \
+                   supervisor/logfmt_scan.c)
+
+$(BUILD)/tests/fuzz/%.o: CPPFLAGS += -Iworker -Isupervisor
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) -lm
+
+fuzz-build: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+
+fuzz:
+	$(MAKE) FUZZ=1 fuzz-build
+	@$(call FUZZ_RUN,build-fuzz/corpus,$(FUZZ_SECONDS))
+
+fuzz-smoke:
+	$(MAKE) FUZZ=1 fuzz-build
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	    $(call FUZZ_RUN,$$tmp,$(FUZZ_SMOKE_SECONDS))
+
 # clang-tidy runs one file per process: clang-tidy 14 reports a false
 # valist warning (LLVM 41311) when several files share one run.
 LINT_SRC := $(wildcard common/*.c worker/*.c supervisor/*.c)
 lint:
-	clang-format --dry-run --Werror common/*.[ch] worker/*.[ch] supervisor/*.[ch] tests/unit/*.[ch]
+	clang-format --dry-run --Werror common/*.[ch] worker/*.[ch] supervisor/*.[ch] tests/unit/*.[ch] \
+	    tests/fuzz/*.[ch]
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	    --inline-suppr --suppress=missingIncludeSystem --std=c11 -D_GNU_SOURCE \
 	    -Icommon common worker supervisor
 	printf '%s\n' $(LINT_SRC) | xargs -P$$(nproc) -I{} \
 	    clang-tidy --quiet {} -- $(WARN) $(CPPFLAGS) $(PKG_CFLAGS)
-	printf '%s\n' $(wildcard tests/unit/*.c) | xargs -P$$(nproc) -I{} \
+	printf '%s\n' $(wildcard tests/unit/*.c tests/fuzz/*.c) | xargs -P$$(nproc) -I{} \
 	    clang-tidy --quiet {} -- $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) -Iworker -Isupervisor \
 	    $$($(PKG_CONFIG) --cflags cmocka)
 
 format:
-	clang-format -i common/*.[ch] worker/*.[ch] supervisor/*.[ch] tests/unit/*.[ch]
+	clang-format -i common/*.[ch] worker/*.[ch] supervisor/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch]
 
 bench: deps all
 	$(PYTHON) tests/bench/run.py
@@ -161,6 +218,6 @@ install: all
 	cp -R etc/. $(DESTDIR)$(PREFIX)/etc/etl/
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-fuzz bin
 
--include $(shell find build build-asan -name '*.d' 2>/dev/null)
+-include $(shell find build build-asan build-fuzz -name '*.d' 2>/dev/null)

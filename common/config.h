@@ -35,7 +35,8 @@ struct index_config {
     char *documents_sql; /* SQL: $1 uuid[] -> (id, document json) */
     char **changes_sql;  /* SQL files of the change sources; [0] lists the index's own rows */
     size_t changes_count;
-    int line; /* line of the section header */
+    int line;         /* line of the section header */
+    int changes_line; /* line of the changes key */
 };
 
 /* The largest verify_rebuild_threshold: verify keeps at most this many

@@ -129,6 +129,7 @@ static bool store_index_value(const struct etl_config *config, const struct ini_
         size_t *count = (size_t *)(void *)((char *)idx + spec->count_offset);
         char **paths = split_paths(e->value, config->base_dir, count);
         *(char ***)(void *)field = paths;
+        idx->changes_line = e->line; /* the one list: where the worker's checks of it point */
         if (*count == 0) {
             config_error(err, err_size, config->path, e->line, e->name,
                          "needs at least one SQL file");

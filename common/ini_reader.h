@@ -1,6 +1,6 @@
 /* ini_reader.h - reads an INI file with inih into raw sections and
  * key = value entries, each with its line number, and expands ${VAR} and
- * ${VAR:-default} values from the environment.  It knows no key: checking
+ * ${VAR:-default} values (whole values only) from the environment.  It knows no key: checking
  * names and values is config.c's and config_index.c's job. */
 #ifndef ETL_INI_READER_H
 #define ETL_INI_READER_H
@@ -31,9 +31,11 @@ struct ini_document {
 };
 
 /* Reads path into *doc.  Returns 0, or -1 with a "file:line: key: reason"
- * message in err (cannot open, a line too long, bad syntax, a variable
- * unset without a default); *doc is then empty.  Multi-line values are
- * refused: they would make line numbers and lists ambiguous. */
+ * message in err (cannot open, not a regular file, a line too long, a NUL
+ * byte or bytes that are not UTF-8, bad syntax, " ;" in a value, a ${...}
+ * that is not the whole value or is nested, a variable unset without a
+ * default); *doc is then empty.  Multi-line values are refused: they would
+ * make line numbers and lists ambiguous. */
 int ini_read(const char *path, struct ini_document *doc, char *err, size_t err_size);
 void ini_document_free(struct ini_document *doc);
 

@@ -261,18 +261,47 @@ static void plan_actions(struct batch_plan *plan)
         plan->actions[i].id = plan->ids[i];
 }
 
-/* Reads one document query result into plan: each document checked to be
- * JSON and put on one line (whatever documents.sql printed), its values byte
- * for byte.  Returns -1 after
- * logging the id of a document that is not JSON: the index's SQL is wrong. */
-static int plan_documents(struct batch_plan *plan, PGresult *docs)
+/* Logs why documents.sql's result cannot be used, and for which id. */
+static void log_bad_document(const char *reason, const char *id, const json_error_t *error)
 {
+    struct log_line *line = log_begin(LOG_ERROR, reason);
+    log_str(line, "id", id);
+    if (error != NULL) {
+        log_int(line, "line", error->line);
+        log_int(line, "column", error->column);
+        log_str(line, "error", error->text);
+    }
+    log_end(line);
+}
+
+/* Reads one document query result, for the n ids from plan->ids + first,
+ * into plan: each document checked to be JSON and put on one line
+ * (whatever documents.sql printed), its values byte for byte.  A row the
+ * contract does not allow (etc/sql/README.md) is an error, never skipped:
+ * skipped, the id it meant would be deleted from the index as gone.
+ * Returns NULL, or the reason (logged with the id): the index's SQL is
+ * wrong. */
+static const char *plan_documents(struct batch_plan *plan, size_t first, size_t n, PGresult *docs)
+{
+    const char **asked = plan->ids + first;
     for (int r = 0; r < PQntuples(docs); r++) {
         const char *id = PQgetvalue(docs, r, 0);
+        const char *reason = NULL;
         const char **found =
-            bsearch(&id, plan->ids, plan->count, sizeof *plan->ids, compare_strings);
-        if (found == NULL || PQgetisnull(docs, r, 1))
-            continue;
+            PQgetisnull(docs, r, 0) ? NULL : bsearch(&id, asked, n, sizeof *asked, compare_strings);
+        size_t at = found != NULL ? (size_t)(found - plan->ids) : 0;
+        if (PQgetisnull(docs, r, 0))
+            reason = "documents.sql returned a NULL id";
+        else if (found == NULL)
+            reason = "documents.sql returned an id it was not asked for";
+        else if (plan->texts[at] != NULL)
+            reason = "documents.sql returned an id twice";
+        else if (PQgetisnull(docs, r, 1))
+            reason = "documents.sql returned a NULL document";
+        if (reason != NULL) {
+            log_bad_document(reason, id, NULL);
+            return reason;
+        }
         json_error_t error;
         const char *raw = PQgetvalue(docs, r, 1);
         size_t raw_len = (size_t)PQgetlength(docs, r, 1);
@@ -282,20 +311,13 @@ static int plan_documents(struct batch_plan *plan, PGresult *docs)
         char *text = document ? json_minify(raw, raw_len) : NULL;
         json_decref(document);
         if (text == NULL) {
-            struct log_line *line = log_begin(LOG_ERROR, "documents.sql returned invalid JSON");
-            log_str(line, "id", id);
-            log_int(line, "line", error.line);
-            log_int(line, "column", error.column);
-            log_str(line, "error", error.text);
-            log_end(line);
-            return -1;
+            log_bad_document("documents.sql returned invalid JSON", id, &error);
+            return "documents.sql returned invalid JSON";
         }
-        size_t at = (size_t)(found - plan->ids);
-        free(plan->texts[at]);
         plan->texts[at] = text;
         plan->actions[at].document = text;
     }
-    return 0;
+    return NULL;
 }
 
 /* The cursors a target's batches move. */
@@ -357,7 +379,7 @@ static void free_batch(PGresult *changes, struct batch_plan *plan)
 
 /* Reads the documents of the plan's ids in chunks of batch_size (one uuid[]
  * each), each chunk released once read into the plan.  PG_BAD_SQL also for
- * a document that is not JSON. */
+ * a result plan_documents() refuses. */
 static enum pg_failure fetch_documents(struct worker *w, struct batch_plan *plan)
 {
     size_t step = (size_t)w->config->batch_size;
@@ -367,10 +389,10 @@ static enum pg_failure fetch_documents(struct worker *w, struct batch_plan *plan
         enum pg_failure failure = pg_source_documents(&w->pg, plan->ids + at, n, &docs);
         if (failure != PG_OK)
             return failure;
-        int rc = plan_documents(plan, docs);
+        const char *reason = plan_documents(plan, at, n, docs);
         PQclear(docs);
-        if (rc < 0) {
-            snprintf(w->pg.err, sizeof w->pg.err, "documents.sql returned invalid JSON");
+        if (reason != NULL) {
+            snprintf(w->pg.err, sizeof w->pg.err, "%s: %s", w->idx->documents_sql, reason);
             return PG_BAD_SQL;
         }
     }

@@ -5,10 +5,13 @@
 
 #include <stdbool.h>
 
-/* The four bytes JSON allows between tokens (RFC 8259, section 2). */
+/* The four bytes JSON allows between tokens (RFC 8259, section 2), and NUL:
+ * jansson (2.14) reads "[1\0]" as [1], so a NUL can pass the validity check
+ * outside a string (inside one it is refused); kept, it would cut the
+ * C string returned here and the document with it. */
 static bool is_json_whitespace(char c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0';
 }
 
 char *json_minify(const char *text, size_t len)

@@ -12,8 +12,9 @@
 #include <stddef.h>
 
 /* A new string: text (len bytes, already checked to be valid JSON) without
- * the whitespace outside strings.  Strings are copied byte for byte, escapes
- * included, so a raw newline can only have been whitespace between tokens. */
+ * the whitespace, and the NUL bytes jansson lets through, outside strings.
+ * Strings are copied byte for byte, escapes included, so a raw newline can
+ * only have been whitespace between tokens. */
 char *json_minify(const char *text, size_t len);
 
 #endif

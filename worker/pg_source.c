@@ -76,6 +76,7 @@ int pg_source_init(struct pg_source *pg, const struct etl_config *config,
 {
     *pg = (struct pg_source){0};
     pg->config = config;
+    pg->idx = idx;
     pg->application_name = xasprintf("etl-worker-%s", idx->name);
     pg->documents_sql = read_sql(idx->documents_sql, err, err_size);
     if (pg->documents_sql == NULL)
@@ -444,6 +445,56 @@ static enum pg_failure run_prepared(struct pg_source *pg, const char *name, int 
     return PG_OK;
 }
 
+/* Length of a uuid as PostgreSQL prints it: 8-4-4-4-12 hex digits. */
+#define UUID_TEXT_LEN 36
+
+bool pg_is_uuid(const char *text)
+{
+    for (size_t i = 0; i < UUID_TEXT_LEN; i++) {
+        char c = text[i];
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
+    }
+    return text[UUID_TEXT_LEN] == '\0';
+}
+
+/* Checks what the rest of the worker takes on trust in a change result:
+ * modified and id set (they become the cursor); doc_id NULL or a uuid as
+ * PostgreSQL prints it (it is written into the document query's uuid[]
+ * literal, where "a,b" would be two ids); and in the first source, doc_id
+ * = id, since the full load walks that source alone as the index's own
+ * rows (etc/sql/README.md).  That last one cannot be told from the SQL
+ * text, so it is checked on every row the source returns, before the batch
+ * is sent.  PG_BAD_SQL with pg->err naming the file and the row. */
+static enum pg_failure check_change_rows(struct pg_source *pg, size_t source, PGresult *res)
+{
+    const char *file = pg->idx->changes_sql[source];
+    char message[sizeof pg->err];
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *id = PQgetvalue(res, r, 1);
+        const char *doc_id = PQgetvalue(res, r, 2);
+        if (PQgetisnull(res, r, 0) || PQgetisnull(res, r, 1)) {
+            snprintf(message, sizeof message, "row %d: modified and id must not be NULL", r + 1);
+        } else if (!PQgetisnull(res, r, 2) && !pg_is_uuid(doc_id)) {
+            snprintf(message, sizeof message, "row %d: doc_id \"%.*s\" is not a uuid", r + 1,
+                     UUID_TEXT_LEN, doc_id);
+        } else if (source == 0 && (PQgetisnull(res, r, 2) || strcmp(id, doc_id) != 0)) {
+            snprintf(pg->err, sizeof pg->err,
+                     "%s:%d: changes: the first file must list the index's own rows (doc_id = "
+                     "id), and %s returned id %.*s with doc_id %.*s",
+                     pg->config->path, pg->idx->changes_line, file, UUID_TEXT_LEN, id,
+                     UUID_TEXT_LEN, PQgetisnull(res, r, 2) ? "NULL" : doc_id);
+            return PG_BAD_SQL;
+        } else {
+            continue;
+        }
+        keep_error(pg, file, message);
+        return PG_BAD_SQL;
+    }
+    return PG_OK;
+}
+
 enum pg_failure pg_source_changes(struct pg_source *pg, size_t source, const struct cursor *from,
                                   const char *horizon, int limit, PGresult **result)
 {
@@ -458,9 +509,13 @@ enum pg_failure pg_source_changes(struct pg_source *pg, size_t source, const str
         return PG_BAD_CURSOR;
     if (failure == PG_OK && PQnfields(*result) != 3) {
         keep_error(pg, name, "a change query must return (modified, id, doc_id)");
+        failure = PG_BAD_SQL;
+    } else if (failure == PG_OK) {
+        failure = check_change_rows(pg, source, *result);
+    }
+    if (failure == PG_BAD_SQL) {
         PQclear(*result);
         *result = NULL;
-        return PG_BAD_SQL;
     }
     return failure;
 }

@@ -35,6 +35,7 @@ struct pg_horizon {
 struct pg_source {
     PGconn *conn;
     const struct etl_config *config;
+    const struct index_config *idx;
     char *application_name;
     char **change_sql; /* texts of the change queries, in config order */
     size_t change_count;
@@ -64,9 +65,14 @@ enum pg_failure pg_source_horizon(struct pg_source *pg, const char *since, struc
 enum pg_failure pg_source_begin(struct pg_source *pg);
 enum pg_failure pg_source_commit(struct pg_source *pg);
 
+/* True for a uuid as PostgreSQL prints it (lowercase, with dashes). */
+bool pg_is_uuid(const char *text);
+
 /* Runs change query number source: rows after from (its (modified, id) and
  * the doc_id inside that group), stamped before horizon, at most limit of
- * them.  *result gets (modified, id, doc_id) rows; the caller PQclear()s it. */
+ * them.  *result gets (modified, id, doc_id) rows; the caller PQclear()s it.
+ * PG_BAD_SQL for rows that break the contract of etc/sql/README.md (a
+ * NULL id, a doc_id that is not a uuid, doc_id != id in the first source). */
 enum pg_failure pg_source_changes(struct pg_source *pg, size_t source, const struct cursor *from,
                                   const char *horizon, int limit, PGresult **result);
 

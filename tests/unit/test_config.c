@@ -4,6 +4,7 @@
  * config_read_secret. */
 #include "config.h"
 #include "secrets.h"
+#include "util.h"
 
 #include "unit_helpers.h"
 
@@ -326,11 +327,34 @@ static void test_comments_and_inline_comments(void **state)
     load_ok("; a comment\n"
             "# another\n"
             "\n"
-            "[etl]\n"
-            "batch_size = 42 ; inline comment\n"
-            "   poll_interval_ms   =   2000   \n" INDEX_SECTION);
+            "[etl] ; after a header\n"
+            "batch_size = 42\n"
+            "   poll_interval_ms   =   2000   \n"
+            "[postgres]\n"
+            "dbname = a;b\n" /* no space before it: part of the value */
+            "user = x #y\n" INDEX_SECTION);
     assert_int_equal(c->batch_size, 42);
     assert_int_equal(c->poll_interval_ms, 2000);
+    assert_string_equal(c->pg_dbname, "a;b");
+    assert_string_equal(c->pg_user, "x #y");
+}
+
+/* UTF-8 is taken, in comments and values alike. */
+static void test_utf8_text(void **state)
+{
+    (void)state;
+    load_ok("; Фильмы, café, 映画 🎬\n"
+            "[postgres]\n"
+            "dbname = кино\n" INDEX_SECTION);
+    assert_string_equal(loaded.pg_dbname, "кино");
+}
+
+/* "$" without braces, and "}" without "${", are plain characters. */
+static void test_dollar_without_braces_is_literal(void **state)
+{
+    (void)state;
+    load_ok("[postgres]\ndbname = $HOME}\n" INDEX_SECTION);
+    assert_string_equal(loaded.pg_dbname, "$HOME}");
 }
 
 static void test_several_index_sections(void **state)
@@ -481,6 +505,12 @@ static void test_env_expansion_defaults(void **state)
     " is not a valid Elasticsearch index name (lowercase; none of \\/*?\"<>|,#: or spaces; not "   \
     "starting with -, _ or +)"
 
+/* The ends of the messages about ${...} and " ;". */
+#define WHOLE_VALUE_ONLY ": ${NAME} is expanded only as the whole value, never inside one"
+#define NOT_A_NAME       " is not a variable name (letters, digits and _, at most 127)"
+#define INLINE_COMMENT                                                                             \
+    " \" ;\" in a value: a comment or part of it? (put comments on lines of their own)"
+
 /* One file config_load must refuse, and the whole message it must give. */
 struct error_case {
     const char *text;
@@ -519,6 +549,50 @@ static const struct error_case error_cases[] = {
      "ETL_UNIT_MISSING", NULL},
     {"[etl]\nbatch_size = ${ETL_UNIT_BATCH:-5}\n" INDEX_SECTION,
      "2: batch_size: \"lots\" is not a whole number from 1 to 10000", "ETL_UNIT_BATCH", "lots"},
+
+    /* ${...} anywhere but as the whole value, nested, or with a name that
+     * is not a variable's: refused, never kept as literal text */
+    {"[etl]\nstate_dir = ${HOME}/state\n" INDEX_SECTION,
+     "2: state_dir: \"${HOME}/state\"" WHOLE_VALUE_ONLY, NULL, NULL},
+    {"[etl]\nstate_dir = /srv/${ETL_UNIT_DIR:-etl}\n" INDEX_SECTION,
+     "2: state_dir: \"/srv/${ETL_UNIT_DIR:-etl}\"" WHOLE_VALUE_ONLY, NULL, NULL},
+    {"[postgres]\nhost = ${ETL_UNIT_A}${ETL_UNIT_B}\n" INDEX_SECTION,
+     "2: host: \"${ETL_UNIT_A}${ETL_UNIT_B}\"" WHOLE_VALUE_ONLY, NULL, NULL},
+    {"[postgres]\nhost = ${ETL_UNIT_A:-${ETL_UNIT_B}}\n" INDEX_SECTION,
+     "2: host: \"${ETL_UNIT_A:-${ETL_UNIT_B}}\": a default may not hold ${ or } (no nesting)", NULL,
+     NULL},
+    {"[postgres]\nhost = ${ETL_UNIT_A:-x}}\n" INDEX_SECTION,
+     "2: host: \"${ETL_UNIT_A:-x}}\": a default may not hold ${ or } (no nesting)", NULL, NULL},
+    {"[postgres]\nhost = ${}\n" INDEX_SECTION, "2: host: \"${}\": \"\"" NOT_A_NAME, NULL, NULL},
+    {"[postgres]\nhost = ${1HOST}\n" INDEX_SECTION, "2: host: \"${1HOST}\": \"1HOST\"" NOT_A_NAME,
+     NULL, NULL},
+    {"[postgres]\nhost = ${ETL_UNIT_A-x}\n" INDEX_SECTION,
+     "2: host: \"${ETL_UNIT_A-x}\": \"ETL_UNIT_A-x\"" NOT_A_NAME, NULL, NULL},
+    {"[postgres]\nhost = ${ETL_UNIT_A:=x}\n" INDEX_SECTION,
+     "2: host: \"${ETL_UNIT_A:=x}\": \"ETL_UNIT_A:=x\"" NOT_A_NAME, NULL, NULL},
+    {"[postgres]\nhost = ${ETL_UNIT_A\n" INDEX_SECTION,
+     "2: host: \"${ETL_UNIT_A\"" WHOLE_VALUE_ONLY, NULL, NULL},
+
+    /* " ;" in a value: a comment to some readers, text to others */
+    {"[etl]\nbatch_size = 42 ; inline comment\n" INDEX_SECTION, "2: batch_size:" INLINE_COMMENT,
+     NULL, NULL},
+    {"[index.movies]\nmapping = m.json\ndocuments = d.sql\nchanges = a.sql\t;b.sql\n",
+     "4: changes:" INLINE_COMMENT, NULL, NULL},
+    {"[postgres]\ndbname = ${ETL_UNIT_DB:-movies} ;x\n" INDEX_SECTION, "2: dbname:" INLINE_COMMENT,
+     NULL, NULL},
+
+    /* bytes that are not UTF-8 text, on the line they are on */
+    {"[etl]\n; caf\xe9\n" INDEX_SECTION, "2: encoding: not UTF-8 at column 6 (byte 0xE9)", NULL,
+     NULL},
+    {"[postgres]\ndbname = \xff\xfe\n" INDEX_SECTION,
+     "2: encoding: not UTF-8 at column 10 (byte 0xFF)", NULL, NULL},
+    {"[postgres]\ndbname = \xc0\xaf\n" INDEX_SECTION, /* an overlong "/" */
+     "2: encoding: not UTF-8 at column 10 (byte 0xC0)", NULL, NULL},
+    {"[postgres]\ndbname = \xed\xa0\x80\n" INDEX_SECTION, /* a UTF-16 surrogate */
+     "2: encoding: not UTF-8 at column 10 (byte 0xED)", NULL, NULL},
+    {INDEX_SECTION "; \xd0",
+     "5: encoding: not UTF-8 at column 3 (byte 0xD0): the file ends inside a character", NULL,
+     NULL},
 
     /* sections */
     {"[etl]\nbatch_size = 5\n[bogus]\nx = 1\n" INDEX_SECTION, "3: bogus: unknown section", NULL,
@@ -757,6 +831,101 @@ static void test_hang_timeout_just_above_the_longest_step(void **state)
     assert_int_equal(loaded.hang_timeout_s, 3);
 }
 
+/* Writes size bytes to a new file in tmp_dir and makes it loaded_path. */
+static void write_bytes(const char *bytes, size_t size)
+{
+    release();
+    loaded_path = ut_temp_file(tmp_dir, "");
+    FILE *file = fopen(loaded_path, "wb");
+    assert_non_null(file);
+    assert_int_equal(fwrite(bytes, 1, size, file), size);
+    assert_int_equal(fclose(file), 0);
+}
+
+/* Loads loaded_path, which must fail with "PATH:" followed by error. */
+static void expect_path_error(const char *error)
+{
+    char err[CONFIG_ERROR_MAX] = "";
+    if (config_load(loaded_path, &loaded, err, sizeof err) != -1)
+        fail_msg("accepted, expected \"%s\"", error);
+    char expected[PATH_MAX + CONFIG_ERROR_MAX];
+    snprintf(expected, sizeof expected, "%s:%s", loaded_path, error);
+    if (strcmp(err, expected) != 0)
+        fail_msg("error\n  \"%s\", expected\n  \"%s\"", err, expected);
+}
+
+/* A NUL byte would end the line for inih: "batch_size = 5\0junk" read as
+ * 5.  Refused where it is. */
+static void test_error_nul_byte(void **state)
+{
+    (void)state;
+    static const char text[] = "[etl]\nbatch_size = 5\0junk\n" INDEX_SECTION;
+    write_bytes(text, sizeof text - 1);
+    expect_path_error("2: encoding: a NUL byte at column 15");
+}
+
+/* A 1 MB line is refused on its line, whatever it holds. */
+static void test_error_megabyte_line(void **state)
+{
+    (void)state;
+    const size_t line_len = (size_t)1024 * 1024; /* 1 MB */
+    const char head[] = "[etl]\nstate_dir = ";
+    size_t size = sizeof head - 1 + line_len + sizeof "\n" INDEX_SECTION;
+    char *text = malloc(size);
+    assert_non_null(text);
+    memcpy(text, head, sizeof head - 1);
+    memset(text + sizeof head - 1, 'x', line_len);
+    memcpy(text + sizeof head - 1 + line_len, "\n" INDEX_SECTION, sizeof "\n" INDEX_SECTION);
+    write_bytes(text, size - 1);
+    free(text);
+    expect_path_error("2: line: longer than 4094 bytes");
+}
+
+/* A directory opens and reads as empty: refused as a directory, not
+ * reported as a file without index sections. */
+static void test_error_directory(void **state)
+{
+    (void)state;
+    release();
+    loaded_path = xstrdup(tmp_dir);
+    expect_path_error("0: file: cannot open: a directory, not a file");
+}
+
+/* A FIFO is refused at once (no wait for a writer), since the file is read
+ * twice. */
+static void test_error_fifo(void **state)
+{
+    (void)state;
+    release();
+    loaded_path = xasprintf("%s/etl.fifo", tmp_dir);
+    assert_int_equal(mkfifo(loaded_path, 0600), 0);
+    expect_path_error("0: file: cannot open: not a regular file (a FIFO, socket or device)");
+    unlink(loaded_path);
+}
+
+/* Mode 000 stops every user but root (CAP_DAC_OVERRIDE reads it anyway):
+ * as root this only checks that the file loads, the FIFO and directory
+ * tests above stand in for a file that cannot be read. */
+static void test_error_unreadable_file(void **state)
+{
+    (void)state;
+    release();
+    loaded_path = ut_temp_file(tmp_dir, INDEX_SECTION);
+    assert_int_equal(chmod(loaded_path, 0), 0);
+    char err[CONFIG_ERROR_MAX] = "";
+    int rc = config_load(loaded_path, &loaded, err, sizeof err);
+    if (geteuid() == 0) {
+        if (rc != 0)
+            fail_msg("as root a mode 000 file is still read: %s", err);
+        return;
+    }
+    char expected[PATH_MAX + CONFIG_ERROR_MAX];
+    snprintf(expected, sizeof expected, "%s:0: file: cannot open: %s", loaded_path,
+             strerror(EACCES));
+    assert_int_equal(rc, -1);
+    assert_string_equal(err, expected);
+}
+
 /* 40 characters are fine (inih keeps 49 of a section name). */
 static void test_index_name_of_40_characters(void **state)
 {
@@ -939,6 +1108,8 @@ int main(void)
         cmocka_unit_test_teardown(test_defaults_when_keys_absent, cleanup),
         cmocka_unit_test_teardown(test_values_are_stored, cleanup),
         cmocka_unit_test_teardown(test_comments_and_inline_comments, cleanup),
+        cmocka_unit_test_teardown(test_utf8_text, cleanup),
+        cmocka_unit_test_teardown(test_dollar_without_braces_is_literal, cleanup),
         cmocka_unit_test_teardown(test_several_index_sections, cleanup),
         cmocka_unit_test_teardown(test_relative_paths_resolved_against_config_dir, cleanup),
         cmocka_unit_test_teardown(test_config_path_without_directory, cleanup),
@@ -948,6 +1119,11 @@ int main(void)
         cmocka_unit_test_teardown(test_errors, cleanup),
         cmocka_unit_test_teardown(test_error_long_line, cleanup),
         cmocka_unit_test_teardown(test_hang_timeout_just_above_the_longest_step, cleanup),
+        cmocka_unit_test_teardown(test_error_nul_byte, cleanup),
+        cmocka_unit_test_teardown(test_error_megabyte_line, cleanup),
+        cmocka_unit_test_teardown(test_error_directory, cleanup),
+        cmocka_unit_test_teardown(test_error_fifo, cleanup),
+        cmocka_unit_test_teardown(test_error_unreadable_file, cleanup),
         cmocka_unit_test_teardown(test_index_name_of_40_characters, cleanup),
         cmocka_unit_test_teardown(test_es_index_name_with_dots_and_dashes, cleanup),
         cmocka_unit_test_teardown(test_error_missing_file, cleanup),

@@ -45,6 +45,17 @@ static void test_length_not_nul_bounds_the_input(void **state)
     free(got);
 }
 
+/* Found by fuzz_json_minify: jansson takes a NUL byte after a number as
+ * valid, and a NUL kept in the output cut the document short there. */
+static void test_nul_after_number_is_dropped(void **state)
+{
+    (void)state;
+    static const char text[] = "{\"i\":9\0, \"no\": true}";
+    char *got = json_minify(text, sizeof text - 1);
+    assert_string_equal(got, "{\"i\":9,\"no\":true}");
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -52,6 +63,7 @@ int main(void)
         cmocka_unit_test(test_numbers_are_kept_as_printed),
         cmocka_unit_test(test_strings_are_copied_whole),
         cmocka_unit_test(test_length_not_nul_bounds_the_input),
+        cmocka_unit_test(test_nul_after_number_is_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -90,12 +90,28 @@ static void test_horizon_behind(void **state)
     assert_false(pg_horizon_behind("garbage", "2021-06-16 20:14:09+00"));
 }
 
+/* Only what PostgreSQL prints for a uuid goes into the uuid[] literal. */
+static void test_uuid_text(void **state)
+{
+    (void)state;
+    assert_true(pg_is_uuid("3d8d9bde-e9e4-4b8f-9d4e-0c6f3c0d6a11"));
+    assert_true(pg_is_uuid("00000000-0000-0000-0000-000000000000"));
+    assert_false(pg_is_uuid("3D8D9BDE-E9E4-4B8F-9D4E-0C6F3C0D6A11")); /* never printed so */
+    assert_false(pg_is_uuid("3d8d9bde-e9e4-4b8f-9d4e-0c6f3c0d6a1"));
+    assert_false(pg_is_uuid("3d8d9bde-e9e4-4b8f-9d4e-0c6f3c0d6a111"));
+    assert_false(pg_is_uuid("3d8d9bdee9e44b8f9d4e0c6f3c0d6a11"));
+    assert_false(pg_is_uuid("3d8d9bde-e9e4-4b8f-9d4e,0c6f3c0d6a11"));
+    assert_false(pg_is_uuid("film:3d8d9bde-e9e4-4b8f-9d4e-0c6f3c0d"));
+    assert_false(pg_is_uuid(""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whole_seconds),   cmocka_unit_test(test_fractional_seconds),
         cmocka_unit_test(test_short_fractions), cmocka_unit_test(test_microseconds),
         cmocka_unit_test(test_horizon_behind),  cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_uuid_text),
     };
     return cmocka_run_group_tests_name("pg_timestamp_ms", tests, NULL, NULL);
 }
