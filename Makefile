@@ -5,10 +5,11 @@
 #   make demo-stop   stop a running demo and what a killed one left running
 #   make test        install what is missing, build, run unit and integration tests
 #                    (OpenSearch 2.19.1, then the worker and supervisor ones again
-#                    against Elasticsearch 7.10.2), then the same again against
-#                    binaries built with ASan/UBSan (OpenSearch only), then
-#                    fuzz-smoke and test-compose
+#                    against Elasticsearch 7.10.2), test-valgrind, then the
+#                    same again against binaries built with ASan/UBSan
+#                    (OpenSearch only), then fuzz-smoke and test-compose
 #   make test-asan   only the ASan/UBSan pass
+#   make test-valgrind  the unit tests and full loads of the sample under memcheck
 #   make test-compose  boot the Compose stack with podman and check it (tests/compose)
 #   make clean-compose remove the images and cache that test-compose keeps
 #   make lint        clang-format check, cppcheck, clang-tidy
@@ -63,8 +64,8 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 PROGRAMS := $(BIN)/etl-worker $(BIN)/etl-supervisor $(BIN)/etlctl
 
-.PHONY: all deps test unit integration integration-es7 test-asan test-compose clean-compose \
-        lint format bench demo demo-stop install clean fuzz fuzz-smoke fuzz-build
+.PHONY: all deps test unit integration integration-es7 test-asan test-valgrind test-compose \
+        clean-compose unit-bins lint format bench demo demo-stop install clean fuzz fuzz-smoke fuzz-build
 all: $(PROGRAMS)
 
 $(BUILD)/%.o: %.c
@@ -101,6 +102,8 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_OBJS)
 deps:
 	@compose/native/install-deps.sh
 
+unit-bins: $(UNIT_BINS)
+
 unit: $(UNIT_BINS)
 	@rc=0; for t in $(UNIT_BINS); do $$t || rc=1; done; exit $$rc
 
@@ -117,19 +120,29 @@ integration-es7: $(PROGRAMS)
 # The suite runs twice: with the normal build, then with ASan/UBSan (any
 # sanitizer report fails it), so CI keeps both green.  The second engine
 # runs with the normal build only: CI's time budget has room for one more
-# pass, not two.  Then every fuzz target for FUZZ_SMOKE_SECONDS, and the
-# Compose stack.
+# pass, not two.  memcheck (test-valgrind) adds two minutes; then every
+# fuzz target for FUZZ_SMOKE_SECONDS, and the Compose stack.
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) integration-es7
+	$(MAKE) test-valgrind
 	$(MAKE) SANITIZE=1 all unit integration
 	$(MAKE) fuzz-smoke
 	$(MAKE) test-compose
 
 test-asan: deps
 	$(MAKE) SANITIZE=1 all unit integration
+
+# The unit tests and a full load of the sample (movies with two changes,
+# genres, persons) under valgrind's memcheck, the normal build (memcheck
+# cannot run ASan binaries): any error or definite leak fails it
+# (tests/valgrind/, docs/testing.md).
+test-valgrind: deps
+	$(MAKE) SANITIZE=0 FUZZ=0 all unit-bins
+	ETL_BIN_DIR=$(abspath bin) ETL_UNIT_DIR=$(abspath build/tests) $(PYTHON) -m pytest \
+	    -p no:cacheprovider $(PYTEST_ARGS) tests/valgrind
 
 # The Compose stack booted for real with podman and docker-compose 1.29
 # (compose/test/, tests/compose/); images and the debootstrap tarball are

@@ -10,8 +10,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 
 # Debian packages, grouped by what needs them.
 build_pkgs="build-essential pkg-config libpq-dev libcurl4-openssl-dev libjansson-dev libinih-dev libmicrohttpd-dev"
-# clang and libclang-rt-dev (libFuzzer, make fuzz)
-check_pkgs="libcmocka-dev cppcheck clang-format clang-tidy clang libclang-rt-dev"
+# clang and libclang-rt-dev: libFuzzer (make fuzz); valgrind: make test-valgrind
+check_pkgs="libcmocka-dev cppcheck clang-format clang-tidy clang libclang-rt-dev valgrind"
 service_pkgs="postgresql postgresql-client sqlite3 curl ca-certificates openjdk-17-jdk-headless maven"
 test_pkgs="python3 python3-venv python3-pytest python3-psycopg2 python3-requests python3-prometheus-client python3-yaml docker-compose"
 demo_pkgs="nginx gettext-base chromium"
