@@ -36,7 +36,7 @@ static void test_search_engine_info_escapes_what_the_engine_said(void **unused)
     (void)unused;
     static struct child movies = {.name = "movies", .index = "movies"};
     static struct child genres = {.name = "genres", .index = "genres"};
-    struct child *slots[] = {&movies, &genres};
+    static struct child *slots[] = {&movies, &genres};
     static struct supervisor sup;
     sup.children = slots;
     sup.children_count = 2;
