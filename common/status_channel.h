@@ -9,6 +9,7 @@
  * on a pipe), without blocking: an event that does not fit is dropped.
  *
  *   {"event":"started"}
+ *   {"event":"engine","distribution":S,"version":S}   what answered GET /
  *   {"event":"batch","source":S,"rows":N,"docs":N,"indexed":N,"deleted":N,
  *    "rejected":N,"bytes":N,"query_ms":N,"bulk_ms":N,"took_ms":N,
  *    "cursor_modified":S,"cursor_id":S,"lag_s":X,"held_s":X}

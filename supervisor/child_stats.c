@@ -104,6 +104,10 @@ enum child_event child_stats_update(struct child_stats *stats, const char *line,
         kind = CHILD_EVENT_BAD;
     } else if (strcmp(name, "started") == 0) {
         kind = CHILD_EVENT_STARTED;
+    } else if (strcmp(name, "engine") == 0) {
+        get_text(event, "distribution", stats->engine, sizeof stats->engine);
+        get_text(event, "version", stats->engine_version, sizeof stats->engine_version);
+        kind = CHILD_EVENT_ENGINE;
     } else if (strcmp(name, "batch") == 0) {
         add_batch(stats, event, wall_ms);
         kind = CHILD_EVENT_BATCH;

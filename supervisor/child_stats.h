@@ -35,12 +35,15 @@ struct child_stats {
     char concrete[CHILD_STATS_TEXT_MAX];  /* the live index of the last batch; "" before */
     char build[CHILD_STATS_TEXT_MAX];     /* the index a rebuild fills; "" when none */
     int64_t build_docs;                   /* documents sent into it so far */
+    char engine[CHILD_STATS_TEXT_MAX];    /* distribution of the search engine; "" before */
+    char engine_version[CHILD_STATS_TEXT_MAX]; /* and its version */
 };
 
 /* The events of a worker's life. */
 enum child_event {
     CHILD_EVENT_BAD,     /* not an event line (logged by the caller) */
     CHILD_EVENT_STARTED, /* set up, about to sync */
+    CHILD_EVENT_ENGINE,  /* the search engine was identified */
     CHILD_EVENT_BATCH,   /* a batch is done */
     CHILD_EVENT_RETRY,   /* backing off */
     CHILD_EVENT_IDLE,    /* caught up, sleeping */

@@ -160,6 +160,40 @@ static void durations(struct buffer *out, const struct supervisor *sup)
     }
 }
 
+/* Appends text as a label value: backslash, double quote and newline
+ * escaped as the exposition format says.  The engine's identity comes from
+ * the search engine's answer, which the supervisor does not trust. */
+static void append_label_value(struct buffer *out, const char *text)
+{
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p == '\\' || *p == '"')
+            append(out, "\\%c", *p);
+        else if (*p == '\n')
+            buffer_append_str(out, "\\n");
+        else
+            buffer_append(out, p, 1);
+    }
+}
+
+/* etl_search_engine_info{index, distribution, version} 1: what answered
+ * the worker's GET / at its last start; no series before it answered. */
+static void engines(struct buffer *out, const struct supervisor *sup)
+{
+    const char *name = "etl_search_engine_info";
+    header(out, name, "gauge",
+           "The search engine each worker identified at start (GET /): distribution and version");
+    for (size_t i = 0; i < sup->children_count; i++) {
+        const struct child_stats *st = &sup->children[i]->stats;
+        if (st->engine[0] == '\0')
+            continue;
+        append(out, "%s{index=\"%s\",distribution=\"", name, sup->children[i]->index);
+        append_label_value(out, st->engine);
+        buffer_append_str(out, "\",version=\"");
+        append_label_value(out, st->engine_version);
+        buffer_append_str(out, "\"} 1\n");
+    }
+}
+
 /* The supervisor's own stdout, one for all workers: no index label. */
 static void dropped_lines(struct buffer *out, const struct supervisor *sup)
 {
@@ -179,6 +213,7 @@ char *metrics_text(const struct supervisor *sup, int64_t now_wall_ms)
     simple_families(&out, sup, now_wall_ms);
     retries(&out, sup);
     durations(&out, sup);
+    engines(&out, sup);
     dropped_lines(&out, sup);
     return out.data;
 }

@@ -70,5 +70,7 @@ void child_status_line(const struct child *child, int64_t now, char *out, size_t
     len = add_seconds(out, len, size, "lag_s", stats->lag_known, stats->lag_s);
     len = add(out, len, size, "concrete", stats->concrete);
     len = add(out, len, size, "build", stats->build);
-    add_int(out, len, size, "build_docs", stats->build_docs);
+    len = add_int(out, len, size, "build_docs", stats->build_docs);
+    len = add(out, len, size, "engine", stats->engine);
+    add(out, len, size, "engine_version", stats->engine_version);
 }

@@ -2,6 +2,7 @@
 #include "engine_identify.h"
 
 #include "log.h"
+#include "status_report.h"
 
 #include <stdio.h>
 
@@ -62,6 +63,7 @@ enum step engine_identify(struct worker *w)
             return STEP_FATAL;
         }
         log_end(line);
+        status_report_engine(identity.distribution, identity.version);
         w->engine = ops;
         return STEP_OK;
     }

@@ -70,6 +70,14 @@ void status_report_started(void)
     send_event(event_new("started"));
 }
 
+void status_report_engine(const char *distribution, const char *version)
+{
+    json_t *event = event_new("engine");
+    json_object_set_new(event, "distribution", json_string(distribution));
+    json_object_set_new(event, "version", json_string(version));
+    send_event(event);
+}
+
 /* lag_s is left out when the cursor is not a timestamp (the start). */
 void status_report_batch(const struct status_batch *batch)
 {

@@ -24,6 +24,9 @@ struct status_batch {
 void status_report_open(void);
 /* Set up, about to sync. */
 void status_report_started(void);
+/* The search engine answering at [elasticsearch] url was identified
+ * (engine_identify.h): shown by etlctl status and the metrics. */
+void status_report_engine(const char *distribution, const char *version);
 /* A batch is done and its cursor saved. */
 void status_report_batch(const struct status_batch *batch);
 /* A step failed: what (postgres, elasticsearch, state file) is retried

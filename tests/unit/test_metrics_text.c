@@ -1,5 +1,5 @@
-/* test_metrics_text.c - the supervisor's own series in the Prometheus text:
- * the log lines its stdout dropped, counted since it started. */
+/* test_metrics_text.c - series of the Prometheus text: the log lines the
+ * supervisor's stdout dropped, and the search engine each worker found. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -28,11 +28,39 @@ static void test_dropped_log_lines_are_a_counter(void **unused)
     free(text);
 }
 
+/* etl_search_engine_info: one series per worker that identified its
+ * engine, with what the engine said escaped as a label value (a hostile
+ * engine's quote or newline must not break the text); none before. */
+static void test_search_engine_info_escapes_what_the_engine_said(void **unused)
+{
+    (void)unused;
+    static struct child movies = {.name = "movies", .index = "movies"};
+    static struct child genres = {.name = "genres", .index = "genres"};
+    static struct child *slots[] = {&movies, &genres};
+    static struct supervisor sup;
+    sup.children = slots;
+    sup.children_count = 2;
+    assert_int_equal(
+        child_stats_update(
+            &movies.stats,
+            "{\"event\":\"engine\",\"distribution\":\"open\\\"search\",\"version\":\"2\\n\\\\1\"}",
+            0),
+        CHILD_EVENT_ENGINE);
+    char *text = metrics_text(&sup, 0);
+    assert_non_null(strstr(text, "# TYPE etl_search_engine_info gauge\n"));
+    assert_non_null(
+        strstr(text, "\netl_search_engine_info{index=\"movies\",distribution=\"open\\\"search\","
+                     "version=\"2\\n\\\\1\"} 1\n"));
+    assert_null(strstr(text, "etl_search_engine_info{index=\"genres\""));
+    free(text);
+}
+
 /* Runs the tests. */
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dropped_log_lines_are_a_counter),
+        cmocka_unit_test(test_search_engine_info_escapes_what_the_engine_said),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

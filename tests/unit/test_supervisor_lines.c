@@ -180,6 +180,10 @@ static void test_status_line(void **unused)
     child_stats_update(&child.stats, "{\"event\":\"build\",\"concrete\":\"movies_2\",\"docs\":40}",
                        BATCH_WALL_MS);
     child_stats_update(&child.stats, BATCH_EVENT, BATCH_WALL_MS);
+    child_stats_update(&child.stats,
+                       "{\"event\":\"engine\",\"distribution\":\"elasticsearch\","
+                       "\"version\":\"7.10.2\"}",
+                       BATCH_WALL_MS);
     char line[1024];
     child_status_line(&child, 61000, line, sizeof line);
     assert_string_equal(line, "name=movies index=movies_x pid=4242 state=running uptime_s=60 "
@@ -187,7 +191,7 @@ static void test_status_line(void **unused)
                               "last_batch=2026-11-25T09:00:00.123Z batches=1 docs_sent=480 "
                               "cursor_modified=\"2021-06-16 20:14:09.247396+00\" "
                               "cursor_id=3d8d9bf5 lag_s=12.3 concrete=movies_1 build=movies_2 "
-                              "build_docs=100");
+                              "build_docs=100 engine=elasticsearch engine_version=7.10.2");
     /* the alias moved to the index built: the rebuild is over */
     child_stats_update(&child.stats, "{\"event\":\"batch\",\"docs\":1,\"concrete\":\"movies_2\"}",
                        BATCH_WALL_MS);
@@ -200,7 +204,7 @@ static void test_status_line(void **unused)
                         "name=genres index=genres pid=0 state=backoff uptime_s=0 "
                         "restarts=0 last_exit=\"\" next_start_ms=1000 last_batch=\"\" "
                         "batches=0 docs_sent=0 cursor_modified=\"\" cursor_id=\"\" lag_s=\"\" "
-                        "concrete=\"\" build=\"\" build_docs=0");
+                        "concrete=\"\" build=\"\" build_docs=0 engine=\"\" engine_version=\"\"");
 }
 
 /* Runs the tests. */
