@@ -199,9 +199,11 @@ def test_slow_answer_is_abandoned_at_the_request_timeout(hostile):
             # Abandoned by the worker after a few bytes, not read to the end.
             assert r.hung_up and r.sent_bytes < 100, r
     timed_out = [e for e in h.retries() if "timed out" in e["reason"]]
+    print(f"\nslow answers: {[r for r in bulks if r.fault]}; {[e['reason'] for e in timed_out]}")
     assert len(timed_out) >= 2, h.retries()
-    assert all(f"after {REQUEST_TIMEOUT_MS}" in e["reason"] or "after 300" in e["reason"]
-               for e in timed_out), timed_out
+    # curl's own words: the worker's request_timeout_ms fired, not a later one.
+    waited = [int(re.search(r"after (\d+) milliseconds", e["reason"]).group(1)) for e in timed_out]
+    assert all(REQUEST_TIMEOUT_MS <= ms < REQUEST_TIMEOUT_MS + 1000 for ms in waited), timed_out
 
 
 def test_a_1_gib_answer_is_refused_past_response_max_bytes(hostile):
@@ -212,6 +214,8 @@ def test_a_1_gib_answer_is_refused_past_response_max_bytes(hostile):
     for r in bulks:
         if r.fault:
             assert r.hung_up and r.sent_bytes < GIB // 16, r
+    print(f"\n1 GiB answers: {[r for r in bulks if r.fault]}; peak RSS {peak >> 20} MiB before,"
+          f" {h.vm_hwm() >> 20} MiB after")
     assert h.vm_hwm() - peak < RSS_GROWTH_MAX, (peak, h.vm_hwm())
     assert any("response_max_bytes" in e["reason"] for e in h.retries()), h.retries()
 
