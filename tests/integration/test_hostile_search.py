@@ -37,8 +37,7 @@ class Hostile:
         self.rejects_path = tmp_path / "state" / f"{name}.rejects"
         self.proxy = FaultProxy(es.url, snapshot=self.state)
         settings = {("elasticsearch", "url"): self.proxy.url,
-                    ("elasticsearch", "request_timeout_ms"): str(REQUEST_TIMEOUT_MS),
-                    ("supervisor", "hang_timeout_s"): "60"}
+                    ("elasticsearch", "request_timeout_ms"): str(REQUEST_TIMEOUT_MS)}
         settings.update(overrides or {})
         config, names = make_config(tmp_path, pg, es, catalog, indices=[name], overrides=settings)
         self.index = names[name]
@@ -142,7 +141,8 @@ def run_fault(h, kind, times, **options):
     assert len(faulted) == times, bulks
     # Every request from the first spoiled answer on, up to the good answer
     # after the last one, found the state as it was before the change.
-    first_good = next(i for i in range(faulted[-1] + 1, len(bulks)) if not bulks[i].fault)
+    first_good = next((i for i in range(faulted[-1] + 1, len(bulks)) if not bulks[i].fault), None)
+    assert first_good is not None, ("no good answer after the faults", bulks)
     for r in bulks[faulted[0]:first_good + 1]:
         assert r.state_before == before, (r, "the cursor moved on a spoiled answer")
     for r in bulks:
