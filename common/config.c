@@ -101,6 +101,8 @@ static const struct key_spec key_specs[] = {
     PATH("elasticsearch", "client_key_file", "", es_client_key_file),
     INT("elasticsearch", "connect_timeout_ms", "3000", 100, 60000, es_connect_timeout_ms),
     INT("elasticsearch", "request_timeout_ms", "30000", 1000, 600000, es_request_timeout_ms),
+    INT("elasticsearch", "response_max_bytes", "104857600", 65536, 1073741824,
+        es_response_max_bytes),
 
     PATH("supervisor", "control_socket", "/run/etl/control.sock", control_socket),
     {"supervisor", "control_socket_mode", KIND_MODE, "0600", 0, 0,

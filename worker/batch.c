@@ -66,7 +66,8 @@ static void reject_action(struct worker *w, const struct bulk_action *action, in
 
 /* Counts the items of a bulk answer: done, rejected (kept aside), or to
  * retry (moved to the front of pending, their number returned, reason the
- * last one's); *lost when an item's alias is missing. */
+ * last one's): an action the answer had no item for is retried, never
+ * counted done; *lost when an item's alias is missing. */
 static size_t sort_items(struct worker *w, struct bulk_action *pending,
                          const struct bulk_item_result *results, size_t count,
                          struct batch_counts *counts, bool *lost, char *reason, size_t reason_size)
@@ -84,7 +85,11 @@ static size_t sort_items(struct worker *w, struct bulk_action *pending,
             counts->rejected++;
             rejects_record(w->rejects_path, w->idx->index, &pending[i], &results[i]);
         } else {
-            snprintf(reason, reason_size, "item %s: status %d", pending[i].id, results[i].status);
+            if (results[i].status == 0)
+                snprintf(reason, reason_size, "item %s: no item in the bulk answer", pending[i].id);
+            else
+                snprintf(reason, reason_size, "item %s: status %d", pending[i].id,
+                         results[i].status);
             pending[kept++] = pending[i];
         }
     }

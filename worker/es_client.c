@@ -7,11 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* libcurl write callback: appends to the response buffer. */
+/* libcurl write callback: appends to the response buffer, up to
+ * response_max bytes (as decoded, so a compressed body counts at its real
+ * size); past that, returning less than given makes curl abandon the
+ * transfer, so a server cannot make the worker hold more. */
 static size_t collect_body(char *data, size_t size, size_t count, void *user)
 {
-    buffer_append(user, data, size * count);
-    return size * count;
+    struct es_client *es = user;
+    size_t len = size * count;
+    if (len > es->response_max - es->response.len) {
+        es->too_long = true;
+        return 0;
+    }
+    buffer_append(&es->response, data, len);
+    return len;
 }
 
 /* libcurl progress callback: a non-zero return aborts the transfer.  On a
@@ -114,7 +123,10 @@ int es_client_init(struct es_client *es, const struct etl_config *config,
     curl_easy_setopt(es->curl, CURLOPT_TIMEOUT_MS, (long)config->es_request_timeout_ms);
     curl_easy_setopt(es->curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(es->curl, CURLOPT_WRITEFUNCTION, collect_body);
-    curl_easy_setopt(es->curl, CURLOPT_WRITEDATA, &es->response);
+    curl_easy_setopt(es->curl, CURLOPT_WRITEDATA, es);
+    es->response_max = (size_t)config->es_response_max_bytes;
+    /* Refused before reading when the server announces a longer body. */
+    curl_easy_setopt(es->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)es->response_max);
     curl_easy_setopt(es->curl, CURLOPT_ERRORBUFFER, es->err);
     curl_easy_setopt(es->curl, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(es->curl, CURLOPT_XFERINFOFUNCTION, abort_on_stop);
@@ -146,6 +158,7 @@ long es_request(struct es_client *es, const char *method, const char *path, cons
 {
     char *url = xasprintf("%s%s", es->base_url, path);
     buffer_reset(&es->response);
+    es->too_long = false;
     es->err[0] = '\0';
     curl_easy_setopt(es->curl, CURLOPT_URL, url);
     curl_easy_setopt(es->curl, CURLOPT_CUSTOMREQUEST, method);
@@ -160,7 +173,11 @@ long es_request(struct es_client *es, const char *method, const char *path, cons
     CURLcode rc = curl_easy_perform(es->curl);
     free(url);
     if (rc != CURLE_OK) {
-        if (es->err[0] == '\0')
+        if (es->too_long || rc == CURLE_FILESIZE_EXCEEDED)
+            snprintf(es->err, sizeof es->err,
+                     "the answer is longer than response_max_bytes (%zu bytes); abandoned",
+                     es->response_max);
+        else if (es->err[0] == '\0')
             snprintf(es->err, sizeof es->err, "%s", curl_easy_strerror(rc));
         return -1;
     }

@@ -16,6 +16,8 @@ struct es_client {
     struct curl_slist *json_headers;
     struct curl_slist *ndjson_headers;
     struct buffer response; /* body of the last response */
+    size_t response_max;    /* response_max_bytes: a longer body fails the request */
+    bool too_long;          /* the last body went past response_max */
     char err[CURL_ERROR_SIZE + 64];
     const volatile sig_atomic_t *stop; /* when set, a request in flight is abandoned */
 };
@@ -27,7 +29,9 @@ void es_client_free(struct es_client *es);
 
 /* Sends METHOD base_url/path with body (may be NULL).  ndjson selects the
  * bulk content type.  Returns the HTTP status, or -1 when no answer came
- * (es->err says why).  The body is in es->response. */
+ * whole: no connection, request_timeout_ms passed, a body cut short or
+ * longer than response_max_bytes (es->err says which).  The body is in
+ * es->response. */
 long es_request(struct es_client *es, const char *method, const char *path, const char *body,
                 size_t body_len, bool ndjson);
 

@@ -81,38 +81,93 @@ static enum bulk_outcome outcome_of(int status, bool is_delete, const json_t *er
     return BULK_REJECTED;
 }
 
-/* The items come in the order the actions were sent; each must carry the
- * action's own operation and id, or none of them is trusted. */
+/* An action's place in a bulk request, to find it by id. */
+struct action_slot {
+    const char *id;
+    size_t at;
+};
+
+/* qsort/bsearch comparison of action slots by id. */
+static int compare_slots(const void *a, const void *b)
+{
+    return strcmp(((const struct action_slot *)a)->id, ((const struct action_slot *)b)->id);
+}
+
+/* The action an item answers: operation and id must be those of one
+ * action sent, not answered yet.  Returns its index, or -1. */
+static long match_item(const char *operation, const char *id, const struct bulk_action *actions,
+                       const struct action_slot *slots, size_t count, const bool *answered)
+{
+    if (operation == NULL || id == NULL)
+        return -1;
+    const struct action_slot key = {id, 0};
+    const struct action_slot *slot = bsearch(&key, slots, count, sizeof *slots, compare_slots);
+    if (slot == NULL || answered[slot->at])
+        return -1;
+    bool is_delete = actions[slot->at].document == NULL;
+    return strcmp(operation, is_delete ? "delete" : "index") == 0 ? (long)slot->at : -1;
+}
+
+/* Fills results from items ({"index"|"delete": {"_id", "status",
+ * "error"?}} each).  Returns 0, or -1 when an item is not the answer to
+ * one action of this request (then nothing is trusted). */
+static int read_items(json_t *items, const struct bulk_action *actions, size_t count,
+                      struct bulk_item_result *results)
+{
+    struct action_slot *slots = xcalloc(count + 1, sizeof *slots);
+    bool *answered = xcalloc(count + 1, sizeof *answered);
+    for (size_t i = 0; i < count; i++)
+        slots[i] = (struct action_slot){actions[i].id, i};
+    qsort(slots, count, sizeof *slots, compare_slots);
+    int rc = 0;
+    for (size_t n = 0; n < json_array_size(items); n++) {
+        json_t *wrapper = json_array_get(items, n);
+        void *iter = json_is_object(wrapper) && json_object_size(wrapper) == 1
+                         ? json_object_iter(wrapper)
+                         : NULL;
+        json_t *item = iter != NULL ? json_object_iter_value(iter) : NULL;
+        json_t *status = json_object_get(item, "status");
+        long at = match_item(iter != NULL ? json_object_iter_key(iter) : NULL,
+                             json_string_value(json_object_get(item, "_id")), actions, slots, count,
+                             answered);
+        if (at < 0 || !json_is_integer(status)) {
+            rc = -1;
+            break;
+        }
+        answered[at] = true;
+        results[at].status = (int)json_integer_value(status);
+        json_t *item_error = json_object_get(item, "error");
+        results[at].outcome =
+            outcome_of(results[at].status, actions[at].document == NULL, item_error);
+        if (item_error != NULL && results[at].outcome != BULK_DONE)
+            results[at].error = json_dumps(item_error, JSON_COMPACT | JSON_ENCODE_ANY);
+    }
+    free(slots);
+    free(answered);
+    return rc;
+}
+
+/* Each item is matched to its action by operation and _id, whatever their
+ * order (a real node keeps the request's, a proxy or a bug may not); an
+ * action without an item is not confirmed: BULK_RETRY with status 0.  An
+ * item for an id not sent, for one answered twice, or under the other
+ * operation, makes the whole answer untrusted. */
 static int parse_bulk_response(const char *body, size_t len, const struct bulk_action *actions,
                                size_t count, struct bulk_item_result *results)
 {
     memset(results, 0, count * sizeof *results);
+    for (size_t i = 0; i < count; i++)
+        results[i].outcome = BULK_RETRY; /* status 0: no item for it */
     json_error_t error;
     json_t *root = json_loadb(body, len, 0, &error);
     json_t *items = json_is_object(root) ? json_object_get(root, "items") : NULL;
-    if (!json_is_array(items) || json_array_size(items) != count) {
-        json_decref(root);
-        return -1;
-    }
-    for (size_t i = 0; i < count; i++) {
-        bool is_delete = actions[i].document == NULL;
-        json_t *item = json_object_get(json_array_get(items, i), is_delete ? "delete" : "index");
-        json_t *status = json_object_get(item, "status");
-        json_t *id = json_object_get(item, "_id");
-        if (!json_is_integer(status) || !json_is_string(id) ||
-            strcmp(json_string_value(id), actions[i].id) != 0) {
-            bulk_results_free(results, count);
-            json_decref(root);
-            return -1;
-        }
-        results[i].status = (int)json_integer_value(status);
-        json_t *item_error = json_object_get(item, "error");
-        results[i].outcome = outcome_of(results[i].status, is_delete, item_error);
-        if (item_error != NULL && results[i].outcome != BULK_DONE)
-            results[i].error = json_dumps(item_error, JSON_COMPACT | JSON_ENCODE_ANY);
-    }
+    int rc = json_is_array(items) && json_array_size(items) <= count ? 0 : -1;
+    if (rc == 0)
+        rc = read_items(items, actions, count, results);
+    if (rc < 0)
+        bulk_results_free(results, count);
     json_decref(root);
-    return 0;
+    return rc;
 }
 
 /* Index names are checked by the config: nothing to escape. */

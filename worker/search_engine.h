@@ -42,7 +42,7 @@ enum bulk_outcome {
 
 struct bulk_item_result {
     enum bulk_outcome outcome;
-    int status;
+    int status;  /* the item's HTTP status; 0: the answer had no item for it */
     char *error; /* JSON text of the item's error (owned), or NULL */
 };
 
@@ -78,10 +78,14 @@ struct search_engine_ops {
     void (*bulk_build)(struct buffer *body, const char *index, const struct bulk_action *actions,
                        size_t count);
 
-    /* Reads a bulk response for count actions into results (count entries,
-     * owned by the caller: free with bulk_results_free).  Returns 0, or -1
-     * when the response is not a bulk response for these actions (then
-     * nothing can be trusted and the whole request must be retried). */
+    /* Reads a bulk response for count actions (distinct ids) into results
+     * (count entries, owned by the caller: free with bulk_results_free).
+     * Items are matched to actions by operation and id, in any order; an
+     * action without an item is not confirmed (BULK_RETRY, status 0).
+     * Returns 0, or -1 when the response is not a bulk response for these
+     * actions (not JSON, more items than actions, an item for an id not
+     * sent, answered twice or under the other operation): then nothing can
+     * be trusted and the whole request must be retried. */
     int (*bulk_parse_response)(const char *body, size_t len, const struct bulk_action *actions,
                                size_t count, struct bulk_item_result *results);
 

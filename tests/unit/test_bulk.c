@@ -232,29 +232,77 @@ static void expect_untrusted(const char *response, const struct bulk_action *act
         assert_null(results[i].error);
 }
 
-static void test_parse_mismatched_count(void **state)
+/* Fewer items than actions sent (a 200 with "errors": true, cut short):
+ * the items there count, the actions without one are not confirmed and go
+ * again (BULK_RETRY, status 0). */
+static void test_parse_fewer_items(void **state)
 {
     (void)state;
-    expect_untrusted("{\"items\":[{\"index\":{\"_id\":\"" ID1 "\",\"status\":201}}]}",
-                     three_actions, 3);
-    expect_untrusted("{\"items\":[]}", three_actions, 1);
+    const char *response = "{\"errors\":true,\"items\":["
+                           "{\"index\":{\"_id\":\"" ID3 "\",\"status\":400,\"error\":{\"a\":1}}},"
+                           "{\"index\":{\"_id\":\"" ID1 "\",\"status\":201}}]}";
+    struct bulk_item_result results[3];
+    assert_int_equal(parse(response, three_actions, 3, results), 0);
+    assert_int_equal(results[0].outcome, BULK_DONE);
+    assert_int_equal(results[0].status, 201);
+    assert_int_equal(results[1].outcome, BULK_RETRY);
+    assert_int_equal(results[1].status, 0);
+    assert_null(results[1].error);
+    assert_int_equal(results[2].outcome, BULK_REJECTED);
+    assert_string_equal(results[2].error, "{\"a\":1}");
+    bulk_results_free(results, 3);
+
+    const struct bulk_action one = {ID1, "{}"};
+    struct bulk_item_result result;
+    assert_int_equal(parse("{\"errors\":false,\"items\":[]}", &one, 1, &result), 0);
+    assert_int_equal(result.outcome, BULK_RETRY);
+    assert_int_equal(result.status, 0);
+    bulk_results_free(&result, 1);
+}
+
+/* Items in another order than the actions: each is matched by its _id and
+ * operation, so an outcome is never given to the wrong document. */
+static void test_parse_out_of_order(void **state)
+{
+    (void)state;
+    const char *response = "{\"errors\":true,\"items\":["
+                           "{\"index\":{\"_id\":\"" ID3 "\",\"status\":400,"
+                           "\"error\":{\"type\":\"mapper_parsing_exception\"}}},"
+                           "{\"delete\":{\"_id\":\"" ID2 "\",\"status\":429}},"
+                           "{\"index\":{\"_id\":\"" ID1 "\",\"status\":201}}]}";
+    struct bulk_item_result results[3];
+    assert_int_equal(parse(response, three_actions, 3, results), 0);
+    assert_int_equal(results[0].outcome, BULK_DONE);
+    assert_int_equal(results[0].status, 201);
+    assert_null(results[0].error);
+    assert_int_equal(results[1].outcome, BULK_RETRY);
+    assert_int_equal(results[1].status, 429);
+    assert_int_equal(results[2].outcome, BULK_REJECTED);
+    assert_int_equal(results[2].status, 400);
+    assert_string_equal(results[2].error, "{\"type\":\"mapper_parsing_exception\"}");
+    bulk_results_free(results, 3);
+}
+
+/* More items than actions, or one action answered twice: not an answer to
+ * this request. */
+static void test_parse_extra_items(void **state)
+{
+    (void)state;
     expect_untrusted("{\"items\":["
                      "{\"index\":{\"_id\":\"" ID1 "\",\"status\":201}},"
                      "{\"delete\":{\"_id\":\"" ID2 "\",\"status\":200}},"
                      "{\"index\":{\"_id\":\"" ID3 "\",\"status\":200}},"
                      "{\"index\":{\"_id\":\"" ID3 "\",\"status\":200}}]}",
                      three_actions, 3);
+    expect_untrusted("{\"items\":["
+                     "{\"index\":{\"_id\":\"" ID1 "\",\"status\":201}},"
+                     "{\"index\":{\"_id\":\"" ID1 "\",\"status\":429}}]}",
+                     three_actions, 3);
 }
 
 static void test_parse_mismatched_ids(void **state)
 {
     (void)state;
-    /* swapped order */
-    expect_untrusted("{\"items\":["
-                     "{\"index\":{\"_id\":\"" ID3 "\",\"status\":201}},"
-                     "{\"delete\":{\"_id\":\"" ID2 "\",\"status\":200}},"
-                     "{\"index\":{\"_id\":\"" ID1 "\",\"status\":200}}]}",
-                     three_actions, 3);
     /* an error item after a retryable one with an error text: freed */
     expect_untrusted("{\"items\":["
                      "{\"index\":{\"_id\":\"" ID1 "\",\"status\":429,\"error\":{\"a\":1}}},"
@@ -311,7 +359,9 @@ int main(void)
         cmocka_unit_test(test_parse_retryable),
         cmocka_unit_test(test_parse_rejected_keeps_error),
         cmocka_unit_test(test_parse_other_statuses),
-        cmocka_unit_test(test_parse_mismatched_count),
+        cmocka_unit_test(test_parse_fewer_items),
+        cmocka_unit_test(test_parse_out_of_order),
+        cmocka_unit_test(test_parse_extra_items),
         cmocka_unit_test(test_parse_mismatched_ids),
         cmocka_unit_test(test_parse_garbage),
     };

@@ -154,6 +154,7 @@ static void assert_documented_defaults(const struct etl_config *c, const char *d
     assert_string_equal(c->es_client_key_file, "");
     assert_int_equal(c->es_connect_timeout_ms, 3000);
     assert_int_equal(c->es_request_timeout_ms, 30000);
+    assert_int_equal(c->es_response_max_bytes, 104857600);
     assert_string_equal(c->control_socket, "/run/etl/control.sock");
     assert_int_equal(c->control_socket_mode, 0600);
     assert_string_equal(c->log_dir, "");
@@ -643,6 +644,11 @@ static const struct error_case error_cases[] = {
      "2: stop_timeout_s: \"3601\" is not a whole number from 1 to 3600", NULL, NULL},
     {"[elasticsearch]\nrequest_timeout_ms = 999\n" INDEX_SECTION,
      "2: request_timeout_ms: \"999\" is not a whole number from 1000 to 600000", NULL, NULL},
+    {"[elasticsearch]\nresponse_max_bytes = 65535\n" INDEX_SECTION,
+     "2: response_max_bytes: \"65535\" is not a whole number from 65536 to 1073741824", NULL, NULL},
+    {"[elasticsearch]\nresponse_max_bytes = 1073741825\n" INDEX_SECTION,
+     "2: response_max_bytes: \"1073741825\" is not a whole number from 65536 to 1073741824", NULL,
+     NULL},
 
     /* the other kinds of value */
     {"[etl]\nlog_level = verbose\n" INDEX_SECTION,
