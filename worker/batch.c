@@ -431,8 +431,8 @@ enum step batch_read(struct worker *w, enum sync_target target, size_t source,
     }
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
-    failure = pg_source_changes(&w->pg, source, from, horizon.at, w->config->batch_size,
-                                &b->changes);
+    failure =
+        pg_source_changes(&w->pg, source, from, horizon.at, w->config->batch_size, &b->changes);
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
     b->rows = PQntuples(b->changes);

@@ -32,18 +32,18 @@ struct batch_plan {
 
 /* One batch of one change source: read, then sent, then its cursor saved. */
 struct batch {
-    PGresult *changes;       /* (modified, id, doc_id) rows; plan.ids point into it */
-    struct batch_plan plan;  /* what to send */
-    int rows;                /* changed rows read: batch_size means there may be more */
-    struct cursor end;       /* its last row: where the cursor goes once it is done */
+    PGresult *changes;      /* (modified, id, doc_id) rows; plan.ids point into it */
+    struct batch_plan plan; /* what to send */
+    int rows;               /* changed rows read: batch_size means there may be more */
+    struct cursor end;      /* its last row: where the cursor goes once it is done */
     struct batch_counts counts;
-    int64_t started_ms;      /* monotonic time its reading began */
+    int64_t started_ms; /* monotonic time its reading began */
 };
 
 /* The answer to a bulk request sent elsewhere (es_multi.c). */
 struct bulk_answer {
-    long status;          /* HTTP status, or -1 when none came */
-    const char *body;     /* the response */
+    long status;      /* HTTP status, or -1 when none came */
+    const char *body; /* the response */
     size_t body_len;
     const char *err;      /* why none came */
     size_t request_bytes; /* the size of the request */

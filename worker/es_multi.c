@@ -59,10 +59,10 @@ void es_multi_free(struct es_multi *m)
     *m = (struct es_multi){0};
 }
 
-void es_multi_start(struct es_multi *m, size_t index, const char *path, const char *body,
+void es_multi_start(struct es_multi *m, size_t slot_index, const char *path, const char *body,
                     size_t body_len)
 {
-    struct es_multi_slot *slot = &m->slots[index];
+    struct es_multi_slot *slot = &m->slots[slot_index];
     free(slot->url);
     slot->url = xasprintf("%s%s", m->es->base_url, path);
     buffer_reset(&slot->response);

@@ -36,8 +36,8 @@ int es_multi_init(struct es_multi *m, const struct es_client *es, size_t count, 
 void es_multi_free(struct es_multi *m);
 
 /* POSTs body (NDJSON; it must stay valid until the slot is taken back) to
- * base_url/path on slot, which must not be busy. */
-void es_multi_start(struct es_multi *m, size_t slot, const char *path, const char *body,
+ * base_url/path on slot slot_index, which must not be busy. */
+void es_multi_start(struct es_multi *m, size_t slot_index, const char *path, const char *body,
                     size_t body_len);
 
 /* Moves the transfers on, waiting at most timeout_ms for one of them or,

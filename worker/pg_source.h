@@ -44,7 +44,7 @@ struct pg_source {
      * while has passed (pipeline.c: the bulk requests in flight go on). */
     void (*wait)(void *ctx, int fd);
     void *wait_ctx;
-    char err[512]; /* the last failure, without secrets */
+    char err[512];    /* the last failure, without secrets */
     char sqlstate[6]; /* SQLSTATE of the last failed statement, "" if none */
 };
 

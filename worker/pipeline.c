@@ -131,7 +131,7 @@ static void wait_answers(struct pipeline *p)
 
 /* Puts b in the window and starts its request: in flight when it fits in
  * one, else sent at once by batch_send (bounded requests). */
-static void launch(struct pipeline *p, struct batch *b)
+static void launch(struct pipeline *p, const struct batch *b)
 {
     size_t slot = inflight_open(&p->win);
     struct flight *f = &p->flights[slot];
@@ -162,8 +162,8 @@ enum step pipeline_run(struct worker *w, enum sync_target target, size_t source,
     struct pipeline p = {.w = w, .target = target, .source = source, .failed_at = ULONG_MAX};
     inflight_init(&p.win, capacity);
     p.flights = xcalloc(capacity, sizeof *p.flights);
-    struct cursor from = (target == TARGET_BUILD ? w->state.build.sources
-                                                 : w->state.sources)[source].cursor;
+    struct cursor from =
+        (target == TARGET_BUILD ? w->state.build.sources : w->state.sources)[source].cursor;
     int64_t deadline = monotonic_ms() + w->config->poll_interval_ms;
     enum step read_step = STEP_OK;
     bool reading = true;
