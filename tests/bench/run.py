@@ -225,6 +225,9 @@ def measure_ingest_ceiling(table, ctx):
         target = f"{ctx['index']}_ceiling{threads}"
         es.http.put(f"{es.url}/{target}", json=definition).raise_for_status()
         took = post_bodies(es.url, target, path, threads)
+        if es.count(target) != ctx["films"]:
+            raise RuntimeError(f"ingest ceiling: {target} holds {es.count(target)} documents,"
+                               f" not {ctx['films']}")
         rate = ctx["films"] / took
         best = max(best, rate)
         table.add(f"ingest ceiling, {threads} in flight (docs/s)", round(rate))
