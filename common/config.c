@@ -73,6 +73,7 @@ static const struct key_spec key_specs[] = {
     INT("etl", "change_log_prune_interval_s", "3600", 0, PRUNE_INTERVAL_MAX_S,
         change_log_prune_interval_s),
     INT("etl", "bulk_max_bytes", "10485760", 65536, 104857600, bulk_max_bytes),
+    INT("etl", "bulk_concurrency", "2", 1, 16, bulk_concurrency),
     INT("etl", "verify_rebuild_threshold", "10000", 1, CONFIG_VERIFY_REBUILD_THRESHOLD_MAX,
         verify_rebuild_threshold),
     INT("etl", "keep_old_indices", "0", 0, 10, keep_old_indices),

@@ -58,6 +58,7 @@ struct etl_config {
     int change_log_retention_s;      /* change_log rows younger than this are kept */
     int change_log_prune_interval_s; /* 0: the workers never prune */
     int bulk_max_bytes;              /* largest _bulk body; a batch is split to fit */
+    int bulk_concurrency;            /* batches of one source in flight at once */
     int verify_rebuild_threshold;    /* verify --repair: above this many, a rebuild */
     int keep_old_indices;            /* concrete indices kept after an alias swap */
     enum mapping_change on_mapping_change;

@@ -45,14 +45,6 @@
 #define HTTP_OK                200
 #define HTTP_PAYLOAD_TOO_LARGE 413
 
-/* Counts and timings of one batch. */
-struct batch_counts {
-    long rows, indexed, deleted, rejected;
-    long requests;             /* bulk requests sent, retries and 413s included */
-    size_t max_request_bytes;  /* the largest body sent */
-    int64_t query_ms, bulk_ms; /* time in PostgreSQL, time in Elasticsearch */
-};
-
 /* Rejects one action with status and error (JSON text, owned): logged and
  * written to the rejects file like an item the search engine refused. */
 static void reject_action(struct worker *w, const struct bulk_action *action, int status,
@@ -99,9 +91,11 @@ static size_t sort_items(struct worker *w, struct bulk_action *pending,
 /* Sends actions with _bulk until every item is done or rejected.  Items
  * answered 429/5xx, and whole requests that fail, are retried with backoff.
  * A request answered 413 is left to the caller: *too_large gets its size
- * (else 0). */
+ * (else 0).  first, unless NULL, is the answer to the first request, sent
+ * already (es_multi.c): it is read as if this had sent it. */
 static enum step send_bulk(struct worker *w, const char *alias, const struct bulk_action *actions,
-                           size_t count, struct batch_counts *counts, size_t *too_large)
+                           size_t count, struct batch_counts *counts, size_t *too_large,
+                           const struct bulk_answer *first)
 {
     *too_large = 0;
     struct bulk_action *pending = xcalloc(count, sizeof *pending);
@@ -110,25 +104,34 @@ static enum step send_bulk(struct worker *w, const char *alias, const struct bul
     struct buffer body = {0};
     enum step step = STEP_OK;
     while (count > 0) {
-        buffer_reset(&body);
-        w->engine->bulk_build(&body, alias, pending, count);
+        struct bulk_answer answer;
+        if (first != NULL) {
+            answer = *first;
+            first = NULL;
+        } else {
+            buffer_reset(&body);
+            w->engine->bulk_build(&body, alias, pending, count);
+            long sent = es_request(&w->es, "POST", w->engine->bulk_path, body.data, body.len, true);
+            answer = (struct bulk_answer){sent, w->es.response.data, w->es.response.len, w->es.err,
+                                          body.len};
+        }
         counts->requests++;
-        if (body.len > counts->max_request_bytes)
-            counts->max_request_bytes = body.len;
-        long status = es_request(&w->es, "POST", w->engine->bulk_path, body.data, body.len, true);
-        status_report_bulk_bytes(body.len);
+        if (answer.request_bytes > counts->max_request_bytes)
+            counts->max_request_bytes = answer.request_bytes;
+        status_report_bulk_bytes(answer.request_bytes);
+        long status = answer.status;
         char reason[CURL_ERROR_SIZE + 64];
         if (status < 0 && *w->stop) {
             step = STEP_STOP;
             break;
         }
         if (status == HTTP_PAYLOAD_TOO_LARGE) {
-            *too_large = body.len;
+            *too_large = answer.request_bytes;
             break;
         }
         if (status != HTTP_OK) {
             if (status < 0)
-                snprintf(reason, sizeof reason, "%s", w->es.err);
+                snprintf(reason, sizeof reason, "%s", answer.err);
             else
                 snprintf(reason, sizeof reason, "bulk request answered HTTP %ld", status);
             step = worker_back_off(w, "elasticsearch", reason);
@@ -136,8 +139,8 @@ static enum step send_bulk(struct worker *w, const char *alias, const struct bul
                 break;
             continue;
         }
-        if (w->engine->bulk_parse_response(w->es.response.data, w->es.response.len, pending, count,
-                                           results) < 0) {
+        if (w->engine->bulk_parse_response(answer.body, answer.body_len, pending, count, results) <
+            0) {
             step = worker_back_off(w, "elasticsearch", "unreadable bulk response");
             if (step != STEP_RETRY)
                 break;
@@ -181,10 +184,11 @@ static void log_halving(size_t bytes, size_t count, size_t half)
  * bulk_max_bytes; an action whose lines alone exceed it is rejected.  A
  * request answered 413 is sent again with half as many actions (cap), down
  * to one, which is then rejected; each request accepted lets the next one
- * take twice as many again. */
+ * take twice as many again.  first: see send_bulk (the answer to a request
+ * of all the actions, which fit). */
 static enum step send_bounded(struct worker *w, const char *alias,
                               const struct bulk_action *actions, size_t count,
-                              struct batch_counts *counts)
+                              struct batch_counts *counts, const struct bulk_answer *first)
 {
     size_t limit = (size_t)w->config->bulk_max_bytes;
     size_t *sizes = xcalloc(count, sizeof *sizes);
@@ -203,7 +207,8 @@ static enum step send_bounded(struct worker *w, const char *alias,
         }
         n = n < cap ? n : cap;
         size_t too_large;
-        step = send_bulk(w, alias, actions + at, n, counts, &too_large);
+        step = send_bulk(w, alias, actions + at, n, counts, &too_large, first);
+        first = NULL;
         if (step != STEP_OK)
             break;
         if (too_large == 0) {
@@ -247,15 +252,6 @@ static const char **distinct_doc_ids(PGresult *changes, size_t *count)
     *count = unique;
     return ids;
 }
-
-/* One batch's actions, one per distinct doc id: a delete until the document
- * query returns that id.  texts[i] owns actions[i].document. */
-struct batch_plan {
-    const char **ids; /* sorted, pointers into the change result */
-    struct bulk_action *actions;
-    char **texts; /* compact JSON documents, or NULL */
-    size_t count;
-};
 
 /* Sets up a delete action for each of the plan's ids (already sorted). */
 static void plan_actions(struct batch_plan *plan)
@@ -374,7 +370,7 @@ static void log_batch(struct worker *w, enum sync_target target, size_t source,
 /* Releases a plan and the change result its ids point into. */
 static void free_batch(PGresult *changes, struct batch_plan *plan)
 {
-    for (size_t i = 0; i < plan->count; i++)
+    for (size_t i = 0; plan->texts != NULL && i < plan->count; i++)
         free(plan->texts[i]);
     free(plan->texts);
     free(plan->actions);
@@ -447,14 +443,13 @@ static void check_clock(struct worker *w, size_t source, const char *horizon)
     w->clock_behind[source] = behind;
 }
 
-/* The steps at the top of this file, in that order. */
-enum step batch_run(struct worker *w, enum sync_target target, size_t source, int *rows_read)
+/* Steps 1 and 2 at the top of this file, from the cursor from. */
+enum step batch_read(struct worker *w, enum sync_target target, size_t source,
+                     const struct cursor *from, struct batch *b)
 {
-    int64_t started = monotonic_ms();
-    *rows_read = 0;
-    struct cursor *cursor = &target_sources(w, target)[source].cursor;
+    *b = (struct batch){.started_ms = monotonic_ms()};
     struct pg_horizon horizon;
-    enum pg_failure failure = pg_source_horizon(&w->pg, cursor->modified, &horizon);
+    enum pg_failure failure = pg_source_horizon(&w->pg, from->modified, &horizon);
     if (failure == PG_OK) {
         warn_if_held_back(w, &horizon);
         if (target == TARGET_LIVE)
@@ -463,47 +458,74 @@ enum step batch_run(struct worker *w, enum sync_target target, size_t source, in
     }
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
-    PGresult *changes = NULL;
     failure =
-        pg_source_changes(&w->pg, source, cursor, horizon.at, w->config->batch_size, &changes);
+        pg_source_changes(&w->pg, source, from, horizon.at, w->config->batch_size, &b->changes);
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
-    int rows = PQntuples(changes);
-    if (rows == 0) {
-        PQclear(changes);
+    b->rows = PQntuples(b->changes);
+    if (b->rows == 0) {
+        batch_free(b);
         failure = pg_source_commit(&w->pg);
         return failure == PG_OK ? STEP_OK : worker_pg_failed(w, failure);
     }
-    struct batch_plan plan = {0};
-    plan.ids = distinct_doc_ids(changes, &plan.count);
-    plan_actions(&plan);
-    failure = fetch_documents(w, &plan);
+    b->plan.ids = distinct_doc_ids(b->changes, &b->plan.count);
+    plan_actions(&b->plan);
+    failure = fetch_documents(w, &b->plan);
     if (failure == PG_OK)
         failure = pg_source_commit(&w->pg);
     if (failure != PG_OK) {
-        free_batch(changes, &plan);
+        batch_free(b);
         return worker_pg_failed(w, failure);
     }
-    struct batch_counts counts = {.rows = rows, .query_ms = monotonic_ms() - started};
-    int64_t bulk_started = monotonic_ms();
-    const char *alias = target == TARGET_BUILD ? w->build_alias : w->idx->index;
-    enum step step = send_bounded(w, alias, plan.actions, plan.count, &counts);
-    counts.bulk_ms = monotonic_ms() - bulk_started;
+    int last = b->rows - 1;
+    cursor_set_within(&b->end, PQgetvalue(b->changes, last, 0), PQgetvalue(b->changes, last, 1),
+                      PQgetisnull(b->changes, last, 2) ? NULL : PQgetvalue(b->changes, last, 2));
+    b->counts = (struct batch_counts){.rows = b->rows, .query_ms = monotonic_ms() - b->started_ms};
+    return STEP_OK;
+}
+
+/* The alias a target's batches write to. */
+static const char *target_alias(const struct worker *w, enum sync_target target)
+{
+    return target == TARGET_BUILD ? w->build_alias : w->idx->index;
+}
+
+bool batch_body(struct worker *w, enum sync_target target, const struct batch *b,
+                struct buffer *body)
+{
+    buffer_reset(body);
+    w->engine->bulk_build(body, target_alias(w, target), b->plan.actions, b->plan.count);
+    return body->len <= (size_t)w->config->bulk_max_bytes;
+}
+
+/* Step 3. */
+enum step batch_send(struct worker *w, enum sync_target target, struct batch *b,
+                     const struct bulk_answer *first)
+{
+    return send_bounded(w, target_alias(w, target), b->plan.actions, b->plan.count, &b->counts,
+                        first);
+}
+
+/* Step 4. */
+enum step batch_finish(struct worker *w, enum sync_target target, size_t source,
+                       const struct batch *b)
+{
+    target_sources(w, target)[source].cursor = b->end;
+    enum step step = worker_save_state(w);
     if (step == STEP_OK) {
-        int last = rows - 1;
-        cursor_set_within(cursor, PQgetvalue(changes, last, 0), PQgetvalue(changes, last, 1),
-                          PQgetisnull(changes, last, 2) ? NULL : PQgetvalue(changes, last, 2));
-        step = worker_save_state(w);
-        if (step == STEP_OK) {
-            w->position_dirty = w->position_dirty || (target == TARGET_LIVE && w->has_change_log &&
-                                                      source == w->change_log);
-            log_batch(w, target, source, &counts, plan.count, started);
-            backoff_reset(&w->backoff);
-            *rows_read = rows;
-        }
+        w->position_dirty = w->position_dirty ||
+                            (target == TARGET_LIVE && w->has_change_log && source == w->change_log);
+        log_batch(w, target, source, &b->counts, b->plan.count, b->started_ms);
+        backoff_reset(&w->backoff);
     }
-    free_batch(changes, &plan);
     return step;
+}
+
+void batch_free(struct batch *b)
+{
+    free_batch(b->changes, &b->plan);
+    b->changes = NULL;
+    b->plan = (struct batch_plan){0};
 }
 
 /* A plan of the given ids instead of a change result's; no cursor moves. */
@@ -522,7 +544,7 @@ enum step batch_resend(struct worker *w, const char *const *ids, size_t count,
         return worker_pg_failed(w, failure);
     }
     struct batch_counts counts = {0};
-    enum step step = send_bounded(w, w->idx->index, plan.actions, plan.count, &counts);
+    enum step step = send_bounded(w, w->idx->index, plan.actions, plan.count, &counts, NULL);
     *out = (struct resend_counts){counts.indexed, counts.deleted, counts.rejected};
     free_batch(NULL, &plan);
     return step;

@@ -5,14 +5,76 @@
 #define ETL_BATCH_H
 
 #include "sync.h"
+#include "util.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include <stddef.h>
 
-/* Runs one batch of change source number source for target (its cursors,
- * its alias).  *rows_read gets the number of changed rows it handled: a
- * whole batch_size means there may be more at once.  STEP_OK only once the
- * cursor is saved; STEP_LOST when the target's alias is missing. */
-enum step batch_run(struct worker *w, enum sync_target target, size_t source, int *rows_read);
+/* Counts and timings of one batch. */
+struct batch_counts {
+    long rows, indexed, deleted, rejected;
+    long requests;             /* bulk requests sent, retries and 413s included */
+    size_t max_request_bytes;  /* the largest body sent */
+    int64_t query_ms, bulk_ms; /* time in PostgreSQL, time in Elasticsearch */
+};
+
+/* One batch's actions, one per distinct doc id: a delete until the document
+ * query returns that id.  texts[i] owns actions[i].document. */
+struct batch_plan {
+    const char **ids; /* sorted, pointers into the change result */
+    struct bulk_action *actions;
+    char **texts; /* compact JSON documents, or NULL */
+    size_t count;
+};
+
+/* One batch of one change source: read, then sent, then its cursor saved. */
+struct batch {
+    PGresult *changes;      /* (modified, id, doc_id) rows; plan.ids point into it */
+    struct batch_plan plan; /* what to send */
+    int rows;               /* changed rows read: batch_size means there may be more */
+    struct cursor end;      /* its last row: where the cursor goes once it is done */
+    struct batch_counts counts;
+    int64_t started_ms; /* monotonic time its reading began */
+};
+
+/* The answer to a bulk request sent elsewhere (es_multi.c). */
+struct bulk_answer {
+    long status;      /* HTTP status, or -1 when none came */
+    const char *body; /* the response */
+    size_t body_len;
+    const char *err;      /* why none came */
+    size_t request_bytes; /* the size of the request */
+};
+
+/* Reads the batch of change source number source for target after the
+ * cursor from (steps 1 and 2 of batch.c).  b->rows is 0 when there was
+ * nothing (b then holds nothing to free). */
+enum step batch_read(struct worker *w, enum sync_target target, size_t source,
+                     const struct cursor *from, struct batch *b);
+
+/* Builds the one request of all of b's actions into body; false when it is
+ * larger than bulk_max_bytes (the batch then goes by batch_send alone). */
+bool batch_body(struct worker *w, enum sync_target target, const struct batch *b,
+                struct buffer *body);
+
+/* Sends b with _bulk until every action is done or rejected (step 3):
+ * bounded requests, 413 halving, retries with backoff.  first, unless NULL,
+ * is the answer to the request batch_body built, sent already.  STEP_OK,
+ * STEP_STOP, or STEP_LOST when the target's alias is missing. */
+enum step batch_send(struct worker *w, enum sync_target target, struct batch *b,
+                     const struct bulk_answer *first);
+
+/* Moves source's cursor of target to b's end and saves the state (step 4),
+ * then logs the batch.  Only for a batch every one read before it is done
+ * for (pipeline.c). */
+enum step batch_finish(struct worker *w, enum sync_target target, size_t source,
+                       const struct batch *b);
+
+/* Releases what batch_read kept. */
+void batch_free(struct batch *b);
 
 /* What batch_resend did. */
 struct resend_counts {

@@ -425,6 +425,29 @@ enum pg_failure pg_source_commit(struct pg_source *pg)
     return run_command(pg, "COMMIT");
 }
 
+/* PQexecPrepared, but while it waits for the answer pg->wait (when set)
+ * does the caller's other work.  The last result, as PQexecPrepared. */
+static PGresult *exec_prepared(struct pg_source *pg, const char *name, int count,
+                               const char *const *params)
+{
+    if (pg->wait == NULL)
+        return PQexecPrepared(pg->conn, name, count, params, NULL, NULL, 0);
+    if (!PQsendQueryPrepared(pg->conn, name, count, params, NULL, NULL, 0))
+        return NULL;
+    while (PQisBusy(pg->conn)) {
+        pg->wait(pg->wait_ctx, PQsocket(pg->conn));
+        if (!PQconsumeInput(pg->conn))
+            break;
+    }
+    PGresult *last = NULL;
+    PGresult *res;
+    while ((res = PQgetResult(pg->conn)) != NULL) {
+        PQclear(last);
+        last = res;
+    }
+    return last;
+}
+
 /* Runs a prepared statement with text parameters; expects rows. */
 static enum pg_failure run_prepared(struct pg_source *pg, const char *name, int count,
                                     const char *const *params, PGresult **result)
@@ -432,7 +455,7 @@ static enum pg_failure run_prepared(struct pg_source *pg, const char *name, int 
     *result = NULL;
     if (pg->conn == NULL)
         return PG_UNAVAILABLE;
-    PGresult *res = PQexecPrepared(pg->conn, name, count, params, NULL, NULL, 0);
+    PGresult *res = exec_prepared(pg, name, count, params);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         enum pg_failure failure = classify(pg, name, res);
         PQclear(res);

@@ -40,6 +40,11 @@ struct pg_source {
     char **change_sql; /* texts of the change queries, in config order */
     size_t change_count;
     char *documents_sql;
+    /* While a change or document query runs, unless NULL: called with the
+     * connection's socket, to do other work until it is readable or a
+     * while has passed (pipeline.c: the bulk requests in flight go on). */
+    void (*wait)(void *ctx, int fd);
+    void *wait_ctx;
     char err[512];    /* the last failure, without secrets */
     char sqlstate[6]; /* SQLSTATE of the last failed statement, "" if none */
 };

@@ -18,9 +18,9 @@
  * engine end the worker. */
 #include "sync.h"
 
-#include "batch.h"
 #include "engine_identify.h"
 #include "log.h"
+#include "pipeline.h"
 #include "rebuild.h"
 #include "status_report.h"
 #include "util.h"
@@ -264,7 +264,9 @@ int worker_open(struct worker *w)
         log_event(LOG_ERROR, "bad SQL file", "error", err);
         return EXIT_CONFIG;
     }
-    if (es_client_init(&w->es, w->config, w->stop, err, sizeof err) < 0) {
+    if (es_client_init(&w->es, w->config, w->stop, err, sizeof err) < 0 ||
+        es_multi_init(&w->multi, &w->es, (size_t)w->config->bulk_concurrency, err, sizeof err) <
+            0) {
         log_event(LOG_ERROR, "cannot set up the HTTP client", "error", err);
         return EXIT_INTERNAL;
     }
@@ -358,16 +360,16 @@ static enum step round_setup(struct worker *w)
     return step;
 }
 
-/* One batch of each change source for target; *more when one read a
- * whole batch_size, *changed when one read anything. */
+/* The batches of each change source for target (pipeline.c: while they
+ * come full, for at most poll_interval_ms each); *more when one's last
+ * batch read a whole batch_size, *changed when one read anything. */
 static enum step run_target(struct worker *w, enum sync_target target, bool *more, bool *changed)
 {
     enum step step = STEP_OK;
     for (size_t i = 0; step == STEP_OK && i < w->state.count && !*w->stop; i++) {
-        int rows;
-        step = batch_run(w, target, i, &rows);
-        *more = *more || rows >= w->config->batch_size;
-        *changed = *changed || rows > 0;
+        bool full = false;
+        step = pipeline_run(w, target, i, &full, changed);
+        *more = *more || full;
     }
     if (step == STEP_LOST)
         step = rebuild_lost(w, target);
@@ -421,6 +423,7 @@ int worker_run(struct worker *w)
 void worker_free(struct worker *w)
 {
     pg_source_free(&w->pg);
+    es_multi_free(&w->multi);
     es_client_free(&w->es);
     json_decref(w->definition);
     state_free(&w->state);

@@ -7,6 +7,7 @@
 #include "backoff.h"
 #include "config.h"
 #include "es_client.h"
+#include "es_multi.h"
 #include "exit_status.h"
 #include "pg_source.h"
 #include "search_engine.h"
@@ -21,6 +22,7 @@ struct worker {
     const struct index_config *idx;
     struct pg_source pg;
     struct es_client es;                    /* the HTTP transport */
+    struct es_multi multi;                  /* bulk requests in flight (pipeline.c) */
     const struct search_engine_ops *engine; /* what to say over it */
     json_t *definition;                     /* the mapping file */
     struct worker_state state;

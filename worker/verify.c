@@ -486,6 +486,7 @@ static void verify_free(struct verify *v)
 {
     clear_suspects(v);
     pg_source_free(&v->w.pg);
+    es_multi_free(&v->w.multi);
     es_client_free(&v->w.es);
     free(v->w.state_path);
     free(v->w.rejects_path);

@@ -134,6 +134,7 @@ static void assert_documented_defaults(const struct etl_config *c, const char *d
     assert_int_equal(c->horizon_warn_s, 60);
     assert_int_equal(c->change_log_retention_s, 259200);
     assert_int_equal(c->change_log_prune_interval_s, 3600);
+    assert_int_equal(c->bulk_concurrency, 2);
     assert_int_equal(c->keep_old_indices, 0);
     assert_int_equal(c->on_mapping_change, MAPPING_CHANGE_REBUILD);
     assert_string_equal(c->pg_host, "");
@@ -640,6 +641,10 @@ static const struct error_case error_cases[] = {
      "2: poll_interval_ms: \"99\" is not a whole number from 100 to 3600000", NULL, NULL},
     {"[etl]\npoll_interval_ms = 3600001\n" INDEX_SECTION,
      "2: poll_interval_ms: \"3600001\" is not a whole number from 100 to 3600000", NULL, NULL},
+    {"[etl]\nbulk_concurrency = 0\n" INDEX_SECTION,
+     "2: bulk_concurrency: \"0\" is not a whole number from 1 to 16", NULL, NULL},
+    {"[etl]\nbulk_concurrency = 17\n" INDEX_SECTION,
+     "2: bulk_concurrency: \"17\" is not a whole number from 1 to 16", NULL, NULL},
     {"[supervisor]\nstop_timeout_s = 3601\n" INDEX_SECTION,
      "2: stop_timeout_s: \"3601\" is not a whole number from 1 to 3600", NULL, NULL},
     {"[elasticsearch]\nrequest_timeout_ms = 999\n" INDEX_SECTION,
