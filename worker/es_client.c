@@ -174,9 +174,7 @@ long es_request(struct es_client *es, const char *method, const char *path, cons
     free(url);
     if (rc != CURLE_OK) {
         if (es->too_long || rc == CURLE_FILESIZE_EXCEEDED)
-            snprintf(es->err, sizeof es->err,
-                     "the answer is longer than response_max_bytes (%zu bytes); abandoned",
-                     es->response_max);
+            snprintf(es->err, sizeof es->err, ES_TOO_LONG_REASON, es->response_max);
         else if (es->err[0] == '\0')
             snprintf(es->err, sizeof es->err, "%s", curl_easy_strerror(rc));
         return -1;

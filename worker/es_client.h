@@ -22,6 +22,10 @@ struct es_client {
     const volatile sig_atomic_t *stop; /* when set, a request in flight is abandoned */
 };
 
+/* Why a request failed when its answer went past response_max_bytes
+ * (a printf format taking that size). */
+#define ES_TOO_LONG_REASON "the answer is longer than response_max_bytes (%zu bytes); abandoned"
+
 /* Sets the client up.  Returns 0, or -1 with err filled. */
 int es_client_init(struct es_client *es, const struct etl_config *config,
                    const volatile sig_atomic_t *stop, char *err, size_t err_size);

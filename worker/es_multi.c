@@ -5,11 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* libcurl write callback: appends to the slot's response. */
+/* libcurl write callback: appends to the slot's response, up to
+ * response_max_bytes like es_client.c's (a body the server did not
+ * announce the length of is only caught here); past that, returning less
+ * than given makes curl abandon the transfer. */
 static size_t collect_slot_body(char *data, size_t size, size_t count, void *user)
 {
-    buffer_append(user, data, size * count);
-    return size * count;
+    struct es_multi_slot *slot = user;
+    size_t len = size * count;
+    if (len > slot->response_max - slot->response.len) {
+        slot->too_long = true;
+        return 0;
+    }
+    buffer_append(&slot->response, data, len);
+    return len;
 }
 
 /* Each slot is a copy of the transport's handle (options, headers,
@@ -32,7 +41,8 @@ int es_multi_init(struct es_multi *m, const struct es_client *es, size_t count, 
             return -1;
         }
         curl_easy_setopt(slot->curl, CURLOPT_WRITEFUNCTION, collect_slot_body);
-        curl_easy_setopt(slot->curl, CURLOPT_WRITEDATA, &slot->response);
+        curl_easy_setopt(slot->curl, CURLOPT_WRITEDATA, slot);
+        slot->response_max = es->response_max;
         curl_easy_setopt(slot->curl, CURLOPT_ERRORBUFFER, slot->err);
         curl_easy_setopt(slot->curl, CURLOPT_HTTPHEADER, es->ndjson_headers);
         curl_easy_setopt(slot->curl, CURLOPT_CUSTOMREQUEST, "POST");
@@ -67,6 +77,7 @@ void es_multi_start(struct es_multi *m, size_t slot_index, const char *path, con
     slot->url = xasprintf("%s%s", m->es->base_url, path);
     buffer_reset(&slot->response);
     slot->err[0] = '\0';
+    slot->too_long = false;
     slot->busy = true;
     slot->finished = false;
     slot->status = -1;
@@ -86,7 +97,9 @@ static void finish_slot(struct es_multi *m, CURL *curl, CURLcode rc)
     curl_multi_remove_handle(m->multi, curl);
     slot->finished = true;
     if (rc != CURLE_OK) {
-        if (slot->err[0] == '\0')
+        if (slot->too_long || rc == CURLE_FILESIZE_EXCEEDED)
+            snprintf(slot->err, sizeof slot->err, ES_TOO_LONG_REASON, slot->response_max);
+        else if (slot->err[0] == '\0')
             snprintf(slot->err, sizeof slot->err, "%s", curl_easy_strerror(rc));
         slot->status = -1;
         return;

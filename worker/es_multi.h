@@ -17,9 +17,11 @@ struct es_multi_slot {
     char *url;
     struct buffer response; /* body of the answer */
     char err[CURL_ERROR_SIZE + 64];
-    bool busy;     /* started and not yet taken back by es_multi_take */
-    bool finished; /* answered, or failed (status -1) */
-    long status;   /* HTTP status, or -1 when no answer came (err says why) */
+    bool busy;           /* started and not yet taken back by es_multi_take */
+    bool finished;       /* answered, or failed (status -1) */
+    bool too_long;       /* the answer went past response_max_bytes (then status -1) */
+    size_t response_max; /* the transport's response_max_bytes */
+    long status;         /* HTTP status, or -1 when no answer came (err says why) */
 };
 
 struct es_multi {
