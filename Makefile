@@ -12,6 +12,8 @@
 #   make clean-compose remove the images and cache that test-compose keeps
 #   make lint        clang-format check, cppcheck, clang-tidy
 #   make bench       speed and memory benchmarks
+#   make soak        random writes and faults for SOAK_MINUTES (default 10),
+#                    then every index compared with PostgreSQL (tests/soak)
 #   make install     PREFIX=/usr/local DESTDIR=
 #
 # See README.md and docs/.
@@ -53,7 +55,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 PROGRAMS := $(BIN)/etl-worker $(BIN)/etl-supervisor $(BIN)/etlctl
 
-.PHONY: all deps test unit integration integration-es7 test-asan test-compose clean-compose lint format bench demo demo-stop install clean
+.PHONY: all deps test unit integration integration-es7 test-asan test-compose clean-compose lint format bench soak demo demo-stop install clean
 all: $(PROGRAMS)
 
 $(BUILD)/%.o: %.c
@@ -148,6 +150,11 @@ format:
 
 bench: deps all
 	$(PYTHON) tests/bench/run.py
+
+# Not part of make test: it runs for SOAK_MINUTES (default 10); see
+# docs/testing.md.  ETL_BIN_DIR picks the binaries (the ASan build's, say).
+soak: deps all
+	ETL_BIN_DIR=$${ETL_BIN_DIR:-$(abspath $(BIN))} $(PYTHON) tests/soak/run.py
 
 demo: deps all
 	compose/native/demo.sh
