@@ -395,6 +395,31 @@ def test_postgres_outage_is_retried_with_growing_delays(synced, pg):
     assert synced.worker.proc.poll() is None
 
 
+def test_postgres_crash_restart_leaves_only_logfmt_lines(synced, pg):
+    """An immediate shutdown (a crash) sends every backend's client a
+    WARNING notice.  libpq prints notices to stderr as they come unless
+    told otherwise; the worker logs them as events instead: one logfmt
+    line, with the server's severity, SQLSTATE and message."""
+    fid = synced.sql("SELECT id::text FROM content.film_work ORDER BY id LIMIT 1")[0][0]
+    synced.app.close()
+    pg.restart_immediate()
+    synced.app = pg.connect("app", synced.catalog)
+    synced.sql("UPDATE content.film_work SET title = 'After the crash' WHERE id = %s", (fid,))
+    synced.wait_doc(fid, lambda d: d and d["title"] == "After the crash", timeout=60,
+                    what="the change after the crash")
+    # The notice came on the old connection, read before the worker
+    # reconnected, so it is in the log by now.
+    lines = synced.worker.text().splitlines()
+    assert lines and all(line.startswith("ts=") and " level=" in line and " msg=" in line for line in lines), \
+        [line for line in lines if not line.startswith("ts=")]
+    assert synced.worker.events("postgres notice")
+    notice = synced.worker.events("postgres notice")[0]
+    assert notice["level"] == "warn"
+    assert notice["severity"] == "WARNING" and notice["sqlstate"] == "57P01"
+    assert notice["text"] == "terminating connection due to immediate shutdown command"
+    assert synced.worker.proc.poll() is None
+
+
 def test_search_outage_is_retried(synced, es):
     fid = synced.sql("SELECT id::text FROM content.film_work ORDER BY id LIMIT 1")[0][0]
     es.stop()
