@@ -15,9 +15,11 @@ SOAK_MINUTES:
             TRANSACTION, then COMMIT PREPARED, or now and then ROLLBACK
             PREPARED, from another connection) when the cluster allows it
             (max_prepared_transactions > 0; the harness sets 10).
-  faults    at random moments (a gap of FAULT_GAP_S between two): kill -9
+  faults    at random moments (a gap of FAULT_GAP_S between two), of the
+            kinds that apply one of those injected least so far: kill -9
             of a worker (its pid from etlctl status), PostgreSQL restarted
-            with pg_ctl restart -m immediate (the writers reconnect and carry
+            with pg_ctl restart -m immediate (PgCluster.restart_immediate;
+            the workers and the writers reconnect and carry
             on; a transaction cut by it did not happen and is not counted),
             and the search node frozen (SIGSTOP of its process group, the
             JVM with it) for FREEZE_S, then SIGCONT.  Faults may overlap: a
@@ -33,7 +35,9 @@ resolved) and the checks run:
      implementation of the documents in Python: every id, every field);
   2. every worker is running (etlctl status), each slot restarted exactly as
      many times as it was killed, and the supervisor logged no other exit,
-     no hung worker, no sanitizer report;
+     no hung worker, no sanitizer report, and no error line but the exits
+     of the killed workers (a worker's raw, non-logfmt output, msg=output,
+     is one);
   3. memory is flat: a process's VmRSS at its last sample is within 10 % of
      its baseline, or within 1 MiB of it (a floor for small processes whose
      10 % is a few pages).  The baseline is its first sample taken once the
@@ -60,7 +64,6 @@ keeps.
 """
 import collections
 import datetime
-import glob
 import json
 import os
 import pathlib
@@ -555,17 +558,6 @@ class Sampler(threading.Thread):
 # The faults.
 
 
-def pg_ctl():
-    """The pg_ctl of the server pg-cluster.sh runs."""
-    try:
-        bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
-    except FileNotFoundError:
-        bindir = ""
-    if not os.access(os.path.join(bindir, "pg_ctl"), os.X_OK):
-        bindir = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))[-1]
-    return os.path.join(bindir, "pg_ctl")
-
-
 class Faults(threading.Thread):
     """Injects a random fault every FAULT_GAP_S until stop."""
 
@@ -579,7 +571,6 @@ class Faults(threading.Thread):
         self.frozen_until = None  # monotonic time of the SIGCONT due
         self.frozen_s = 0.0
         self.error = None
-        self.pg_ctl = pg_ctl()
 
     def es_group(self):
         return int((self.es.dir / "pid").read_text())
@@ -621,18 +612,29 @@ class Faults(threading.Thread):
         return True
 
     def restart_pg(self):
-        data = self.pg.dir / "data"
-        argv = [self.pg_ctl, "-D", str(data), "-l", str(self.pg.log), "-m", "immediate", "-w", "-t", "120",
-                "restart"]
-        if os.geteuid() == 0:
-            argv = ["runuser", "-u", "postgres", "--"] + argv
         started = time.monotonic()
-        r = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                           start_new_session=True, timeout=180)
-        if r.returncode != 0:
-            raise RuntimeError(f"pg_ctl restart exited {r.returncode}: {r.stdout}{r.stderr}")
+        self.pg.restart_immediate()
         self.counts.add("postgres restart -m immediate")
         log(f"fault: PostgreSQL restarted -m immediate ({time.monotonic() - started:.1f} s)")
+
+    def inject(self):
+        """One fault: of the kinds that apply now (no second freeze; a kill
+        only as kill_worker allows), one injected least so far, so that a
+        short soak sees every kind."""
+        counts = self.counts.snapshot()
+        done = {"kill": counts["kill -9 worker"], "pg": counts["postgres restart -m immediate"],
+                "freeze": counts["search node SIGSTOP"]}
+        kinds = [k for k in done if not (k == "freeze" and self.frozen_until is not None)]
+        self.rng.shuffle(kinds)
+        for kind in sorted(kinds, key=done.get):  # stable: ties stay shuffled
+            if kind == "kill" and self.kill_worker():
+                return
+            if kind == "pg":
+                self.restart_pg()
+                return
+            if kind == "freeze":
+                self.freeze()
+                return
 
     def run(self):
         try:
@@ -642,19 +644,7 @@ class Faults(threading.Thread):
                 if self.frozen_until is not None and now >= self.frozen_until:
                     self.thaw()
                 if now >= next_at:
-                    kinds = ["kill", "pg", "freeze"]
-                    if self.frozen_until is not None:
-                        kinds.remove("freeze")
-                    self.rng.shuffle(kinds)
-                    for kind in kinds:  # the first that applies
-                        if kind == "kill" and self.kill_worker():
-                            break
-                        if kind == "pg":
-                            self.restart_pg()
-                            break
-                        if kind == "freeze":
-                            self.freeze()
-                            break
+                    self.inject()
                     next_at = time.monotonic() + self.rng.uniform(*FAULT_GAP_S)
                 self.stop.wait(0.2)
         except BaseException as exc:
@@ -829,10 +819,15 @@ def main():
         errors = collections.Counter(ev.get("msg") for ev in sup.events() if ev.get("level") == "error")
         error_samples = {}
         for ev in sup.events():
-            if ev.get("level") == "error":
+            if ev.get("level") == "error" and ev.get("msg") != "worker exited":
                 error_samples.setdefault(ev.get("msg"), ev)
+        for msg, ev in error_samples.items():
+            failures.append(f"{errors[msg]} error line(s) msg={msg}, the first:"
+                            f" {json.dumps(ev, ensure_ascii=False)[:500]}")
         warnings_ = collections.Counter(ev.get("msg") for ev in sup.events() if ev.get("level") == "warn")
-        rejects = sum(1 for _ in (work / "state").glob("*.rejects"))
+        rejects = sum(len(f.read_text().splitlines()) for f in (work / "state").glob("*.rejects"))
+        if rejects:
+            failures.append(f"{rejects} documents rejected (state/*.rejects)")
 
         # 3. Memory: one last sample of every process, then the verdicts.
         stop_sampler.set()
@@ -912,7 +907,7 @@ def print_report(r, failures, work):
             print(f"  {name:8s} state={w['state']} pid={w['pid']} restarts={w['restarts']}"
                   f" last_exit={w['last_exit'] or '-'} docs_sent={w['docs_sent']}")
         print(f"supervisor log: error lines {dict(r['errors'])}; warn lines {dict(r['warnings'])};"
-              f" rejects files {r['rejects']}")
+              f" documents rejected {r['rejects']}")
         for msg, ev in r["error_samples"].items():
             print(f"  first error line of msg={msg}: {json.dumps(ev, ensure_ascii=False)[:300]}")
         print(f"memory (VmRSS MiB; baseline: first sample after minute 1 and {RSS_SETTLE_S} s of the process's"
