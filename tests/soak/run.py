@@ -190,8 +190,9 @@ class Writer(threading.Thread):
     # connections --------------------------------------------------------
 
     def connect(self):
-        """Connects (again), waiting out a restarting server."""
-        while True:
+        """Connects (again), waiting out a restarting server; None once
+        told to stop."""
+        while not self.stop.is_set():
             try:
                 conn = self.pg.connect("app")
                 with conn.cursor() as cur:
@@ -367,9 +368,11 @@ class Writer(threading.Thread):
         try:
             self.sql("PREPARE TRANSACTION %s", (gid,))
         except Cut:
+            # Prepared before the connection went?  Then it is committed
+            # now; the lost session is replaced by the next round.
             if not self.resolve(gid, commit=True, made=made):
-                self.txs.add("cut (not prepared)")
-            raise
+                raise
+            return
         time.sleep(self.rng.uniform(*PREPARED_WAIT_S))
         commit = self.rng.random() >= 1 / 8
         self.resolve(gid, commit, made)
@@ -407,6 +410,8 @@ class Writer(threading.Thread):
                 if lost(self.conn):
                     self.close()
                     self.conn = self.connect()
+                    if self.conn is None:
+                        break
                 try:
                     self.transaction()
                 except Cut:
