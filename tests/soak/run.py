@@ -136,8 +136,13 @@ GID_PREFIX = "soak-"
 
 
 def log(*args):
-    """One progress line on stdout with the soak's elapsed time."""
-    print(f"[{time.monotonic() - T0:7.1f}s]", *args, flush=True)
+    """One progress line on stdout: seconds into the soak (the clock of the
+    memory table), or into the setup before it started."""
+    if T_SOAK is None:
+        stamp = f"setup {time.monotonic() - T0:5.1f}s"
+    else:
+        stamp = f"{time.monotonic() - T_SOAK:9.1f}s"
+    print(f"[{stamp}]", *args, flush=True)
 
 
 T0 = time.monotonic()
@@ -915,7 +920,7 @@ def print_report(r, failures, work):
               f" documents rejected {r['rejects']}")
         for msg, ev in r["error_samples"].items():
             print(f"  first error line of msg={msg}: {json.dumps(ev, ensure_ascii=False)[:300]}")
-        print(f"memory (VmRSS MiB; baseline: first sample after minute 1 and {RSS_SETTLE_S} s of the process's"
+        print(f"memory (VmRSS MiB, at: seconds into the soak; baseline: first sample after minute 1 and {RSS_SETTLE_S} s of the process's"
               f" life; judged over >= {RSS_WINDOW_S} s; limit +{RSS_GROWTH:.0%} or +{RSS_FLOOR_KIB // 1024} MiB):")
         print(f"  {'slot':10s} {'pid':>8s} {'baseline':>9s} {'at':>7s} {'end':>7s} {'at':>7s} {'peak':>7s}  verdict")
         for slot, pid, base, last, peak, verdict in r["rows"]:
