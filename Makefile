@@ -16,6 +16,8 @@
 #   make fuzz        every libFuzzer target for FUZZ_SECONDS (60) each
 #   make fuzz-smoke  every libFuzzer target briefly (part of make test)
 #   make bench       speed and memory benchmarks
+#   make soak        random writes and faults for SOAK_MINUTES (default 10),
+#                    then every index compared with PostgreSQL (tests/soak)
 #   make install     PREFIX=/usr/local DESTDIR=
 #
 # See README.md and docs/.
@@ -65,7 +67,8 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 PROGRAMS := $(BIN)/etl-worker $(BIN)/etl-supervisor $(BIN)/etlctl
 
 .PHONY: all deps test unit integration integration-es7 test-asan test-valgrind test-compose \
-        clean-compose unit-bins lint format bench demo demo-stop install clean fuzz fuzz-smoke fuzz-build
+        clean-compose unit-bins lint format bench soak demo demo-stop install clean fuzz fuzz-smoke \
+        fuzz-build
 all: $(PROGRAMS)
 
 $(BUILD)/%.o: %.c
@@ -218,6 +221,11 @@ format:
 
 bench: deps all
 	$(PYTHON) tests/bench/run.py
+
+# Not part of make test: it runs for SOAK_MINUTES (default 10); see
+# docs/testing.md.  ETL_BIN_DIR picks the binaries (the ASan build's, say).
+soak: deps all
+	ETL_BIN_DIR=$${ETL_BIN_DIR:-$(abspath $(BIN))} $(PYTHON) tests/soak/run.py
 
 demo: deps all
 	compose/native/demo.sh

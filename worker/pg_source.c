@@ -110,6 +110,34 @@ void pg_source_disconnect(struct pg_source *pg)
     pg->conn = NULL;
 }
 
+enum log_level pg_notice_level(const char *severity)
+{
+    if (severity == NULL)
+        return LOG_WARN;
+    if (strcmp(severity, "DEBUG") == 0)
+        return LOG_DEBUG;
+    if (strcmp(severity, "LOG") == 0 || strcmp(severity, "INFO") == 0 ||
+        strcmp(severity, "NOTICE") == 0)
+        return LOG_INFO;
+    return LOG_WARN;
+}
+
+/* libpq's notice receiver: a notice or warning the server sends (such as
+ * the WARNING every client gets when the server crashes or shuts down
+ * immediately) becomes one log line, not libpq's raw stderr text. */
+static void log_notice(void *arg, const PGresult *res)
+{
+    (void)arg;
+    const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    struct log_line *line = log_begin(pg_notice_level(severity), "postgres notice");
+    log_str(line, "severity", severity ? severity : "");
+    const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    log_str(line, "sqlstate", sqlstate ? sqlstate : "");
+    const char *text = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    log_str(line, "text", text ? text : PQresultErrorMessage(res));
+    log_end(line);
+}
+
 /* Copies libpq's message (trimmed to one line) into pg->err. */
 static void keep_error(struct pg_source *pg, const char *what, const char *message)
 {
@@ -247,6 +275,8 @@ enum pg_failure pg_source_connect(struct pg_source *pg)
     keys[n] = NULL;
     values[n] = NULL;
     pg->conn = PQconnectdbParams(keys, values, 0);
+    /* libpq prints notices raw to stderr unless told otherwise. */
+    PQsetNoticeReceiver(pg->conn, log_notice, NULL);
     if (password != NULL) {
         memset(password, 0, strlen(password));
         free(password);

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "cursor.h"
+#include "log.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -118,6 +119,11 @@ bool pg_timestamp_us(const char *text, int64_t *out);
  * prints them): the database clock stepped back.  False when either is
  * unreadable. */
 bool pg_horizon_behind(const char *horizon, const char *cursor_modified);
+
+/* The log level of a notice from the server, by its severity
+ * (PG_DIAG_SEVERITY_NONLOCALIZED): DEBUG is debug; LOG, INFO and NOTICE are
+ * info; WARNING, anything else and none are warn. */
+enum log_level pg_notice_level(const char *severity);
 
 /* Milliseconds since the epoch of a timestamptz printed by PostgreSQL with
  * TimeZone=UTC ("2021-06-16 20:14:09.221838+00"); -1 if unreadable. */

@@ -216,6 +216,21 @@ class PgCluster:
         if not self.running:
             self.start()
 
+    def restart_immediate(self):
+        """A crash and its recovery: pg_ctl restart -m immediate (every
+        backend gets SIGQUIT, no checkpoint; the server comes back on the
+        same port, replaying its WAL).  Returns once it accepts connections."""
+        bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
+        if not os.access(os.path.join(bindir, "pg_ctl"), os.X_OK):
+            bindir = sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin"),
+                            key=lambda p: int(p.parent.name))[-1]
+        argv = [os.path.join(bindir, "pg_ctl"), "-D", self.dir / "data", "-l", self.log,
+                "-m", "immediate", "-w", "-t", "120", "restart"]
+        if os.geteuid() == 0:  # as the cluster's owner, like pg-cluster.sh
+            argv = ["runuser", "-u", "postgres", "--"] + argv
+        with _NoInterrupts():
+            _script(argv, timeout=180)
+
     def _stop_quietly(self):
         if self.dir is not None and (self.dir / "data" / "postmaster.pid").exists():
             try:

@@ -320,7 +320,12 @@ def test_open_transaction_holding_the_horizon_is_warned_about(tmp_path, pg, es, 
 
 def test_kill_9_mid_load_resumes_from_state(tmp_path, pg, es, catalog, bin_dir):
     batch = 50
-    config, names = make_config(tmp_path, pg, es, catalog, overrides={("etl", "batch_size"): str(batch)})
+    # A kill -9 sends again at most the batches in flight (their requests
+    # may have been indexed, their cursor not saved): bulk_concurrency.
+    in_flight = 2
+    config, names = make_config(tmp_path, pg, es, catalog,
+                                overrides={("etl", "batch_size"): str(batch),
+                                           ("etl", "bulk_concurrency"): str(in_flight)})
     index = names["movies"]
     first = run_worker(bin_dir, config)
     try:
@@ -340,8 +345,8 @@ def test_kill_9_mid_load_resumes_from_state(tmp_path, pg, es, catalog, bin_dir):
         versions = document_versions(es, index)
         assert len(versions) == 999
         twice = [i for i, v in versions.items() if v > 1]
-        assert len(twice) <= batch
-        assert sent_after_restart <= 999 - 3 * batch + batch
+        assert len(twice) <= in_flight * batch
+        assert sent_after_restart <= 999 - 3 * batch + in_flight * batch
     finally:
         second.stop()
     conn = pg.connect("etl", catalog)
@@ -392,6 +397,31 @@ def test_postgres_outage_is_retried_with_growing_delays(synced, pg):
     synced.app = pg.connect("app", synced.catalog)
     synced.sql("UPDATE content.film_work SET title = 'After the outage' WHERE id = %s", (fid,))
     synced.wait_doc(fid, lambda d: d and d["title"] == "After the outage", what="the change after the outage")
+    assert synced.worker.proc.poll() is None
+
+
+def test_postgres_crash_restart_leaves_only_logfmt_lines(synced, pg):
+    """An immediate shutdown (a crash) sends every backend's client a
+    WARNING notice.  libpq prints notices to stderr as they come unless
+    told otherwise; the worker logs them as events instead: one logfmt
+    line, with the server's severity, SQLSTATE and message."""
+    fid = synced.sql("SELECT id::text FROM content.film_work ORDER BY id LIMIT 1")[0][0]
+    synced.app.close()
+    pg.restart_immediate()
+    synced.app = pg.connect("app", synced.catalog)
+    synced.sql("UPDATE content.film_work SET title = 'After the crash' WHERE id = %s", (fid,))
+    synced.wait_doc(fid, lambda d: d and d["title"] == "After the crash", timeout=60,
+                    what="the change after the crash")
+    # The notice came on the old connection, read before the worker
+    # reconnected, so it is in the log by now.
+    lines = synced.worker.text().splitlines()
+    assert lines and all(line.startswith("ts=") and " level=" in line and " msg=" in line for line in lines), \
+        [line for line in lines if not line.startswith("ts=")]
+    assert synced.worker.events("postgres notice")
+    notice = synced.worker.events("postgres notice")[0]
+    assert notice["level"] == "warn"
+    assert notice["severity"] == "WARNING" and notice["sqlstate"] == "57P01"
+    assert notice["text"] == "terminating connection due to immediate shutdown command"
     assert synced.worker.proc.poll() is None
 
 

@@ -1,8 +1,9 @@
 /* test_pg_source.c - pg_timestamp_ms (pg_source.c), which the sync loop's batch
  * line uses for its lag: timestamptz text as PostgreSQL prints it with
  * TimeZone=UTC, to milliseconds since the epoch; pg_timestamp_us, its strict
- * microsecond twin (the state file's check), and pg_horizon_behind, the
- * "database clock is behind the cursor" comparison. */
+ * microsecond twin (the state file's check), pg_horizon_behind, the
+ * "database clock is behind the cursor" comparison, and pg_notice_level,
+ * the log level of a server notice. */
 #include "pg_source.h"
 
 #include <stdarg.h>
@@ -12,6 +13,19 @@
 
 /* 2021-06-16 20:14:09 UTC */
 #define BASE_MS INT64_C(1623874449000)
+
+/* Notices from the server: their level in the log. */
+static void test_notice_level(void **state)
+{
+    (void)state;
+    assert_int_equal(pg_notice_level("WARNING"), LOG_WARN);
+    assert_int_equal(pg_notice_level("NOTICE"), LOG_INFO);
+    assert_int_equal(pg_notice_level("INFO"), LOG_INFO);
+    assert_int_equal(pg_notice_level("LOG"), LOG_INFO);
+    assert_int_equal(pg_notice_level("DEBUG"), LOG_DEBUG);
+    assert_int_equal(pg_notice_level("SOMETHING NEW"), LOG_WARN);
+    assert_int_equal(pg_notice_level(NULL), LOG_WARN);
+}
 
 static void test_whole_seconds(void **state)
 {
@@ -108,9 +122,13 @@ static void test_uuid_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_whole_seconds),   cmocka_unit_test(test_fractional_seconds),
-        cmocka_unit_test(test_short_fractions), cmocka_unit_test(test_microseconds),
-        cmocka_unit_test(test_horizon_behind),  cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_notice_level),
+        cmocka_unit_test(test_whole_seconds),
+        cmocka_unit_test(test_fractional_seconds),
+        cmocka_unit_test(test_short_fractions),
+        cmocka_unit_test(test_microseconds),
+        cmocka_unit_test(test_horizon_behind),
+        cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_uuid_text),
     };
     return cmocka_run_group_tests_name("pg_timestamp_ms", tests, NULL, NULL);
