@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +191,78 @@ static enum pg_failure preflight(struct pg_source *pg)
     return failure;
 }
 
+/* LISTEN on the channel, before the connection's first query: a change
+ * committed after it is announced, one committed before is read by the
+ * round about to start.  The channel is an identifier (checked at
+ * config load), quoted all the same: LISTEN takes no parameter. */
+static enum pg_failure listen_channel(struct pg_source *pg)
+{
+    if (pg->channel == NULL || pg->channel[0] == '\0')
+        return PG_OK;
+    char *quoted = PQescapeIdentifier(pg->conn, pg->channel, strlen(pg->channel));
+    if (quoted == NULL) {
+        keep_error(pg, "LISTEN", PQerrorMessage(pg->conn));
+        return PG_UNAVAILABLE;
+    }
+    char *sql = xasprintf("LISTEN %s", quoted);
+    PQfreemem(quoted);
+    PGresult *res = PQexec(pg->conn, sql);
+    enum pg_failure failure = PG_OK;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        failure = classify(pg, "LISTEN", res);
+    PQclear(res);
+    free(sql);
+    return failure;
+}
+
+/* Frees the notifications libpq has queued; returns how many. */
+static int free_notifies(struct pg_source *pg)
+{
+    int count = 0;
+    PGnotify *notify;
+    while ((notify = PQnotifies(pg->conn)) != NULL) {
+        PQfreemem(notify);
+        count++;
+    }
+    return count;
+}
+
+/* Reads what the socket holds (notifications among it).  False when the
+ * connection is gone: it is closed, and the next query reconnects. */
+static bool consume_input(struct pg_source *pg)
+{
+    if (PQconsumeInput(pg->conn) == 1 && PQstatus(pg->conn) == CONNECTION_OK)
+        return true;
+    keep_error(pg, "waiting for notifications", PQerrorMessage(pg->conn));
+    pg_source_disconnect(pg);
+    return false;
+}
+
+int pg_source_take_notifies(struct pg_source *pg)
+{
+    if (pg->conn == NULL || !consume_input(pg))
+        return 0;
+    return free_notifies(pg);
+}
+
+enum pg_wake pg_source_wait(struct pg_source *pg, int64_t timeout_ms, const sigset_t *sigmask)
+{
+    struct timespec timeout = {.tv_sec = (time_t)(timeout_ms / 1000),
+                               .tv_nsec = (long)(timeout_ms % 1000) * 1000000L};
+    bool listening = pg->conn != NULL && pg->channel != NULL && pg->channel[0] != '\0';
+    if (!listening) {
+        ppoll(NULL, 0, &timeout, sigmask);
+        return PG_WAKE_NOTHING;
+    }
+    struct pollfd fd = {.fd = PQsocket(pg->conn), .events = POLLIN};
+    int ready = ppoll(&fd, 1, &timeout, sigmask);
+    if (ready <= 0)
+        return PG_WAKE_NOTHING; /* the time passed, or a signal */
+    if (!consume_input(pg))
+        return PG_WAKE_LOST;
+    return free_notifies(pg) > 0 ? PG_WAKE_NOTIFY : PG_WAKE_NOTHING;
+}
+
 /* Connects with the [postgres] settings; empty settings are left to libpq's
  * defaults and PG* variables.  The password is passed to libpq only and never
  * logged. */
@@ -263,6 +336,8 @@ enum pg_failure pg_source_connect(struct pg_source *pg)
         snprintf(name, sizeof name, CHANGES_STATEMENT_FMT, i);
         failure = prepare(pg, name, pg->change_sql[i]);
     }
+    if (failure == PG_OK)
+        failure = listen_channel(pg);
     if (failure != PG_OK)
         pg_source_disconnect(pg);
     return failure;

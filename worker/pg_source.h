@@ -7,6 +7,7 @@
 #include "cursor.h"
 
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,7 @@ struct pg_horizon {
 struct pg_source {
     PGconn *conn;
     const struct etl_config *config;
+    const char *channel; /* LISTENed on at every connect; NULL or "": none (verify) */
     char *application_name;
     char **change_sql; /* texts of the change queries, in config order */
     size_t change_count;
@@ -52,6 +54,26 @@ void pg_source_free(struct pg_source *pg);
 enum pg_failure pg_source_connect(struct pg_source *pg);
 /* Drops the connection; the next call reconnects. */
 void pg_source_disconnect(struct pg_source *pg);
+
+/* Why pg_source_wait returned. */
+enum pg_wake {
+    PG_WAKE_NOTHING, /* no notification: the time passed, or a signal came */
+    PG_WAKE_NOTIFY,  /* one or more notifications came (all taken) */
+    PG_WAKE_LOST     /* the connection dropped (now closed): the next query
+                        reconnects and LISTENs again */
+};
+
+/* Frees the notifications received so far, reading what the socket holds
+ * first: a round about to start reads every change they announce.
+ * Returns how many there were. */
+int pg_source_take_notifies(struct pg_source *pg);
+
+/* Waits up to timeout_ms for a notification on the connection (none
+ * pending from before: pg_source_take_notifies), with the signal mask
+ * sigmask while waiting (ppoll), so that a signal blocked by the caller
+ * around its check of its flags ends the wait.  Without a connection or a
+ * channel it just waits. */
+enum pg_wake pg_source_wait(struct pg_source *pg, int64_t timeout_ms, const sigset_t *sigmask);
 
 /* Reads content.etl_horizon(since) and content.etl_horizon_holder(since)
  * into *out.  since is the cursor's modified text of the source about to be
