@@ -7,6 +7,7 @@ well within WAKE_TIMEOUT_S came by notification.  Where notifications are
 off or lost, the poll interval is short and the change must still come.
 Rounds are counted from the worker's debug line msg=round (woke=notify,
 poll, more, retry, start, signal, "connection lost")."""
+import psycopg2.errors
 import pytest
 
 from etlproc import make_config, run_worker, wait_until
@@ -182,3 +183,26 @@ def test_a_burst_of_500_commits_makes_rounds_not_one_per_row(worker_with):
     pending = sum(int(r["notifications"]) for r in rounds)
     print(f"{len(rounds)} rounds, {pending} notifications taken at round starts")
     assert len(rounds) <= BURST // 4, f"{len(rounds)} rounds for {BURST} commits"
+
+
+def test_a_two_phase_writer_turns_notify_off_and_is_polled(worker_with):
+    """PostgreSQL refuses to prepare a transaction that sent a NOTIFY; with
+    SET etl.notify = off the writer prepares, and its change, committed
+    later, arrives by the poll."""
+    w = worker_with(poll_ms=POLL_FAST_MS)
+    fid = w.films(1)[0]
+    writer = w.pg.connect("app", w.catalog)
+    try:
+        w.sql(writer, "BEGIN")
+        w.sql(writer, "UPDATE content.film_work SET title = 'twophase' WHERE id = %s", (fid,))
+        with pytest.raises(psycopg2.errors.FeatureNotSupported):
+            w.sql(writer, "PREPARE TRANSACTION 'etl-notify-refused'")
+        w.sql(writer, "ROLLBACK")
+        w.sql(writer, "SET etl.notify = off")
+        w.sql(writer, "BEGIN")
+        w.sql(writer, "UPDATE content.film_work SET title = 'twophase' WHERE id = %s", (fid,))
+        w.sql(writer, "PREPARE TRANSACTION 'etl-notify-off'")
+        w.sql(w.admin, "COMMIT PREPARED 'etl-notify-off'")
+    finally:
+        writer.close()
+    w.title_searchable(fid, "twophase", WAKE_TIMEOUT_S)

@@ -120,10 +120,19 @@ CREATE OR REPLACE TRIGGER person_film_work_log AFTER INSERT OR UPDATE OR DELETE 
 -- that moment, a dropped connection) delays a change by at most one poll
 -- interval and loses nothing.  pg_notify() needs no privilege; the trigger
 -- is not SECURITY DEFINER.
+--
+-- Two-phase commit: PostgreSQL refuses to PREPARE TRANSACTION a transaction
+-- that sent a NOTIFY.  A writer that prepares its transactions turns the
+-- notification off for its session or role (SET etl.notify = off; ALTER
+-- ROLE ... SET etl.notify = off): its changes then reach the indices by the
+-- poll, as before notifications, and the horizon holds for them exactly the
+-- same (content.etl_horizon, prepared transactions, below).
 CREATE OR REPLACE FUNCTION content.etl_notify_change() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM pg_notify('content_change', TG_TABLE_NAME);
+    IF coalesce(current_setting('etl.notify', true), '') <> 'off' THEN
+        PERFORM pg_notify('content_change', TG_TABLE_NAME);
+    END IF;
     RETURN NULL;
 END $$;
 
