@@ -96,6 +96,7 @@ static const struct key_spec key_specs[] = {
     INT("postgres", "tcp_user_timeout_ms", "30000", 1000, 3600000, pg_tcp_user_timeout_ms),
     {"postgres", "notify_channel", KIND_CHANNEL, "content_change", 0, 0,
      offsetof(struct etl_config, pg_notify_channel)},
+    INT("postgres", "notify_recheck_ms", "10", 1, 60000, pg_notify_recheck_ms),
 
     {"elasticsearch", "url", KIND_URL, "http://127.0.0.1:9200", 0, 0,
      offsetof(struct etl_config, es_url)},

@@ -215,16 +215,41 @@ static enum pg_failure listen_channel(struct pg_source *pg)
     return failure;
 }
 
-/* Frees the notifications libpq has queued; returns how many. */
+/* True when pid is a remembered notifying backend (or too many were). */
+static bool is_notifier(const struct pg_source *pg, int pid)
+{
+    if (pg->notifiers_overflow)
+        return true;
+    for (size_t i = 0; i < pg->notifier_count; i++) {
+        if (pg->notifiers[i] == pid)
+            return true;
+    }
+    return false;
+}
+
+/* Frees the notifications libpq has queued, remembering their backends;
+ * returns how many. */
 static int free_notifies(struct pg_source *pg)
 {
     int count = 0;
     PGnotify *notify;
     while ((notify = PQnotifies(pg->conn)) != NULL) {
+        if (!is_notifier(pg, notify->be_pid)) {
+            if (pg->notifier_count < PG_NOTIFIERS_MAX)
+                pg->notifiers[pg->notifier_count++] = notify->be_pid;
+            else
+                pg->notifiers_overflow = true;
+        }
         PQfreemem(notify);
         count++;
     }
     return count;
+}
+
+void pg_source_forget_notifiers(struct pg_source *pg)
+{
+    pg->notifier_count = 0;
+    pg->notifiers_overflow = false;
 }
 
 /* Reads what the socket holds (notifications among it).  False when the
@@ -240,6 +265,7 @@ static bool consume_input(struct pg_source *pg)
 
 int pg_source_take_notifies(struct pg_source *pg)
 {
+    pg->held_by_notifier = false;
     if (pg->conn == NULL || !consume_input(pg))
         return 0;
     return free_notifies(pg);
@@ -406,6 +432,10 @@ enum pg_failure pg_source_horizon(struct pg_source *pg, const char *since, struc
     copy_column(res, 2, out->detail, sizeof out->detail);
     out->held_s = PQgetisnull(res, 0, 3) ? 0 : strtod(PQgetvalue(res, 0, 3), NULL);
     PQclear(res);
+    int pid;
+    if (strcmp(out->kind, "transaction") == 0 && sscanf(out->detail, "pid=%d", &pid) == 1 &&
+        is_notifier(pg, pid))
+        pg->held_by_notifier = true;
     return PG_OK;
 }
 

@@ -33,10 +33,24 @@ struct pg_horizon {
     double held_s;                   /* how long the holder has held it; 0 without one */
 };
 
+/* How many notifying backends a worker remembers between rounds; more
+ * count as "any backend" (see held_by_notifier). */
+#define PG_NOTIFIERS_MAX 32
+
 struct pg_source {
     PGconn *conn;
     const struct etl_config *config;
     const char *channel; /* LISTENed on at every connect; NULL or "": none (verify) */
+    /* The backends whose notifications were taken since
+     * pg_source_forget_notifiers, and whether a horizon since the last
+     * pg_source_take_notifies was held back by an open transaction of one
+     * of them: a notification is sent before its backend leaves
+     * pg_stat_activity's open transactions, so the round it wakes may find
+     * the horizon still held by the very commit it announces. */
+    int notifiers[PG_NOTIFIERS_MAX];
+    size_t notifier_count;
+    bool notifiers_overflow;
+    bool held_by_notifier;
     char *application_name;
     char **change_sql; /* texts of the change queries, in config order */
     size_t change_count;
@@ -64,9 +78,12 @@ enum pg_wake {
 };
 
 /* Frees the notifications received so far, reading what the socket holds
- * first: a round about to start reads every change they announce.
- * Returns how many there were. */
+ * first: a round about to start reads every change they announce.  Their
+ * backends are remembered, and held_by_notifier is cleared.  Returns how
+ * many there were. */
 int pg_source_take_notifies(struct pg_source *pg);
+/* Forgets the notifying backends remembered. */
+void pg_source_forget_notifiers(struct pg_source *pg);
 
 /* Waits up to timeout_ms for a notification on the connection (none
  * pending from before: pg_source_take_notifies), with the signal mask

@@ -383,8 +383,9 @@ static enum step run_target(struct worker *w, enum sync_target target, bool *mor
  * then), or SIGTERM, SIGINT or SIGUSR1 sets a flag.  Those signals are
  * blocked from the check of the flags to the wait, which unblocks them:
  * one that comes in between ends the wait rather than being slept
- * through.  Returns what woke it, for the round's log line. */
-static const char *wait_for_change(struct worker *w)
+ * through.  Waits ms at most; returns what woke it, timed_out when
+ * nothing did, for the round's log line. */
+static const char *wait_for_change(struct worker *w, int64_t ms, const char *timed_out)
 {
     sigset_t block;
     sigset_t unblocked;
@@ -393,8 +394,8 @@ static const char *wait_for_change(struct worker *w)
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGUSR1);
     sigprocmask(SIG_BLOCK, &block, &unblocked);
-    int64_t deadline = monotonic_ms() + w->config->poll_interval_ms;
-    const char *why = "poll";
+    int64_t deadline = monotonic_ms() + ms;
+    const char *why = timed_out;
     for (;;) {
         if (*w->stop || (w->reindex != NULL && *w->reindex)) {
             why = "signal";
@@ -411,6 +412,28 @@ static const char *wait_for_change(struct worker *w)
     }
     sigprocmask(SIG_SETMASK, &unblocked, NULL);
     return why;
+}
+
+/* After a round with nothing more to read: at once when a notification
+ * came during it; soon (notify_recheck_ms, doubling up to the poll
+ * interval) when its horizon was held back by a transaction of a backend
+ * that had just notified, which is the commit announced, still leaving
+ * pg_stat_activity; else at the next notification or poll. */
+static const char *next_wait(struct worker *w)
+{
+    bool recheck = w->pg.held_by_notifier;
+    if (pg_source_take_notifies(&w->pg) > 0)
+        return "notify";
+    int poll_ms = w->config->poll_interval_ms;
+    if (!recheck) {
+        pg_source_forget_notifiers(&w->pg);
+        w->recheck_ms = 0;
+        return wait_for_change(w, poll_ms, "poll");
+    }
+    int64_t doubled = (int64_t)w->recheck_ms * 2;
+    w->recheck_ms = w->recheck_ms == 0 ? w->config->pg_notify_recheck_ms
+                                       : (int)(doubled < poll_ms ? doubled : poll_ms);
+    return wait_for_change(w, w->recheck_ms, "recheck");
 }
 
 /* The loop described at the top of this file. */
@@ -460,7 +483,7 @@ int worker_run(struct worker *w)
             if (!w->caught_up && !w->state.building)
                 log_event(LOG_INFO, "caught up", "index", w->idx->index);
             w->caught_up = !w->state.building;
-            woke = pg_source_take_notifies(&w->pg) > 0 ? "notify" : wait_for_change(w);
+            woke = next_wait(w);
         }
     }
     if (step == STEP_FATAL)

@@ -145,6 +145,7 @@ static void assert_documented_defaults(const struct etl_config *c, const char *d
     assert_int_equal(c->pg_connect_timeout_s, 5);
     assert_int_equal(c->pg_statement_timeout_ms, 30000);
     assert_string_equal(c->pg_notify_channel, "content_change");
+    assert_int_equal(c->pg_notify_recheck_ms, 10);
     assert_string_equal(c->es_url, "http://127.0.0.1:9200");
     assert_string_equal(c->es_user, "");
     assert_string_equal(c->es_password_file, "");
