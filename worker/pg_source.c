@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -432,10 +433,13 @@ enum pg_failure pg_source_horizon(struct pg_source *pg, const char *since, struc
     copy_column(res, 2, out->detail, sizeof out->detail);
     out->held_s = PQgetisnull(res, 0, 3) ? 0 : strtod(PQgetvalue(res, 0, 3), NULL);
     PQclear(res);
-    int pid;
-    if (strcmp(out->kind, "transaction") == 0 && sscanf(out->detail, "pid=%d", &pid) == 1 &&
-        is_notifier(pg, pid))
-        pg->held_by_notifier = true;
+    /* detail is "pid=N" for a transaction (etl_horizon_holder). */
+    if (strcmp(out->kind, "transaction") == 0 && strncmp(out->detail, "pid=", 4) == 0) {
+        char *end;
+        long pid = strtol(out->detail + 4, &end, 10);
+        if (*end == '\0' && pid > 0 && pid <= INT_MAX && is_notifier(pg, (int)pid))
+            pg->held_by_notifier = true;
+    }
     return PG_OK;
 }
 
