@@ -699,6 +699,8 @@ static const struct error_case error_cases[] = {
      "2: metrics_listen: \"127.0.0.1:0\" has no port from 1 to 65535", NULL, NULL},
     {"[supervisor]\nmetrics_listen = 9187\n" INDEX_SECTION,
      "2: metrics_listen: \"9187\" is not HOST:PORT", NULL, NULL},
+    {"[postgres]\nnotify_recheck_ms = 0\n" INDEX_SECTION,
+     "2: notify_recheck_ms: \"0\" is not a whole number from 1 to 60000", NULL, NULL},
     /* notify_channel: "" or an identifier LISTEN takes unquoted */
     {"[postgres]\nnotify_channel = Content\n" INDEX_SECTION,
      "2: notify_channel: \"Content\" is not empty or a channel name (a-z, 0-9, _, not starting "
