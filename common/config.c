@@ -25,8 +25,7 @@ enum key_kind {
     KIND_PORT,
     KIND_MODE,
     KIND_URL,
-    KIND_LISTEN,  /* "" (off) or HOST:PORT (listen_addr.h) */
-    KIND_CHANNEL, /* "" (off) or a PostgreSQL identifier: lower case, digits, _ */
+    KIND_LISTEN, /* "" (off) or HOST:PORT (listen_addr.h) */
     KIND_MAPPING_CHANGE
 };
 
@@ -55,9 +54,6 @@ struct key_spec {
     {                                                                                              \
         section, name, KIND_INT, def, lo, hi, offsetof(struct etl_config, field)                   \
     }
-
-/* The longest identifier PostgreSQL keeps (NAMEDATALEN - 1). */
-#define PG_IDENTIFIER_MAX 63
 
 /* change_log_prune_interval_s: 0 (off), or this many seconds up to the max. */
 #define PRUNE_INTERVAL_MIN_S 60
@@ -94,9 +90,6 @@ static const struct key_spec key_specs[] = {
     INT("postgres", "statement_timeout_ms", "30000", 100, 3600000, pg_statement_timeout_ms),
     INT("postgres", "keepalives_idle_s", "30", 1, 3600, pg_keepalives_idle_s),
     INT("postgres", "tcp_user_timeout_ms", "30000", 1000, 3600000, pg_tcp_user_timeout_ms),
-    {"postgres", "notify_channel", KIND_CHANNEL, "content_change", 0, 0,
-     offsetof(struct etl_config, pg_notify_channel)},
-    INT("postgres", "notify_recheck_ms", "10", 1, 60000, pg_notify_recheck_ms),
 
     {"elasticsearch", "url", KIND_URL, "http://127.0.0.1:9200", 0, 0,
      offsetof(struct etl_config, es_url)},
@@ -141,21 +134,6 @@ static bool parse_int(const char *text, long min, long max, int *out)
     if (errno != 0 || *end != '\0' || value < min || value > max)
         return false;
     *out = (int)value;
-    return true;
-}
-
-/* True for "" or an unquoted PostgreSQL identifier the worker may LISTEN
- * on as it is: a lower-case letter or _, then lower-case letters, digits
- * and _, at most PG_IDENTIFIER_MAX characters. */
-static bool channel_valid(const char *value)
-{
-    size_t len = strlen(value);
-    if (len > PG_IDENTIFIER_MAX || (len > 0 && value[0] >= '0' && value[0] <= '9'))
-        return false;
-    for (const char *p = value; *p; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
-            return false;
-    }
     return true;
 }
 
@@ -221,16 +199,6 @@ static bool store_value(struct etl_config *config, const struct key_spec *spec, 
         *(char **)(void *)field = xstrdup(value);
         return true;
     }
-    case KIND_CHANNEL:
-        if (!channel_valid(value)) {
-            snprintf(reason, reason_size,
-                     "\"%s\" is not empty or a channel name (a-z, 0-9, _, not starting with a "
-                     "digit, at most %d characters)",
-                     value, PG_IDENTIFIER_MAX);
-            return false;
-        }
-        *(char **)(void *)field = xstrdup(value);
-        return true;
     case KIND_PATH:
         *(char **)(void *)field = value[0] ? path_join(config->base_dir, value) : xstrdup("");
         return true;
@@ -470,7 +438,7 @@ void config_free(struct etl_config *config)
     for (size_t i = 0; i < KEY_SPECS_COUNT; i++) {
         enum key_kind kind = key_specs[i].kind;
         if (kind == KIND_STRING || kind == KIND_PATH || kind == KIND_PORT || kind == KIND_URL ||
-            kind == KIND_LISTEN || kind == KIND_CHANNEL)
+            kind == KIND_LISTEN)
             free(*(char **)(void *)((char *)config + key_specs[i].offset));
     }
     for (size_t i = 0; i < config->indices_count; i++)

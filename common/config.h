@@ -73,8 +73,6 @@ struct etl_config {
     int pg_statement_timeout_ms;
     int pg_keepalives_idle_s;   /* idle seconds before TCP keepalive probes */
     int pg_tcp_user_timeout_ms; /* unacknowledged data longer than this drops the connection */
-    char *pg_notify_channel;    /* the worker LISTENs here and wakes on a NOTIFY; "": polls only */
-    int pg_notify_recheck_ms;   /* first wait for a notified commit the horizon does not pass yet */
 
     /* [elasticsearch] */
     char *es_url;

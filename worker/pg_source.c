@@ -6,8 +6,6 @@
 #include "util.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,104 +190,6 @@ static enum pg_failure preflight(struct pg_source *pg)
     return failure;
 }
 
-/* LISTEN on the channel, before the connection's first query: a change
- * committed after it is announced, one committed before is read by the
- * round about to start.  The channel is an identifier (checked at
- * config load), quoted all the same: LISTEN takes no parameter. */
-static enum pg_failure listen_channel(struct pg_source *pg)
-{
-    if (pg->channel == NULL || pg->channel[0] == '\0')
-        return PG_OK;
-    char *quoted = PQescapeIdentifier(pg->conn, pg->channel, strlen(pg->channel));
-    if (quoted == NULL) {
-        keep_error(pg, "LISTEN", PQerrorMessage(pg->conn));
-        return PG_UNAVAILABLE;
-    }
-    char *sql = xasprintf("LISTEN %s", quoted);
-    PQfreemem(quoted);
-    PGresult *res = PQexec(pg->conn, sql);
-    enum pg_failure failure = PG_OK;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        failure = classify(pg, "LISTEN", res);
-    PQclear(res);
-    free(sql);
-    return failure;
-}
-
-/* True when pid is a remembered notifying backend (or too many were). */
-static bool is_notifier(const struct pg_source *pg, int pid)
-{
-    if (pg->notifiers_overflow)
-        return true;
-    for (size_t i = 0; i < pg->notifier_count; i++) {
-        if (pg->notifiers[i] == pid)
-            return true;
-    }
-    return false;
-}
-
-/* Frees the notifications libpq has queued, remembering their backends;
- * returns how many. */
-static int free_notifies(struct pg_source *pg)
-{
-    int count = 0;
-    PGnotify *notify;
-    while ((notify = PQnotifies(pg->conn)) != NULL) {
-        if (!is_notifier(pg, notify->be_pid)) {
-            if (pg->notifier_count < PG_NOTIFIERS_MAX)
-                pg->notifiers[pg->notifier_count++] = notify->be_pid;
-            else
-                pg->notifiers_overflow = true;
-        }
-        PQfreemem(notify);
-        count++;
-    }
-    return count;
-}
-
-void pg_source_forget_notifiers(struct pg_source *pg)
-{
-    pg->notifier_count = 0;
-    pg->notifiers_overflow = false;
-}
-
-/* Reads what the socket holds (notifications among it).  False when the
- * connection is gone: it is closed, and the next query reconnects. */
-static bool consume_input(struct pg_source *pg)
-{
-    if (PQconsumeInput(pg->conn) == 1 && PQstatus(pg->conn) == CONNECTION_OK)
-        return true;
-    keep_error(pg, "waiting for notifications", PQerrorMessage(pg->conn));
-    pg_source_disconnect(pg);
-    return false;
-}
-
-int pg_source_take_notifies(struct pg_source *pg)
-{
-    pg->held_by_notifier = false;
-    if (pg->conn == NULL || !consume_input(pg))
-        return 0;
-    return free_notifies(pg);
-}
-
-enum pg_wake pg_source_wait(struct pg_source *pg, int64_t timeout_ms, const sigset_t *sigmask)
-{
-    struct timespec timeout = {.tv_sec = (time_t)(timeout_ms / 1000),
-                               .tv_nsec = (long)(timeout_ms % 1000) * 1000000L};
-    bool listening = pg->conn != NULL && pg->channel != NULL && pg->channel[0] != '\0';
-    if (!listening) {
-        ppoll(NULL, 0, &timeout, sigmask);
-        return PG_WAKE_NOTHING;
-    }
-    struct pollfd fd = {.fd = PQsocket(pg->conn), .events = POLLIN};
-    int ready = ppoll(&fd, 1, &timeout, sigmask);
-    if (ready <= 0)
-        return PG_WAKE_NOTHING; /* the time passed, or a signal */
-    if (!consume_input(pg))
-        return PG_WAKE_LOST;
-    return free_notifies(pg) > 0 ? PG_WAKE_NOTIFY : PG_WAKE_NOTHING;
-}
-
 /* Connects with the [postgres] settings; empty settings are left to libpq's
  * defaults and PG* variables.  The password is passed to libpq only and never
  * logged. */
@@ -363,8 +263,6 @@ enum pg_failure pg_source_connect(struct pg_source *pg)
         snprintf(name, sizeof name, CHANGES_STATEMENT_FMT, i);
         failure = prepare(pg, name, pg->change_sql[i]);
     }
-    if (failure == PG_OK)
-        failure = listen_channel(pg);
     if (failure != PG_OK)
         pg_source_disconnect(pg);
     return failure;
@@ -433,13 +331,6 @@ enum pg_failure pg_source_horizon(struct pg_source *pg, const char *since, struc
     copy_column(res, 2, out->detail, sizeof out->detail);
     out->held_s = PQgetisnull(res, 0, 3) ? 0 : strtod(PQgetvalue(res, 0, 3), NULL);
     PQclear(res);
-    /* detail is "pid=N" for a transaction (etl_horizon_holder). */
-    if (strcmp(out->kind, "transaction") == 0 && strncmp(out->detail, "pid=", 4) == 0) {
-        char *end;
-        long pid = strtol(out->detail + 4, &end, 10);
-        if (*end == '\0' && pid > 0 && pid <= INT_MAX && is_notifier(pg, (int)pid))
-            pg->held_by_notifier = true;
-    }
     return PG_OK;
 }
 

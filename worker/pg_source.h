@@ -7,7 +7,6 @@
 #include "cursor.h"
 
 #include <libpq-fe.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,24 +32,9 @@ struct pg_horizon {
     double held_s;                   /* how long the holder has held it; 0 without one */
 };
 
-/* How many notifying backends a worker remembers between rounds; more
- * count as "any backend" (see held_by_notifier). */
-#define PG_NOTIFIERS_MAX 32
-
 struct pg_source {
     PGconn *conn;
     const struct etl_config *config;
-    const char *channel; /* LISTENed on at every connect; NULL or "": none (verify) */
-    /* The backends whose notifications were taken since
-     * pg_source_forget_notifiers, and whether a horizon since the last
-     * pg_source_take_notifies was held back by an open transaction of one
-     * of them: a notification is sent before its backend leaves
-     * pg_stat_activity's open transactions, so the round it wakes may find
-     * the horizon still held by the very commit it announces. */
-    int notifiers[PG_NOTIFIERS_MAX];
-    size_t notifier_count;
-    bool notifiers_overflow;
-    bool held_by_notifier;
     char *application_name;
     char **change_sql; /* texts of the change queries, in config order */
     size_t change_count;
@@ -68,29 +52,6 @@ void pg_source_free(struct pg_source *pg);
 enum pg_failure pg_source_connect(struct pg_source *pg);
 /* Drops the connection; the next call reconnects. */
 void pg_source_disconnect(struct pg_source *pg);
-
-/* Why pg_source_wait returned. */
-enum pg_wake {
-    PG_WAKE_NOTHING, /* no notification: the time passed, or a signal came */
-    PG_WAKE_NOTIFY,  /* one or more notifications came (all taken) */
-    PG_WAKE_LOST     /* the connection dropped (now closed): the next query
-                        reconnects and LISTENs again */
-};
-
-/* Frees the notifications received so far, reading what the socket holds
- * first: a round about to start reads every change they announce.  Their
- * backends are remembered, and held_by_notifier is cleared.  Returns how
- * many there were. */
-int pg_source_take_notifies(struct pg_source *pg);
-/* Forgets the notifying backends remembered. */
-void pg_source_forget_notifiers(struct pg_source *pg);
-
-/* Waits up to timeout_ms for a notification on the connection (none
- * pending from before: pg_source_take_notifies), with the signal mask
- * sigmask while waiting (ppoll), so that a signal blocked by the caller
- * around its check of its flags ends the wait.  Without a connection or a
- * channel it just waits. */
-enum pg_wake pg_source_wait(struct pg_source *pg, int64_t timeout_ms, const sigset_t *sigmask);
 
 /* Reads content.etl_horizon(since) and content.etl_horizon_holder(since)
  * into *out.  since is the cursor's modified text of the source about to be

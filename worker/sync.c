@@ -11,9 +11,7 @@
  *     one batch of each change source in turn (batch.c) into the live index
  *     during a rebuild, one batch of each into the index being built; a
  *     build round that read nothing moves the alias (rebuild_swap)
- *     nothing more at once: log "caught up" once, wait poll_interval_ms,
- *     or less: a NOTIFY on the connection (a change was committed), a
- *     dropped connection, a stop or rebuild request start the next round
+ *     nothing more at once: log "caught up" once, sleep poll_interval_ms
  *
  * Any step that fails backs off and starts the round over; only bad SQL, a
  * differing mapping under on_mapping_change = refuse and an unsupported
@@ -306,7 +304,6 @@ int worker_init(struct worker *w, const struct etl_config *config, const struct 
     int status = worker_open(w);
     if (status != 0)
         return status;
-    w->pg.channel = config->pg_notify_channel; /* the loop wakes on it; verify does not */
     if (mkdir(config->state_dir, 0750) < 0 && errno != EEXIST) {
         log_event(LOG_ERROR, "cannot create the state directory", "error", strerror(errno));
         return EXIT_STATE_DIR;
@@ -377,65 +374,6 @@ static enum step run_target(struct worker *w, enum sync_target target, bool *mor
     return step;
 }
 
-/* Waits for the next round: poll_interval_ms, or until a notification
- * comes on the PostgreSQL connection, the connection drops (the round
- * reconnects and listens again: changes committed meanwhile are read
- * then), or SIGTERM, SIGINT or SIGUSR1 sets a flag.  Those signals are
- * blocked from the check of the flags to the wait, which unblocks them:
- * one that comes in between ends the wait rather than being slept
- * through.  Waits ms at most; returns what woke it, timed_out when
- * nothing did, for the round's log line. */
-static const char *wait_for_change(struct worker *w, int64_t ms, const char *timed_out)
-{
-    sigset_t block;
-    sigset_t unblocked;
-    sigemptyset(&block);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGUSR1);
-    sigprocmask(SIG_BLOCK, &block, &unblocked);
-    int64_t deadline = monotonic_ms() + ms;
-    const char *why = timed_out;
-    for (;;) {
-        if (*w->stop || (w->reindex != NULL && *w->reindex)) {
-            why = "signal";
-            break;
-        }
-        int64_t left = deadline - monotonic_ms();
-        if (left <= 0)
-            break;
-        enum pg_wake wake = pg_source_wait(&w->pg, left, &unblocked);
-        if (wake != PG_WAKE_NOTHING) {
-            why = wake == PG_WAKE_NOTIFY ? "notify" : "connection lost";
-            break;
-        }
-    }
-    sigprocmask(SIG_SETMASK, &unblocked, NULL);
-    return why;
-}
-
-/* After a round with nothing more to read: at once when a notification
- * came during it; soon (notify_recheck_ms, doubling up to the poll
- * interval) when its horizon was held back by a transaction of a backend
- * that had just notified, which is the commit announced, still leaving
- * pg_stat_activity; else at the next notification or poll. */
-static const char *next_wait(struct worker *w)
-{
-    bool recheck = w->pg.held_by_notifier;
-    if (pg_source_take_notifies(&w->pg) > 0)
-        return "notify";
-    int poll_ms = w->config->poll_interval_ms;
-    if (!recheck) {
-        pg_source_forget_notifiers(&w->pg);
-        w->recheck_ms = 0;
-        return wait_for_change(w, poll_ms, "poll");
-    }
-    int64_t doubled = (int64_t)w->recheck_ms * 2;
-    w->recheck_ms = w->recheck_ms == 0 ? w->config->pg_notify_recheck_ms
-                                       : (int)(doubled < poll_ms ? doubled : poll_ms);
-    return wait_for_change(w, w->recheck_ms, "recheck");
-}
-
 /* The loop described at the top of this file. */
 int worker_run(struct worker *w)
 {
@@ -443,19 +381,7 @@ int worker_run(struct worker *w)
     enum step step = engine_identify(w);
     if (step == STEP_OK)
         step = rebuild_prepare(w);
-    const char *woke = "start";
     while (step != STEP_FATAL && !*w->stop) {
-        /* What was announced before now, this round reads: a notification
-         * still pending after it came during it (and may announce more). */
-        int announced = pg_source_take_notifies(&w->pg);
-        if (announced > 0 && strcmp(woke, "poll") == 0)
-            woke = "notify";
-        struct log_line *line = log_begin(LOG_DEBUG, "round");
-        log_str(line, "index", w->idx->index);
-        log_str(line, "woke", woke);
-        log_int(line, "notifications", announced);
-        log_end(line);
-        woke = "retry";
         step = round_setup(w);
         if (step != STEP_OK)
             continue;
@@ -475,7 +401,6 @@ int worker_run(struct worker *w)
             continue;
         if (changed)
             w->caught_up = false;
-        woke = "more";
         if (!more) {
             /* Before the log line, so a reader of both sees the status
              * first. */
@@ -483,7 +408,7 @@ int worker_run(struct worker *w)
             if (!w->caught_up && !w->state.building)
                 log_event(LOG_INFO, "caught up", "index", w->idx->index);
             w->caught_up = !w->state.building;
-            woke = next_wait(w);
+            sleep_unless_stopped(w->config->poll_interval_ms, w->stop);
         }
     }
     if (step == STEP_FATAL)

@@ -44,7 +44,6 @@ struct worker {
     struct stat mapping_stat;       /* the mapping file as last read */
     int64_t next_check_ms;          /* monotonic time of the next alias and mapping check */
     volatile sig_atomic_t *reindex; /* set by SIGUSR1: rebuild (NULL: none) */
-    int recheck_ms;                 /* the last wait for a notified commit to show; 0: none */
 };
 
 /* Sets the worker up for idx: reads its SQL, mapping and state.  Returns 0,

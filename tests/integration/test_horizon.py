@@ -75,9 +75,6 @@ def prepared(pg):
     def prepare(conn, dbname, statements=()):
         gid = "etl-test-" + uuid.uuid4().hex[:12]
         with conn.cursor() as cur:
-            # A writer that prepares sends no NOTIFY (PostgreSQL refuses to
-            # prepare one that did): 20-etl.sql, "Wake-up calls".
-            cur.execute("SET etl.notify = off")
             cur.execute("BEGIN")
             cur.execute("SELECT now(), txid_current()")
             started = cur.fetchone()[0]

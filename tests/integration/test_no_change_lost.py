@@ -75,9 +75,6 @@ def test_prepared_transaction_committed_late_is_synced(tmp_path, pg, es, catalog
     gid = "p-" + uuid.uuid4().hex[:8]
     writer = pg.connect("app", catalog)
     try:
-        # A writer that prepares sends no NOTIFY (PostgreSQL refuses to
-        # prepare one that did): 20-etl.sql, "Wake-up calls".
-        sql(writer, "SET etl.notify = off")
         sql(writer, "BEGIN")
         sql(writer, "UPDATE content.film_work SET title = 'Prepared title' WHERE id = %s", (first,))
         sql(writer, "PREPARE TRANSACTION %s", (gid,))

@@ -144,8 +144,6 @@ static void assert_documented_defaults(const struct etl_config *c, const char *d
     assert_string_equal(c->pg_sslrootcert, "");
     assert_int_equal(c->pg_connect_timeout_s, 5);
     assert_int_equal(c->pg_statement_timeout_ms, 30000);
-    assert_string_equal(c->pg_notify_channel, "content_change");
-    assert_int_equal(c->pg_notify_recheck_ms, 10);
     assert_string_equal(c->es_url, "http://127.0.0.1:9200");
     assert_string_equal(c->es_user, "");
     assert_string_equal(c->es_password_file, "");
@@ -699,21 +697,6 @@ static const struct error_case error_cases[] = {
      "2: metrics_listen: \"127.0.0.1:0\" has no port from 1 to 65535", NULL, NULL},
     {"[supervisor]\nmetrics_listen = 9187\n" INDEX_SECTION,
      "2: metrics_listen: \"9187\" is not HOST:PORT", NULL, NULL},
-    {"[postgres]\nnotify_recheck_ms = 0\n" INDEX_SECTION,
-     "2: notify_recheck_ms: \"0\" is not a whole number from 1 to 60000", NULL, NULL},
-    /* notify_channel: "" or an identifier LISTEN takes unquoted */
-    {"[postgres]\nnotify_channel = Content\n" INDEX_SECTION,
-     "2: notify_channel: \"Content\" is not empty or a channel name (a-z, 0-9, _, not starting "
-     "with a digit, at most 63 characters)",
-     NULL, NULL},
-    {"[postgres]\nnotify_channel = 1change\n" INDEX_SECTION,
-     "2: notify_channel: \"1change\" is not empty or a channel name (a-z, 0-9, _, not starting "
-     "with a digit, at most 63 characters)",
-     NULL, NULL},
-    {"[postgres]\nnotify_channel = a;listen x\n" INDEX_SECTION,
-     "2: notify_channel: \"a;listen x\" is not empty or a channel name (a-z, 0-9, _, not "
-     "starting with a digit, at most 63 characters)",
-     NULL, NULL},
 };
 
 static void test_errors(void **state)
