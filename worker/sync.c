@@ -410,6 +410,7 @@ static bool signal_moved(struct worker *w, bool *failed)
         *failed = true;
         return false;
     }
+    w->signal_warned = false;
     bool moved = w->signal_known && value != w->signal_seen;
     w->signal_seen = value;
     w->signal_known = true;
@@ -426,7 +427,8 @@ static bool signal_moved(struct worker *w, bool *failed)
  * between ends the wait rather than being slept through.  A connection
  * found dropped ends it too ("connection lost": the round reconnects and
  * backs off as usual); a signal that cannot be read otherwise (no
- * privilege) is logged and not read again in this wait. */
+ * privilege) is not read again in this wait, and logged once until it is
+ * read again. */
 static const char *wait_for_change(struct worker *w, int64_t ms, bool checking,
                                    const char *timed_out)
 {
@@ -464,13 +466,15 @@ static const char *wait_for_change(struct worker *w, int64_t ms, bool checking,
             why = "connection lost"; /* the round reconnects, with its backoff */
             break;
         }
-        if (failed) {
+        if (failed && !w->signal_warned) {
+            w->signal_warned = true;
             struct log_line *line = log_begin(LOG_WARN, "cannot read the change signal, polling");
             log_str(line, "index", w->idx->index);
             log_str(line, "error", w->pg.err);
             log_end(line);
-            checking = false;
         }
+        if (failed)
+            checking = false;
     }
     sigprocmask(SIG_SETMASK, &unblocked, NULL);
     return why;

@@ -46,6 +46,7 @@ struct worker {
     volatile sig_atomic_t *reindex; /* set by SIGUSR1: rebuild (NULL: none) */
     int64_t signal_seen;            /* content.etl_change_signal as last read */
     bool signal_known;              /* signal_seen was read on this run */
+    bool signal_warned;             /* "cannot read the change signal" logged since */
     int64_t signal_moved_ms;        /* monotonic time it was last seen moving; 0: never */
 };
 
