@@ -245,3 +245,20 @@ def test_a_burst_of_500_commits_makes_rounds_not_one_per_row(worker_with):
     rounds = w.rounds()[before_rounds:]
     print(f"{len(rounds)} rounds for {BURST} commits")
     assert len(rounds) <= BURST // 4, f"{len(rounds)} rounds for {BURST} commits"
+
+
+def test_without_select_on_the_signal_the_worker_warns_once_and_polls(worker_with):
+    """The ETL role lost its SELECT on the sequence: the worker says so
+    once, not at every check, and finds changes by the poll."""
+    w = worker_with(poll_ms=POLL_FAST_MS)
+    w.sql(w.admin, "REVOKE SELECT ON SEQUENCE content.etl_change_signal FROM etl")
+    fid = w.films(1)[0]
+    w.proc.wait_for(lambda ev: any(e.get("msg") == "cannot read the change signal, polling" for e in ev),
+                    timeout=WAKE_TIMEOUT_S, what="the warning")
+    before = len(w.rounds())
+    w.sql(w.app, "UPDATE content.film_work SET title = 'noprivilege' WHERE id = %s", (fid,))
+    w.title_searchable(fid, "noprivilege", WAKE_TIMEOUT_S)
+    wait_until(lambda: len(w.rounds()) >= before + 5, timeout=WAKE_TIMEOUT_S, what="more polls")
+    assert not any(r["woke"] in ("change", "recheck") for r in w.rounds()[before:])
+    warnings = w.proc.events("cannot read the change signal, polling")
+    assert len(warnings) == 1 and "permission denied" in warnings[0]["error"], warnings
