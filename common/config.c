@@ -60,12 +60,16 @@ struct key_spec {
 #define PRUNE_INTERVAL_MAX_S 86400
 #define MS_PER_S             1000
 
+/* wake_check_ms: 0 (off), or this many ms up to poll_interval_ms. */
+#define WAKE_CHECK_MIN_MS 10
+
 /* Every key of the fixed sections.  etc/etl.ini documents the same. */
 static const struct key_spec key_specs[] = {
     PATH("etl", "state_dir", "/var/lib/etl", state_dir),
     {"etl", "log_level", KIND_LOG_LEVEL, "info", 0, 0, offsetof(struct etl_config, log_level)},
     INT("etl", "batch_size", "500", 1, 10000, batch_size),
     INT("etl", "poll_interval_ms", "1000", 100, 3600000, poll_interval_ms),
+    INT("etl", "wake_check_ms", "100", 0, 3600000, wake_check_ms),
     INT("etl", "backoff_initial_ms", "500", 10, 60000, backoff_initial_ms),
     INT("etl", "backoff_max_ms", "30000", 100, 3600000, backoff_max_ms),
     INT("etl", "horizon_warn_s", "60", 1, 86400, horizon_warn_s),
@@ -331,6 +335,14 @@ static int check_cross_keys(struct etl_config *config, const struct ini_document
                          key);
         else
             config_error(err, err_size, config->path, line, key, "must not be below %s", other);
+        return -1;
+    }
+    int check = config->wake_check_ms;
+    if (check > 0 && (check < WAKE_CHECK_MIN_MS || check > config->poll_interval_ms)) {
+        const char *key = "wake_check_ms";
+        config_error(err, err_size, config->path, key_line(doc, "etl", key), key,
+                     "\"%d\" is not 0 (off) or a whole number from %d to poll_interval_ms (%d)",
+                     check, WAKE_CHECK_MIN_MS, config->poll_interval_ms);
         return -1;
     }
     int interval = config->change_log_prune_interval_s;

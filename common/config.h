@@ -52,6 +52,7 @@ struct etl_config {
     enum log_level log_level;
     int batch_size;
     int poll_interval_ms;
+    int wake_check_ms; /* idle: how often content.etl_change_signal is read; 0: polls only */
     int backoff_initial_ms;
     int backoff_max_ms;
     int horizon_warn_s;

@@ -182,6 +182,12 @@ static char *create_path(const char *index)
     return xasprintf("/%s", index);
 }
 
+/* Dynamic settings of an existing index. */
+static char *settings_path(const char *index)
+{
+    return xasprintf("/%s/_settings", index);
+}
+
 /* The file's settings and mappings are what PUT takes; the alias is added
  * to a copy. */
 static char *create_body(const json_t *definition, const char *alias)
@@ -467,6 +473,7 @@ const struct search_engine_ops es_dialect = {
     .create_path = create_path,
     .create_body = create_body,
     .delete_path = create_path,
+    .settings_path = settings_path,
     .mapping_owner = mapping_owner,
     .aliases_path = "/_aliases",
     .aliases_body = aliases_body,

@@ -44,6 +44,18 @@ int index_lookup(struct es_client *es, const struct search_engine_ops *engine, c
 int index_create(struct es_client *es, const struct search_engine_ops *engine, const char *concrete,
                  const json_t *definition, const char *alias, char *err, size_t err_size);
 
+/* A copy of definition (json_decref it) whose settings turn periodic
+ * refreshes off (refresh_interval -1): what a full build is created with,
+ * as nobody searches it until its alias moves. */
+json_t *index_loading_definition(const json_t *definition);
+
+/* Gives index back the refresh_interval of definition (the engine's
+ * default when the file sets none), then refreshes it, so that everything
+ * written is searchable: what a build needs before its alias moves.
+ * Returns 0 or -1 with err filled. */
+int index_make_searchable(struct es_client *es, const struct search_engine_ops *engine,
+                          const char *index, const json_t *definition, char *err, size_t err_size);
+
 /* Deletes an index (one already gone is fine).  Returns 0 or -1 with err. */
 int index_delete(struct es_client *es, const struct search_engine_ops *engine, const char *index,
                  char *err, size_t err_size);

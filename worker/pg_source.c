@@ -45,6 +45,15 @@ static const char *const PRUNED_ABOVE_SQL =
 /* The database clock (verify's reference time). */
 static const char *const NOW_SQL = "SELECT now()::text";
 
+/* The wake-up signal: moved by the catalogue's triggers after every
+ * statement that changes a row the indices read (etc/postgres/sql/20-etl.sql,
+ * "Wake-up signal").  A new sequence's first nextval returns its
+ * last_value (is_called false until then): counted as one below it, so
+ * the first move shows too. */
+static const char *const CHANGE_SIGNAL_SQL =
+    "SELECT (last_value - CASE WHEN is_called THEN 0 ELSE 1 END)::text"
+    "  FROM content.etl_change_signal";
+
 /* SQLSTATEs of a cursor value PostgreSQL refuses: 22007
  * invalid_datetime_format, 22008 datetime_field_overflow (the modified
  * text), 22P02 invalid_text_representation (the id text). */
@@ -425,6 +434,26 @@ enum pg_failure pg_source_pruned_above(struct pg_source *pg, const struct cursor
     *above = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
     PQclear(res);
     return PG_OK;
+}
+
+/* On the open connection only: an idle worker reading the signal does not
+ * reconnect (the next round does, with its backoff). */
+enum pg_failure pg_source_change_signal(struct pg_source *pg, int64_t *out)
+{
+    PGresult *res;
+    enum pg_failure failure =
+        run_query(pg, "content.etl_change_signal", CHANGE_SIGNAL_SQL, 0, NULL, &res);
+    if (failure != PG_OK)
+        return failure;
+    char *end;
+    long long value = strtoll(PQgetvalue(res, 0, 0), &end, 10);
+    if (*end != '\0') {
+        keep_error(pg, "content.etl_change_signal", "last_value is not a number");
+        failure = PG_UNAVAILABLE;
+    }
+    PQclear(res);
+    *out = (int64_t)value;
+    return failure;
 }
 
 /* One row, one column. */

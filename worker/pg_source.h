@@ -60,6 +60,10 @@ enum pg_failure pg_source_connect(struct pg_source *pg);
 /* Drops the connection; the next call reconnects. */
 void pg_source_disconnect(struct pg_source *pg);
 
+/* Reads the last_value of content.etl_change_signal into *out, on the
+ * connection already open (PG_UNAVAILABLE without one). */
+enum pg_failure pg_source_change_signal(struct pg_source *pg, int64_t *out);
+
 /* Reads content.etl_horizon(since) and content.etl_horizon_holder(since)
  * into *out.  since is the cursor's modified text of the source about to be
  * read (bound as a parameter), or NULL for none: while a prepared

@@ -5,8 +5,10 @@
  *                cursors (its own rows from the start, the other sources from
  *                the horizon taken when it began); each round runs the live
  *                batches, then the build's
- *   swapping     a build round read nothing from any source: one POST
- *                /_aliases moves A to A_<t2> (removing A_build, or the
+ *   swapping     a build round read nothing from any source: A_<t2> gets
+ *                the mapping file's refresh_interval back (it was created
+ *                with -1: no refresh while loading) and is refreshed; one
+ *                POST /_aliases moves A to A_<t2> (removing A_build, or the
  *                concrete index A of the layout before aliases)
  *   serving      the build's cursors become the live ones, the state is
  *                saved, concrete indices beyond keep_old_indices deleted
@@ -118,8 +120,13 @@ enum step rebuild_begin(struct worker *w)
 {
     struct index_build *build = &w->state.build;
     char err[ERR_MAX];
-    if (index_create(&w->es, w->engine, build->concrete, w->definition, w->build_alias, err,
-                     sizeof err) < 0) {
+    /* No refresh while it loads: nobody searches it before its alias
+     * moves, and rebuild_swap gives it the file's settings first. */
+    json_t *loading = index_loading_definition(w->definition);
+    int created =
+        index_create(&w->es, w->engine, build->concrete, loading, w->build_alias, err, sizeof err);
+    json_decref(loading);
+    if (created < 0) {
         /* Created before a crash, with the file's mapping: go on with it. */
         struct index_lookup found;
         char err2[ERR_MAX];
@@ -193,6 +200,10 @@ enum step rebuild_swap(struct worker *w)
         actions[n++] = (struct alias_action){ALIAS_REMOVE_INDEX, w->idx->index, NULL};
     actions[n++] = (struct alias_action){ALIAS_ADD, build, w->idx->index};
     actions[n++] = (struct alias_action){ALIAS_REMOVE, build, w->build_alias};
+    /* The file's refresh_interval back, and every document searchable,
+     * before clients see the index. */
+    if (index_make_searchable(&w->es, w->engine, build, w->definition, err, sizeof err) < 0)
+        return es_failed(w, err);
     if (index_aliases(&w->es, w->engine, actions, n, err, sizeof err) < 0)
         return es_failed(w, err);
     return finish_swap(w, live.kind == INDEX_NONE ? "" : live.concrete);

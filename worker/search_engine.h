@@ -100,6 +100,9 @@ struct search_engine_ops {
     char *(*create_body)(const json_t *definition, const char *alias);
     /* The path to DELETE an index (malloc'ed). */
     char *(*delete_path)(const char *index);
+    /* The path to PUT an index's dynamic settings ({"index": {...}}),
+     * malloc'ed. */
+    char *(*settings_path)(const char *index);
 
     /* Copies the one concrete index a mapping response (of mapping_path of
      * an alias or an index) is about into out.  Returns 0, or -1 when the

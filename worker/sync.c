@@ -11,7 +11,13 @@
  *     one batch of each change source in turn (batch.c) into the live index
  *     during a rebuild, one batch of each into the index being built; a
  *     build round that read nothing moves the alias (rebuild_swap)
- *     nothing more at once: log "caught up" once, sleep poll_interval_ms
+ *     nothing more at once: log "caught up" once, wait poll_interval_ms,
+ *     reading content.etl_change_signal every wake_check_ms meanwhile: when
+ *     it moved (a statement changed the catalogue) the next round starts
+ *     at once; a round that found nothing while the signal moved less than
+ *     poll_interval_ms ago is run again after wake_check_ms (the signal
+ *     moves before its transaction commits); SIGTERM, SIGINT or SIGUSR1
+ *     end the wait too
  *
  * Any step that fails backs off and starts the round over; only bad SQL, a
  * differing mapping under on_mapping_change = refuse and an unsupported
@@ -26,10 +32,13 @@
 #include "util.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* One "retry" line per attempt; the callers reset the backoff on success. */
 enum step worker_back_off(struct worker *w, const char *what, const char *reason)
@@ -376,6 +385,118 @@ static enum step run_target(struct worker *w, enum sync_target target, bool *mor
     return step;
 }
 
+/* One debug line per round: what started it (start, more, retry, change,
+ * recheck, poll, signal, connection lost) and the change signal as last
+ * read. */
+static void log_round(const struct worker *w, const char *woke)
+{
+    struct log_line *line = log_begin(LOG_DEBUG, "round");
+    log_str(line, "index", w->idx->index);
+    log_str(line, "woke", woke);
+    if (w->signal_known)
+        log_int(line, "change_signal", w->signal_seen);
+    log_end(line);
+}
+
+/* Reads content.etl_change_signal when wake_check_ms is on; true when it
+ * moved since the last read (noting when in signal_moved_ms).  *failed is
+ * set when it cannot be read (no connection, no privilege): the caller
+ * then stops reading it until the next round. */
+static bool signal_moved(struct worker *w, bool *failed)
+{
+    *failed = false;
+    if (w->config->wake_check_ms == 0)
+        return false;
+    int64_t value;
+    if (pg_source_change_signal(&w->pg, &value) != PG_OK) {
+        *failed = true;
+        return false;
+    }
+    w->signal_warned = false;
+    bool moved = w->signal_known && value != w->signal_seen;
+    w->signal_seen = value;
+    w->signal_known = true;
+    if (moved)
+        w->signal_moved_ms = monotonic_ms();
+    return moved;
+}
+
+/* Waits up to ms for the next round; returns what ended the wait, for the
+ * round's log line: "change" (the signal moved; read every wake_check_ms
+ * when checking is true), "signal" (SIGTERM, SIGINT or SIGUSR1 set a
+ * flag) or timed_out.  Those signals are blocked from the check of the
+ * flags to the wait, which unblocks them (ppoll): one that comes in
+ * between ends the wait rather than being slept through.  A connection
+ * found dropped ends it too ("connection lost": the round reconnects and
+ * backs off as usual); a signal that cannot be read otherwise (no
+ * privilege) is not read again in this wait, and logged once until it is
+ * read again. */
+static const char *wait_for_change(struct worker *w, int64_t ms, bool checking,
+                                   const char *timed_out)
+{
+    sigset_t block;
+    sigset_t unblocked;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &block, &unblocked);
+    int64_t deadline = monotonic_ms() + ms;
+    int64_t check_ms = w->config->wake_check_ms;
+    checking = checking && check_ms > 0;
+    const char *why = timed_out;
+    for (;;) {
+        if (*w->stop || (w->reindex != NULL && *w->reindex)) {
+            why = "signal";
+            break;
+        }
+        int64_t left = deadline - monotonic_ms();
+        if (left <= 0)
+            break;
+        int64_t slice = checking && check_ms < left ? check_ms : left;
+        struct timespec timeout = {.tv_sec = (time_t)(slice / 1000),
+                                   .tv_nsec = (long)(slice % 1000) * 1000000L};
+        ppoll(NULL, 0, &timeout, &unblocked);
+        if (!checking || *w->stop || (w->reindex != NULL && *w->reindex))
+            continue;
+        bool failed;
+        if (signal_moved(w, &failed)) {
+            why = "change";
+            break;
+        }
+        if (failed && w->pg.conn == NULL) {
+            why = "connection lost"; /* the round reconnects, with its backoff */
+            break;
+        }
+        if (failed && !w->signal_warned) {
+            w->signal_warned = true;
+            struct log_line *line = log_begin(LOG_WARN, "cannot read the change signal, polling");
+            log_str(line, "index", w->idx->index);
+            log_str(line, "error", w->pg.err);
+            log_end(line);
+        }
+        if (failed)
+            checking = false;
+    }
+    sigprocmask(SIG_SETMASK, &unblocked, NULL);
+    return why;
+}
+
+/* After a round with nothing more to read (found: it read some rows):
+ * once more after wake_check_ms when it found nothing though the signal
+ * moved less than poll_interval_ms ago (its transaction may commit a
+ * moment later), else at the next move of the signal or poll. */
+static const char *next_wait(struct worker *w, bool found)
+{
+    int poll_ms = w->config->poll_interval_ms;
+    int check_ms = w->config->wake_check_ms;
+    bool recent =
+        check_ms > 0 && w->signal_moved_ms != 0 && monotonic_ms() - w->signal_moved_ms < poll_ms;
+    if (recent && !found)
+        return wait_for_change(w, check_ms, true, "recheck");
+    return wait_for_change(w, poll_ms, true, "poll");
+}
+
 /* The loop described at the top of this file. */
 int worker_run(struct worker *w)
 {
@@ -383,10 +504,16 @@ int worker_run(struct worker *w)
     enum step step = engine_identify(w);
     if (step == STEP_OK)
         step = rebuild_prepare(w);
+    const char *woke = "start";
     while (step != STEP_FATAL && !*w->stop) {
+        log_round(w, woke);
+        woke = "retry";
         step = round_setup(w);
         if (step != STEP_OK)
             continue;
+        /* Moves of the signal before here are this round's to read. */
+        bool unread;
+        signal_moved(w, &unread);
         prune_change_log(w);
         bool more = false, changed = false;
         if (w->state.concrete[0] != '\0' && !w->state.fresh)
@@ -403,6 +530,7 @@ int worker_run(struct worker *w)
             continue;
         if (changed)
             w->caught_up = false;
+        woke = "more";
         if (!more) {
             /* Before the log line, so a reader of both sees the status
              * first. */
@@ -410,7 +538,7 @@ int worker_run(struct worker *w)
             if (!w->caught_up && !w->state.building)
                 log_event(LOG_INFO, "caught up", "index", w->idx->index);
             w->caught_up = !w->state.building;
-            sleep_unless_stopped(w->config->poll_interval_ms, w->stop);
+            woke = next_wait(w, changed);
         }
     }
     if (step == STEP_FATAL)

@@ -46,6 +46,10 @@ struct worker {
     struct stat mapping_stat;       /* the mapping file as last read */
     int64_t next_check_ms;          /* monotonic time of the next alias and mapping check */
     volatile sig_atomic_t *reindex; /* set by SIGUSR1: rebuild (NULL: none) */
+    int64_t signal_seen;            /* content.etl_change_signal as last read */
+    bool signal_known;              /* signal_seen was read on this run */
+    bool signal_warned;             /* "cannot read the change signal" logged since */
+    int64_t signal_moved_ms;        /* monotonic time it was last seen moving; 0: never */
 };
 
 /* Sets the worker up for idx: reads its SQL, mapping and state.  Returns 0,

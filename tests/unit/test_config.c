@@ -130,6 +130,7 @@ static void assert_documented_defaults(const struct etl_config *c, const char *d
     assert_int_equal(c->batch_size, 500);
     assert_int_equal(c->poll_interval_ms, 1000);
     assert_int_equal(c->backoff_initial_ms, 500);
+    assert_int_equal(c->wake_check_ms, 100);
     assert_int_equal(c->backoff_max_ms, 30000);
     assert_int_equal(c->horizon_warn_s, 60);
     assert_int_equal(c->change_log_retention_s, 259200);
@@ -679,6 +680,15 @@ static const struct error_case error_cases[] = {
 
     /* keys that go together; a *_max_ms left at its default is blamed on
      * the *_initial_ms line that went above it (defaults 30000 and 60000) */
+    /* wake_check_ms: 0, or 10 up to poll_interval_ms */
+    {"[etl]\nwake_check_ms = 5\n" INDEX_SECTION,
+     "2: wake_check_ms: \"5\" is not 0 (off) or a whole number from 10 to poll_interval_ms (1000)",
+     NULL, NULL},
+    {"[etl]\npoll_interval_ms = 200\nwake_check_ms = 201\n" INDEX_SECTION,
+     "3: wake_check_ms: \"201\" is not 0 (off) or a whole number from 10 to poll_interval_ms (200)",
+     NULL, NULL},
+    {"[etl]\nwake_check_ms = -1\n" INDEX_SECTION,
+     "2: wake_check_ms: \"-1\" is not a whole number from 0 to 3600000", NULL, NULL},
     {"[etl]\nbackoff_max_ms = 1000\nbackoff_initial_ms = 2000\n" INDEX_SECTION,
      "2: backoff_max_ms: must not be below backoff_initial_ms", NULL, NULL},
     {"[supervisor]\nrestart_initial_ms = 5000\nrestart_max_ms = 4000\n" INDEX_SECTION,

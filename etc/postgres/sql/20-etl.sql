@@ -106,6 +106,49 @@ CREATE OR REPLACE TRIGGER genre_film_work_log AFTER INSERT OR UPDATE OR DELETE O
 CREATE OR REPLACE TRIGGER person_film_work_log AFTER INSERT OR UPDATE OR DELETE ON content.person_film_work
     FOR EACH ROW EXECUTE FUNCTION content.log_person_link();
 
+-- Wake-up signal.  After every statement that inserts, updates or deletes
+-- rows of a table the indices read, a statement-level trigger moves the
+-- sequence content.etl_change_signal (nextval); an idle worker reads its
+-- last_value every wake_check_ms (etc/etl.ini) and starts a round at once
+-- when it moved, instead of sleeping out its poll interval.  One nextval
+-- per statement, not per row: an UPDATE of 500 rows moves it once.
+--
+-- A sequence, not NOTIFY: PostgreSQL refuses to PREPARE TRANSACTION a
+-- transaction that sent a NOTIFY (a deferred trigger does not help), so
+-- NOTIFY would break every writer using two-phase commit.  nextval is
+-- allowed there, and it is not transactional: the value moves at once,
+-- before the commit, and stays moved when the transaction rolls back or is
+-- prepared.  So the signal is only a hint to look now: a round it starts
+-- may find the change not yet visible (content.etl_horizon held by that
+-- very transaction), and the worker looks again every wake_check_ms for up
+-- to poll_interval_ms after the signal (docs/architecture.md, "Waking on
+-- change"); what a round reads is decided by the cursors and the horizon
+-- exactly as without it, and the poll goes on, so a signal missed delays a
+-- change by at most one poll interval and loses nothing.  The trigger
+-- function runs as the owner (SECURITY DEFINER): writers need no privilege
+-- on the sequence; etl may only read it (30-grants.sql).
+CREATE SEQUENCE IF NOT EXISTS content.etl_change_signal CYCLE;
+
+CREATE OR REPLACE FUNCTION content.etl_signal_change() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM nextval('content.etl_change_signal');
+    RETURN NULL;
+END $$;
+
+REVOKE ALL ON FUNCTION content.etl_signal_change() FROM PUBLIC;
+
+CREATE OR REPLACE TRIGGER film_work_signal AFTER INSERT OR UPDATE OR DELETE ON content.film_work
+    FOR EACH STATEMENT EXECUTE FUNCTION content.etl_signal_change();
+CREATE OR REPLACE TRIGGER genre_signal AFTER INSERT OR UPDATE OR DELETE ON content.genre
+    FOR EACH STATEMENT EXECUTE FUNCTION content.etl_signal_change();
+CREATE OR REPLACE TRIGGER person_signal AFTER INSERT OR UPDATE OR DELETE ON content.person
+    FOR EACH STATEMENT EXECUTE FUNCTION content.etl_signal_change();
+CREATE OR REPLACE TRIGGER genre_film_work_signal AFTER INSERT OR UPDATE OR DELETE ON content.genre_film_work
+    FOR EACH STATEMENT EXECUTE FUNCTION content.etl_signal_change();
+CREATE OR REPLACE TRIGGER person_film_work_signal AFTER INSERT OR UPDATE OR DELETE ON content.person_film_work
+    FOR EACH STATEMENT EXECUTE FUNCTION content.etl_signal_change();
+
 -- change_log retention that cannot lose an event.
 --
 -- Each worker reports how far it has read each change source

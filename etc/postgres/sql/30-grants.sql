@@ -3,8 +3,8 @@
 --        rows come from the triggers) and of the admin panel's own schema,
 --        created by Django's migrations run as catalog_owner; creates,
 --        alters and drops nothing.
---   etl: reads content and calls the etl_* functions of 20-etl.sql; writes no
---        table itself.
+--   etl: reads content (and the sequence content.etl_change_signal) and
+--        calls the etl_* functions of 20-etl.sql; writes no table itself.
 \set ON_ERROR_STOP on
 
 GRANT USAGE ON SCHEMA content TO app, etl;
@@ -17,6 +17,8 @@ REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON content.etl_position, content.change_
 GRANT SELECT ON ALL TABLES IN SCHEMA content TO etl;
 GRANT EXECUTE ON FUNCTION content.etl_horizon(timestamptz), content.etl_horizon_holder(timestamptz),
     content.etl_preflight() TO etl;
+-- The wake-up signal (20-etl.sql): etl reads its last_value, nothing more.
+GRANT SELECT ON SEQUENCE content.etl_change_signal TO etl;
 -- change_log retention (20-etl.sql): etl reports its positions, prunes what
 -- every index has read, reads the prune watermark; all through functions.
 GRANT EXECUTE ON FUNCTION content.etl_report_position(text, text, timestamptz, uuid),
