@@ -7,20 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* libcurl write callback: appends to the response buffer, up to
- * response_max bytes (as decoded, so a compressed body counts at its real
- * size); past that, returning less than given makes curl abandon the
- * transfer, so a server cannot make the worker hold more. */
+size_t es_append_capped(struct buffer *body, size_t max, bool *too_long, const char *data,
+                        size_t len)
+{
+    if (len > max - body->len) {
+        *too_long = true;
+        return 0;
+    }
+    buffer_append(body, data, len);
+    return len;
+}
+
+/* libcurl write callback: the response, up to response_max bytes as
+ * decoded (a compressed body counts at its real size). */
 static size_t collect_body(char *data, size_t size, size_t count, void *user)
 {
     struct es_client *es = user;
-    size_t len = size * count;
-    if (len > es->response_max - es->response.len) {
-        es->too_long = true;
-        return 0;
-    }
-    buffer_append(&es->response, data, len);
-    return len;
+    return es_append_capped(&es->response, es->response_max, &es->too_long, data, size * count);
 }
 
 /* libcurl progress callback: a non-zero return aborts the transfer.  On a

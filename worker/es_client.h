@@ -26,6 +26,13 @@ struct es_client {
  * (a printf format taking that size). */
 #define ES_TOO_LONG_REASON "the answer is longer than response_max_bytes (%zu bytes); abandoned"
 
+/* Appends len bytes of an answer to body unless that takes it past max;
+ * then sets *too_long and appends nothing.  Returns what a libcurl write
+ * callback returns: len, or 0 to make curl abandon the transfer (so a
+ * server cannot make the worker hold more than response_max_bytes). */
+size_t es_append_capped(struct buffer *body, size_t max, bool *too_long, const char *data,
+                        size_t len);
+
 /* Sets the client up.  Returns 0, or -1 with err filled. */
 int es_client_init(struct es_client *es, const struct etl_config *config,
                    const volatile sig_atomic_t *stop, char *err, size_t err_size);

@@ -5,20 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* libcurl write callback: appends to the slot's response, up to
- * response_max_bytes like es_client.c's (a body the server did not
- * announce the length of is only caught here); past that, returning less
- * than given makes curl abandon the transfer. */
+/* libcurl write callback: the slot's response, up to response_max_bytes
+ * like es_client.c's (a body the server did not announce the length of is
+ * only caught here). */
 static size_t collect_slot_body(char *data, size_t size, size_t count, void *user)
 {
     struct es_multi_slot *slot = user;
-    size_t len = size * count;
-    if (len > slot->response_max - slot->response.len) {
-        slot->too_long = true;
-        return 0;
-    }
-    buffer_append(&slot->response, data, len);
-    return len;
+    return es_append_capped(&slot->response, slot->response_max, &slot->too_long, data,
+                            size * count);
 }
 
 /* Each slot is a copy of the transport's handle (options, headers,
