@@ -57,6 +57,10 @@ def synced_genres(tmp_path, pg, es, catalog, bin_dir, settings):
     overrides = {("supervisor", "metrics_listen"): f"127.0.0.1:{port}", **settings}
     stack = Stack(tmp_path, pg, es, catalog, bin_dir, indices=["genres"], overrides=overrides)
     try:
+        # etlctl needs its control socket (a slow start, under ASan on a
+        # busy machine, has none yet); the log may not say started (level).
+        wait_until(lambda: stack.sup.check_alive() or stack.sup.socket.exists(), timeout=60,
+                   what="the control socket")
         yield stack, port, stack.names["genres"], wait_synced(stack.sup, "genres")
     finally:
         stack.close()
