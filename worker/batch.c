@@ -1,7 +1,11 @@
 /* batch.c - see batch.h.  One batch of one change source:
  *
- *   1. horizon = content.etl_horizon(cursor)    (own statement, before the snapshot);
- *      warn while a transaction holds it back, log a clock stepping back
+ *   1. horizon: the round's, taken once per target and round before any of
+ *      its snapshots (batch_take_horizon): content.etl_horizon(the earliest
+ *      cursor of the target's sources), in its own statement; warn while a
+ *      transaction holds it back, log a clock stepping back.  One horizon
+ *      for every source of a round: a transaction touching two sources is
+ *      read whole by the round or not at all, never half of it
  *   2. BEGIN REPEATABLE READ READ ONLY
  *      rows = change query (cursor, horizon, batch_size): at most batch_size
  *             rows, so at most batch_size documents, whatever the fan-out
@@ -443,23 +447,50 @@ static void check_clock(struct worker *w, size_t source, const char *horizon)
     w->clock_behind[source] = behind;
 }
 
-/* Steps 1 and 2 at the top of this file, from the cursor from. */
+/* The earliest cursor of target's sources ('-infinity' before any other;
+ * the others compared as instants). */
+static const char *earliest_cursor(struct worker *w, enum sync_target target)
+{
+    const struct source_state *sources = target_sources(w, target);
+    const char *earliest = sources[0].cursor.modified;
+    for (size_t i = 1; i < w->state.count; i++) {
+        const char *modified = sources[i].cursor.modified;
+        if (strcmp(earliest, CURSOR_START.modified) == 0)
+            break;
+        if (strcmp(modified, CURSOR_START.modified) == 0 || pg_horizon_behind(modified, earliest))
+            earliest = modified;
+    }
+    return earliest;
+}
+
+/* Step 1.  Since the earliest cursor: while a prepared transaction exists,
+ * the horizon stays at or below every source's cursor, as it would with a
+ * call per source (20-etl.sql), and nothing moves. */
+enum step batch_take_horizon(struct worker *w, enum sync_target target)
+{
+    enum pg_failure failure = pg_source_horizon(&w->pg, earliest_cursor(w, target), &w->horizon);
+    if (failure != PG_OK)
+        return worker_pg_failed(w, failure);
+    warn_if_held_back(w, &w->horizon);
+    return STEP_OK;
+}
+
+/* Step 2 at the top of this file, from the cursor from, below the round's
+ * horizon. */
 enum step batch_read(struct worker *w, enum sync_target target, size_t source,
                      const struct cursor *from, struct batch *b)
 {
     *b = (struct batch){.started_ms = monotonic_ms()};
-    struct pg_horizon horizon;
-    enum pg_failure failure = pg_source_horizon(&w->pg, from->modified, &horizon);
-    if (failure == PG_OK) {
-        warn_if_held_back(w, &horizon);
-        if (target == TARGET_LIVE)
-            check_clock(w, source, horizon.at);
-        failure = pg_source_begin(&w->pg);
-    }
+    const struct pg_horizon *horizon = &w->horizon;
+    /* Held by a prepared transaction, the horizon is the earliest cursor:
+     * behind the others by design, not by the clock. */
+    if (target == TARGET_LIVE && strcmp(horizon->kind, HOLDER_PREPARED) != 0)
+        check_clock(w, source, horizon->at);
+    enum pg_failure failure = pg_source_begin(&w->pg);
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
     failure =
-        pg_source_changes(&w->pg, source, from, horizon.at, w->config->batch_size, &b->changes);
+        pg_source_changes(&w->pg, source, from, horizon->at, w->config->batch_size, &b->changes);
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
     b->rows = PQntuples(b->changes);

@@ -49,8 +49,13 @@ struct bulk_answer {
     size_t request_bytes; /* the size of the request */
 };
 
+/* Takes the horizon every batch of target reads below until the next call
+ * (step 1 of batch.c): once per target and round, before its first batch. */
+enum step batch_take_horizon(struct worker *w, enum sync_target target);
+
 /* Reads the batch of change source number source for target after the
- * cursor from (steps 1 and 2 of batch.c).  b->rows is 0 when there was
+ * cursor from, below the horizon batch_take_horizon took (step 2 of
+ * batch.c).  b->rows is 0 when there was
  * nothing (b then holds nothing to free). */
 enum step batch_read(struct worker *w, enum sync_target target, size_t source,
                      const struct cursor *from, struct batch *b);

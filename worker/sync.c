@@ -24,6 +24,7 @@
  * engine end the worker. */
 #include "sync.h"
 
+#include "batch.h"
 #include "engine_identify.h"
 #include "log.h"
 #include "pipeline.h"
@@ -369,12 +370,13 @@ static enum step round_setup(struct worker *w)
     return step;
 }
 
-/* The batches of each change source for target (pipeline.c: while they
- * come full, for at most poll_interval_ms each); *more when one's last
- * batch read a whole batch_size, *changed when one read anything. */
+/* The batches of each change source for target, all below one horizon
+ * taken first (pipeline.c: while they come full, for at most
+ * poll_interval_ms each); *more when one's last batch read a whole
+ * batch_size, *changed when one read anything. */
 static enum step run_target(struct worker *w, enum sync_target target, bool *more, bool *changed)
 {
-    enum step step = STEP_OK;
+    enum step step = batch_take_horizon(w, target);
     for (size_t i = 0; step == STEP_OK && i < w->state.count && !*w->stop; i++) {
         bool full = false;
         step = pipeline_run(w, target, i, &full, changed);

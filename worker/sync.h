@@ -32,6 +32,7 @@ struct worker {
     const volatile sig_atomic_t *stop;
     int exit_status;                /* what a STEP_FATAL exits with */
     bool caught_up;                 /* the last round found nothing: logged once per idle spell */
+    struct pg_horizon horizon;      /* the round's, for the target being run (batch.c) */
     int64_t held_warned_ms;         /* when the last "horizon held back" warning was logged */
     bool *clock_behind;             /* per source: "clock is behind" logged for this spell */
     bool has_change_log;            /* the index has a change source named change_log ... */

@@ -106,7 +106,8 @@ def assert_documents_match(conn, name, docs):
     says the index ``name`` holds."""
     expected = expected_documents(conn, name)
     got = normalized(name, docs)
-    assert set(got) == set(expected), f"{name}: ids differ"
+    missing, extra = set(expected) - set(got), set(got) - set(expected)
+    assert not missing and not extra, f"{name}: ids differ: missing {sorted(missing)}, extra {sorted(extra)}"
     for key, doc in expected.items():
         assert got[key] == doc, f"{name} {key}"
 

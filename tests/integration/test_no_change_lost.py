@@ -8,16 +8,26 @@ real PostgreSQL (max_prepared_transactions > 0) and a real search node:
   read;
 - change_log pruned by hand past a stopped worker's position: a rebuild
   into a new index, so the documents deleted meanwhile leave the index;
-- a state file whose cursor PostgreSQL would not take is set aside, once.
+- a state file whose cursor PostgreSQL would not take is set aside, once;
+- one transaction that touches two change sources, committed while a round
+  is between them: the round reads all of it or none of it, and "caught
+  up" is never logged with part of it unread.
 
 The clock stepping back cannot be done to a live server; its comparison is
 unit-tested (tests/unit/test_sync.c)."""
 import json
+import pathlib
 import uuid
 
 import pytest
 
 from etlproc import all_documents, make_config, run_worker, wait_until
+from expected_docs import assert_documents_match, new_id
+
+GENRES_SQL = pathlib.Path(__file__).resolve().parents[2] / "etc" / "sql" / "genres"
+# How long the slowed change query of the test below sleeps: long enough
+# for the test to commit while the worker waits in it.
+SLOW_QUERY_S = 1.5
 
 EXIT_CONFIG = 78
 
@@ -170,3 +180,42 @@ def test_malformed_cursor_state_is_set_aside(tmp_path, pg, es, catalog, bin_dir,
     assert list((tmp_path / "state").glob("movies.state.bad-*"))
     assert not worker.events("retry")
     assert len(all_documents(es, names["movies"])) == 999
+
+
+def test_a_transaction_across_two_sources_is_read_whole_by_one_round(tmp_path, pg, es, catalog,
+                                                                     bin_dir, admin, workers):
+    """A transaction renames, adds and deletes a genre: rows of the genre
+    source and an event of the change_log source.  It commits while a round
+    is between the two (the genre query is slowed by pg_sleep here): the
+    source read first found it open, the one read after found it committed.
+    With a horizon per batch, that round read the delete alone and logged
+    "caught up" with the rename and the insert unread until the next poll
+    (30 s here); with one horizon per round, a round reads the whole
+    transaction or none of it."""
+    slow = tmp_path / "slow_genre.sql"
+    shipped = (GENRES_SQL / "genre.sql").read_text()
+    assert "FROM content.genre g\n" in shipped
+    slow.write_text(shipped.replace("FROM content.genre g\n",
+                                    f"FROM content.genre g, pg_sleep({SLOW_QUERY_S}) AS pause\n"))
+    config, names = make_config(tmp_path, pg, es, catalog, indices=["genres"], overrides={
+        ("index.genres", "changes"): f"{slow} {GENRES_SQL / 'change_log.sql'}",
+        ("etl", "poll_interval_ms"): "30000"})
+    w = start(workers, bin_dir, config, "genres")
+    w.wait_for(caught_up(w), timeout=60, what="the first load")
+    renamed, deleted = [r[0] for r in sql(admin, "SELECT id::text FROM content.genre ORDER BY id LIMIT 2")]
+    app = pg.connect("app", catalog, autocommit=False)
+    try:
+        sql(app, "UPDATE content.genre SET name = 'Across sources' WHERE id = %s", (renamed,))
+        sql(app, "INSERT INTO content.genre (id, name) VALUES (%s, 'Added across')", (new_id(),))
+        sql(app, "DELETE FROM content.genre WHERE id = %s", (deleted,))
+        # The signal woke the worker: it waits in the genre query now.
+        wait_until(lambda: sql(admin, "SELECT count(*) FROM pg_stat_activity"
+                                      " WHERE application_name = 'etl-worker-genres'"
+                                      " AND wait_event = 'PgSleep'")[0][0] == 1,
+                   timeout=10, interval=0.05, what="the worker in its slowed genre query")
+        before = len(w.events())
+        app.commit()
+    finally:
+        app.close()
+    w.wait_for(caught_up(w, before), timeout=20, what="caught up after the commit")
+    assert_documents_match(admin, "genres", all_documents(es, names["genres"]))
