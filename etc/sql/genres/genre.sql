@@ -2,9 +2,9 @@
 -- The contract of this file: etc/sql/README.md.
 -- One row per group: its doc_id is its id.
 SELECT modified::text, id::text, id::text AS doc_id
-  FROM content.genre
+  FROM content.genre g
  WHERE (modified, id) >= ($1::timestamptz, $2::uuid)
    AND ((modified, id) > ($1::timestamptz, $2::uuid) OR id > $5::uuid)
    AND modified < $3::timestamptz
- ORDER BY modified, id
+ ORDER BY g.modified, g.id
  LIMIT $4::int

@@ -5,10 +5,10 @@
 -- The contract of this file: etc/sql/README.md.
 -- One row per group (an event): its doc_id may be NULL.
 SELECT modified::text, id::text, film_work_id::text AS doc_id
-  FROM content.change_log
+  FROM content.change_log c
  WHERE (modified, id) >= ($1::timestamptz, $2::uuid)
    AND ((modified, id) > ($1::timestamptz, $2::uuid) OR film_work_id > $5::uuid)
    AND modified < $3::timestamptz
    AND table_name IN ('film_work', 'genre_film_work', 'person_film_work')
- ORDER BY modified, id
+ ORDER BY c.modified, c.id
  LIMIT $4::int

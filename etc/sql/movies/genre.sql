@@ -18,8 +18,8 @@ WITH changed AS (
       LEFT JOIN content.genre_film_work l ON l.genre_id = c.id
 )
 SELECT modified::text, id::text, doc_id::text
-  FROM fanned
+  FROM fanned f
  WHERE (modified, id) > ($1::timestamptz, $2::uuid)
     OR doc_id > $5::uuid
- ORDER BY modified, id, doc_id
+ ORDER BY f.modified, f.id, f.doc_id
  LIMIT $4::int
