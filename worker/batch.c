@@ -454,11 +454,11 @@ static const char *earliest_cursor(struct worker *w, enum sync_target target)
     const struct source_state *sources = target_sources(w, target);
     const char *earliest = sources[0].cursor.modified;
     for (size_t i = 1; i < w->state.count; i++) {
-        const char *modified = sources[i].cursor.modified;
+        const char *candidate = sources[i].cursor.modified;
         if (strcmp(earliest, CURSOR_START.modified) == 0)
             break;
-        if (strcmp(modified, CURSOR_START.modified) == 0 || pg_horizon_behind(modified, earliest))
-            earliest = modified;
+        if (strcmp(candidate, CURSOR_START.modified) == 0 || pg_horizon_behind(candidate, earliest))
+            earliest = candidate;
     }
     return earliest;
 }
