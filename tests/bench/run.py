@@ -64,6 +64,7 @@ TARGET_RSS_GROWTH_MIB = 2  # from a tenth of the load to the end: flat
 TARGET_LATENCY_P50_S = 0.7
 TARGET_LATENCY_P99_S = 1.3
 TARGET_FANOUT_S = 1.5
+TARGET_FANOUT_FILMS = 100000  # the catalogue the fan-out target is set for
 # How often a waiting bench asks the search node (s): the resolution of
 # the latencies measured.
 PROBE_INTERVAL_S = 0.02
@@ -383,7 +384,13 @@ def measure_person_rename(table, ctx):
     finally:
         app.close()
     table.add("busiest person: films", person_films)
-    table.add("busiest person: re-sent (s)", took, f"<= {TARGET_FANOUT_S}", took <= TARGET_FANOUT_S)
+    if FILMS <= TARGET_FANOUT_FILMS:
+        table.add("busiest person: re-sent (s)", took, f"<= {TARGET_FANOUT_S}",
+                  took <= TARGET_FANOUT_S)
+    else:
+        # Ten times the catalogue, ten times the busiest person's films: the
+        # target says nothing of it; the figure is printed, not judged.
+        table.add("busiest person: re-sent (s)", took, f"(at {TARGET_FANOUT_FILMS} films)")
 
 
 def grow(pg, films):
