@@ -13,9 +13,31 @@ WITH changed AS (
      ORDER BY modified, id
      LIMIT $4::int + 1
 ), fanned AS (
-    SELECT DISTINCT c.modified, c.id, l.film_work_id AS doc_id
+    -- Each person's first $4 films after the cursor (a
+    -- person in several roles of one film counts once), on the
+    -- (person_id, film_work_id) index: a batch inside a fan-out of n films
+    -- reads $4 links, not the n left, so a fan-out costs n, not n squared.
+    -- Two branches, so that the cursor's own group starts the index scan
+    -- at $5 (an index condition) instead of filtering the links before it;
+    -- the condition on c gates each branch once per group.
+    SELECT c.modified, c.id, l.film_work_id AS doc_id
       FROM changed c
-      LEFT JOIN content.person_film_work l ON l.person_id = c.id
+      LEFT JOIN LATERAL (
+            (SELECT DISTINCT pfw.film_work_id
+               FROM content.person_film_work pfw
+              WHERE pfw.person_id = c.id
+                AND (c.modified, c.id) > ($1::timestamptz, $2::uuid)
+              ORDER BY pfw.film_work_id
+              LIMIT $4::int)
+            UNION ALL
+            (SELECT DISTINCT pfw.film_work_id
+               FROM content.person_film_work pfw
+              WHERE pfw.person_id = c.id
+                AND (c.modified, c.id) = ($1::timestamptz, $2::uuid)
+                AND pfw.film_work_id > $5::uuid
+              ORDER BY pfw.film_work_id
+              LIMIT $4::int)
+       ) l ON true
 )
 SELECT modified::text, id::text, doc_id::text
   FROM fanned f
