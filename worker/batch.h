@@ -55,8 +55,8 @@ enum step batch_take_horizon(struct worker *w, enum sync_target target);
 
 /* Reads the batch of change source number source for target after the
  * cursor from, below the horizon batch_take_horizon took (step 2 of
- * batch.c).  b->rows is 0 when there was
- * nothing (b then holds nothing to free). */
+ * batch.c).  b->rows is 0 when there was nothing (b then holds nothing to
+ * free). */
 enum step batch_read(struct worker *w, enum sync_target target, size_t source,
                      const struct cursor *from, struct batch *b);
 

@@ -8,8 +8,10 @@
  *     (rebuild.c); the first load of an empty cluster: bootstrap in place
  *     report the change_log position once saved; prune change_log (one
  *     worker only, every change_log_prune_interval_s)
- *     one batch of each change source in turn (batch.c) into the live index
- *     during a rebuild, one batch of each into the index being built; a
+ *     one batch of each change source in turn (batch.c) into the live index,
+ *     all below one horizon taken for the round (a transaction is read
+ *     whole or not at all); during a rebuild, one batch of each into the
+ *     index being built, below a horizon of its own; a
  *     build round that read nothing moves the alias (rebuild_swap)
  *     nothing more at once: log "caught up" once, wait poll_interval_ms,
  *     reading content.etl_change_signal every wake_check_ms meanwhile: when
