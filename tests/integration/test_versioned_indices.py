@@ -107,7 +107,7 @@ def test_state_file_removed_rebuilds_without_the_deleted_film(tmp_path, pg, es, 
 
 def test_searches_never_fail_during_a_rebuild(tmp_path, pg, es, catalog, bin_dir, app, workers):
     config, alias, w = loaded(tmp_path, pg, es, catalog, bin_dir, workers,
-                              overrides={("etl", "batch_size"): "1000"})
+                              overrides={("etl", "batch_size"): "100"})
     sql(app, "INSERT INTO content.film_work (id, title, description, rating, type)"
              " SELECT gen_random_uuid(), 'Grown film ' || g, 'grown', 5.0, 'movie'"
              " FROM generate_series(1, %s) g", (GROWN,))
