@@ -4,7 +4,7 @@
 #ifndef ETL_BATCH_H
 #define ETL_BATCH_H
 
-#include "sync.h"
+#include "worker.h"
 #include "util.h"
 
 #include <libpq-fe.h>

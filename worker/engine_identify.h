@@ -4,7 +4,7 @@
 #ifndef ETL_ENGINE_IDENTIFY_H
 #define ETL_ENGINE_IDENTIFY_H
 
-#include "sync.h"
+#include "worker.h"
 
 /* Asks GET / until it is answered (backing off while the engine is
  * unreachable, refuses the credentials or answers something unreadable),

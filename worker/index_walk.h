@@ -5,7 +5,7 @@
 #ifndef ETL_INDEX_WALK_H
 #define ETL_INDEX_WALK_H
 
-#include "sync.h"
+#include "worker.h"
 
 /* One page of index_walk: count ids and, when the walk asked for them,
  * sources (a JSON array, the _source of each id, borrowed). */

@@ -4,7 +4,7 @@
 #ifndef ETL_PIPELINE_H
 #define ETL_PIPELINE_H
 
-#include "sync.h"
+#include "worker.h"
 
 #include <stdbool.h>
 

@@ -1,6 +1,10 @@
-/* rebuild.c - see rebuild.h.  The lifecycle of an index (alias A):
+/* rebuild.c - see rebuild.h.  The phases and what moves an index between
+ * them are lifecycle.c's table; this file does what its actions say.  For
+ * an index (alias A):
  *
  *   serving      A -> A_<t1>; live batches write through A
+ *   build_pending  state "build" names A_<t2> (rebuild_start); its index
+ *                and horizon are made at the end of the round's setup
  *   building     state "build": A_<t2> created with alias A_build, its own
  *                cursors (its own rows from the start, the other sources from
  *                the horizon taken when it began); each round runs the live
@@ -19,6 +23,7 @@
 #include "rebuild.h"
 
 #include "index_setup.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "util.h"
 
@@ -33,6 +38,34 @@
 #define ERR_MAX 512
 /* The most actions of a swap: alias off the old, on the new, build alias off. */
 #define SWAP_ACTIONS_MAX 3
+
+/* What an action of the lifecycle needs beyond the worker. */
+struct action_args {
+    const char *reason;                  /* START_BUILD: why (logged) */
+    bool had_build;                      /* START_BUILD: a build in progress is dropped */
+    char previous[STATE_INDEX_NAME_MAX]; /* FINISH_SWAP: the index the alias left ("" none) */
+    char horizon[CURSOR_TEXT_MAX];       /* after HORIZON_TAKEN: the load's horizon */
+};
+
+/* How an action ended: its step, and the event it raised for the table
+ * next (NO_EVENT: none), with what that event's action needs. */
+struct outcome {
+    enum step step;
+    enum lifecycle_event raised;
+    struct action_args args;
+};
+
+/* An outcome's raised when the action raised no event. */
+#define NO_EVENT LIFECYCLE_EVENT_COUNT
+
+static enum step on_event(struct worker *w, enum lifecycle_event event,
+                          const struct action_args *first);
+
+/* The outcome of an action that raises no event. */
+static struct outcome only(enum step step)
+{
+    return (struct outcome){.step = step, .raised = NO_EVENT};
+}
 
 /* Logs a failed request and backs off. */
 static enum step es_failed(struct worker *w, const char *err)
@@ -62,7 +95,7 @@ static enum step delete_old(struct worker *w, const char *msg)
     for (size_t i = 0; i < count && step == STEP_OK; i++) {
         const char *name = names[i];
         if (strcmp(name, w->state.concrete) == 0 ||
-            (w->state.building && strcmp(name, w->state.build.concrete) == 0))
+            (lifecycle_has_build(w->state.phase) && strcmp(name, w->state.build.concrete) == 0))
             continue;
         if (kept < w->config->keep_old_indices && keepable(w, name)) {
             kept++;
@@ -81,10 +114,14 @@ static enum step delete_old(struct worker *w, const char *msg)
     return step;
 }
 
-enum step rebuild_start(struct worker *w, const char *reason)
+/* Names a new build for reason (LIFECYCLE_DO_START_BUILD, the phase set
+ * already): its own cursors from the start, and the state saved naming it
+ * before its index exists; the build in progress, if had_build, is dropped
+ * and its index deleted. */
+static enum step rebuild_start(struct worker *w, const char *reason, bool had_build)
 {
     char dropped[STATE_INDEX_NAME_MAX] = "";
-    if (w->state.building)
+    if (had_build)
         snprintf(dropped, sizeof dropped, "%s", w->state.build.concrete);
     struct index_build *build = &w->state.build;
     int64_t now = wall_clock_ms();
@@ -98,7 +135,6 @@ enum step rebuild_start(struct worker *w, const char *reason)
     build->started_ms = now;
     for (size_t i = 0; i < w->state.count; i++)
         build->sources[i].cursor = CURSOR_START;
-    w->state.building = true;
     w->state.rebuild_due = false;
     w->caught_up = false;
     struct log_line *line = log_begin(LOG_INFO, "rebuild started");
@@ -116,12 +152,14 @@ enum step rebuild_start(struct worker *w, const char *reason)
     return step;
 }
 
+/* The build's index first (a crash after it leaves it to be found and
+ * reused), then its horizon, then the state saying so. */
 enum step rebuild_begin(struct worker *w)
 {
     struct index_build *build = &w->state.build;
     char err[ERR_MAX];
     /* No refresh while it loads: nobody searches it before its alias
-     * moves, and rebuild_swap gives it the file's settings first. */
+     * moves, and swap() gives it the file's settings first. */
     json_t *loading = index_loading_definition(w->definition);
     int created =
         index_create(&w->es, w->engine, build->concrete, loading, w->build_alias, err, sizeof err);
@@ -140,22 +178,44 @@ enum step rebuild_begin(struct worker *w)
     if (step != STEP_OK)
         return step;
     worker_cursors_at(build->sources, w->state.count, 1, horizon);
-    if (w->state.fresh) {
-        /* No usable live cursors: the live index gets what changes from
-         * now on, the build everything. */
-        worker_cursors_at(w->state.sources, w->state.count, 0, horizon);
-        w->state.fresh = false;
-        w->position_dirty = w->has_change_log;
-    }
     snprintf(build->horizon, sizeof build->horizon, "%s", horizon);
-    step = worker_save_state(w);
-    if (step == STEP_OK) {
-        struct log_line *line = log_begin(LOG_INFO, "full load started");
-        log_str(line, "horizon", horizon);
-        log_str(line, "concrete", build->concrete);
-        log_end(line);
-    }
-    return step;
+    struct action_args args = {0};
+    snprintf(args.horizon, sizeof args.horizon, "%s", horizon);
+    return on_event(w, LIFECYCLE_HORIZON_TAKEN, &args);
+}
+
+/* The first load of an empty cluster (LIFECYCLE_DO_LOAD_IN_PLACE): the
+ * first source (the index's own rows) is walked from the beginning, which
+ * builds every document from snapshots taken after horizon; so changes to
+ * the other sources stamped before horizon are in those documents already,
+ * and those sources start at horizon.  A build (rebuild_begin) starts its
+ * cursors the same way.  Raises LIFECYCLE_HORIZON_TAKEN. */
+static struct outcome load_in_place(struct worker *w)
+{
+    struct outcome out = {.raised = NO_EVENT};
+    out.step = worker_start_horizon(w, out.args.horizon, sizeof out.args.horizon);
+    if (out.step != STEP_OK)
+        return out;
+    worker_cursors_at(w->state.sources, w->state.count, 1, out.args.horizon);
+    w->position_dirty = w->has_change_log;
+    out.raised = LIFECYCLE_HORIZON_TAKEN;
+    return out;
+}
+
+/* A load's horizon is taken (LIFECYCLE_DO_SAVE_LOAD): the state saying so
+ * is saved, then the start logged, naming the index built when it is a
+ * build's. */
+static enum step save_load(struct worker *w, const char *horizon)
+{
+    enum step step = worker_save_state(w);
+    if (step != STEP_OK)
+        return step;
+    struct log_line *line = log_begin(LOG_INFO, "full load started");
+    log_str(line, "horizon", horizon);
+    if (lifecycle_has_build(w->state.phase))
+        log_str(line, "concrete", w->state.build.concrete);
+    log_end(line);
+    return STEP_OK;
 }
 
 /* The swap is done on the cluster: the build's cursors become the live
@@ -167,7 +227,6 @@ static enum step finish_swap(struct worker *w, const char *previous)
     snprintf(before, sizeof before, "%s", previous);
     snprintf(w->state.concrete, sizeof w->state.concrete, "%s", build->concrete);
     memcpy(w->state.sources, build->sources, w->state.count * sizeof *w->state.sources);
-    w->state.building = false;
     w->position_dirty = w->has_change_log;
     w->caught_up = false;
     enum step step = worker_save_state(w);
@@ -183,15 +242,29 @@ static enum step finish_swap(struct worker *w, const char *previous)
     return delete_old(w, "old index deleted");
 }
 
-enum step rebuild_swap(struct worker *w)
+/* A swap that failed: the request is backed off, and the build goes on
+ * (LIFECYCLE_SWAP_FAILED). */
+static struct outcome swap_failed(struct worker *w, const char *err)
+{
+    return (struct outcome){.step = es_failed(w, err), .raised = LIFECYCLE_SWAP_FAILED};
+}
+
+/* The build has walked its own rows and caught up (LIFECYCLE_DO_SWAP):
+ * moves the alias in one request and raises LIFECYCLE_SWAP_DONE (or
+ * LIFECYCLE_ALIAS_AT_BUILD when it was moved before a crash). */
+static struct outcome swap(struct worker *w)
 {
     char err[ERR_MAX];
     struct index_lookup live;
     if (index_lookup(&w->es, w->engine, w->idx->index, w->definition, &live, err, sizeof err) < 0)
-        return es_failed(w, err);
+        return swap_failed(w, err);
+    struct outcome out = {.step = STEP_OK, .raised = LIFECYCLE_SWAP_DONE};
     const char *build = w->state.build.concrete;
-    if (live.kind == INDEX_ALIAS && strcmp(live.concrete, build) == 0)
-        return finish_swap(w, w->state.concrete); /* moved before a crash */
+    if (live.kind == INDEX_ALIAS && strcmp(live.concrete, build) == 0) {
+        out.raised = LIFECYCLE_ALIAS_AT_BUILD;
+        snprintf(out.args.previous, sizeof out.args.previous, "%s", w->state.concrete);
+        return out;
+    }
     struct alias_action actions[SWAP_ACTIONS_MAX];
     size_t n = 0;
     if (live.kind == INDEX_ALIAS)
@@ -203,10 +276,12 @@ enum step rebuild_swap(struct worker *w)
     /* The file's refresh_interval back, and every document searchable,
      * before clients see the index. */
     if (index_make_searchable(&w->es, w->engine, build, w->definition, err, sizeof err) < 0)
-        return es_failed(w, err);
+        return swap_failed(w, err);
     if (index_aliases(&w->es, w->engine, actions, n, err, sizeof err) < 0)
-        return es_failed(w, err);
-    return finish_swap(w, live.kind == INDEX_NONE ? "" : live.concrete);
+        return swap_failed(w, err);
+    snprintf(out.args.previous, sizeof out.args.previous, "%s",
+             live.kind == INDEX_NONE ? "" : live.concrete);
+    return out;
 }
 
 /* Logs that the live mapping is not the file's and, under refuse, ends the
@@ -234,49 +309,144 @@ static void log_alias_change(struct worker *w, const char *what, const char *now
     log_end(line);
 }
 
-/* What the alias resolves to (live), against the state: a rebuild when the
- * live index is missing, moved by someone else, of another mapping, or of
- * the layout before aliases; a build whose index is gone or not of the
- * file's mapping starts over. */
-static enum step reconcile(struct worker *w, const struct index_lookup *live)
+/* What the alias resolving to live says, as a lifecycle event; *reason is
+ * why a build would start.  The live index's name follows the alias (none
+ * when it is missing or a concrete index of the layout before aliases, to
+ * be adopted). */
+static enum lifecycle_event read_alias(struct worker *w, const struct index_lookup *live,
+                                       const char **reason)
 {
-    bool building = w->state.building;
-    if (live->kind != INDEX_NONE && !live->mapping_equal && refuse_mapping(w) == STEP_FATAL)
-        return STEP_FATAL;
-    const char *reason = NULL;
     if (live->kind == INDEX_NONE) {
         if (w->state.concrete[0] != '\0')
             log_alias_change(w, "alias missing", "");
         w->state.concrete[0] = '\0';
-        reason = REBUILD_ALIAS_MISSING;
-    } else if (live->kind == INDEX_CONCRETE) {
-        w->state.concrete[0] = '\0'; /* no alias to write through until adopted */
-        reason = REBUILD_ADOPT;
-    } else if (building && strcmp(live->concrete, w->state.build.concrete) == 0) {
-        return finish_swap(w, w->state.concrete); /* moved before a crash */
-    } else {
-        if (w->state.concrete[0] != '\0' && strcmp(live->concrete, w->state.concrete) != 0) {
-            log_alias_change(w, "alias moved by someone else", live->concrete);
-            reason = REBUILD_ALIAS_MOVED;
-        }
-        snprintf(w->state.concrete, sizeof w->state.concrete, "%s", live->concrete);
-        if (reason == NULL && !live->mapping_equal)
-            reason = REBUILD_MAPPING_CHANGED;
-        if (reason == NULL && w->state.rebuild_due)
-            reason = REBUILD_CHANGE_LOG_PRUNED;
+        *reason = REBUILD_ALIAS_MISSING;
+        return LIFECYCLE_ALIAS_MISSING;
     }
-    if (!building)
-        return reason != NULL ? rebuild_start(w, reason) : STEP_OK;
-    if (w->state.build.horizon[0] == '\0')
-        return STEP_OK; /* its index is created when it begins */
+    if (live->kind == INDEX_CONCRETE) {
+        w->state.concrete[0] = '\0'; /* no alias to write through until adopted */
+        *reason = REBUILD_ADOPT;
+        return LIFECYCLE_CONCRETE_FOUND;
+    }
+    if (lifecycle_has_build(w->state.phase) && strcmp(live->concrete, w->state.build.concrete) == 0)
+        return LIFECYCLE_ALIAS_AT_BUILD;
+    enum lifecycle_event event = LIFECYCLE_ALIAS_FOUND;
+    if (w->state.concrete[0] != '\0' && strcmp(live->concrete, w->state.concrete) != 0) {
+        log_alias_change(w, "alias moved by someone else", live->concrete);
+        event = LIFECYCLE_ALIAS_MOVED;
+        *reason = REBUILD_ALIAS_MOVED;
+    }
+    snprintf(w->state.concrete, sizeof w->state.concrete, "%s", live->concrete);
+    if (event == LIFECYCLE_ALIAS_FOUND && !live->mapping_equal) {
+        event = LIFECYCLE_MAPPING_CHANGED;
+        *reason = REBUILD_MAPPING_CHANGED;
+    } else if (event == LIFECYCLE_ALIAS_FOUND && w->state.rebuild_due) {
+        event = LIFECYCLE_CHANGE_LOG_PRUNED;
+        *reason = REBUILD_CHANGE_LOG_PRUNED;
+    }
+    return event;
+}
+
+/* What the alias resolves to (live), against the state: under
+ * on_mapping_change = refuse a live mapping not the file's ends the
+ * worker; else the lifecycle decides (a rebuild when the live index is
+ * missing, moved by someone else, of another mapping, or of the layout
+ * before aliases; a swap finished; a build's index checked). */
+static enum step reconcile(struct worker *w, const struct index_lookup *live)
+{
+    if (live->kind != INDEX_NONE && !live->mapping_equal && refuse_mapping(w) == STEP_FATAL)
+        return STEP_FATAL;
+    const char *reason = NULL;
+    enum lifecycle_event event = read_alias(w, live, &reason);
+    return rebuild_event(w, event, reason);
+}
+
+/* The build's index (LIFECYCLE_DO_CHECK_BUILD): gone, or not of the file's
+ * mapping, the build starts over (LIFECYCLE_BUILD_MISSING,
+ * LIFECYCLE_BUILD_MAPPING_CHANGED). */
+static struct outcome check_build(struct worker *w)
+{
     char err[ERR_MAX];
     struct index_lookup build;
     if (index_lookup(&w->es, w->engine, w->state.build.concrete, w->definition, &build, err,
                      sizeof err) < 0)
-        return es_failed(w, err);
-    if (build.kind == INDEX_NONE)
-        return rebuild_start(w, REBUILD_BUILD_MISSING);
-    return build.mapping_equal ? STEP_OK : rebuild_start(w, REBUILD_MAPPING_CHANGED);
+        return only(es_failed(w, err));
+    struct outcome out = {.step = STEP_OK, .raised = NO_EVENT};
+    if (build.kind == INDEX_NONE) {
+        out.raised = LIFECYCLE_BUILD_MISSING;
+        out.args.reason = REBUILD_BUILD_MISSING;
+    } else if (!build.mapping_equal) {
+        out.raised = LIFECYCLE_BUILD_MAPPING_CHANGED;
+        out.args.reason = REBUILD_MAPPING_CHANGED;
+    }
+    return out;
+}
+
+/* Does what the table says for one event. */
+static struct outcome perform(struct worker *w, enum lifecycle_action action,
+                              const struct action_args *args)
+{
+    switch (action) {
+    case LIFECYCLE_DO_NOTHING:
+        return only(STEP_OK);
+    case LIFECYCLE_DO_START_BUILD:
+        return only(rebuild_start(w, args->reason, args->had_build));
+    case LIFECYCLE_DO_LOAD_IN_PLACE:
+        return load_in_place(w);
+    case LIFECYCLE_DO_SAVE_LOAD:
+        return only(save_load(w, args->horizon));
+    case LIFECYCLE_DO_LIVE_AT_HORIZON:
+        /* No usable live cursors: the live index gets what changes from
+         * now on, the build everything. */
+        worker_cursors_at(w->state.sources, w->state.count, 0, args->horizon);
+        w->position_dirty = w->has_change_log;
+        return only(save_load(w, args->horizon));
+    case LIFECYCLE_DO_CHECK_BUILD:
+        return check_build(w);
+    case LIFECYCLE_DO_SWAP:
+        return swap(w);
+    case LIFECYCLE_DO_FINISH_SWAP:
+        return only(finish_swap(w, args->previous));
+    case LIFECYCLE_DO_NOTE_BUILD:
+        log_event(LOG_INFO, "rebuild requested; one is already running", "concrete",
+                  w->state.build.concrete);
+        return only(STEP_OK);
+    case LIFECYCLE_DO_DROP_CURSORS:
+        worker_drop_cursors(w);
+        return only(STEP_OK);
+    }
+    return only(STEP_OK);
+}
+
+/* Applies event, performs its action, and then every event an action
+ * raised in turn (a loop, after slot_event: a check that finds the build's
+ * index gone raises BUILD_MISSING, whose action starts it over).  A raised
+ * event is applied even after a failed step (a failed swap is building
+ * again); the step returned is the last that was not STEP_OK, if any. */
+static enum step on_event(struct worker *w, enum lifecycle_event event,
+                          const struct action_args *first)
+{
+    struct action_args args = *first;
+    enum step step = STEP_OK;
+    for (;;) {
+        args.had_build = lifecycle_has_build(w->state.phase);
+        struct outcome out = perform(w, lifecycle_apply(&w->state.phase, event), &args);
+        if (out.step != STEP_OK)
+            step = out.step;
+        if (out.raised == NO_EVENT)
+            return step;
+        event = out.raised;
+        args = out.args;
+    }
+}
+
+/* The live index's name is where a swap found done before a crash moved
+ * the alias from. */
+enum step rebuild_event(struct worker *w, enum lifecycle_event event, const char *reason)
+{
+    struct action_args args = {.reason = reason};
+    snprintf(args.previous, sizeof args.previous, "%s", w->state.concrete);
+    return on_event(w, event, &args);
 }
 
 enum step rebuild_prepare(struct worker *w)
@@ -288,7 +458,7 @@ enum step rebuild_prepare(struct worker *w)
         if (index_lookup(&w->es, w->engine, w->idx->index, w->definition, &live, err, sizeof err) <
             0) {
             step = es_failed(w, err);
-        } else if (!w->state.fresh || w->state.building) {
+        } else if (!lifecycle_load_due(w->state.phase)) {
             step = reconcile(w, &live);
         } else if (live.kind == INDEX_NONE) {
             /* An empty cluster: the first index gets the alias at once, so
@@ -300,7 +470,7 @@ enum step rebuild_prepare(struct worker *w)
                 w->state.concrete[0] = '\0';
                 step = es_failed(w, err);
             } else {
-                w->first_load = true;
+                step = rebuild_event(w, LIFECYCLE_LIVE_CREATED, NULL);
                 struct log_line *line = log_begin(LOG_INFO, "index created");
                 log_str(line, "index", w->idx->index);
                 log_str(line, "concrete", w->state.concrete);
@@ -308,10 +478,12 @@ enum step rebuild_prepare(struct worker *w)
             }
         } else if (!live.mapping_equal && refuse_mapping(w) == STEP_FATAL) {
             step = STEP_FATAL;
+        } else if (live.kind == INDEX_CONCRETE) {
+            w->state.concrete[0] = '\0';
+            step = rebuild_event(w, LIFECYCLE_CONCRETE_FOUND, REBUILD_ADOPT);
         } else {
-            bool adopt = live.kind == INDEX_CONCRETE;
-            snprintf(w->state.concrete, sizeof w->state.concrete, "%s", adopt ? "" : live.concrete);
-            step = rebuild_start(w, adopt ? REBUILD_ADOPT : w->fresh_reason);
+            snprintf(w->state.concrete, sizeof w->state.concrete, "%s", live.concrete);
+            step = rebuild_event(w, LIFECYCLE_LOAD_DUE, w->fresh_reason);
         }
         if (step == STEP_RETRY)
             continue;
@@ -360,11 +532,13 @@ enum step rebuild_check(struct worker *w)
     return reconcile(w, &live);
 }
 
+/* The build's batches ran only while building; the live ones while a live
+ * index was known. */
 enum step rebuild_lost(struct worker *w, enum sync_target target)
 {
     if (target == TARGET_BUILD)
-        return rebuild_start(w, REBUILD_BUILD_MISSING);
+        return rebuild_event(w, LIFECYCLE_BUILD_MISSING, REBUILD_BUILD_MISSING);
     log_alias_change(w, "alias missing", "");
     w->state.concrete[0] = '\0';
-    return w->state.building ? STEP_OK : rebuild_start(w, REBUILD_ALIAS_MISSING);
+    return rebuild_event(w, LIFECYCLE_LIVE_LOST, REBUILD_ALIAS_MISSING);
 }

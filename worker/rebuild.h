@@ -1,23 +1,13 @@
-/* rebuild.h - versioned indices behind an alias: the lifecycle of one
- * index's rebuilds (the states are at the top of rebuild.c).  The name
- * clients query is an alias; every full build fills a new concrete index
- * (index_setup.h names it) while the alias keeps serving the old one, and
- * one atomic request moves the alias once the build has caught up. */
+/* rebuild.h - versioned indices behind an alias: what the lifecycle of one
+ * index (lifecycle.c: its phases and the table of its events) asks for is
+ * done here.  The name clients query is an alias; every full build fills a
+ * new concrete index (index_setup.h names it) while the alias keeps serving
+ * the old one, and one atomic request moves the alias once the build has
+ * caught up. */
 #ifndef ETL_REBUILD_H
 #define ETL_REBUILD_H
 
-#include "sync.h"
-
-/* Why a rebuild starts (the reason= of "rebuild started"). */
-#define REBUILD_NO_STATE          "no_state"
-#define REBUILD_UNUSABLE_STATE    "unusable_state"
-#define REBUILD_MAPPING_CHANGED   "mapping_changed"
-#define REBUILD_ALIAS_MISSING     "alias_missing"
-#define REBUILD_ALIAS_MOVED       "alias_moved"
-#define REBUILD_ADOPT             "adopt"
-#define REBUILD_REQUESTED         "requested"
-#define REBUILD_CHANGE_LOG_PRUNED "change_log_pruned"
-#define REBUILD_BUILD_MISSING     "build_index_missing"
+#include "worker.h"
 
 /* At start: finds what the alias resolves to and reconciles it with the
  * state file (a swap done before a crash, a build whose index is gone, an
@@ -26,18 +16,17 @@
  * one is due, and deletes stray concrete indices. */
 enum step rebuild_prepare(struct worker *w);
 
-/* Starts a rebuild for reason (logged once): a new concrete index, its own
- * cursors; a rebuild in progress is dropped and started over. */
-enum step rebuild_start(struct worker *w, const char *reason);
+/* Applies event to the lifecycle (lifecycle_apply) and performs the action
+ * its table gives: a build started for reason (logged once; one in
+ * progress dropped), the first load begun in place, the build's index
+ * checked, the alias moved, a swap finished, a build already running
+ * noted, the live cursors dropped. */
+enum step rebuild_event(struct worker *w, enum lifecycle_event event, const char *reason);
 
-/* A rebuild whose horizon is not taken yet: creates its index (with the
- * build alias) and sets its cursors like a fresh load's. */
+/* A build that is pending (lifecycle_build_pending): creates its index
+ * (with the build alias), takes its horizon and sets its cursors like a
+ * fresh load's (LIFECYCLE_HORIZON_TAKEN). */
 enum step rebuild_begin(struct worker *w);
-
-/* The build has walked its own rows and caught up: moves the alias in one
- * request, makes the build's cursors the live ones, saves the state, then
- * deletes the concrete indices beyond keep_old_indices. */
-enum step rebuild_swap(struct worker *w);
 
 /* Every few seconds: the mapping file read again when it changed, and the
  * alias checked (missing, moved, mapping not the file's): a rebuild, or

@@ -1,11 +1,18 @@
 /* state.c - see state.h.  The file is JSON:
- *   {"version":2,"index":"movies","concrete":"movies_20260101120000123",
+ *   {"version":2,"index":"movies","phase":"building",
+ *    "concrete":"movies_20260101120000123",
  *    "sources":{"film_work":{"modified":"...","id":"...","doc_id":"..."},...},
  *    "build":{"concrete":"movies_20260102...","reason":"mapping_changed",
  *             "horizon":"...","started_ms":1767268800000,"sources":{...}}}
  * "concrete" (the live index behind the alias) and "build" (only during a
  * rebuild) are optional: a file written before aliases has neither, and the
- * worker then finds the live index from the alias.  A "sweep_pending":true
+ * worker then finds the live index from the alias.  "phase" names where the
+ * lifecycle is (lifecycle.h): serving, build_pending, fresh_build_pending or
+ * building; a file written before phases were saved has none, and its phase
+ * is read from "build" (and its horizon), as that release did.  A phase
+ * that lasts within one call (fresh, first_load, swapping: the worker saves
+ * none of them) is written without the key, as that release wrote it, and
+ * read back the same way (a swap resumes building).  A "sweep_pending":true
  * of such a file (a sweep that was to follow a pruned change_log gap) is
  * read as a rebuild due.
  * Version 2 added doc_id, the position inside a (modified, id) group (see
@@ -31,10 +38,11 @@
 #define SWEEP_PENDING_KEY "sweep_pending"
 #define CONCRETE_KEY      "concrete"
 #define BUILD_KEY         "build"
+#define PHASE_KEY         "phase"
 
 void state_init(struct worker_state *state, const char *const *names, size_t count)
 {
-    *state = (struct worker_state){.fresh = true, .count = count};
+    *state = (struct worker_state){.phase = LIFECYCLE_FRESH, .count = count};
     state->sources = xcalloc(count, sizeof *state->sources);
     state->build.sources = xcalloc(count, sizeof *state->build.sources);
     for (size_t i = 0; i < count; i++) {
@@ -124,6 +132,36 @@ static int load_build(json_t *json, const struct source_state *names, struct ind
                         err_size);
 }
 
+/* The phase a file without one was in: what its build says. */
+static enum lifecycle_phase phase_before_phases(bool has_build, bool build_begun)
+{
+    if (!has_build)
+        return LIFECYCLE_SERVING;
+    return build_begun ? LIFECYCLE_BUILDING : LIFECYCLE_BUILD_PENDING;
+}
+
+/* Reads the file's phase into *out: one a file holds, agreeing with its
+ * build (named in a build's phase, with a horizon once building); a file
+ * without one gets phase_before_phases. */
+static int load_phase(json_t *root, const struct index_build *build, bool has_build,
+                      enum lifecycle_phase *out, char *err, size_t err_size)
+{
+    bool begun = has_build && build->horizon[0] != '\0';
+    json_t *phase = json_object_get(root, PHASE_KEY);
+    if (phase == NULL) {
+        *out = phase_before_phases(has_build, begun);
+        return 0;
+    }
+    const char *name = json_string_value(phase);
+    if (name == NULL || !lifecycle_phase_from_name(name, out) || !lifecycle_phase_saved(*out) ||
+        lifecycle_has_build(*out) != has_build ||
+        (has_build && lifecycle_build_pending(*out) == begun)) {
+        snprintf(err, err_size, "bad %s", PHASE_KEY);
+        return -1;
+    }
+    return 0;
+}
+
 /* Reads and checks the file; every configured source must be in it, so a
  * source added to the config later starts from the beginning. */
 int state_load(struct worker_state *state, const char *path, const char *index, char *err,
@@ -166,17 +204,16 @@ int state_load(struct worker_state *state, const char *path, const char *index, 
         snprintf(err, err_size, "bad %s", CONCRETE_KEY);
         rc = -1;
     }
-    if (rc == 0 && build != NULL) {
+    if (rc == 0 && build != NULL)
         rc = load_build(build, state->sources, &loaded.build, state->count, err, err_size);
-        loaded.building = rc == 0;
-    }
+    if (rc == 0)
+        rc = load_phase(root, &loaded.build, build != NULL, &loaded.phase, err, err_size);
     json_decref(root);
     if (rc < 0) {
         free(loaded.sources);
         free(loaded.build.sources);
         return -1;
     }
-    loaded.fresh = false;
     free(state->sources);
     free(state->build.sources);
     *state = loaded;
@@ -199,10 +236,12 @@ static json_t *sources_json(const struct source_state *sources, size_t count)
 int state_save(const struct worker_state *state, const char *path, const char *index)
 {
     json_t *root = json_pack("{s:i, s:s}", "version", STATE_FORMAT_VERSION, "index", index);
+    if (lifecycle_phase_saved(state->phase))
+        json_object_set_new(root, PHASE_KEY, json_string(lifecycle_phase_name(state->phase)));
     if (state->concrete[0] != '\0')
         json_object_set_new(root, CONCRETE_KEY, json_string(state->concrete));
     json_object_set_new(root, "sources", sources_json(state->sources, state->count));
-    if (state->building) {
+    if (lifecycle_has_build(state->phase)) {
         const struct index_build *b = &state->build;
         json_t *build = json_pack("{s:s, s:s, s:I}", CONCRETE_KEY, b->concrete, "reason", b->reason,
                                   "started_ms", (json_int_t)b->started_ms);

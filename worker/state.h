@@ -5,6 +5,7 @@
 #define ETL_STATE_H
 
 #include "cursor.h"
+#include "lifecycle.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,25 +33,27 @@ struct index_build {
 };
 
 struct worker_state {
-    bool fresh;                          /* no state yet: a full load is to be done */
+    enum lifecycle_phase phase;          /* where the index is (lifecycle.c changes it) */
     bool rebuild_due;                    /* a version 2 file's sweep_pending: rebuild */
     char concrete[STATE_INDEX_NAME_MAX]; /* the live index behind the alias; "" unknown */
-    bool building;                       /* build holds a rebuild in progress */
-    struct index_build build;
+    struct index_build build;            /* while lifecycle_has_build(phase) */
     struct source_state *sources;
     size_t count;
 };
 
-/* Sets state up for the named sources, all at CURSOR_START, fresh, no
- * build. */
+/* Sets state up for the named sources, all at CURSOR_START, in phase
+ * LIFECYCLE_FRESH. */
 void state_init(struct worker_state *state, const char *const *names, size_t count);
 void state_free(struct worker_state *state);
 
 /* Reads path into state (already set up with state_init).  Returns 1 when
  * read, 0 when the file does not exist (state stays fresh), -1 when it is
  * unreadable, malformed (a cursor's modified that is not a timestamptz as
- * PostgreSQL prints it included) or written for another index than index
- * (err says why; state stays fresh). */
+ * PostgreSQL prints it included, a phase that a file cannot hold or that
+ * its "build" key contradicts) or written for another index than index
+ * (err says why; state stays fresh).  A file without a phase (written
+ * before phases were saved) is serving, or building when it has a build
+ * with a horizon, or build_pending with one without. */
 int state_load(struct worker_state *state, const char *path, const char *index, char *err,
                size_t err_size);
 

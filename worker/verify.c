@@ -30,7 +30,7 @@
 #include "log.h"
 #include "state.h"
 #include "index_walk.h"
-#include "sync.h"
+#include "worker.h"
 #include "util.h"
 
 #include <errno.h>
@@ -271,7 +271,7 @@ static enum step worker_passed(struct verify *v, const char *since, bool *passed
     state_init(&state, v->source_names, w->idx->changes_count);
     int loaded = state_load(&state, w->state_path, w->idx->index, err, sizeof err);
     *state_file = loaded != 0;
-    *passed = loaded > 0 && !state.fresh;
+    *passed = loaded > 0 && lifecycle_live_cursors_usable(state.phase);
     enum step step = STEP_OK;
     for (size_t i = 0; *passed && i < state.count; i++) {
         PGresult *rows;

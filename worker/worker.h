@@ -1,8 +1,10 @@
-/* sync.h - the worker's loop for one index: poll every change source of the
- * index by (modified, id) up to PostgreSQL's safe horizon, build the affected
- * documents, bulk-load them, then save the cursors. */
-#ifndef ETL_SYNC_H
-#define ETL_SYNC_H
+/* worker.h - the context of the worker of one index (struct worker), how a
+ * step of its work ends (enum step), and what its parts share: backing off,
+ * PostgreSQL failures, saving the state, the cursors of a fresh load, the
+ * mapping file; and its setup (worker_init) and release.  The loop is
+ * sync.c's; every other part of the worker includes this, never sync.h. */
+#ifndef ETL_WORKER_H
+#define ETL_WORKER_H
 
 #include "backoff.h"
 #include "config.h"
@@ -43,7 +45,6 @@ struct worker {
     int64_t next_prune_ms;          /* monotonic time of the next prune */
     char *build_alias;              /* the alias a rebuild's batches write to */
     const char *fresh_reason;       /* why the state is fresh: a rebuild's reason */
-    bool first_load;                /* the live index was created empty: load it in place */
     struct stat mapping_stat;       /* the mapping file as last read */
     int64_t next_check_ms;          /* monotonic time of the next alias and mapping check */
     volatile sig_atomic_t *reindex; /* set by SIGUSR1: rebuild (NULL: none) */
@@ -61,8 +62,7 @@ int worker_init(struct worker *w, const struct etl_config *config, const struct 
  * idx and stop set).  Returns 0, or an exit status with the reason logged
  * (worker_init does this; verify too). */
 int worker_open(struct worker *w);
-/* Runs until *stop; returns the exit status. */
-int worker_run(struct worker *w);
+/* Releases everything worker_init or worker_open set up. */
 void worker_free(struct worker *w);
 
 /* How one step of the loop ended; the loop's parts (batch.c) answer with it. */
@@ -91,6 +91,8 @@ enum step worker_save_state(struct worker *w);
 /* Takes the horizon a fresh load starts from into out (CURSOR_TEXT_MAX),
  * backing off while a prepared transaction leaves nothing known safe. */
 enum step worker_start_horizon(struct worker *w, char *out, size_t size);
+/* Sets every live cursor back to the start (LIFECYCLE_DO_DROP_CURSORS). */
+void worker_drop_cursors(struct worker *w);
 /* Sets sources[from..count) at horizon, their groups done. */
 void worker_cursors_at(struct source_state *sources, size_t count, size_t from,
                        const char *horizon);

@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     state_init(&state, source_names, SOURCE_COUNT);
     char err[STATE_ERROR_MAX] = "";
     int rc = state_load(&state, state_path, "movies", err, sizeof err);
-    if (rc < 0 && !state.fresh)
+    if (rc < 0 && state.phase != LIFECYCLE_FRESH)
         abort(); /* a refused file must leave the state fresh */
     for (size_t i = 0; i < state.count; i++) {
         const struct cursor *c = &state.sources[i].cursor;

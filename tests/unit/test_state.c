@@ -1,5 +1,6 @@
 /* test_state.c - the worker's JSON state file: save/load round trip,
- * missing and malformed files, new sources, source names. */
+ * missing and malformed files, new sources, source names, the lifecycle
+ * phase by name and the files written before it was saved. */
 #include "state.h"
 
 #include "util.h"
@@ -68,7 +69,7 @@ static void expect_refused(const char *text, const char *part)
         fail_msg("state_load returned %d for %s", rc, text);
     if (strstr(err, part) == NULL)
         fail_msg("message \"%s\" lacks \"%s\"", err, part);
-    assert_true(ws.fresh);
+    assert_int_equal(ws.phase, LIFECYCLE_FRESH);
     assert_int_equal(ws.count, SOURCE_COUNT);
     assert_all_at_start(&ws);
     state_free(&ws);
@@ -79,7 +80,7 @@ static void test_init(void **state)
     (void)state;
     struct worker_state ws;
     state_init(&ws, source_names, SOURCE_COUNT);
-    assert_true(ws.fresh);
+    assert_int_equal(ws.phase, LIFECYCLE_FRESH);
     assert_int_equal(ws.count, SOURCE_COUNT);
     for (size_t i = 0; i < SOURCE_COUNT; i++)
         assert_string_equal(ws.sources[i].name, source_names[i]);
@@ -109,7 +110,7 @@ static void test_round_trip(void **state)
     char err[256] = "";
     assert_int_equal(state_load(&loaded, state_path, "movies", err, sizeof err), 1);
     assert_string_equal(err, "");
-    assert_false(loaded.fresh);
+    assert_int_equal(loaded.phase, LIFECYCLE_SERVING);
     assert_cursor(&loaded.sources[0].cursor, "2021-06-16 20:14:09.221838+00",
                   "3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff");
     assert_cursor(&loaded.sources[1].cursor, "-infinity", "00000000-0000-0000-0000-000000000000");
@@ -190,7 +191,7 @@ static void test_missing_file(void **state)
     state_init(&ws, source_names, SOURCE_COUNT);
     char err[256] = "";
     assert_int_equal(state_load(&ws, state_path, "movies", err, sizeof err), 0);
-    assert_true(ws.fresh);
+    assert_int_equal(ws.phase, LIFECYCLE_FRESH);
     assert_all_at_start(&ws);
     state_free(&ws);
 }
@@ -371,7 +372,7 @@ static void test_build_round_trip(void **state)
     struct worker_state ws;
     state_init(&ws, source_names, SOURCE_COUNT);
     snprintf(ws.concrete, sizeof ws.concrete, "movies_20260101000000000");
-    ws.building = true;
+    ws.phase = LIFECYCLE_BUILDING;
     snprintf(ws.build.concrete, sizeof ws.build.concrete, "movies_20260102000000000");
     snprintf(ws.build.reason, sizeof ws.build.reason, "mapping_changed");
     snprintf(ws.build.horizon, sizeof ws.build.horizon, "2026-01-02 00:00:00+00");
@@ -383,7 +384,7 @@ static void test_build_round_trip(void **state)
     char err[256];
     assert_int_equal(state_load(&ws, state_path, "movies", err, sizeof err), 1);
     assert_string_equal(ws.concrete, "movies_20260101000000000");
-    assert_true(ws.building);
+    assert_int_equal(ws.phase, LIFECYCLE_BUILDING);
     assert_string_equal(ws.build.concrete, "movies_20260102000000000");
     assert_string_equal(ws.build.reason, "mapping_changed");
     assert_string_equal(ws.build.horizon, "2026-01-02 00:00:00+00");
@@ -391,7 +392,7 @@ static void test_build_round_trip(void **state)
     assert_cursor(&ws.build.sources[1].cursor, "2026-01-02 00:00:00+00", "b1");
     assert_string_equal(ws.build.sources[1].name, source_names[1]);
     assert_cursor(&ws.sources[1].cursor, CURSOR_START.modified, CURSOR_START.id);
-    ws.building = false;
+    ws.phase = LIFECYCLE_SERVING;
     assert_int_equal(state_save(&ws, state_path, "movies"), 0);
     state_free(&ws);
     char *text = read_whole_file(state_path, NULL);
@@ -411,9 +412,106 @@ static void test_file_before_aliases(void **state)
                                &ws, err, sizeof err),
                      1);
     assert_string_equal(ws.concrete, "");
-    assert_false(ws.building);
+    assert_int_equal(ws.phase, LIFECYCLE_SERVING);
     assert_true(ws.rebuild_due);
     state_free(&ws);
+}
+
+/* A build of a state file's text: its index, reason and start, and a
+ * horizon once it began. */
+#define BUILD_NOT_BEGUN                                                                            \
+    "\"build\":{\"concrete\":\"movies_20260102000000000\",\"reason\":\"requested\","               \
+    "\"started_ms\":1767312000000,\"sources\":{}}"
+#define BUILD_BEGUN                                                                                \
+    "\"build\":{\"concrete\":\"movies_20260102000000000\",\"reason\":\"requested\","               \
+    "\"horizon\":\"2026-01-02 00:00:00+00\",\"started_ms\":1767312000000,\"sources\":{}}"
+#define FILE_START "{\"version\":2,\"index\":\"movies\",\"concrete\":\"movies_1\",\"sources\":{},"
+
+/* Loads text, which must be read, and checks the phase it gives. */
+static void expect_phase(const char *text, enum lifecycle_phase want)
+{
+    struct worker_state ws;
+    char err[256];
+    int rc = load_text(text, &ws, err, sizeof err);
+    if (rc != 1)
+        fail_msg("state_load returned %d (%s) for %s", rc, err, text);
+    assert_int_equal(ws.phase, want);
+    state_free(&ws);
+}
+
+/* A file of the release before phases were saved (no "phase"): its phase
+ * is what its build says, as that release read it. */
+static void test_file_before_phases(void **state)
+{
+    (void)state;
+    expect_phase(FILE_START "\"unused\":0}", LIFECYCLE_SERVING);
+    expect_phase(FILE_START BUILD_NOT_BEGUN "}", LIFECYCLE_BUILD_PENDING);
+    expect_phase(FILE_START BUILD_BEGUN "}", LIFECYCLE_BUILDING);
+}
+
+/* The phase is written by name and read back, the pending build of a
+ * fresh start included. */
+static void test_phase_saved_by_name(void **state)
+{
+    (void)state;
+    struct worker_state ws;
+    state_init(&ws, source_names, SOURCE_COUNT);
+    ws.phase = LIFECYCLE_FRESH_BUILD_PENDING;
+    snprintf(ws.build.concrete, sizeof ws.build.concrete, "movies_20260102000000000");
+    snprintf(ws.build.reason, sizeof ws.build.reason, "no_state");
+    assert_int_equal(state_save(&ws, state_path, "movies"), 0);
+    state_free(&ws);
+    char *text = read_whole_file(state_path, NULL);
+    assert_non_null(strstr(text, "\"phase\": \"fresh_build_pending\""));
+    free(text);
+    state_init(&ws, source_names, SOURCE_COUNT);
+    char err[256];
+    assert_int_equal(state_load(&ws, state_path, "movies", err, sizeof err), 1);
+    assert_int_equal(ws.phase, LIFECYCLE_FRESH_BUILD_PENDING);
+    assert_string_equal(ws.build.horizon, "");
+    ws.phase = LIFECYCLE_SERVING;
+    assert_int_equal(state_save(&ws, state_path, "movies"), 0);
+    state_free(&ws);
+    text = read_whole_file(state_path, NULL);
+    assert_non_null(strstr(text, "\"phase\": \"serving\""));
+    assert_null(strstr(text, "\"build\""));
+    free(text);
+    /* A phase within one call is saved as before phases: a swap resumes
+     * building. */
+    state_init(&ws, source_names, SOURCE_COUNT);
+    ws.phase = LIFECYCLE_SWAPPING;
+    snprintf(ws.build.concrete, sizeof ws.build.concrete, "movies_20260102000000000");
+    snprintf(ws.build.reason, sizeof ws.build.reason, "requested");
+    snprintf(ws.build.horizon, sizeof ws.build.horizon, "2026-01-02 00:00:00+00");
+    assert_int_equal(state_save(&ws, state_path, "movies"), 0);
+    state_free(&ws);
+    text = read_whole_file(state_path, NULL);
+    assert_null(strstr(text, "\"phase\""));
+    free(text);
+    state_init(&ws, source_names, SOURCE_COUNT);
+    assert_int_equal(state_load(&ws, state_path, "movies", err, sizeof err), 1);
+    assert_int_equal(ws.phase, LIFECYCLE_BUILDING);
+    state_free(&ws);
+    expect_phase(FILE_START "\"phase\":\"build_pending\"," BUILD_NOT_BEGUN "}",
+                 LIFECYCLE_BUILD_PENDING);
+    expect_phase(FILE_START "\"phase\":\"building\"," BUILD_BEGUN "}", LIFECYCLE_BUILDING);
+}
+
+/* A phase no file holds, unknown, or that its build contradicts: the file
+ * is unusable. */
+static void test_bad_phase_refused(void **state)
+{
+    (void)state;
+    expect_refused(FILE_START "\"phase\":\"fresh\"}", "bad phase");
+    expect_refused(FILE_START "\"phase\":\"first_load\"}", "bad phase");
+    expect_refused(FILE_START "\"phase\":\"swapping\"," BUILD_BEGUN "}", "bad phase");
+    expect_refused(FILE_START "\"phase\":\"resting\"}", "bad phase");
+    expect_refused(FILE_START "\"phase\":2}", "bad phase");
+    expect_refused(FILE_START "\"phase\":\"building\"}", "bad phase");
+    expect_refused(FILE_START "\"phase\":\"serving\"," BUILD_BEGUN "}", "bad phase");
+    expect_refused(FILE_START "\"phase\":\"building\"," BUILD_NOT_BEGUN "}", "bad phase");
+    expect_refused(FILE_START "\"phase\":\"build_pending\"," BUILD_BEGUN "}", "bad phase");
+    expect_refused(FILE_START "\"phase\":\"fresh_build_pending\"," BUILD_BEGUN "}", "bad phase");
 }
 
 static void test_source_missing_from_file_starts_at_start(void **state)
@@ -427,7 +525,7 @@ static void test_source_missing_from_file_starts_at_start(void **state)
                        "}}",
                        &ws, err, sizeof err);
     assert_int_equal(rc, 1);
-    assert_false(ws.fresh);
+    assert_int_equal(ws.phase, LIFECYCLE_SERVING);
     assert_cursor(&ws.sources[0].cursor, "2021-06-16 20:14:09+00", "abc");
     for (size_t i = 1; i < SOURCE_COUNT; i++)
         assert_cursor(&ws.sources[i].cursor, CURSOR_START.modified, CURSOR_START.id);
@@ -446,7 +544,7 @@ static void test_unreadable_path(void **state)
     char err[256] = "";
     assert_int_equal(state_load(&ws, state_path, "movies", err, sizeof err), -1);
     assert_true(err[0] != '\0');
-    assert_true(ws.fresh);
+    assert_int_equal(ws.phase, LIFECYCLE_FRESH);
     assert_all_at_start(&ws);
     state_free(&ws);
     rmdir(state_path);
@@ -497,6 +595,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wellformed_modified_is_taken, setup, teardown),
         cmocka_unit_test_setup_teardown(test_build_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_before_aliases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_before_phases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_phase_saved_by_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_phase_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_missing_from_file_starts_at_start, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_path, setup, teardown),

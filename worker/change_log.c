@@ -1,0 +1,79 @@
+/* change_log.c - see change_log.h.  change_log is the catalogue's record of
+ * deletions and link changes (etc/postgres/sql/20-etl.sql); its rows are
+ * kept until every index that reads it has passed them or
+ * change_log_retention_s is over, and pruned by one worker (the first
+ * configured index's). */
+#include "change_log.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <stdint.h>
+
+/* The state file holding the cursor is durable.  A failure retries this
+ * report only: the batch is done and is not sent again. */
+enum step change_log_report_position(struct worker *w)
+{
+    while (w->position_dirty) {
+        enum pg_failure failure = pg_source_report_position(
+            &w->pg, w->idx->name, CHANGE_LOG_SOURCE, &w->state.sources[w->change_log].cursor);
+        if (failure == PG_OK) {
+            w->position_dirty = false;
+            break;
+        }
+        enum step step = worker_pg_failed(w, failure);
+        if (step != STEP_RETRY || !lifecycle_live_cursors_usable(w->state.phase))
+            return step;
+    }
+    return STEP_OK;
+}
+
+/* content.etl_prune_change_log deletes; pruning later loses nothing, so a
+ * failure just waits. */
+void change_log_prune(struct worker *w)
+{
+    int64_t now = monotonic_ms();
+    if (w->prune_count == 0 || now < w->next_prune_ms)
+        return;
+    w->next_prune_ms = now + (int64_t)w->config->change_log_prune_interval_s * 1000;
+    long long deleted;
+    enum pg_failure failure = pg_source_prune_change_log(
+        &w->pg, w->prune_indices, w->prune_count, w->config->change_log_retention_s, &deleted);
+    if (failure != PG_OK) {
+        log_event(LOG_WARN, "change_log prune failed", "error", w->pg.err);
+        return;
+    }
+    struct log_line *line = log_begin(LOG_INFO, "change_log pruned");
+    log_int(line, "deleted", deleted);
+    log_int(line, "retention_s", w->config->change_log_retention_s);
+    log_end(line);
+}
+
+/* Above the watermark, events this index never read are gone, so it is
+ * rebuilt into a new index, which holds no document deleted meanwhile.
+ * Checked while serving only, so logged once: a build's cursor starts
+ * above the watermark, and becomes the live one. */
+enum step change_log_check_gap(struct worker *w, bool *pruned_past)
+{
+    *pruned_past = false;
+    if (!w->has_change_log || w->state.phase != LIFECYCLE_SERVING)
+        return STEP_OK;
+    const struct cursor *cursor = &w->state.sources[w->change_log].cursor;
+    bool above;
+    char watermark[2 * CURSOR_TEXT_MAX];
+    enum pg_failure failure =
+        pg_source_pruned_above(&w->pg, cursor, &above, watermark, sizeof watermark);
+    if (failure != PG_OK)
+        return worker_pg_failed(w, failure);
+    if (!above)
+        return STEP_OK;
+    struct log_line *line =
+        log_begin(LOG_ERROR, "change_log pruned past this worker's position; full reload");
+    log_str(line, "index", w->idx->index);
+    log_str(line, "cursor_modified", cursor->modified);
+    log_str(line, "cursor_id", cursor->id);
+    log_str(line, "pruned_up_to", watermark);
+    log_end(line);
+    *pruned_past = true;
+    return STEP_OK;
+}

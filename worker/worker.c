@@ -1,0 +1,252 @@
+/* worker.c - see worker.h.  What every part of the worker shares, and its
+ * setup: the mapping file, the SQL files and HTTP client (worker_open), the
+ * state directory and file (an unusable one set aside: a full load), the
+ * change_log source and, for the first index, the indices pruning waits
+ * for. */
+#include "worker.h"
+
+#include "log.h"
+#include "status_report.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* One "retry" line per attempt; the callers reset the backoff on success. */
+enum step worker_back_off(struct worker *w, const char *what, const char *reason)
+{
+    int64_t delay = backoff_next_ms(&w->backoff);
+    struct log_line *line = log_begin(LOG_WARN, "retry");
+    log_str(line, "what", what);
+    log_str(line, "reason", reason);
+    log_int(line, "attempt", backoff_attempts(&w->backoff));
+    log_int(line, "delay_ms", delay);
+    log_end(line);
+    status_report_retry(what, delay);
+    return sleep_unless_stopped(delay, w->stop) ? STEP_RETRY : STEP_STOP;
+}
+
+/* Moves an unreadable state file aside so the worker can start over
+ * instead of failing at every restart. */
+static void set_aside_bad_state(struct worker *w, const char *why)
+{
+    char *aside = xasprintf("%s.bad-%lld", w->state_path, (long long)wall_clock_ms());
+    int rc = rename(w->state_path, aside);
+    struct log_line *line = log_begin(LOG_ERROR, "unusable state file set aside; full load");
+    w->fresh_reason = REBUILD_UNUSABLE_STATE;
+    log_str(line, "state_file", w->state_path);
+    log_str(line, "error", why);
+    log_str(line, "moved_to", rc == 0 ? aside : strerror(errno));
+    log_end(line);
+    free(aside);
+}
+
+/* A plain loop over the live sources. */
+void worker_drop_cursors(struct worker *w)
+{
+    for (size_t i = 0; i < w->state.count; i++)
+        w->state.sources[i].cursor = CURSOR_START;
+}
+
+/* A full load to come: the state file was unusable, so the build in
+ * progress, if any, is dropped too (LIFECYCLE_STATE_UNUSABLE). */
+static void restart_state(struct worker *w)
+{
+    if (lifecycle_apply(&w->state.phase, LIFECYCLE_STATE_UNUSABLE) == LIFECYCLE_DO_DROP_CURSORS)
+        worker_drop_cursors(w);
+    w->fresh_reason = REBUILD_UNUSABLE_STATE;
+}
+
+/* pg_source decides which failures waiting cannot fix.  A cursor
+ * PostgreSQL refuses makes the state file unusable: it is set aside and the
+ * round starts over with a full load, at once. */
+enum step worker_pg_failed(struct worker *w, enum pg_failure failure)
+{
+    if (failure == PG_BAD_SQL) {
+        log_event(LOG_ERROR, "bad SQL for this index", "error", w->pg.err);
+        w->exit_status = EXIT_CONFIG;
+        return STEP_FATAL;
+    }
+    if (failure == PG_REFUSED) {
+        log_event(LOG_ERROR, "the horizon cannot be computed on this server; not starting",
+                  "reason", w->pg.err);
+        w->exit_status = EXIT_CONFIG;
+        return STEP_FATAL;
+    }
+    if (failure == PG_BAD_CURSOR) {
+        set_aside_bad_state(w, w->pg.err);
+        restart_state(w);
+        return STEP_RETRY;
+    }
+    return worker_back_off(w, "postgres", w->pg.err);
+}
+
+/* Saves the state, retrying with backoff: the documents are already in the
+ * index, so the only risk of giving up is sending them again. */
+enum step worker_save_state(struct worker *w)
+{
+    for (;;) {
+        if (state_save(&w->state, w->state_path, w->idx->index) == 0)
+            return STEP_OK;
+        char reason[256];
+        snprintf(reason, sizeof reason, "%s: %s", w->state_path, strerror(errno));
+        enum step step = worker_back_off(w, "state file", reason);
+        if (step != STEP_RETRY)
+            return step;
+    }
+}
+
+/* Takes the horizon now; a prepared transaction before any cursor leaves
+ * nothing known safe, which is waited out. */
+enum step worker_start_horizon(struct worker *w, char *out, size_t size)
+{
+    struct pg_horizon horizon;
+    enum pg_failure failure = pg_source_horizon(&w->pg, NULL, &horizon);
+    if (failure != PG_OK)
+        return worker_pg_failed(w, failure);
+    /* A prepared transaction and no cursor yet: nothing is known safe. */
+    if (strcmp(horizon.at, CURSOR_START.modified) == 0)
+        return worker_back_off(w, "postgres", "a prepared transaction holds the horizon back");
+    snprintf(out, size, "%s", horizon.at);
+    return STEP_OK;
+}
+
+/* A plain loop over the sources. */
+void worker_cursors_at(struct source_state *sources, size_t count, size_t from, const char *horizon)
+{
+    for (size_t i = from; i < count; i++)
+        cursor_set(&sources[i].cursor, horizon, CURSOR_START.id);
+}
+
+/* True when the index of idx has a change source named change_log; *at
+ * gets which. */
+static bool reads_change_log(const struct index_config *idx, size_t *at)
+{
+    for (size_t i = 0; i < idx->changes_count; i++) {
+        char name[STATE_SOURCE_NAME_MAX];
+        state_source_name(idx->changes_sql[i], name, sizeof name);
+        if (strcmp(name, CHANGE_LOG_SOURCE) == 0) {
+            *at = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Finds this index's change_log source, and, for the first configured
+ * index only (one pruner, not N), the indices whose positions pruning
+ * waits for: every one that reads change_log.  The runtime flags are set
+ * up here too. */
+static void find_change_log(struct worker *w)
+{
+    w->clock_behind = xcalloc(w->idx->changes_count, sizeof *w->clock_behind);
+    w->has_change_log = reads_change_log(w->idx, &w->change_log);
+    w->position_dirty = w->has_change_log;
+    const struct etl_config *c = w->config;
+    if (c->change_log_prune_interval_s == 0 || &c->indices[0] != w->idx)
+        return;
+    w->prune_indices = xcalloc(c->indices_count, sizeof *w->prune_indices);
+    for (size_t i = 0; i < c->indices_count; i++) {
+        size_t unused;
+        if (reads_change_log(&c->indices[i], &unused))
+            w->prune_indices[w->prune_count++] = c->indices[i].name;
+    }
+}
+
+/* The SQL files, then the HTTP client. */
+int worker_open(struct worker *w)
+{
+    char err[512];
+    if (pg_source_init(&w->pg, w->config, w->idx, err, sizeof err) < 0) {
+        log_event(LOG_ERROR, "bad SQL file", "error", err);
+        return EXIT_CONFIG;
+    }
+    if (es_client_init(&w->es, w->config, w->stop, err, sizeof err) < 0 ||
+        es_multi_init(&w->multi, &w->es, (size_t)w->config->bulk_concurrency, err, sizeof err) <
+            0) {
+        log_event(LOG_ERROR, "cannot set up the HTTP client", "error", err);
+        return EXIT_INTERNAL;
+    }
+    return 0;
+}
+
+/* Parses the file with jansson and checks its shape. */
+json_t *worker_read_mapping(const char *path, char *err, size_t err_size)
+{
+    json_error_t json_err;
+    json_t *definition = json_load_file(path, 0, &json_err);
+    if (!json_is_object(definition) || !json_is_object(json_object_get(definition, "mappings"))) {
+        snprintf(err, err_size, "%s:%d: %s", path, json_err.line,
+                 definition ? "no \"mappings\" object" : json_err.text);
+        json_decref(definition);
+        return NULL;
+    }
+    return definition;
+}
+
+/* The mapping, the SQL files and HTTP client, the state directory, the
+ * state file; then "started" is logged and reported. */
+int worker_init(struct worker *w, const struct etl_config *config, const struct index_config *idx,
+                const volatile sig_atomic_t *stop)
+{
+    *w = (struct worker){.config = config,
+                         .idx = idx,
+                         .engine = &es_dialect,
+                         .stop = stop,
+                         .fresh_reason = REBUILD_NO_STATE};
+    backoff_init(&w->backoff, config->backoff_initial_ms, config->backoff_max_ms);
+    char err[512];
+    stat(idx->mapping, &w->mapping_stat);
+    w->definition = worker_read_mapping(idx->mapping, err, sizeof err);
+    if (w->definition == NULL) {
+        log_event(LOG_ERROR, "bad mapping file", "error", err);
+        return EXIT_CONFIG;
+    }
+    w->build_alias = xasprintf("%s_build", idx->index);
+    int status = worker_open(w);
+    if (status != 0)
+        return status;
+    if (mkdir(config->state_dir, 0750) < 0 && errno != EEXIST) {
+        log_event(LOG_ERROR, "cannot create the state directory", "error", strerror(errno));
+        return EXIT_STATE_DIR;
+    }
+    w->state_path = xasprintf("%s/%s.state", config->state_dir, idx->name);
+    w->rejects_path = xasprintf("%s/%s.rejects", config->state_dir, idx->name);
+    const char **names = xcalloc(idx->changes_count, sizeof *names);
+    char(*storage)[STATE_SOURCE_NAME_MAX] = xcalloc(idx->changes_count, sizeof *storage);
+    for (size_t i = 0; i < idx->changes_count; i++) {
+        state_source_name(idx->changes_sql[i], storage[i], sizeof storage[i]);
+        names[i] = storage[i];
+    }
+    state_init(&w->state, names, idx->changes_count);
+    find_change_log(w);
+    free(names);
+    free(storage);
+    int loaded = state_load(&w->state, w->state_path, idx->index, err, sizeof err);
+    if (loaded < 0)
+        set_aside_bad_state(w, err);
+    status_report_started();
+    struct log_line *line = log_begin(LOG_INFO, "started");
+    log_str(line, "index", idx->index);
+    log_str(line, "state", loaded > 0 ? "resumed" : "fresh");
+    log_end(line);
+    return 0;
+}
+
+/* Releases everything. */
+void worker_free(struct worker *w)
+{
+    pg_source_free(&w->pg);
+    es_multi_free(&w->multi);
+    es_client_free(&w->es);
+    json_decref(w->definition);
+    state_free(&w->state);
+    free(w->clock_behind);
+    free(w->prune_indices);
+    free(w->state_path);
+    free(w->rejects_path);
+    free(w->build_alias);
+}
