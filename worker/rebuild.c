@@ -1,25 +1,29 @@
-/* rebuild.c - see rebuild.h.  The phases and what moves an index between
- * them are lifecycle.c's table; this file does what its actions say.  For
- * an index (alias A):
+/* rebuild.c - see rebuild.h.  The phases of an index and which event
+ * moves it where are lifecycle.c's table (lifecycle_apply); this file reads
+ * the alias into those events and does the actions the table returns
+ * (on_event/perform).  What the phases mean here, for an index (alias A):
  *
- *   serving      A -> A_<t1>; live batches write through A
+ *   serving        A -> A_<t1>; live batches write through A
  *   build_pending  state "build" names A_<t2> (rebuild_start); its index
- *                and horizon are made at the end of the round's setup
- *   building     state "build": A_<t2> created with alias A_build, its own
- *                cursors (its own rows from the start, the other sources from
- *                the horizon taken when it began); each round runs the live
- *                batches, then the build's
- *   swapping     a build round read nothing from any source: A_<t2> gets
- *                the mapping file's refresh_interval back (it was created
- *                with -1: no refresh while loading) and is refreshed; one
- *                POST /_aliases moves A to A_<t2> (removing A_build, or the
- *                concrete index A of the layout before aliases)
- *   serving      the build's cursors become the live ones, the state is
- *                saved, concrete indices beyond keep_old_indices deleted
+ *                  and horizon are made at the end of the round's setup
+ *                  (rebuild_begin)
+ *   building       A_<t2> created with alias A_build, its own cursors (its
+ *                  own rows from the start, the other sources from the
+ *                  horizon taken when it began); each round runs the live
+ *                  batches, then the build's
+ *   swapping       a build round read nothing from any source: A_<t2> gets
+ *                  the mapping file's refresh_interval back (it was created
+ *                  with -1: no refresh while loading) and is refreshed; one
+ *                  POST /_aliases moves A to A_<t2> (removing A_build, or the
+ *                  concrete index A of the layout before aliases)
+ *   serving        the build's cursors become the live ones, the state is
+ *                  saved, concrete indices beyond keep_old_indices deleted
  *
- * The state is saved naming the build before its index exists, so a crash
- * anywhere resumes it (or, its index gone, starts it over); the alias only
- * ever moves to a build that has caught up. */
+ * fresh and first_load (no usable state; an empty cluster's index loaded in
+ * place) are handled at start (rebuild_prepare) and by the round's
+ * LIFECYCLE_LOAD_DUE.  The state is saved naming the build before its index
+ * exists, so a crash anywhere resumes it (or, its index gone, starts it
+ * over); the alias only ever moves to a build that has caught up. */
 #include "rebuild.h"
 
 #include "index_setup.h"
