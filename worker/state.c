@@ -8,8 +8,10 @@
  * rebuild) are optional: a file written before aliases has neither, and the
  * worker then finds the live index from the alias.  "phase" names where the
  * lifecycle is (lifecycle.h): serving, build_pending, fresh_build_pending or
- * building; a file written before phases were saved has none, and its phase
- * is read from "build" (and its horizon), as that release did.  A phase
+ * building.  "build" (and its horizon) still decides whether a build is in
+ * progress, as in a file written before phases were saved, which has no
+ * "phase"; the name adds what "build" cannot say: that the pending build
+ * is a fresh start's (fresh_build_pending).  A phase
  * that lasts within one call (fresh, first_load, swapping: the worker saves
  * none of them) is written without the key, as that release wrote it, and
  * read back the same way (a swap resumes building).  A "sweep_pending":true
@@ -132,33 +134,33 @@ static int load_build(json_t *json, const struct source_state *names, struct ind
                         err_size);
 }
 
-/* The phase a file without one was in: what its build says. */
-static enum lifecycle_phase phase_before_phases(bool has_build, bool build_begun)
+/* The phase of a file without one: what its build says. */
+static enum lifecycle_phase phase_of_build(bool has_build, bool build_begun)
 {
     if (!has_build)
         return LIFECYCLE_SERVING;
     return build_begun ? LIFECYCLE_BUILDING : LIFECYCLE_BUILD_PENDING;
 }
 
-/* Reads the file's phase into *out: one a file holds, agreeing with its
- * build (named in a build's phase, with a horizon once building); a file
- * without one gets phase_before_phases. */
+/* Reads the file's phase into *out.  "build" decides whether a build is
+ * in progress, as before phases were saved (an operator gives a build up
+ * by deleting it, docs/operations.md); the name must be one a file holds,
+ * and tells the pending build of a fresh start from another. */
 static int load_phase(json_t *root, const struct index_build *build, bool has_build,
                       enum lifecycle_phase *out, char *err, size_t err_size)
 {
-    bool begun = has_build && build->horizon[0] != '\0';
+    *out = phase_of_build(has_build, has_build && build->horizon[0] != '\0');
     json_t *phase = json_object_get(root, PHASE_KEY);
-    if (phase == NULL) {
-        *out = phase_before_phases(has_build, begun);
+    if (phase == NULL)
         return 0;
-    }
     const char *name = json_string_value(phase);
-    if (name == NULL || !lifecycle_phase_from_name(name, out) || !lifecycle_phase_saved(*out) ||
-        lifecycle_has_build(*out) != has_build ||
-        (has_build && lifecycle_build_pending(*out) == begun)) {
+    enum lifecycle_phase named;
+    if (name == NULL || !lifecycle_phase_from_name(name, &named) || !lifecycle_phase_saved(named)) {
         snprintf(err, err_size, "bad %s", PHASE_KEY);
         return -1;
     }
+    if (*out == LIFECYCLE_BUILD_PENDING && named == LIFECYCLE_FRESH_BUILD_PENDING)
+        *out = named;
     return 0;
 }
 

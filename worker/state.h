@@ -49,11 +49,11 @@ void state_free(struct worker_state *state);
 /* Reads path into state (already set up with state_init).  Returns 1 when
  * read, 0 when the file does not exist (state stays fresh), -1 when it is
  * unreadable, malformed (a cursor's modified that is not a timestamptz as
- * PostgreSQL prints it included, a phase that a file cannot hold or that
- * its "build" key contradicts) or written for another index than index
- * (err says why; state stays fresh).  A file without a phase (written
- * before phases were saved) is serving, or building when it has a build
- * with a horizon, or build_pending with one without. */
+ * PostgreSQL prints it included, a phase that a file cannot hold) or
+ * written for another index than index (err says why; state stays fresh).
+ * Its "build" decides the phase, as before phases were saved: serving
+ * without one, building with a horizon, else build_pending, or
+ * fresh_build_pending when the file names that phase. */
 int state_load(struct worker_state *state, const char *path, const char *index, char *err,
                size_t err_size);
 

@@ -497,8 +497,7 @@ static void test_phase_saved_by_name(void **state)
     expect_phase(FILE_START "\"phase\":\"building\"," BUILD_BEGUN "}", LIFECYCLE_BUILDING);
 }
 
-/* A phase no file holds, unknown, or that its build contradicts: the file
- * is unusable. */
+/* A phase no file holds, or unknown: the file is unusable. */
 static void test_bad_phase_refused(void **state)
 {
     (void)state;
@@ -507,11 +506,21 @@ static void test_bad_phase_refused(void **state)
     expect_refused(FILE_START "\"phase\":\"swapping\"," BUILD_BEGUN "}", "bad phase");
     expect_refused(FILE_START "\"phase\":\"resting\"}", "bad phase");
     expect_refused(FILE_START "\"phase\":2}", "bad phase");
-    expect_refused(FILE_START "\"phase\":\"building\"}", "bad phase");
-    expect_refused(FILE_START "\"phase\":\"serving\"," BUILD_BEGUN "}", "bad phase");
-    expect_refused(FILE_START "\"phase\":\"building\"," BUILD_NOT_BEGUN "}", "bad phase");
-    expect_refused(FILE_START "\"phase\":\"build_pending\"," BUILD_BEGUN "}", "bad phase");
-    expect_refused(FILE_START "\"phase\":\"fresh_build_pending\"," BUILD_BEGUN "}", "bad phase");
+}
+
+/* "build" decides whether a build is in progress, whatever the phase
+ * says: a build given up by deleting "build" (docs/operations.md) serves. */
+static void test_build_key_decides(void **state)
+{
+    (void)state;
+    expect_phase(FILE_START "\"phase\":\"building\"}", LIFECYCLE_SERVING);
+    expect_phase(FILE_START "\"phase\":\"fresh_build_pending\"}", LIFECYCLE_SERVING);
+    expect_phase(FILE_START "\"phase\":\"serving\"," BUILD_BEGUN "}", LIFECYCLE_BUILDING);
+    expect_phase(FILE_START "\"phase\":\"build_pending\"," BUILD_BEGUN "}", LIFECYCLE_BUILDING);
+    expect_phase(FILE_START "\"phase\":\"fresh_build_pending\"," BUILD_BEGUN "}",
+                 LIFECYCLE_BUILDING);
+    expect_phase(FILE_START "\"phase\":\"building\"," BUILD_NOT_BEGUN "}", LIFECYCLE_BUILD_PENDING);
+    expect_phase(FILE_START "\"phase\":\"serving\"," BUILD_NOT_BEGUN "}", LIFECYCLE_BUILD_PENDING);
 }
 
 static void test_source_missing_from_file_starts_at_start(void **state)
@@ -598,6 +607,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_before_phases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_phase_saved_by_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_phase_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_build_key_decides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_missing_from_file_starts_at_start, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_path, setup, teardown),
