@@ -19,6 +19,8 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+/* The worker of one index: its configuration, connections, state and the
+ * runtime flags of its loop; the lifecycle's phase is state.phase. */
 struct worker {
     const struct etl_config *config;
     const struct index_config *idx;
