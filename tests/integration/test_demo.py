@@ -25,8 +25,16 @@ from etlproc import ES_PORTS, REPO_ROOT, port_free
 from etlproc import free_port, wait_until
 
 DEMO = REPO_ROOT / "compose" / "native" / "demo.sh"
+ES_NODE = REPO_ROOT / "compose" / "native" / "es-node.sh"
 STARTUP_TIMEOUT_S = 240  # PostgreSQL's initdb, schema and sample data on a busy machine
 STOP_TIMEOUT_S = 120
+# The replay of a stale node start: how long the stale es-node.sh waits for
+# its node before giving up (ES_START_TIMEOUT), and how long a stop waits
+# before SIGKILL (ES_STOP_TIMEOUT); short, so the test takes seconds.
+STALE_START_TIMEOUT_S = 5
+NODE_STOP_TIMEOUT_S = 5
+# How long the stale es-node.sh gets to end once it is let go again.
+STALE_EXIT_TIMEOUT_S = 60
 
 
 def _es_port():
@@ -189,3 +197,91 @@ def test_demo_refuses_a_second_demo_while_one_runs(demo):
     first.wait(timeout=STOP_TIMEOUT_S)
     time.sleep(1)
     assert _users(demo.state) == []
+
+
+def _signal_group(pgid, signo):
+    """Sends signo to the process group pgid; nothing when it is gone."""
+    try:
+        os.killpg(pgid, signo)
+    except ProcessLookupError:
+        pass
+
+
+def _pid_in(path):
+    """The pid in the pid file path, or None when there is none."""
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def test_a_stale_node_start_leaves_the_next_nodes_pid_file_alone(tmp_path):
+    """A demo killed while `es-node.sh start` waits for its node leaves that
+    script waiting; the next demo stops the old node and starts a new one in
+    the same dir.  The stale script must then neither remove the new node's
+    pid file nor stop the new node.
+
+    Replayed with real processes in an order the test holds: the stale
+    script is frozen (SIGSTOP) from its node's launch until the new node has
+    written its pid file, and the new node is frozen so that it cannot answer
+    before the stale script has decided what to do."""
+    tmp_path.chmod(0o755)
+    node_dir = tmp_path / "es"
+    pid_file = node_dir / "pid"
+    port = str(_es_port())
+    env = dict(os.environ, ES_START_TIMEOUT=str(STALE_START_TIMEOUT_S),
+               ES_STOP_TIMEOUT=str(NODE_STOP_TIMEOUT_S))
+    stale = new = None
+    groups = []
+    try:
+        with open(tmp_path / "stale.out", "wb") as out:
+            stale = subprocess.Popen(
+                ["sh", str(ES_NODE), "start", str(node_dir), port], env=env, stdin=subprocess.DEVNULL,
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        groups.append(stale.pid)
+        old_node = wait_until(lambda: _pid_in(pid_file), timeout=60, interval=0.05,
+                              what="the first node's pid file")
+        groups.append(old_node)
+        # The stale script, frozen in its wait (its node runs in its own group).
+        _signal_group(stale.pid, signal.SIGSTOP)
+
+        # The next demo: stops what it finds, then starts its own node.
+        stop = subprocess.run(["sh", str(ES_NODE), "stop", str(node_dir)], env=env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=STOP_TIMEOUT_S)
+        assert stop.returncode == 0, stop.stdout
+        assert not pid_file.exists()
+        with open(tmp_path / "new.out", "wb") as out:
+            new = subprocess.Popen(
+                ["sh", str(ES_NODE), "start", str(node_dir), port], env=dict(os.environ),
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        groups.append(new.pid)
+        new_node = wait_until(lambda: _pid_in(pid_file), timeout=60, interval=0.05,
+                              what="the new node's pid file")
+        assert new_node != old_node
+        groups.append(new_node)
+        _signal_group(new_node, signal.SIGSTOP)
+
+        # The stale script goes on: its own node is gone.
+        _signal_group(stale.pid, signal.SIGCONT)
+        stale.wait(timeout=STALE_EXIT_TIMEOUT_S)
+        stale_out = (tmp_path / "stale.out").read_text(errors="replace")
+        assert _pid_in(pid_file) == new_node, \
+            f"the stale start removed the new node's pid file:\n{stale_out}"
+        os.kill(new_node, 0)  # the new node is still there
+    finally:
+        for pgid in groups:
+            _signal_group(pgid, signal.SIGCONT)
+        subprocess.run(["sh", str(ES_NODE), "stop", str(node_dir)], env=env, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, timeout=STOP_TIMEOUT_S)
+        for proc in (stale, new):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for pgid in groups:
+            _signal_group(pgid, signal.SIGKILL)
+        for pid in _users(tmp_path):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
