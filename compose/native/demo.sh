@@ -62,12 +62,19 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 stops=()
 stopping=0
 sleeper=
+stepper=
 cleanup() {
     local rc=$?
     [ "$stopping" = 1 ] && return
     stopping=1
     trap '' INT TERM HUP
     [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
+    # A start still waiting for its server ends before the stops run: left
+    # running it would go on against the stopped server's pid file.
+    if [ -n "$stepper" ]; then
+        kill -TERM "$stepper" 2>/dev/null || true
+        wait "$stepper" 2>/dev/null || true
+    fi
     if [ "${#stops[@]}" -gt 0 ]; then
         step "Stopping everything the demo started"
         local i
@@ -89,9 +96,19 @@ on_exit() { stops+=("$1|$2"); }
 # Runs a long step (a server's start) in the background and waits for it, so
 # that a signal to the script (make demo-stop's SIGTERM) is acted on at once
 # and not only when the step ends; the step never gets the lock's descriptor.
+# The step dies with the script: cleanup ends it, and when the script is
+# killed outright (SIGKILL, the OOM killer) the kernel sends it
+# STEP_DEATH_SIGNAL (setpriv --pdeathsig), so no start outlives its demo to
+# act on the pid files of the next demo's servers.  The servers it started
+# are left running; the next demo finds them by their pid files.
+STEP_DEATH_SIGNAL=TERM
 step_run() {
-    "$@" 9>&- &
-    wait "$!"
+    setpriv --pdeathsig "$STEP_DEATH_SIGNAL" -- "$@" 9>&- &
+    stepper=$!
+    local rc=0
+    wait "$stepper" || rc=$?
+    stepper=
+    return "$rc"
 }
 
 # ---------------------------------------------------------------------------
@@ -283,7 +300,7 @@ start_etl() {
     "$top/bin/etl-supervisor" -c "$top/etc/etl.ini" >>"$state/etl.log" 2>&1 9>&- &
     local pid=$!
     echo "$pid" >"$state/etl.pid"
-    on_exit "ETL supervisor" "kill -TERM $pid; wait $pid; rm -f '$state/etl.pid'"
+    on_exit "ETL supervisor" "kill -TERM $pid; wait $pid; rm_own_pidfile '$state/etl.pid' $pid"
     info "pid $pid; logs: $state/etl.log and $state/logs/NAME.log"
     local want="movies:$n_fw genres:$n_genre persons:$n_person" waited=0 all
     while :; do

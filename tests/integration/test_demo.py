@@ -35,6 +35,8 @@ STALE_START_TIMEOUT_S = 5
 NODE_STOP_TIMEOUT_S = 5
 # How long the stale es-node.sh gets to end once it is let go again.
 STALE_EXIT_TIMEOUT_S = 60
+# How long a start step (es-node.sh start) may outlive its killed demo.
+STARTER_EXIT_TIMEOUT_S = 10
 
 
 def _es_port():
@@ -56,6 +58,22 @@ def _holders(path):
                     break
         except OSError:
             continue
+    return found
+
+
+def _node_starts(state):
+    """Pids of the `es-node.sh start` scripts running for the state dir."""
+    found = []
+    for proc in pathlib.Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if any(a.endswith("es-node.sh") for a in argv) and "start" in argv and \
+                any(a.startswith(str(state)) for a in argv):
+            found.append(int(proc.name))
     return found
 
 
@@ -152,6 +170,11 @@ def test_demo_starts_again_after_sigkill_and_demo_stop_leaves_nothing(demo):
     demo.start()
     demo.wait_for_search_node_start()
     demo.kill()
+
+    # The search node's start dies with the demo: left waiting, it would act
+    # on the pid file of the next demo's node.
+    wait_until(lambda: not _node_starts(demo.state), timeout=STARTER_EXIT_TIMEOUT_S,
+               what="the killed demo's es-node.sh start to end")
 
     # Its services are left running, but none of them holds the lock.
     assert demo.state.joinpath("pg", "data", "postmaster.pid").exists()
