@@ -1,4 +1,4 @@
-"""`make demo` after an unclean end (issue 11).
+"""`make demo` after an unclean end.
 
 The demo script is killed with SIGKILL while its services run; the next run
 must start (not "another demo is running"), saying which leftovers of its
@@ -18,6 +18,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 import pytest
 
@@ -28,6 +29,9 @@ DEMO = REPO_ROOT / "compose" / "native" / "demo.sh"
 ES_NODE = REPO_ROOT / "compose" / "native" / "es-node.sh"
 STARTUP_TIMEOUT_S = 240  # PostgreSQL's initdb, schema and sample data on a busy machine
 STOP_TIMEOUT_S = 120
+# The whole demo up to "Press Ctrl-C": PostgreSQL, the search node, the
+# indices built by the ETL, the admin panel.
+FULL_STARTUP_TIMEOUT_S = 600
 # The replay of a stale node start: how long the stale es-node.sh waits for
 # its node before giving up (ES_START_TIMEOUT), and how long a stop waits
 # before SIGKILL (ES_STOP_TIMEOUT); short, so the test takes seconds.
@@ -108,6 +112,7 @@ class Demo:
             DEMO_PG_PORT=str(free_port()),
             DEMO_ES_PORT=str(_es_port()),
             DEMO_ADMIN_PORT=str(free_port()),
+            DEMO_METRICS_PORT=str(free_port()),
             ES_STOP_TIMEOUT="10",
         )
         self.runs = 0
@@ -132,6 +137,14 @@ class Demo:
                 raise AssertionError(f"demo.sh exited {self.proc.returncode}:\n{self.output()}")
             return "==> Search node" in self.output() and (self.state / "es" / "pid").exists()
         wait_until(started, timeout=STARTUP_TIMEOUT_S, interval=0.5, what="the demo's search node start")
+
+    def wait_for_running(self):
+        """Waits until the whole demo runs (it says "Press Ctrl-C")."""
+        def running():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"demo.sh exited {self.proc.returncode}:\n{self.output()}")
+            return "Press Ctrl-C to stop everything." in self.output()
+        wait_until(running, timeout=FULL_STARTUP_TIMEOUT_S, interval=1, what="the whole demo")
 
     def kill(self):
         """SIGKILL to the script alone: its trap cannot run."""
@@ -218,6 +231,32 @@ def test_demo_refuses_a_second_demo_while_one_runs(demo):
     stop = demo.stop()
     assert stop.returncode == 0, stop.stdout
     first.wait(timeout=STOP_TIMEOUT_S)
+    time.sleep(1)
+    assert _users(demo.state) == []
+
+
+# The whole demo runs bin/ against OpenSearch whatever the pass: run it only
+# in the pass that tests those (not the ASan or Elasticsearch 7 ones).
+_OTHER_PASS = ((os.environ.get("ETL_TEST_ENGINE") or "opensearch") != "opensearch"
+               or pathlib.Path(os.environ.get("ETL_BIN_DIR", REPO_ROOT / "bin")).resolve()
+               != (REPO_ROOT / "bin").resolve())
+
+
+@pytest.mark.skipif(_OTHER_PASS, reason="the demo runs bin/ against OpenSearch: tested in that pass")
+def test_demo_serves_its_metrics_on_demo_metrics_port(demo):
+    """The ETL's metrics answer on DEMO_METRICS_PORT (a free port here, not
+    the default 9187), so two demos with their own ports do not collide."""
+    port = demo.env["DEMO_METRICS_PORT"]
+    demo.start()
+    demo.wait_for_running()
+    url = f"http://127.0.0.1:{port}/metrics"
+    assert url in demo.output()
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        assert answer.status == 200
+        assert "etl_build_info" in answer.read().decode()
+    stop = demo.stop()
+    assert stop.returncode == 0, stop.stdout
+    demo.proc.wait(timeout=STOP_TIMEOUT_S)
     time.sleep(1)
     assert _users(demo.state) == []
 
