@@ -24,6 +24,8 @@
  *                         -> {"docs":[{"_id":D,"found":B,"_source"?},...]} */
 #include "search_engine.h"
 
+#include "http_status.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,10 +59,6 @@ static void build_bulk(struct buffer *body, const char *index, const struct bulk
     }
 }
 
-/* HTTP statuses an item's outcome depends on. */
-#define STATUS_NOT_FOUND         404
-#define STATUS_TOO_MANY_REQUESTS 429
-#define STATUS_SERVER_ERROR      500
 /* The error type of an item whose index (or required alias) is missing. */
 #define INDEX_NOT_FOUND "index_not_found_exception"
 
@@ -69,14 +67,14 @@ static void build_bulk(struct buffer *body, const char *index, const struct bulk
  * already gone. */
 static enum bulk_outcome outcome_of(int status, bool is_delete, const json_t *error)
 {
-    if (status >= 200 && status < 300)
+    if (status >= HTTP_SUCCESS_MIN && status < HTTP_SUCCESS_END)
         return BULK_DONE;
     const char *type = json_string_value(json_object_get(error, "type"));
-    if (status == STATUS_NOT_FOUND && type != NULL && strcmp(type, INDEX_NOT_FOUND) == 0)
+    if (status == HTTP_NOT_FOUND && type != NULL && strcmp(type, INDEX_NOT_FOUND) == 0)
         return BULK_NO_INDEX;
-    if (is_delete && status == STATUS_NOT_FOUND)
+    if (is_delete && status == HTTP_NOT_FOUND)
         return BULK_DONE; /* already gone: what we wanted */
-    if (status == STATUS_TOO_MANY_REQUESTS || status >= STATUS_SERVER_ERROR)
+    if (status == HTTP_TOO_MANY_REQUESTS || status >= HTTP_SERVER_ERROR)
         return BULK_RETRY;
     return BULK_REJECTED;
 }

@@ -1,15 +1,14 @@
 /* index_setup.c - see index_setup.h. */
 #include "index_setup.h"
 
+#include "http_status.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* HTTP statuses the requests here act on. */
-#define HTTP_OK        200
-#define HTTP_NOT_FOUND 404
 /* Room for "yyyymmddhhmmss" and its NUL. */
 #define SECONDS_TEXT_MAX 16
 #define MS_PER_SECOND    1000
