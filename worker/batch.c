@@ -29,6 +29,7 @@
 #include "batch.h"
 
 #include "bulk_split.h"
+#include "http_status.h"
 #include "json_minify.h"
 #include "log.h"
 #include "rejects.h"
@@ -44,10 +45,6 @@
 #define HOLDER_PREPARED  "prepared"
 #define HELD_BY_OPEN     "horizon held back by an open transaction"
 #define HELD_BY_PREPARED "horizon held back by a prepared transaction"
-
-/* HTTP statuses of a bulk request the worker acts on. */
-#define HTTP_OK                200
-#define HTTP_PAYLOAD_TOO_LARGE 413
 
 /* Rejects one action with status and error (JSON text, owned): logged and
  * written to the rejects file like an item the search engine refused. */

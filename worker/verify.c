@@ -27,6 +27,7 @@
 
 #include "batch.h"
 #include "exit_status.h"
+#include "http_status.h"
 #include "log.h"
 #include "state.h"
 #include "index_walk.h"
@@ -214,8 +215,8 @@ static enum step mget(struct verify *v, const char *const *ids, size_t count, bo
     long status = es_request(&w->es, "POST", path, body, strlen(body), false);
     free(path);
     free(body);
-    if (status == 200 && w->engine->mget_parse(w->es.response.data, w->es.response.len, ids, count,
-                                               found, sources) == 0)
+    if (status == HTTP_OK && w->engine->mget_parse(w->es.response.data, w->es.response.len, ids,
+                                                   count, found, sources) == 0)
         return STEP_OK;
     return worker_back_off(w, "elasticsearch", status < 0 ? w->es.err : "verify: _mget failed");
 }

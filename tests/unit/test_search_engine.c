@@ -115,13 +115,13 @@ static void test_index_creation(void **state)
                                     "\"mappings\":{\"dynamic\":\"strict\"}}",
                                     0, &error);
     assert_non_null(definition);
-    char *body = es_dialect.create_body(definition, NULL);
+    char *body = es_dialect.create_body(definition, NULL, REFRESH_AS_FILE);
     json_t *sent = json_loads(body, 0, &error);
     assert_true(json_equal(sent, definition));
     free(body);
     json_decref(sent);
     /* with an alias: created together, the file itself untouched */
-    body = es_dialect.create_body(definition, "movies_build");
+    body = es_dialect.create_body(definition, "movies_build", REFRESH_AS_FILE);
     sent = json_loads(body, 0, &error);
     assert_non_null(json_object_get(json_object_get(sent, "aliases"), "movies_build"));
     assert_null(json_object_get(definition, "aliases"));
