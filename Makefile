@@ -103,6 +103,9 @@ LIB_OBJS   := $(call obj,$(filter-out $(MAIN_SRC),$(COMMON_SRC) $(WORKER_SRC) \
 # The tests include the headers of the programs' folders by name.
 PROGRAM_INCLUDES := -Iworker -Isupervisor -Isupervisor/etlctl
 $(BUILD)/tests/unit/%.o: CPPFLAGS += $(PROGRAM_INCLUDES)
+# test_exit_status checks docs/operations.md against common/exit_status.h,
+# from whatever directory it runs in.
+$(BUILD)/tests/unit/test_exit_status.o: CPPFLAGS += -DETL_OPERATIONS_MD='"$(abspath docs/operations.md)"'
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_OBJS)
 	@mkdir -p $(dir $@)
