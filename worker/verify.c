@@ -454,7 +454,7 @@ static int repair(struct verify *v)
     enum step step = batch_resend(&v->w, ids, v->count, &counts);
     free(ids);
     if (step != STEP_OK)
-        return step == STEP_FATAL ? v->w.exit_status : VERIFY_INTERRUPTED;
+        return step == STEP_FATAL ? v->w.exit_status : EXIT_INTERRUPTED;
     printf("repair=done indexed=%ld deleted=%ld rejected=%ld\n", counts.indexed, counts.deleted,
            counts.rejected);
     fflush(stdout);
@@ -511,7 +511,7 @@ int verify_run(const struct etl_config *config, const struct index_config *idx,
         status = equal ? 0 : repair_wanted ? repair(&v) : EXIT_DIFFERS;
     } else if (status == 0) {
         status = step == STEP_FATAL  ? v.w.exit_status
-                 : step == STEP_STOP ? VERIFY_INTERRUPTED
+                 : step == STEP_STOP ? EXIT_INTERRUPTED
                                      : EXIT_UNREACHABLE;
         log_event(LOG_ERROR, "verify failed", "reason",
                   step == STEP_STOP ? "interrupted" : "PostgreSQL or the search engine failed");

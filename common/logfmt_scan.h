@@ -1,6 +1,7 @@
 /* logfmt_scan.h - reads fields back out of a logfmt line (the inverse of
  * log.h's logfmt_append_value), so the supervisor can follow what its
- * workers log: which worker wrote a line, its batch counts and cursor. */
+ * workers log (which worker wrote a line, its batch counts and cursor) and
+ * etlctl can read the status lines of a reply. */
 #ifndef ETL_LOGFMT_SCAN_H
 #define ETL_LOGFMT_SCAN_H
 
