@@ -1,4 +1,4 @@
-"""The whole Compose stack, booted for real (issue 15): podman's Docker-compatible
+"""The whole Compose stack, booted for real, as a user starts it: podman's Docker-compatible
 service, Debian's docker-compose 1.29, compose/docker-compose.yml plus the
 test override compose/docker-compose.test.yml, and a healthcheck runner.
 

@@ -1,10 +1,10 @@
-"""The documents of every index as the issue defines them, computed in
+"""The documents every index should hold, computed in
 Python from the raw tables -- independently of etc/sql/*/documents.sql -- so
 the tests compare the workers' output with a second implementation.
 
 expected_documents(conn, name) gives {id: document} for the index ``name``
 (movies, genres, persons); normalized(name, docs) puts indexed documents in
-the same form (the lists whose order the issue leaves open, sorted), and
+the same form (the lists whose order carries no meaning, sorted), and
 assert_documents_match(conn, name, docs) compares the two."""
 import uuid
 
@@ -67,7 +67,7 @@ def expected_persons(conn):
 
 
 def normalize_movie(doc):
-    """Sorts the lists whose order the issue leaves open."""
+    """Sorts the lists whose order carries no meaning."""
     doc = dict(doc)
     if doc.get("genres") is not None:
         doc["genres"] = sorted(doc["genres"])

@@ -79,7 +79,7 @@ def test_long_texts_are_split_under_the_limit_and_a_huge_document_is_rejected(
     try:
         wait_loaded(w)
         n_batches = len(w.events("batch"))
-        # The scenario: an editor pastes long descriptions into 520
+        # The scenario this test is for: an editor pastes long descriptions into 520
         # films (one transaction), and one of them gets a 20 MB text.
         rows = run_sql(pg, catalog, [
             ("UPDATE content.film_work SET description = repeat('lorem ipsum ', %s) || id::text"

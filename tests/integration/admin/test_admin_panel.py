@@ -1,4 +1,4 @@
-"""The admin panel through nginx, with real processes (issue 5): gunicorn
+"""The admin panel through nginx, with real processes: gunicorn
 answers the pages, nginx serves the static files itself, Russian by default,
 the catalogue's admin pages, and the settings' safe defaults.
 """

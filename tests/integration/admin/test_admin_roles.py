@@ -1,4 +1,4 @@
-"""Database roles (issue 5), by running the statements and asserting the errors:
+"""Database roles, by running the statements and asserting the errors:
 the admin panel's role `app` reads and writes rows but creates, alters and
 drops nothing and stays out of schemas it has no business in; the ETL's role
 `etl` writes nothing at all.
