@@ -9,7 +9,7 @@ import subprocess
 
 import requests
 
-from etlproc import free_port  # noqa: F401 (test_admin_panel takes it from here)
+from etlproc import free_port
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
 NATIVE = REPO_ROOT / "compose" / "native"

@@ -12,7 +12,8 @@ import uuid
 
 import requests
 
-from admin_helpers import csrf_token, free_port
+from admin_helpers import csrf_token
+from etlproc import free_port
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
