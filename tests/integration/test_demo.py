@@ -49,56 +49,42 @@ def _es_port():
     return next(p for p in ports if port_free(p))
 
 
-def _holders(path):
-    """Pids of the processes that have path open."""
+def _processes_where(matches):
+    """Pids of the processes (this one left out) for which matches(argv,
+    open_files) is true; argv is the list of arguments, open_files an
+    iterator over the paths of its open files, read only when asked."""
     found = []
-    for proc in pathlib.Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            for fd in (proc / "fd").iterdir():
-                if os.readlink(fd) == str(path):
-                    found.append(int(proc.name))
-                    break
-        except OSError:
-            continue
-    return found
-
-
-def _node_starts(state):
-    """Pids of the `es-node.sh start` scripts running for the state dir."""
-    found = []
-    for proc in pathlib.Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if any(a.endswith("es-node.sh") for a in argv) and "start" in argv and \
-                any(a.startswith(str(state)) for a in argv):
-            found.append(int(proc.name))
-    return found
-
-
-def _users(state):
-    """Pids of the processes whose command line or open files name the state dir."""
-    found = []
-    prefix = str(state)
     for proc in pathlib.Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
         try:
-            if prefix in (proc / "cmdline").read_bytes().decode(errors="replace"):
+            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            open_files = (os.readlink(fd) for fd in (proc / "fd").iterdir())
+            if matches(argv, open_files):
                 found.append(int(proc.name))
-                continue
-            for fd in (proc / "fd").iterdir():
-                if os.readlink(fd).startswith(prefix):
-                    found.append(int(proc.name))
-                    break
         except OSError:
             continue
     return found
+
+
+def _holders(path):
+    """Pids of the processes that have path open."""
+    return _processes_where(lambda argv, files: any(f == str(path) for f in files))
+
+
+def _node_starts(state):
+    """Pids of the `es-node.sh start` scripts running for the state dir."""
+    return _processes_where(
+        lambda argv, files: any(a.endswith("es-node.sh") for a in argv) and "start" in argv
+        and any(a.startswith(str(state)) for a in argv))
+
+
+def _users(state):
+    """Pids of the processes whose command line or open files name the state dir."""
+    prefix = str(state)
+    return _processes_where(
+        lambda argv, files: any(prefix in a for a in argv)
+        or any(f.startswith(prefix) for f in files))
 
 
 class Demo:
