@@ -57,10 +57,15 @@ PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(HTTP_PKG) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 HTTP_LIBS  := $(shell $(PKG_CONFIG) --libs $(HTTP_PKG) 2>/dev/null)
 
+# Each program's sources: its own folder, and common/ which all three link.
+# etlctl is a program of its own (supervisor/etlctl/); it shares only
+# common/ with etl-supervisor.
 COMMON_SRC     := $(wildcard common/*.c)
 WORKER_SRC     := $(wildcard worker/*.c)
-SUPERVISOR_SRC := $(filter-out supervisor/etlctl.c,$(wildcard supervisor/*.c))
-ETLCTL_SRC     := supervisor/etlctl.c supervisor/status_json.c supervisor/logfmt_scan.c
+SUPERVISOR_SRC := $(wildcard supervisor/*.c)
+ETLCTL_SRC     := $(wildcard supervisor/etlctl/*.c)
+# The file holding each program's main().
+MAIN_SRC       := worker/main.c supervisor/main.c supervisor/etlctl/etlctl.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -87,16 +92,20 @@ $(BIN)/etlctl: $(call obj,$(ETLCTL_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-# Unit tests (cmocka): tests/unit/test_NAME.c links against everything in
-# common/, worker/ and supervisor/ but the programs' mains (so function
-# names must be unique across worker/ and supervisor/).
+# Unit tests (cmocka): tests/unit/test_NAME.c links against everything of
+# the three programs but their mains (so function names must be unique
+# across worker/, supervisor/ and supervisor/etlctl/).
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-LIB_OBJS   := $(call obj,$(COMMON_SRC) $(filter-out worker/main.c,$(WORKER_SRC)) \
-                $(filter-out supervisor/main.c,$(SUPERVISOR_SRC)))
+LIB_OBJS   := $(call obj,$(filter-out $(MAIN_SRC),$(COMMON_SRC) $(WORKER_SRC) \
+                $(SUPERVISOR_SRC) $(ETLCTL_SRC)))
 
-# The tests include the headers of worker/ and supervisor/ by name.
-$(BUILD)/tests/unit/%.o: CPPFLAGS += -Iworker -Isupervisor
+# The tests include the headers of the programs' folders by name.
+PROGRAM_INCLUDES := -Iworker -Isupervisor -Isupervisor/etlctl
+$(BUILD)/tests/unit/%.o: CPPFLAGS += $(PROGRAM_INCLUDES)
+# test_exit_status checks docs/operations.md against common/exit_status.h,
+# from whatever directory it runs in.
+$(BUILD)/tests/unit/test_exit_status.o: CPPFLAGS += -DETL_OPERATIONS_MD='"$(abspath docs/operations.md)"'
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -179,12 +188,11 @@ FUZZ_RUN      = for t in $(FUZZ_NAMES); do \
 	        build-fuzz/fuzz_$$t.log | tail -n 3; \
 	done
 
-# The parsers live in common/, worker/ and logfmt_scan.c: the rest of the
-# supervisor is not linked (nor built by clang).
-FUZZ_LIB_OBJS := $(call obj,$(COMMON_SRC) $(filter-out worker/main.c,$(WORKER_SRC)) \
-                   supervisor/logfmt_scan.c)
+# The parsers live in common/ and worker/: the supervisor and etlctl are
+# not linked (nor built by clang).
+FUZZ_LIB_OBJS := $(call obj,$(filter-out $(MAIN_SRC),$(COMMON_SRC) $(WORKER_SRC)))
 
-$(BUILD)/tests/fuzz/%.o: CPPFLAGS += -Iworker -Isupervisor
+$(BUILD)/tests/fuzz/%.o: CPPFLAGS += $(PROGRAM_INCLUDES)
 
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -201,23 +209,25 @@ fuzz-smoke:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	    $(call FUZZ_RUN,$$tmp,$(FUZZ_SMOKE_SECONDS))
 
-# clang-tidy runs one file per process: clang-tidy 14 reports a false
-# valist warning (LLVM 41311) when several files share one run.
-LINT_SRC := $(wildcard common/*.c worker/*.c supervisor/*.c)
+# Every C file clang-format checks.  clang-tidy runs one file per process:
+# clang-tidy 14 reports a false valist warning (LLVM 41311) when several
+# files share one run.
+C_FILES  := common/*.[ch] worker/*.[ch] supervisor/*.[ch] supervisor/etlctl/*.[ch] tests/unit/*.[ch] \
+            tests/fuzz/*.[ch]
+LINT_SRC := $(COMMON_SRC) $(WORKER_SRC) $(SUPERVISOR_SRC) $(ETLCTL_SRC)
 lint:
-	clang-format --dry-run --Werror common/*.[ch] worker/*.[ch] supervisor/*.[ch] tests/unit/*.[ch] \
-	    tests/fuzz/*.[ch]
+	clang-format --dry-run --Werror $(C_FILES)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	    --inline-suppr --suppress=missingIncludeSystem --std=c11 -D_GNU_SOURCE \
 	    -Icommon common worker supervisor
 	printf '%s\n' $(LINT_SRC) | xargs -P$$(nproc) -I{} \
 	    clang-tidy --quiet {} -- $(WARN) $(CPPFLAGS) $(PKG_CFLAGS)
 	printf '%s\n' $(wildcard tests/unit/*.c tests/fuzz/*.c) | xargs -P$$(nproc) -I{} \
-	    clang-tidy --quiet {} -- $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) -Iworker -Isupervisor \
+	    clang-tidy --quiet {} -- $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) $(PROGRAM_INCLUDES) \
 	    $$($(PKG_CONFIG) --cflags cmocka)
 
 format:
-	clang-format -i common/*.[ch] worker/*.[ch] supervisor/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch]
+	clang-format -i $(C_FILES)
 
 bench: deps all
 	$(PYTHON) tests/bench/run.py

@@ -48,11 +48,8 @@ static void usage(FILE *out)
                  "  -V, --version      version\n\n"
                  "Signals: SIGTERM/SIGINT stop the workers (SIGKILL after stop_timeout_s) and\n"
                  "exit; SIGHUP re-reads FILE, restarts the workers whose settings changed and\n"
-                 "reopens the log files.\n\n"
-                 "Exit status: 0 stopped by SIGTERM/SIGINT, 64 usage, 71 cannot set up signals,\n"
-                 "73 cannot create the control socket or the metrics listener, 75 another "
-                 "supervisor is running on\n"
-                 "the control socket, 78 configuration (FILE:LINE: KEY: REASON on stderr).\n");
+                 "reopens the log files.\n\n");
+    exit_status_print_usage(out, "Exit status:", EXIT_BY_SUPERVISOR);
 }
 
 /* Blocks the signals the loop reads from a signalfd; -1 on failure. */

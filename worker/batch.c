@@ -29,6 +29,7 @@
 #include "batch.h"
 
 #include "bulk_split.h"
+#include "http_status.h"
 #include "json_minify.h"
 #include "log.h"
 #include "rejects.h"
@@ -44,10 +45,6 @@
 #define HOLDER_PREPARED  "prepared"
 #define HELD_BY_OPEN     "horizon held back by an open transaction"
 #define HELD_BY_PREPARED "horizon held back by a prepared transaction"
-
-/* HTTP statuses of a bulk request the worker acts on. */
-#define HTTP_OK                200
-#define HTTP_PAYLOAD_TOO_LARGE 413
 
 /* Rejects one action with status and error (JSON text, owned): logged and
  * written to the rejects file like an item the search engine refused. */
@@ -435,7 +432,7 @@ static void warn_if_held_back(struct worker *w, const struct pg_horizon *horizon
 static void check_clock(struct worker *w, size_t source, const char *horizon)
 {
     const struct cursor *cursor = &w->state.sources[source].cursor;
-    bool behind = pg_horizon_behind(horizon, cursor->modified);
+    bool behind = cursor_horizon_behind(horizon, cursor->modified);
     if (behind && !w->clock_behind[source]) {
         struct log_line *line = log_begin(LOG_ERROR, "database clock is behind the cursor");
         log_str(line, "source", w->state.sources[source].name);
@@ -457,7 +454,8 @@ static const char *earliest_cursor(struct worker *w, enum sync_target target)
         const char *candidate = sources[i].cursor.modified;
         if (strcmp(earliest, CURSOR_START.modified) == 0)
             break;
-        if (strcmp(candidate, CURSOR_START.modified) == 0 || pg_horizon_behind(candidate, earliest))
+        if (strcmp(candidate, CURSOR_START.modified) == 0 ||
+            cursor_horizon_behind(candidate, earliest))
             earliest = candidate;
     }
     return earliest;

@@ -1,13 +1,12 @@
 /* engine_identify.c - see engine_identify.h. */
 #include "engine_identify.h"
 
+#include "http_status.h"
 #include "log.h"
 #include "status_report.h"
 
 #include <stdio.h>
 
-/* HTTP status of a refused login: wrong or missing credentials. */
-#define HTTP_UNAUTHORIZED 401
 /* The longest part of an unreadable answer quoted in the reason. */
 #define ANSWER_QUOTE_MAX 120
 
@@ -28,7 +27,7 @@ static int ask_identity(struct worker *w, struct search_engine_identity *identit
         return -1;
     }
     const char *body = w->es.response.data != NULL ? w->es.response.data : "";
-    if (status != 200 || w->engine->parse_identity(body, w->es.response.len, identity) < 0) {
+    if (status != HTTP_OK || w->engine->parse_identity(body, w->es.response.len, identity) < 0) {
         snprintf(why, why_size, "GET /: HTTP %ld, not a search engine's identity: %.*s", status,
                  ANSWER_QUOTE_MAX, body);
         return -1;

@@ -8,6 +8,9 @@
  *   GET /INDEX/_mapping   -> {"<concrete index>":{"mappings":{...}}}
  *                            (a missing alias: 404, index_not_found_exception)
  *   PUT /INDEX               the mapping file, plus {"aliases":{ALIAS:{}}}
+ *                            (refresh off: "refresh_interval":"-1" in its
+ *                            settings, in place of the file's)
+ *   PUT /INDEX/_settings     {"index":{"refresh_interval":the file's|null}}
  *   DELETE /INDEX
  *   POST /_aliases           {"actions":[{"add"|"remove":{"index","alias"}},
  *                                        {"remove_index":{"index"}}]}
@@ -23,6 +26,8 @@
  *   POST /INDEX/_mget[?_source=false]  {"ids":[D,...]}
  *                         -> {"docs":[{"_id":D,"found":B,"_source"?},...]} */
 #include "search_engine.h"
+
+#include "http_status.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -57,10 +62,6 @@ static void build_bulk(struct buffer *body, const char *index, const struct bulk
     }
 }
 
-/* HTTP statuses an item's outcome depends on. */
-#define STATUS_NOT_FOUND         404
-#define STATUS_TOO_MANY_REQUESTS 429
-#define STATUS_SERVER_ERROR      500
 /* The error type of an item whose index (or required alias) is missing. */
 #define INDEX_NOT_FOUND "index_not_found_exception"
 
@@ -69,14 +70,14 @@ static void build_bulk(struct buffer *body, const char *index, const struct bulk
  * already gone. */
 static enum bulk_outcome outcome_of(int status, bool is_delete, const json_t *error)
 {
-    if (status >= 200 && status < 300)
+    if (status >= HTTP_SUCCESS_MIN && status < HTTP_SUCCESS_END)
         return BULK_DONE;
     const char *type = json_string_value(json_object_get(error, "type"));
-    if (status == STATUS_NOT_FOUND && type != NULL && strcmp(type, INDEX_NOT_FOUND) == 0)
+    if (status == HTTP_NOT_FOUND && type != NULL && strcmp(type, INDEX_NOT_FOUND) == 0)
         return BULK_NO_INDEX;
-    if (is_delete && status == STATUS_NOT_FOUND)
+    if (is_delete && status == HTTP_NOT_FOUND)
         return BULK_DONE; /* already gone: what we wanted */
-    if (status == STATUS_TOO_MANY_REQUESTS || status >= STATUS_SERVER_ERROR)
+    if (status == HTTP_TOO_MANY_REQUESTS || status >= HTTP_SERVER_ERROR)
         return BULK_RETRY;
     return BULK_REJECTED;
 }
@@ -188,16 +189,64 @@ static char *settings_path(const char *index)
     return xasprintf("/%s/_settings", index);
 }
 
-/* The file's settings and mappings are what PUT takes; the alias is added
- * to a copy. */
-static char *create_body(const json_t *definition, const char *alias)
+/* The refresh_interval that turns periodic refreshes off. */
+#define REFRESH_OFF_INTERVAL "-1"
+
+/* The settings object of a mapping file, created in it when missing. */
+static json_t *settings_of(json_t *definition)
+{
+    json_t *settings = json_object_get(definition, "settings");
+    if (!json_is_object(settings)) {
+        settings = json_object();
+        json_object_set_new(definition, "settings", settings);
+    }
+    return settings;
+}
+
+/* The refresh_interval a mapping file sets, flat ("refresh_interval") or
+ * nested ("index": {"refresh_interval"}), or NULL when it sets none. */
+static json_t *file_refresh_interval(const json_t *definition)
+{
+    const json_t *settings = json_object_get(definition, "settings");
+    json_t *flat = json_object_get(settings, "refresh_interval");
+    if (flat != NULL)
+        return flat;
+    return json_object_get(json_object_get(settings, "index"), "refresh_interval");
+}
+
+/* Sets refresh_interval -1 in body's settings, flat, in place of the
+ * file's (flat or nested): both at once would be refused. */
+static void turn_refresh_off(json_t *body)
+{
+    json_t *settings = settings_of(body);
+    json_object_del(json_object_get(settings, "index"), "refresh_interval");
+    json_object_set_new(settings, "refresh_interval", json_string(REFRESH_OFF_INTERVAL));
+}
+
+/* The file's settings and mappings are what PUT takes; the alias, and the
+ * refresh turned off, go to a copy. */
+static char *create_body(const json_t *definition, const char *alias, enum index_refresh refresh)
 {
     json_t *body = json_deep_copy(definition);
+    if (refresh == REFRESH_OFF)
+        turn_refresh_off(body);
     if (alias != NULL) {
         json_t *aliases = json_object();
         json_object_set_new(aliases, alias, json_object());
         json_object_set_new(body, "aliases", aliases);
     }
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    return text;
+}
+
+/* {"index":{"refresh_interval":...}}: null resets a setting to the
+ * engine's default, what an index whose file sets none had. */
+static char *searchable_settings_body(const json_t *definition)
+{
+    json_t *interval = file_refresh_interval(definition);
+    json_t *body = json_pack("{s:{s:O}}", "index", "refresh_interval",
+                             interval != NULL ? interval : json_null());
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     return text;
@@ -474,6 +523,7 @@ const struct search_engine_ops es_dialect = {
     .create_body = create_body,
     .delete_path = create_path,
     .settings_path = settings_path,
+    .searchable_settings_body = searchable_settings_body,
     .mapping_owner = mapping_owner,
     .aliases_path = "/_aliases",
     .aliases_body = aliases_body,

@@ -1,15 +1,14 @@
 /* index_setup.c - see index_setup.h. */
 #include "index_setup.h"
 
+#include "http_status.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* HTTP statuses the requests here act on. */
-#define HTTP_OK        200
-#define HTTP_NOT_FOUND 404
 /* Room for "yyyymmddhhmmss" and its NUL. */
 #define SECONDS_TEXT_MAX 16
 #define MS_PER_SECOND    1000
@@ -53,10 +52,11 @@ int index_lookup(struct es_client *es, const struct search_engine_ops *engine, c
 }
 
 /* One PUT: the index and its alias exist together or not at all. */
-int index_create(struct es_client *es, const struct search_engine_ops *engine, const char *concrete,
-                 const json_t *definition, const char *alias, char *err, size_t err_size)
+static int create(struct es_client *es, const struct search_engine_ops *engine,
+                  const char *concrete, const json_t *definition, const char *alias,
+                  enum index_refresh refresh, char *err, size_t err_size)
 {
-    char *body = engine->create_body(definition, alias);
+    char *body = engine->create_body(definition, alias, refresh);
     char *path = engine->create_path(concrete);
     long status = es_request(es, "PUT", path, body, strlen(body), false);
     if (status != HTTP_OK)
@@ -66,52 +66,29 @@ int index_create(struct es_client *es, const struct search_engine_ops *engine, c
     return status == HTTP_OK ? 0 : -1;
 }
 
-/* The refresh_interval that turns periodic refreshes off. */
-#define REFRESH_OFF "-1"
-
-/* The settings object of a mapping file, created in it when missing. */
-static json_t *settings_of(json_t *definition)
+/* The file as it is. */
+int index_create(struct es_client *es, const struct search_engine_ops *engine, const char *concrete,
+                 const json_t *definition, const char *alias, char *err, size_t err_size)
 {
-    json_t *settings = json_object_get(definition, "settings");
-    if (!json_is_object(settings)) {
-        settings = json_object();
-        json_object_set_new(definition, "settings", settings);
-    }
-    return settings;
+    return create(es, engine, concrete, definition, alias, REFRESH_AS_FILE, err, err_size);
 }
 
-/* The refresh_interval a mapping file sets, flat ("refresh_interval") or
- * nested ("index": {"refresh_interval"}), or NULL when it sets none. */
-static json_t *file_refresh_interval(const json_t *definition)
+/* The file with periodic refreshes off. */
+int index_create_loading(struct es_client *es, const struct search_engine_ops *engine,
+                         const char *concrete, const json_t *definition, const char *alias,
+                         char *err, size_t err_size)
 {
-    const json_t *settings = json_object_get(definition, "settings");
-    json_t *flat = json_object_get(settings, "refresh_interval");
-    if (flat != NULL)
-        return flat;
-    return json_object_get(json_object_get(settings, "index"), "refresh_interval");
+    return create(es, engine, concrete, definition, alias, REFRESH_OFF, err, err_size);
 }
 
-json_t *index_loading_definition(const json_t *definition)
-{
-    json_t *copy = json_deep_copy(definition);
-    json_t *settings = settings_of(copy);
-    json_object_del(json_object_get(settings, "index"), "refresh_interval");
-    json_object_set_new(settings, "refresh_interval", json_string(REFRESH_OFF));
-    return copy;
-}
-
+/* Two requests: the settings, then a refresh. */
 int index_make_searchable(struct es_client *es, const struct search_engine_ops *engine,
                           const char *index, const json_t *definition, char *err, size_t err_size)
 {
-    json_t *interval = file_refresh_interval(definition);
-    /* null resets a setting to the engine's default. */
-    json_t *body = json_pack("{s:{s:O}}", "index", "refresh_interval",
-                             interval != NULL ? interval : json_null());
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
+    char *body = engine->searchable_settings_body(definition);
     char *path = engine->settings_path(index);
-    long status = es_request(es, "PUT", path, text, strlen(text), false);
-    free(text);
+    long status = es_request(es, "PUT", path, body, strlen(body), false);
+    free(body);
     if (status != HTTP_OK) {
         request_error(es, "PUT", path, status, err, err_size);
         free(path);

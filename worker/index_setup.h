@@ -44,10 +44,12 @@ int index_lookup(struct es_client *es, const struct search_engine_ops *engine, c
 int index_create(struct es_client *es, const struct search_engine_ops *engine, const char *concrete,
                  const json_t *definition, const char *alias, char *err, size_t err_size);
 
-/* A copy of definition (json_decref it) whose settings turn periodic
- * refreshes off (refresh_interval -1): what a full build is created with,
- * as nobody searches it until its alias moves. */
-json_t *index_loading_definition(const json_t *definition);
+/* As index_create, but concrete refreshes never on its own (whatever
+ * definition's refresh_interval): what a full build is created with, as
+ * nobody searches it until its alias moves (index_make_searchable then). */
+int index_create_loading(struct es_client *es, const struct search_engine_ops *engine,
+                         const char *concrete, const json_t *definition, const char *alias,
+                         char *err, size_t err_size);
 
 /* Gives index back the refresh_interval of definition (the engine's
  * default when the file sets none), then refreshes it, so that everything

@@ -1,6 +1,7 @@
 /* index_walk.c - see index_walk.h. */
 #include "index_walk.h"
 
+#include "http_status.h"
 #include "util.h"
 
 #include <string.h>
@@ -11,8 +12,8 @@ static enum step scroll_request(struct worker *w, const char *path, char *body, 
 {
     long status = es_request(&w->es, "POST", path, body, strlen(body), false);
     free(body);
-    if (status == 200 && w->engine->scroll_parse(w->es.response.data, w->es.response.len, scroll_id,
-                                                 ids, count, sources) == 0)
+    if (status == HTTP_OK && w->engine->scroll_parse(w->es.response.data, w->es.response.len,
+                                                     scroll_id, ids, count, sources) == 0)
         return STEP_OK;
     return worker_back_off(w, "elasticsearch", status < 0 ? w->es.err : "scroll failed");
 }
@@ -28,7 +29,7 @@ enum step index_walk(struct worker *w, bool with_sources, index_page_fn page, vo
     char *path = w->engine->refresh_path(w->idx->index);
     long status = es_request(&w->es, "POST", path, NULL, 0, false);
     free(path);
-    if (status != 200)
+    if (status != HTTP_OK)
         return worker_back_off(w, "elasticsearch", status < 0 ? w->es.err : "refresh failed");
     path = w->engine->scroll_start_path(w->idx->index);
     enum step step = scroll_request(

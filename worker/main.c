@@ -9,6 +9,7 @@
  * PostgreSQL instead, once (verify.c; etlctl verify runs it).  Exit
  * statuses: common/exit_status.h. */
 #include "config.h"
+#include "exit_status.h"
 #include "log.h"
 #include "status_report.h"
 #include "sync.h"
@@ -72,12 +73,9 @@ static void usage(FILE *out)
                  "      --repair       with --verify: re-send what differs\n"
                  "  -h, --help         this text\n"
                  "  -V, --version      version\n\n"
-                 "SIGUSR1 rebuilds the index into a new one, then moves its alias.\n\n"
-                 "Exit status: 0 stopped by SIGTERM/SIGINT, 64 usage, 65 index mapping differs\n"
-                 "from its file, 69 search engine not supported, 70 internal error, 73 state\n"
-                 "directory, 78 configuration.\n"
-                 "--verify: 0 equal (or repaired), 65 differs, 69 PostgreSQL or the search\n"
-                 "engine unreachable, 75 --repair: too many differ (rebuild), 78 configuration.\n");
+                 "SIGUSR1 rebuilds the index into a new one, then moves its alias.\n\n");
+    exit_status_print_usage(out, "Exit status:", EXIT_BY_WORKER);
+    exit_status_print_usage(out, "Exit status with --verify:", EXIT_BY_VERIFY);
 }
 
 /* Parses the command line, loads the config, runs the worker. */

@@ -61,12 +61,6 @@ static const char *const CHANGE_SIGNAL_SQL =
 #define SQLSTATE_DATETIME_OVERFLOW   "22008"
 #define SQLSTATE_BAD_TEXT            "22P02"
 
-/* How PostgreSQL prints timestamptz infinity, and the UTC offset it prints
- * with TimeZone=UTC. */
-#define PG_INFINITY "infinity"
-#define UTC_OFFSET  "+00"
-#define US_PER_S    INT64_C(1000000)
-
 /* Names of the prepared statements. */
 #define DOCUMENTS_STATEMENT   "documents"
 #define CHANGES_STATEMENT_FMT "changes_%zu"
@@ -527,20 +521,6 @@ static enum pg_failure run_prepared(struct pg_source *pg, const char *name, int 
     return PG_OK;
 }
 
-/* Length of a uuid as PostgreSQL prints it: 8-4-4-4-12 hex digits. */
-#define UUID_TEXT_LEN 36
-
-bool pg_is_uuid(const char *text)
-{
-    for (size_t i = 0; i < UUID_TEXT_LEN; i++) {
-        char c = text[i];
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return false;
-    }
-    return text[UUID_TEXT_LEN] == '\0';
-}
-
 /* Checks what the rest of the worker takes on trust in a change result:
  * modified and id set (they become the cursor); doc_id NULL or a uuid as
  * PostgreSQL prints it (it is written into the document query's uuid[]
@@ -558,15 +538,15 @@ static enum pg_failure check_change_rows(struct pg_source *pg, size_t source, PG
         const char *doc_id = PQgetvalue(res, r, 2);
         if (PQgetisnull(res, r, 0) || PQgetisnull(res, r, 1)) {
             snprintf(message, sizeof message, "row %d: modified and id must not be NULL", r + 1);
-        } else if (!PQgetisnull(res, r, 2) && !pg_is_uuid(doc_id)) {
+        } else if (!PQgetisnull(res, r, 2) && !cursor_is_uuid(doc_id)) {
             snprintf(message, sizeof message, "row %d: doc_id \"%.*s\" is not a uuid", r + 1,
-                     UUID_TEXT_LEN, doc_id);
+                     CURSOR_UUID_LEN, doc_id);
         } else if (source == 0 && (PQgetisnull(res, r, 2) || strcmp(id, doc_id) != 0)) {
             snprintf(pg->err, sizeof pg->err,
                      "%s:%d: changes: the first file must list the index's own rows (doc_id = "
                      "id), and %s returned id %.*s with doc_id %.*s",
-                     pg->config->path, pg->idx->changes_line, file, UUID_TEXT_LEN, id,
-                     UUID_TEXT_LEN, PQgetisnull(res, r, 2) ? "NULL" : doc_id);
+                     pg->config->path, pg->idx->changes_line, file, CURSOR_UUID_LEN, id,
+                     CURSOR_UUID_LEN, PQgetisnull(res, r, 2) ? "NULL" : doc_id);
             return PG_BAD_SQL;
         } else {
             continue;
@@ -624,50 +604,6 @@ enum pg_failure pg_source_documents(struct pg_source *pg, const char *const *ids
         return PG_BAD_SQL;
     }
     return failure;
-}
-
-/* Strict: what PostgreSQL prints with TimeZone=UTC and DateStyle=ISO, and
- * nothing else (strptime range-checks the fields; a day past the month's
- * end, like February 30, is left to PostgreSQL: SQLSTATE 22008). */
-bool pg_timestamp_us(const char *text, int64_t *out)
-{
-    if (strcmp(text, CURSOR_START.modified) == 0) {
-        *out = INT64_MIN;
-        return true;
-    }
-    if (strcmp(text, PG_INFINITY) == 0) {
-        *out = INT64_MAX;
-        return true;
-    }
-    struct tm tm = {0};
-    const char *rest = strptime(text, "%Y-%m-%d %H:%M:%S", &tm);
-    if (rest == NULL || text[0] < '0' || text[0] > '9')
-        return false;
-    int64_t us = (int64_t)timegm(&tm) * US_PER_S;
-    if (*rest == '.') {
-        int64_t scale = US_PER_S / 10;
-        rest++;
-        if (*rest < '0' || *rest > '9')
-            return false;
-        for (; *rest >= '0' && *rest <= '9'; rest++, scale /= 10) {
-            if (scale == 0)
-                return false; /* more than microseconds */
-            us += (*rest - '0') * scale;
-        }
-    }
-    if (strcmp(rest, UTC_OFFSET) != 0)
-        return false;
-    *out = us;
-    return true;
-}
-
-/* Compares as instants, not texts (a fraction's trailing zeros are
- * dropped by PostgreSQL). */
-bool pg_horizon_behind(const char *horizon, const char *cursor_modified)
-{
-    int64_t h;
-    int64_t c;
-    return pg_timestamp_us(horizon, &h) && pg_timestamp_us(cursor_modified, &c) && h < c;
 }
 
 /* Parses "YYYY-MM-DD HH:MM:SS[.f...]+00" (UTC) to epoch milliseconds.

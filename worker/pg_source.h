@@ -75,9 +75,6 @@ enum pg_failure pg_source_horizon(struct pg_source *pg, const char *since, struc
 enum pg_failure pg_source_begin(struct pg_source *pg);
 enum pg_failure pg_source_commit(struct pg_source *pg);
 
-/* True for a uuid as PostgreSQL prints it (lowercase, with dashes). */
-bool pg_is_uuid(const char *text);
-
 /* Runs change query number source: rows after from (its (modified, id) and
  * the doc_id inside that group), stamped before horizon, at most limit of
  * them.  *result gets (modified, id, doc_id) rows; the caller PQclear()s it.
@@ -112,17 +109,6 @@ enum pg_failure pg_source_now(struct pg_source *pg, char *out, size_t size);
  * rows; the caller PQclear()s it. */
 enum pg_failure pg_source_documents(struct pg_source *pg, const char *const *ids, size_t count,
                                     PGresult **result);
-
-/* Parses a timestamptz printed by PostgreSQL with TimeZone=UTC
- * ("2021-06-16 20:14:09.221838+00", "-infinity", "infinity") into
- * microseconds since the epoch (INT64_MIN, INT64_MAX for the infinities).
- * Returns false for anything else: the check of a state file's cursor. */
-bool pg_timestamp_us(const char *text, int64_t *out);
-
-/* True when horizon is earlier than cursor_modified (both as PostgreSQL
- * prints them): the database clock stepped back.  False when either is
- * unreadable. */
-bool pg_horizon_behind(const char *horizon, const char *cursor_modified);
 
 /* The log level of a notice from the server, by its severity
  * (PG_DIAG_SEVERITY_NONLOCALIZED): DEBUG is debug; LOG, INFO and NOTICE are

@@ -164,10 +164,8 @@ enum step rebuild_begin(struct worker *w)
     char err[ERR_MAX];
     /* No refresh while it loads: nobody searches it before its alias
      * moves, and swap() gives it the file's settings first. */
-    json_t *loading = index_loading_definition(w->definition);
-    int created =
-        index_create(&w->es, w->engine, build->concrete, loading, w->build_alias, err, sizeof err);
-    json_decref(loading);
+    int created = index_create_loading(&w->es, w->engine, build->concrete, w->definition,
+                                       w->build_alias, err, sizeof err);
     if (created < 0) {
         /* Created before a crash, with the file's mapping: go on with it. */
         struct index_lookup found;

@@ -6,7 +6,8 @@
  *   bulk      the NDJSON lines of index and delete actions, and what became
  *             of each of them in the response
  *   index     where to read a live mapping and to create an index, the body
- *             that creates it, and whether a live mapping is the file's
+ *             that creates it (refreshing or not), the settings that make
+ *             it searchable, and whether a live mapping is the file's
  *   identity  distribution and version, from the answer to GET /
  *   scroll    every document id of an index, page by page, with or without
  *             the documents (verify)
@@ -14,8 +15,10 @@
  *   aliases   which concrete index a name resolves to, the versioned indices
  *             of an alias, one atomic request moving aliases, deleting one
  *
- * A dialect builds and reads texts only: sending them is the transport's
- * (es_client.c), deciding when is the caller's (index_setup.c, batch.c). */
+ * A dialect builds and reads texts only, and it alone does: every request
+ * body and every read of an answer is here, sending them is the
+ * transport's (es_client.c), deciding when is the caller's (index_setup.c,
+ * batch.c). */
 #ifndef ETL_SEARCH_ENGINE_H
 #define ETL_SEARCH_ENGINE_H
 
@@ -68,6 +71,13 @@ struct alias_action {
     const char *alias; /* NULL for ALIAS_REMOVE_INDEX */
 };
 
+/* How a new index refreshes (makes writes searchable). */
+enum index_refresh {
+    REFRESH_AS_FILE, /* as the mapping file's settings say */
+    REFRESH_OFF      /* never on its own: a build nobody searches before its
+                        alias moves (loads faster) */
+};
+
 struct search_engine_ops {
     /* Where bulk requests are POSTed (an NDJSON body).  The actions name an
      * alias, and the request requires one: a write never creates an index
@@ -95,14 +105,18 @@ struct search_engine_ops {
     char *(*create_path)(const char *index);
 
     /* The body that creates an index from definition, the mapping file
-     * ({"settings":..., "mappings":...}), with alias on it unless NULL (one
-     * request: the index never exists without it); malloc'ed. */
-    char *(*create_body)(const json_t *definition, const char *alias);
+     * ({"settings":..., "mappings":...}, left untouched), with alias on it
+     * unless NULL (one request: the index never exists without it) and
+     * refreshing as refresh says; malloc'ed. */
+    char *(*create_body)(const json_t *definition, const char *alias, enum index_refresh refresh);
     /* The path to DELETE an index (malloc'ed). */
     char *(*delete_path)(const char *index);
-    /* The path to PUT an index's dynamic settings ({"index": {...}}),
-     * malloc'ed. */
+    /* The path to PUT an index's dynamic settings, and the body that gives
+     * it back definition's refresh_interval (the engine's default when the
+     * file sets none): what an index created REFRESH_OFF needs before it
+     * is searched.  Malloc'ed. */
     char *(*settings_path)(const char *index);
+    char *(*searchable_settings_body)(const json_t *definition);
 
     /* Copies the one concrete index a mapping response (of mapping_path of
      * an alias or an index) is about into out.  Returns 0, or -1 when the

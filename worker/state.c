@@ -24,7 +24,7 @@
 #include "state.h"
 
 #include "atomic_file.h"
-#include "pg_source.h"
+#include "cursor.h"
 #include "util.h"
 
 #include <errno.h>
@@ -98,7 +98,7 @@ static int load_sources(json_t *json, const struct source_state *names, struct s
         int64_t unused;
         if (!copy_field(entry, "modified", out[i].cursor.modified, sizeof out[i].cursor.modified) ||
             !copy_field(entry, "id", out[i].cursor.id, sizeof out[i].cursor.id) ||
-            !pg_timestamp_us(out[i].cursor.modified, &unused) ||
+            !cursor_timestamp_us(out[i].cursor.modified, &unused) ||
             !copy_doc_id(entry, out[i].cursor.doc_id, sizeof out[i].cursor.doc_id)) {
             snprintf(err, err_size, "source %s: bad cursor", names[i].name);
             return -1;
@@ -124,7 +124,7 @@ static int load_build(json_t *json, const struct source_state *names, struct ind
     if (!copy_field(json, CONCRETE_KEY, out->concrete, sizeof out->concrete) ||
         !copy_field(json, "reason", out->reason, sizeof out->reason) ||
         !copy_optional(json, "horizon", out->horizon, sizeof out->horizon) ||
-        (out->horizon[0] != '\0' && !pg_timestamp_us(out->horizon, &unused)) ||
+        (out->horizon[0] != '\0' && !cursor_timestamp_us(out->horizon, &unused)) ||
         !json_is_integer(started)) {
         snprintf(err, err_size, "bad %s", BUILD_KEY);
         return -1;

@@ -27,6 +27,7 @@
 
 #include "batch.h"
 #include "exit_status.h"
+#include "http_status.h"
 #include "log.h"
 #include "state.h"
 #include "index_walk.h"
@@ -214,8 +215,8 @@ static enum step mget(struct verify *v, const char *const *ids, size_t count, bo
     long status = es_request(&w->es, "POST", path, body, strlen(body), false);
     free(path);
     free(body);
-    if (status == 200 && w->engine->mget_parse(w->es.response.data, w->es.response.len, ids, count,
-                                               found, sources) == 0)
+    if (status == HTTP_OK && w->engine->mget_parse(w->es.response.data, w->es.response.len, ids,
+                                                   count, found, sources) == 0)
         return STEP_OK;
     return worker_back_off(w, "elasticsearch", status < 0 ? w->es.err : "verify: _mget failed");
 }
@@ -453,7 +454,7 @@ static int repair(struct verify *v)
     enum step step = batch_resend(&v->w, ids, v->count, &counts);
     free(ids);
     if (step != STEP_OK)
-        return step == STEP_FATAL ? v->w.exit_status : VERIFY_INTERRUPTED;
+        return step == STEP_FATAL ? v->w.exit_status : EXIT_INTERRUPTED;
     printf("repair=done indexed=%ld deleted=%ld rejected=%ld\n", counts.indexed, counts.deleted,
            counts.rejected);
     fflush(stdout);
@@ -510,7 +511,7 @@ int verify_run(const struct etl_config *config, const struct index_config *idx,
         status = equal ? 0 : repair_wanted ? repair(&v) : EXIT_DIFFERS;
     } else if (status == 0) {
         status = step == STEP_FATAL  ? v.w.exit_status
-                 : step == STEP_STOP ? VERIFY_INTERRUPTED
+                 : step == STEP_STOP ? EXIT_INTERRUPTED
                                      : EXIT_UNREACHABLE;
         log_event(LOG_ERROR, "verify failed", "reason",
                   step == STEP_STOP ? "interrupted" : "PostgreSQL or the search engine failed");

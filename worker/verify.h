@@ -13,12 +13,8 @@
  * with repair, re-sends what differs.  Returns the exit status: 0 equal
  * (or repaired), EXIT_DIFFERS, EXIT_REBUILD_NEEDED (repair: more than
  * verify_rebuild_threshold differ), EXIT_UNREACHABLE, EXIT_CONFIG, or
- * VERIFY_INTERRUPTED after a stop request. */
+ * EXIT_INTERRUPTED after a stop request (common/exit_status.h). */
 int verify_run(const struct etl_config *config, const struct index_config *idx,
                const volatile sig_atomic_t *stop, bool repair);
-
-/* What verify exits with when SIGTERM/SIGINT cut it short (as a shell
- * reports SIGINT). */
-#define VERIFY_INTERRUPTED (128 + SIGINT)
 
 #endif

@@ -6,7 +6,8 @@
 #                           make the superuser, start gunicorn and nginx in the
 #                           background (pid files, logs and config in RUNDIR);
 #                           returns once nginx answers
-#   admin.sh stop RUNDIR    stop both (SIGTERM, then SIGKILL after 15 s)
+#   admin.sh stop RUNDIR    stop both (SIGTERM, then SIGKILL after 15 s,
+#                           ADMIN_STOP_TIMEOUT_S)
 #
 # Environment (defaults in brackets):
 #   DB_HOST [127.0.0.1]  DB_PORT [5432]  DB_NAME [movies]
@@ -33,11 +34,15 @@ run=${2:-}
 [ -n "$run" ] || { echo "usage: admin.sh start|stop RUNDIR" >&2; exit 64; }
 . "$top/compose/native/lib.sh"
 
-# Stops the process whose pid is in file $1: SIGTERM, then SIGKILL after 15 s.
+# Seconds gunicorn and nginx get to stop on SIGTERM before SIGKILL.
+ADMIN_STOP_TIMEOUT_S=15
+
+# Stops the process whose pid is in file $1: SIGTERM, then SIGKILL after
+# ADMIN_STOP_TIMEOUT_S.
 stop_pidfile() {
     [ -f "$1" ] || return 0
     pid=$(cat "$1" 2>/dev/null || true)
-    [ -z "$pid" ] || stop_pid "$pid" 15
+    [ -z "$pid" ] || stop_pid "$pid" "$ADMIN_STOP_TIMEOUT_S"
     rm -f "$1"
 }
 
@@ -46,18 +51,43 @@ alive() {
     [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }
 
-# Waits until URL $1 answers with any HTTP status; $2 = pid file of the server.
+# True when $1, a pid or a pid file, names a live process.
+server_alive() {
+    case "$1" in
+    *[!0-9]*) alive "$1" ;;
+    *) kill -0 "$1" 2>/dev/null ;;
+    esac
+}
+
+# wait_http polls every tenth of a second: for at most HTTP_WAIT_TENTHS, and
+# a server found gone is reported only after SERVER_GRACE_TENTHS (nginx
+# writes its pid file only once daemonized).
+HTTP_WAIT_TENTHS=300
+SERVER_GRACE_TENTHS=20
+
+# Waits until URL $1 answers with any HTTP status; $2 = the server's pid, or
+# its pid file when only the server writes it (nginx, once daemonized).
 wait_http() {
     waited=0
     until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true)" != 000 ]; do
-        if [ -n "${2:-}" ] && ! alive "$2" && [ "$waited" -gt 20 ]; then
+        if [ -n "${2:-}" ] && ! server_alive "$2" && [ "$waited" -gt "$SERVER_GRACE_TENTHS" ]; then
             echo "admin.sh: the server behind $1 is not running" >&2; return 1
         fi
-        if [ "$waited" -ge 300 ]; then
-            echo "admin.sh: no answer from $1 after 30 s" >&2; return 1
+        if [ "$waited" -ge "$HTTP_WAIT_TENTHS" ]; then
+            echo "admin.sh: no answer from $1 after $((HTTP_WAIT_TENTHS / 10)) s" >&2; return 1
         fi
         sleep 0.1; waited=$((waited + 1))
     done
+}
+
+# Stops what this start started when it fails after gunicorn: gunicorn by
+# the pid it launched ($gunicorn_pid; its pid file is removed only while it
+# holds that pid), nginx by its pid file, which only nginx writes (start
+# refuses to run while it names a live process).
+stop_started() {
+    stop_pidfile "$run/nginx/nginx.pid"
+    stop_pid "$gunicorn_pid" "$ADMIN_STOP_TIMEOUT_S"
+    rm_own_pidfile "$run/gunicorn.pid" "$gunicorn_pid"
 }
 
 case "$cmd" in
@@ -107,8 +137,9 @@ start)
     GUNICORN_ACCESS_LOG="$run/gunicorn-access.log" GUNICORN_ERROR_LOG="$run/gunicorn.log" \
         setsid "$venv/bin/gunicorn" -c "$app/gunicorn.conf.py" --chdir "$app" \
         </dev/null >>"$run/gunicorn.log" 2>&1 &
-    echo $! >"$run/gunicorn.pid"
-    wait_http "http://127.0.0.1:$admin_port/" "$run/gunicorn.pid" ||
+    gunicorn_pid=$!
+    echo "$gunicorn_pid" >"$run/gunicorn.pid"
+    wait_http "http://127.0.0.1:$admin_port/" "$gunicorn_pid" ||
         { tail -n 30 "$run/gunicorn.log" >&2; exit 1; }
 
     mkdir -p "$run/nginx"
@@ -121,10 +152,10 @@ start)
     nginx=$(command -v nginx || echo /usr/sbin/nginx)
     if ! "$nginx" -p "$run/nginx" -e "$run/nginx/error.log" -c "$run/nginx/nginx.conf" \
             </dev/null >>"$run/nginx/error.log" 2>&1; then
-        tail -n 20 "$run/nginx/error.log" >&2; "$0" stop "$run"; exit 1
+        tail -n 20 "$run/nginx/error.log" >&2; stop_started; exit 1
     fi
     wait_http "http://$nginx_host:$nginx_port/nginx-health" "$run/nginx/nginx.pid" ||
-        { tail -n 20 "$run/nginx/error.log" >&2; "$0" stop "$run"; exit 1; }
+        { tail -n 20 "$run/nginx/error.log" >&2; stop_started; exit 1; }
     echo "admin.sh: admin panel at http://$nginx_host:$nginx_port/admin/"
     ;;
 stop)

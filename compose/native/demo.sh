@@ -28,8 +28,9 @@
 #
 # Environment: DEMO_PG_PORT (5432), DEMO_ES_PORT (9200; the runner serves
 # only 9200..9299), DEMO_ADMIN_PORT (8080: nginx in front of the admin panel),
-# DEMO_STATE_DIR (.demo), ES_HEAP (512m), DJANGO_SUPERUSER_USERNAME (admin)
-# and DJANGO_SUPERUSER_PASSWORD (generated once when unset).
+# DEMO_METRICS_PORT (9187: the ETL's Prometheus metrics), DEMO_STATE_DIR
+# (.demo), ES_HEAP (512m), DJANGO_SUPERUSER_USERNAME (admin) and
+# DJANGO_SUPERUSER_PASSWORD (generated once when unset).
 set -euo pipefail
 mode=${1:-run}
 case "$mode" in run | stop) ;; *) echo "usage: demo.sh [stop]" >&2; exit 64 ;; esac
@@ -41,12 +42,15 @@ native="$top/compose/native"
 pg_port=${DEMO_PG_PORT:-5432}
 es_port=${DEMO_ES_PORT:-9200}
 admin_port=${DEMO_ADMIN_PORT:-8080}
+metrics_port=${DEMO_METRICS_PORT:-9187}
 state=${DEMO_STATE_DIR:-$top/.demo}
 
 bold=; dim=; red=; green=; reset=
 if [ -t 1 ]; then
     bold=$'\e[1m'; dim=$'\e[2m'; red=$'\e[31m'; green=$'\e[32m'; reset=$'\e[0m'
 fi
+# step: a section's title; info, ok: a line under it (ok in green); die: the
+# error, then exit 1 (the EXIT trap stops what was started).
 step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$reset"; }
 info() { printf '    %s\n' "$*"; }
 ok()   { printf '    %s%s%s\n' "$green" "$*" "$reset"; }
@@ -62,12 +66,21 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 stops=()
 stopping=0
 sleeper=
+stepper=
+# The EXIT trap: ends a running step, runs the stops newest first, drops
+# demo.pid when it is ours, and exits with the script's status.
 cleanup() {
     local rc=$?
     [ "$stopping" = 1 ] && return
     stopping=1
     trap '' INT TERM HUP
     [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
+    # A start still waiting for its server ends before the stops run: left
+    # running it would go on against the stopped server's pid file.
+    if [ -n "$stepper" ]; then
+        kill -TERM "$stepper" 2>/dev/null || true
+        wait "$stepper" 2>/dev/null || true
+    fi
     if [ "${#stops[@]}" -gt 0 ]; then
         step "Stopping everything the demo started"
         local i
@@ -84,14 +97,25 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
+# on_exit WHAT COMMAND: the stop of something just started, named WHAT.
 on_exit() { stops+=("$1|$2"); }
 
 # Runs a long step (a server's start) in the background and waits for it, so
 # that a signal to the script (make demo-stop's SIGTERM) is acted on at once
 # and not only when the step ends; the step never gets the lock's descriptor.
+# The step dies with the script: cleanup ends it, and when the script is
+# killed outright (SIGKILL, the OOM killer) the kernel sends it
+# STEP_DEATH_SIGNAL (setpriv --pdeathsig), so no start outlives its demo to
+# act on the pid files of the next demo's servers.  The servers it started
+# are left running; the next demo finds them by their pid files.
+STEP_DEATH_SIGNAL=TERM
 step_run() {
-    "$@" 9>&- &
-    wait "$!"
+    setpriv --pdeathsig "$STEP_DEATH_SIGNAL" -- "$@" 9>&- &
+    stepper=$!
+    local rc=0
+    wait "$stepper" || rc=$?
+    stepper=
+    return "$rc"
 }
 
 # ---------------------------------------------------------------------------
@@ -117,6 +141,8 @@ fi
 DEMO_STOP_TIMEOUT_S=120
 # Seconds the ETL supervisor gets to stop its workers before SIGKILL.
 ETL_STOP_TIMEOUT_S=30
+# Seconds the ETL gets to fill the indices with the sample data.
+ETL_INDEX_TIMEOUT_S=300
 # The descriptor of the lock; every service launch closes it (9>&-).
 LOCK_FD=9
 
@@ -197,6 +223,7 @@ echo $$ >"$state/demo.pid"
 
 passwords="$state/passwords.env"
 if [ ! -s "$passwords" ]; then
+    # A random password: 24 letters and digits.
     gen() { head -c 24 /dev/urandom | base64 | tr -d '/+=' | cut -c1-24; }
     (
         umask 077
@@ -234,6 +261,7 @@ fi
 on_exit "PostgreSQL" "'$native/pg-cluster.sh' stop '$pg_dir'"
 step_run "$native/pg-cluster.sh" start "$pg_dir" "$pg_port"
 
+# psql as the superuser, through the cluster's socket.
 psql_super() { psql -X -q -h "$pg_dir" -p "$pg_port" -U postgres -d movies "$@"; }
 info "loading the sample data (etc/postgres/data/load.sh; rows already there are kept)"
 PGHOST="$pg_dir" PGPORT="$pg_port" PGUSER=postgres PGDATABASE=movies \
@@ -264,7 +292,7 @@ info "GET $es_url/_cluster/health"
 curl -fsS "$es_url/_cluster/health?pretty" | sed 's/^/    /'
 
 # ---------------------------------------------------------------------------
-# Extension points, filled by later issues.
+# The ETL, the admin panel and the searches that show them.
 
 # The ETL: etl-supervisor with one etl-worker per index (movies, genres,
 # persons) against the services above, configured by the shipped
@@ -274,16 +302,20 @@ etl_env() {
     export ETL_STATE_DIR="$state/etl" ETL_LOG_DIR="$state/logs" \
         ETL_CONTROL_SOCKET="$state/etl.sock" ETL_PG_HOST=127.0.0.1 ETL_PG_PORT="$pg_port" \
         ETL_PG_DBNAME=movies ETL_PG_USER=etl ETL_PG_PASSWORD="$ETL_DB_PASSWORD" \
-        ETL_ES_URL="$es_url" ETL_METRICS_LISTEN=127.0.0.1:9187
+        ETL_ES_URL="$es_url" ETL_METRICS_LISTEN="127.0.0.1:$metrics_port"
 }
+# Starts the supervisor, then waits until every index holds every row.
 start_etl() {
     step "ETL: etl-supervisor with the movies, genres and persons workers"
+    if port_busy "$metrics_port"; then
+        die "port $metrics_port is taken (the ETL's metrics); run DEMO_METRICS_PORT=9188 make demo"
+    fi
     etl_env
     mkdir -p "$ETL_STATE_DIR" "$ETL_LOG_DIR"
     "$top/bin/etl-supervisor" -c "$top/etc/etl.ini" >>"$state/etl.log" 2>&1 9>&- &
     local pid=$!
     echo "$pid" >"$state/etl.pid"
-    on_exit "ETL supervisor" "kill -TERM $pid; wait $pid; rm -f '$state/etl.pid'"
+    on_exit "ETL supervisor" "kill -TERM $pid; wait $pid; rm_own_pidfile '$state/etl.pid' $pid"
     info "pid $pid; logs: $state/etl.log and $state/logs/NAME.log"
     local want="movies:$n_fw genres:$n_genre persons:$n_person" waited=0 all
     while :; do
@@ -297,7 +329,8 @@ start_etl() {
         done
         [ "$all" = 1 ] && break
         kill -0 "$pid" 2>/dev/null || die "etl-supervisor exited; see $state/etl.log"
-        [ "$waited" -ge 300 ] && die "the indices are not complete after 300 s; see $state/etl.log"
+        [ "$waited" -ge "$ETL_INDEX_TIMEOUT_S" ] &&
+            die "the indices are not complete after $ETL_INDEX_TIMEOUT_S s; see $state/etl.log"
         sleep 1
         waited=$((waited + 1))
     done

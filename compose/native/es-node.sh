@@ -22,12 +22,26 @@ dir=${2:-}
 [ -n "$dir" ] || { echo "usage: es-node.sh start DIR PORT | stop DIR" >&2; exit 64; }
 . "$top/compose/native/lib.sh"
 
-# Sends SIGTERM to the node's process group, waits, then SIGKILL.
+# stop_group PGID: sends SIGTERM to the node's process group, waits, then
+# SIGKILL.  The whole group: maven exits at once, the JVM it forked later.
+stop_group() {
+    stop_pid "-$1" "${ES_STOP_TIMEOUT:-30}"
+}
+
+# Stops the node whose pid is in $dir/pid (es-node.sh stop).
 stop_node() {
     [ -f "$dir/pid" ] || return 0
-    # The whole group: maven exits at once, the JVM it forked later.
-    stop_pid "-$(cat "$dir/pid")" "${ES_STOP_TIMEOUT:-30}"
+    stop_group "$(cat "$dir/pid")"
     rm -f "$dir/pid"
+}
+
+# Stops the node this start launched ($node) when the start gives up.  Only
+# that one: the pid file may hold a newer node's pid by now (this script
+# outlived a demo that was killed, and the next demo stopped our node and
+# started its own), and that node and its pid file are left alone.
+stop_own_node() {
+    stop_group "$node"
+    rm_own_pidfile "$dir/pid" "$node"
 }
 
 case "$cmd" in
@@ -51,23 +65,25 @@ start)
     setsid mvn -q -B -f "$pom" -P"$engine" exec:exec -Des.base="$dir/node" \
         -Des.port=$((port - 1)) -Des.heap="${ES_HEAP:-512m}" -Des.cluster="etl-search-$port" \
         >"$dir/node.log" 2>&1 </dev/null &
-    echo $! >"$dir/pid"
+    node=$!
+    echo "$node" >"$dir/pid"
     waited=0
     until curl -fsS "http://127.0.0.1:$port/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1; do
-        if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+        # Our node, not whatever the pid file holds now.
+        if ! kill -0 "$node" 2>/dev/null; then
             echo "es-node.sh: the node exited; last lines of $dir/node.log:" >&2
-            tail -n 20 "$dir/node.log" >&2; rm -f "$dir/pid"; exit 69
+            tail -n 20 "$dir/node.log" >&2; rm_own_pidfile "$dir/pid" "$node"; exit 69
         fi
         if [ "$waited" -ge "${ES_START_TIMEOUT:-180}" ]; then
             echo "es-node.sh: no answer on port $port after $waited s" >&2
-            stop_node; exit 69
+            stop_own_node; exit 69
         fi
         sleep 1; waited=$((waited + 1))
     done
     # The runner moves to the next port when the asked one is taken; make
     # sure the node that answers is ours.
     if ! grep -q "HTTP Port: *$port\$" "$dir/node.log"; then
-        echo "es-node.sh: the node did not get port $port" >&2; stop_node; exit 69
+        echo "es-node.sh: the node did not get port $port" >&2; stop_own_node; exit 69
     fi
     ;;
 stop)

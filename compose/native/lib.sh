@@ -15,6 +15,15 @@ stop_pid() {
     fi
 }
 
+# rm_own_pidfile FILE PID: removes the pid file FILE only while it still
+# holds PID.  A script that started a process and gave up on it must not
+# remove a pid file that a later start has written meanwhile: that would
+# hide a live process from the next stop.
+rm_own_pidfile() {
+    [ "$(head -n 1 "$1" 2>/dev/null)" = "$2" ] || return 0
+    rm -f "$1"
+}
+
 # missing_packages PKG...: prints, space-separated, the Debian packages of
 # the list that are not installed (nothing when all are).
 missing_packages() {

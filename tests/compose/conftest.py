@@ -1,4 +1,4 @@
-"""The whole Compose stack, booted for real (issue 15): podman's Docker-compatible
+"""The whole Compose stack, booted for real, as a user starts it: podman's Docker-compatible
 service, Debian's docker-compose 1.29, compose/docker-compose.yml plus the
 test override compose/docker-compose.test.yml, and a healthcheck runner.
 
@@ -17,8 +17,8 @@ import pathlib
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -26,6 +26,8 @@ import time
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.append(str(REPO / "tests" / "integration"))  # etlproc: the tests' shared helpers
+from etlproc import free_port, stop_process_group  # noqa: E402
 COMPOSE_DIR = REPO / "compose"
 TEST_DIR = COMPOSE_DIR / "test"
 ARTIFACTS = REPO / "tests" / "artifacts" / "compose"
@@ -37,13 +39,6 @@ PROJECT = os.environ.get(
 SERVICES = ("postgres", "elasticsearch", "etl", "admin", "nginx")
 # Seconds for the stack to build and become healthy, cold.
 UP_TIMEOUT = int(os.environ.get("COMPOSE_TEST_UP_TIMEOUT", "900"))
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that is free now (the kernel's pick)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def podman_env():
@@ -207,13 +202,7 @@ class ComposeStack:
             time.sleep(0.2)
 
     def stop_service(self):
-        if self.service and self.service.poll() is None:
-            os.killpg(self.service.pid, signal.SIGTERM)
-            try:
-                self.service.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.service.pid, signal.SIGKILL)
-                self.service.wait(timeout=30)
+        stop_process_group(self.service, signal.SIGTERM, timeout=30)
 
     def compose_env(self):
         env = podman_env()

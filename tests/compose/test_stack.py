@@ -1,4 +1,4 @@
-"""The Compose stack booted for real (issue 15): every check goes through what
+"""The Compose stack booted for real: every check goes through what
 a user of compose/docker-compose.yml has, the published nginx port, and
 `docker-compose exec` / `ps` / `restart` / `stop` for what is inside.
 

@@ -492,13 +492,19 @@ def _teardown(service):
             _cleanups.remove(service.destroy)
 
 
+def _session_service(service):
+    """A session fixture's body: the service created, yielded, and destroyed
+    when the session ends."""
+    service = _service(service)
+    try:
+        yield service
+    finally:
+        _teardown(service)
+
+
 @pytest.fixture(scope="session")
 def pg():
-    cluster = _service(PgCluster(_tempdir("etl-it-pg-")))
-    try:
-        yield cluster
-    finally:
-        _teardown(cluster)
+    yield from _session_service(PgCluster(_tempdir("etl-it-pg-")))
 
 
 @pytest.fixture
@@ -514,11 +520,7 @@ def catalog(pg):
 
 @pytest.fixture(scope="session")
 def es():
-    node = _service(SearchNode(_tempdir("etl-it-es-")))
-    try:
-        yield node
-    finally:
-        _teardown(node)
+    yield from _session_service(SearchNode(_tempdir("etl-it-es-")))
 
 
 @pytest.fixture
@@ -527,6 +529,4 @@ def workers():
     started = []
     yield started
     for w in started:
-        if w.proc.poll() is None:
-            w.stop()
-        w.close()
+        w.stop()

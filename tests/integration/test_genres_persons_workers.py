@@ -4,8 +4,9 @@ here from the raw tables; every kind of change re-sends exactly the
 documents it affects, and nothing else."""
 import pytest
 
-from etlproc import all_documents, document_versions, make_config, run_worker, wait_until
-from expected_docs import assert_documents_match, new_id, normalize_person, normalized
+from etlproc import (all_documents, document_versions, make_config, run_in_transaction, run_worker,
+                     sql, wait_caught_up, wait_until)
+from expected_docs import assert_documents_match, assert_index_matches, new_id, normalize_person, normalized
 
 
 class IndexWorker:
@@ -17,24 +18,14 @@ class IndexWorker:
         self.index = names[name]
         self.worker = run_worker(bin_dir, config, index=name)
         self.app = pg.connect("app", catalog)
-        self.worker.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev),
-                             timeout=120, what="the first load")
+        wait_caught_up(self.worker, timeout=120, what="the first load")
 
     def sql(self, statement, params=None):
-        with self.app.cursor() as cur:
-            cur.execute(statement, params)
-            return cur.fetchall() if cur.description else None
+        return sql(self.app, statement, params)
 
     def run(self, statements):
         """Runs statements in one transaction."""
-        conn = self.pg.connect("app", self.catalog, autocommit=False)
-        try:
-            with conn.cursor() as cur:
-                for statement, params in statements:
-                    cur.execute(statement, params)
-            conn.commit()
-        finally:
-            conn.close()
+        run_in_transaction(self.pg, self.catalog, statements)
 
     def change(self, statements, sentinel=None):
         """Runs statements in one transaction; returns the ids whose documents
@@ -78,7 +69,7 @@ class IndexWorker:
 
     def assert_matches_catalogue(self):
         """The index holds exactly the documents the catalogue gives."""
-        assert_documents_match(self.app, self.name, all_documents(self.es, self.index))
+        assert_index_matches(self.app, self.name, self.es, self.index)
 
     def close(self):
         self.app.close()

@@ -17,7 +17,6 @@ pg_is_in_recovery(); the throwaway cluster has no replica).
 
 import datetime
 import os
-import pathlib
 import shutil
 import subprocess
 import time
@@ -27,25 +26,21 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
+from etlproc import sql
+
 SECOND = datetime.timedelta(seconds=1)
 
 
-def fetch(conn, sql, params=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall() if cur.description else cur.rowcount
-
-
-def one(conn, sql, params=None):
-    rows = fetch(conn, sql, params)
+def one(conn, statement, params=None):
+    rows = sql(conn, statement, params)
     assert len(rows) == 1, rows
     return rows[0]
 
 
-def refused(conn, sql, params=None):
+def refused(conn, statement, params=None):
     """Asserts that PostgreSQL answers 42501 (insufficient privilege)."""
     with pytest.raises(psycopg2.errors.InsufficientPrivilege):
-        fetch(conn, sql, params)
+        sql(conn, statement, params)
 
 
 @pytest.fixture
@@ -78,8 +73,8 @@ def prepared(pg):
             cur.execute("BEGIN")
             cur.execute("SELECT now(), txid_current()")
             started = cur.fetchone()[0]
-            for sql, params in statements:
-                cur.execute(sql, params)
+            for statement, params in statements:
+                cur.execute(statement, params)
             cur.execute("PREPARE TRANSACTION %s", (gid,))
         made.append((dbname, gid))
         return gid, started
@@ -135,7 +130,7 @@ def test_prepared_transaction_holds_the_horizon(pg, catalog, conns, prepared):
     # No cursor given: nothing at all may be read.
     assert horizon(etl) == "-infinity"
     committer = conns("postgres")
-    fetch(committer, "COMMIT PREPARED %s", (gid,))
+    sql(committer, "COMMIT PREPARED %s", (gid,))
     after = horizon_ts(etl, since)
     (modified,) = one(etl, "SELECT modified FROM content.film_work WHERE id = %s", (film,))
     assert modified == started
@@ -176,29 +171,29 @@ def test_open_transaction_of_this_database_holds(pg, catalog, conns):
 
 def test_horizon_holder(pg, catalog, conns, prepared):
     etl = conns("etl")
-    assert fetch(etl, "SELECT * FROM content.etl_horizon_holder()") == []
+    assert sql(etl, "SELECT * FROM content.etl_horizon_holder()") == []
 
     # An open transaction: its pid and start, nothing of what it runs.
     writer = conns("app", autocommit=False)
     (started, pid) = one(writer, "SELECT now(), pg_backend_pid()")
-    fetch(writer, "SELECT 'secret text' FROM content.genre LIMIT 1")
-    rows = fetch(etl, "SELECT kind, detail, held_since FROM content.etl_horizon_holder()")
+    sql(writer, "SELECT 'secret text' FROM content.genre LIMIT 1")
+    rows = sql(etl, "SELECT kind, detail, held_since FROM content.etl_horizon_holder()")
     assert rows == [("transaction", f"pid={pid}", started)]
-    rows = fetch(etl, "SELECT * FROM content.etl_horizon_holder(%s)", (started - SECOND,))
+    rows = sql(etl, "SELECT * FROM content.etl_horizon_holder(%s)", (started - SECOND,))
     assert rows == [("transaction", f"pid={pid}", started)]
     writer.rollback()
-    assert fetch(etl, "SELECT * FROM content.etl_horizon_holder()") == []
+    assert sql(etl, "SELECT * FROM content.etl_horizon_holder()") == []
 
     # A prepared transaction: its gid and when it was prepared.
     gid, _ = prepared(conns("app"), catalog)
-    ((kind, detail, held_since),) = fetch(etl, "SELECT * FROM content.etl_horizon_holder()")
+    ((kind, detail, held_since),) = sql(etl, "SELECT * FROM content.etl_horizon_holder()")
     assert (kind, detail) == ("prepared", f"gid={gid}")
     (prepared_at,) = one(conns("postgres"),
                          "SELECT prepared FROM pg_prepared_xacts WHERE gid = %s", (gid,))
     assert held_since == prepared_at
     # With a cursor too (the horizon stops at the cursor because of it).
     since = one(etl, "SELECT now() - interval '1 hour'")[0]
-    assert fetch(etl, "SELECT kind, detail FROM content.etl_horizon_holder(%s)", (since,)) == [
+    assert sql(etl, "SELECT kind, detail FROM content.etl_horizon_holder(%s)", (since,)) == [
         ("prepared", f"gid={gid}")]
 
 
@@ -211,7 +206,7 @@ def test_preflight_refuses_track_activities_off(pg, catalog, conns):
     # The failure: with track_activities off a session's transaction is
     # invisible in pg_stat_activity, and the horizon runs past it.
     admin = conns("postgres")
-    fetch(admin, f'ALTER DATABASE "{catalog}" SET track_activities = off')
+    sql(admin, f'ALTER DATABASE "{catalog}" SET track_activities = off')
     writer = conns("app", autocommit=False)
     (started,) = one(writer, "SELECT now()")
     time.sleep(0.1)
@@ -222,22 +217,22 @@ def test_preflight_refuses_track_activities_off(pg, catalog, conns):
     writer.rollback()
 
     # Off for one role only (the etl session itself sees it on).
-    fetch(admin, f'ALTER DATABASE "{catalog}" RESET track_activities')
-    fetch(admin, f'ALTER ROLE app IN DATABASE "{catalog}" SET track_activities = off')
+    sql(admin, f'ALTER DATABASE "{catalog}" RESET track_activities')
+    sql(admin, f'ALTER ROLE app IN DATABASE "{catalog}" SET track_activities = off')
     try:
         etl2 = conns("etl")
         assert one(etl2, "SHOW track_activities") == ("on",)
         (reason,) = one(etl2, "SELECT content.etl_preflight()")
         assert reason is not None and "track_activities" in reason
     finally:
-        fetch(admin, f'ALTER ROLE app IN DATABASE "{catalog}" RESET track_activities')
+        sql(admin, f'ALTER ROLE app IN DATABASE "{catalog}" RESET track_activities')
 
 
 def test_security_definer_functions_are_pinned(pg, catalog, conns):
     """Every SECURITY DEFINER function of content: owned by catalog_owner,
     search_path pinned, not executable by PUBLIC."""
     admin = conns("postgres")
-    rows = fetch(admin, """
+    rows = sql(admin, """
         SELECT p.proname, pg_get_userbyid(p.proowner), p.proconfig,
                has_function_privilege('public', p.oid, 'EXECUTE') AND p.prorettype <> 'trigger'::regtype
           FROM pg_proc p
@@ -251,10 +246,10 @@ def test_security_definer_functions_are_pinned(pg, catalog, conns):
         assert config == ["search_path=pg_catalog, pg_temp"], name
         assert not public, name
     etl = conns("etl")
-    for sql in ("SELECT content.etl_horizon()", "SELECT content.etl_horizon(now())",
-                "SELECT * FROM content.etl_horizon_holder()", "SELECT content.etl_preflight()",
-                "SELECT * FROM content.etl_change_log_pruned()"):
-        fetch(etl, sql)
+    for statement in ("SELECT content.etl_horizon()", "SELECT content.etl_horizon(now())",
+                      "SELECT * FROM content.etl_horizon_holder()", "SELECT content.etl_preflight()",
+                      "SELECT * FROM content.etl_change_log_pruned()"):
+        sql(etl, statement)
     # Only one etl_horizon: the zero-argument one is gone.
     assert one(admin, "SELECT count(*) FROM pg_proc WHERE proname = 'etl_horizon'"
                       " AND pronamespace = 'content'::regnamespace") == (1,)
@@ -276,16 +271,16 @@ def test_app_cannot_write_change_log(pg, catalog, conns):
 def test_app_writes_still_log_events(pg, catalog, conns):
     app = conns("app")
     (film,) = one(app, "SELECT id::text FROM content.film_work ORDER BY id LIMIT 1")
-    fetch(app, "DELETE FROM content.film_work WHERE id = %s", (film,))
-    assert ("film_work", "DELETE") in fetch(app,
+    sql(app, "DELETE FROM content.film_work WHERE id = %s", (film,))
+    assert ("film_work", "DELETE") in sql(app,
         "SELECT table_name, operation FROM content.change_log WHERE film_work_id = %s", (film,))
     (genre,) = one(app, "SELECT id::text FROM content.genre ORDER BY id LIMIT 1")
     (other,) = one(app, "SELECT id::text FROM content.film_work ORDER BY id LIMIT 1")
-    fetch(app, "INSERT INTO content.genre_film_work (id, genre_id, film_work_id)"
+    sql(app, "INSERT INTO content.genre_film_work (id, genre_id, film_work_id)"
                " VALUES (gen_random_uuid(), %s, %s) ON CONFLICT DO NOTHING", (genre, other))
     (person,) = one(app, "SELECT id::text FROM content.person ORDER BY id LIMIT 1")
-    fetch(app, "DELETE FROM content.person WHERE id = %s", (person,))
-    logged = {r[0] for r in fetch(app, "SELECT table_name FROM content.change_log")}
+    sql(app, "DELETE FROM content.person WHERE id = %s", (person,))
+    logged = {r[0] for r in sql(app, "SELECT table_name FROM content.change_log")}
     assert {"film_work", "genre_film_work", "person"} <= logged
 
 
@@ -296,11 +291,11 @@ def test_app_writes_still_log_events(pg, catalog, conns):
 def make_events(app, count):
     """Deletes `count` film works, one transaction each; returns each
     transaction's greatest change_log key (modified, id), oldest first."""
-    films = [r[0] for r in fetch(app,
+    films = [r[0] for r in sql(app,
         "SELECT id::text FROM content.film_work ORDER BY id LIMIT %s", (count,))]
     keys = []
     for film in films:
-        fetch(app, "DELETE FROM content.film_work WHERE id = %s", (film,))
+        sql(app, "DELETE FROM content.film_work WHERE id = %s", (film,))
         keys.append(one(app,
             "SELECT modified, id::text FROM content.change_log"
             " WHERE modified = (SELECT max(modified) FROM content.change_log)"
@@ -311,7 +306,7 @@ def make_events(app, count):
 
 
 def log_keys(conn):
-    return fetch(conn, "SELECT modified, id::text FROM content.change_log ORDER BY modified, id")
+    return sql(conn, "SELECT modified, id::text FROM content.change_log ORDER BY modified, id")
 
 
 def pruned(conn):
@@ -322,11 +317,11 @@ def test_report_position(pg, catalog, conns):
     etl = conns("etl")
     when = datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc)
     ident = str(uuid.uuid4())
-    fetch(etl, "SELECT content.etl_report_position(%s, %s, %s, %s)",
+    sql(etl, "SELECT content.etl_report_position(%s, %s, %s, %s)",
           ("movies", "change_log", when, ident))
-    fetch(etl, "SELECT content.etl_report_position(%s, %s, %s, %s)",
+    sql(etl, "SELECT content.etl_report_position(%s, %s, %s, %s)",
           ("movies", "change_log", when + SECOND, ident))
-    rows = fetch(etl, "SELECT index_name, source, modified, id::text, reported IS NOT NULL"
+    rows = sql(etl, "SELECT index_name, source, modified, id::text, reported IS NOT NULL"
                       " FROM content.etl_position")
     assert rows == [("movies", "change_log", when + SECOND, ident, True)]
     # Only through the function, and only etl may call it.
@@ -349,7 +344,7 @@ def test_prune_keeps_what_an_index_has_not_read(pg, catalog, conns):
     everything = log_keys(etl)
 
     def report(index, key):
-        fetch(etl, "SELECT content.etl_report_position(%s, 'change_log', %s, %s)",
+        sql(etl, "SELECT content.etl_report_position(%s, 'change_log', %s, %s)",
               (index, key[0], key[1]))
 
     def prune(indices, retention="0"):
@@ -378,7 +373,7 @@ def test_prune_keeps_what_an_index_has_not_read(pg, catalog, conns):
     # Bad arguments are refused rather than read as "no index: delete all".
     for args in ((None, "0"), ([], "0"), (["movies"], None), (["movies"], "-1 day")):
         with pytest.raises(psycopg2.Error):
-            fetch(etl, "SELECT content.etl_prune_change_log(%s::text[], %s::interval)", args)
+            sql(etl, "SELECT content.etl_prune_change_log(%s::text[], %s::interval)", args)
 
 
 def test_hand_delete_raises_the_watermark(pg, catalog, conns):
@@ -389,21 +384,21 @@ def test_hand_delete_raises_the_watermark(pg, catalog, conns):
     assert pruned(etl) == (None, None)
     everything = log_keys(owner)
     # The runbook's old hand pruning, and a worker that had read only k1.
-    n = fetch(owner, "DELETE FROM content.change_log WHERE modified <= %s", (k2[0],))
+    n = sql(owner, "DELETE FROM content.change_log WHERE modified <= %s", (k2[0],))
     assert n == sum(1 for k in everything if k <= k2)
     assert pruned(etl) == k2
     assert pruned(etl) > k1  # a worker at k1 sees it may have missed events
     # Deleting older rows (none left) or nothing never lowers it.
-    fetch(owner, "DELETE FROM content.change_log WHERE false")
+    sql(owner, "DELETE FROM content.change_log WHERE false")
     assert pruned(etl) == k2
     # A deletion that rolls back leaves it as it was.
     owner.autocommit = False
-    fetch(owner, "DELETE FROM content.change_log")
+    sql(owner, "DELETE FROM content.change_log")
     owner.rollback()
     owner.autocommit = True
     assert pruned(etl) == k2
     # TRUNCATE: everything there was.
-    fetch(owner, "TRUNCATE content.change_log")
+    sql(owner, "TRUNCATE content.change_log")
     assert pruned(etl) == k3
     assert log_keys(owner) == []
 
@@ -412,7 +407,7 @@ def test_superuser_delete_raises_the_watermark(pg, catalog, conns):
     app = conns("app")
     (k1,) = make_events(app, 1)
     admin = conns("postgres")
-    fetch(admin, "DELETE FROM content.change_log")
+    sql(admin, "DELETE FROM content.change_log")
     assert pruned(conns("etl")) == k1
 
 

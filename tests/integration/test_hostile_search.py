@@ -13,8 +13,8 @@ import re
 
 import pytest
 
-from etlproc import all_documents, make_config, run_worker, wait_until
-from expected_docs import assert_documents_match, new_id
+from etlproc import all_documents, make_config, retries, run_worker, sql, wait_caught_up, wait_until
+from expected_docs import assert_index_matches, new_id
 from faultproxy import GIB, FaultProxy
 
 REQUEST_TIMEOUT_MS = 3000
@@ -53,19 +53,16 @@ class Hostile:
             return None
 
     def sql(self, statement, params=None):
-        with self.app.cursor() as cur:
-            cur.execute(statement, params)
-            return cur.fetchall() if cur.description else None
+        return sql(self.app, statement, params)
 
     def caught_up_count(self):
         return len(self.worker.events("caught up"))
 
     def wait_caught_up(self, after=0, timeout=120):
-        self.worker.wait_for(lambda ev: sum(e.get("msg") == "caught up" for e in ev) > after,
-                             timeout=timeout, what="caught up")
+        wait_caught_up(self.worker, timeout=timeout, after=after)
 
     def retries(self):
-        return [e for e in self.worker.events("retry") if e.get("what") == "elasticsearch"]
+        return retries(self.worker, "elasticsearch")
 
     def vm_hwm(self):
         """The worker's peak resident set, in bytes."""
@@ -73,14 +70,12 @@ class Hostile:
         return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) * 1024
 
     def assert_matches_catalogue(self):
-        assert_documents_match(self.app, self.name, all_documents(self.es, self.index))
+        assert_index_matches(self.app, self.name, self.es, self.index)
 
     def close(self):
         self.app.close()
         try:
-            if self.worker.proc.poll() is None:
-                self.worker.stop()
-            self.worker.close()
+            self.worker.stop()
         finally:
             self.proxy.close()
 

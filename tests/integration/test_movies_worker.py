@@ -10,9 +10,10 @@ import time
 
 import pytest
 
-from etlproc import (all_documents, assert_no_sanitizer_report, clean_env, document_versions,
-                     make_config, run_worker, wait_until)
-from expected_docs import assert_documents_match, expected_movies, new_id, normalize_movie
+from etlproc import (all_documents, assert_no_sanitizer_report, clean_env, document, document_versions,
+                     make_config, resent, retries, run_in_transaction, run_worker, sql, wait_caught_up,
+                     wait_synced, wait_until)
+from expected_docs import assert_index_matches, expected_movies, new_id, normalize_movie
 
 POLL_MS = 200
 
@@ -30,38 +31,23 @@ class Synced:
         self.app = pg.connect("app", catalog)
 
     def wait_loaded(self, timeout=120):
-        self.worker.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev),
-                             timeout=timeout, what="the first load")
+        wait_caught_up(self.worker, timeout=timeout, what="the first load")
 
     def batches(self):
         return self.worker.events("batch")
 
     def sql(self, statement, params=None):
-        with self.app.cursor() as cur:
-            cur.execute(statement, params)
-            return cur.fetchall() if cur.description else None
+        return sql(self.app, statement, params)
 
     def doc(self, fid):
-        resp = self.es.get(f"/{self.index}/_doc/{fid}")
-        return resp.json().get("_source") if resp.status_code == 200 else None
+        return document(self.es, self.index, fid)
 
     def wait_doc(self, fid, predicate, timeout=30, what="document"):
         return wait_until(lambda: predicate(self.doc(fid)), timeout=timeout, what=what)
 
-    def wait_quiet(self, batches_before, timeout=30):
-        """Waits until the worker logged new batches and then caught up."""
-        def settled():
-            ev = self.worker.events()
-            batch_at = [i for i, e in enumerate(ev) if e.get("msg") == "batch"]
-            caught = [i for i, e in enumerate(ev) if e.get("msg") == "caught up"]
-            return len(batch_at) > batches_before and caught and caught[-1] > batch_at[-1]
-        wait_until(settled, timeout=timeout, what="the change to be synced")
-
     def close(self):
         self.app.close()
-        if self.worker.proc.poll() is None:
-            self.worker.stop()
-        self.worker.close()
+        self.worker.stop()
 
 
 @pytest.fixture
@@ -79,22 +65,10 @@ def change_and_versions(s, statements):
     after the worker synced, batch lines logged for the change)."""
     before = document_versions(s.es, s.index)
     n_batches = len(s.batches())
-    conn = s.pg.connect("app", s.catalog, autocommit=False)
-    try:
-        with conn.cursor() as cur:
-            for statement, params in statements:
-                cur.execute(statement, params)
-        conn.commit()
-    finally:
-        conn.close()
-    s.wait_quiet(n_batches)
+    run_in_transaction(s.pg, s.catalog, statements)
+    wait_synced(s.worker, n_batches)
     after = document_versions(s.es, s.index)
     return before, after, s.batches()[n_batches:]
-
-
-def resent(before, after):
-    """Ids whose version changed, plus new and deleted ids."""
-    return {i for i in set(before) | set(after) if before.get(i) != after.get(i)}
 
 
 def films_of(s, column, value):
@@ -104,7 +78,7 @@ def films_of(s, column, value):
 
 
 def assert_index_equals_db(s):
-    assert_documents_match(s.app, "movies", all_documents(s.es, s.index))
+    assert_index_matches(s.app, "movies", s.es, s.index)
 
 
 # --- 1. Full load ------------------------------------------------------------
@@ -339,7 +313,7 @@ def test_kill_9_mid_load_resumes_from_state(tmp_path, pg, es, catalog, bin_dir):
     assert state["sources"]["film_work"]["modified"] != "-infinity"
     second = run_worker(bin_dir, config)
     try:
-        second.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev), timeout=120, what="the load")
+        wait_caught_up(second, timeout=120, what="the load")
         assert any(e.get("state") == "resumed" for e in second.events("started"))
         sent_after_restart = sum(int(b["docs"]) for b in second.events("batch"))
         versions = document_versions(es, index)
@@ -351,7 +325,7 @@ def test_kill_9_mid_load_resumes_from_state(tmp_path, pg, es, catalog, bin_dir):
         second.stop()
     conn = pg.connect("etl", catalog)
     try:
-        assert_documents_match(conn, "movies", all_documents(es, index))
+        assert_index_matches(conn, "movies", es, index)
     finally:
         conn.close()
 
@@ -362,7 +336,7 @@ def test_unreadable_state_file_is_set_aside(tmp_path, pg, es, catalog, bin_dir):
     (tmp_path / "state" / "movies.state").write_text("{ this is not json")
     w = run_worker(bin_dir, config)
     try:
-        w.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev), timeout=120, what="the load")
+        wait_caught_up(w, timeout=120, what="the load")
         errors = [e for e in w.events() if e.get("level") == "error"]
         assert any("state file set aside" in e["msg"] for e in errors)
         aside = list((tmp_path / "state").glob("movies.state.bad-*"))
@@ -374,10 +348,6 @@ def test_unreadable_state_file_is_set_aside(tmp_path, pg, es, catalog, bin_dir):
 
 
 # --- 5. Backoff, retries, rejects ---------------------------------------------
-
-def retries(worker, what):
-    return [e for e in worker.events("retry") if e.get("what") == what]
-
 
 def test_postgres_outage_is_retried_with_growing_delays(synced, pg):
     fid = synced.sql("SELECT id::text FROM content.film_work ORDER BY id LIMIT 1")[0][0]
@@ -488,7 +458,7 @@ def test_password_from_env_and_never_logged(tmp_path, pg, es, catalog, bin_dir):
     env["ETL_PG_PASSWORD"] = pg.passwords["etl"]
     w = run_worker(bin_dir, config, env=env)
     try:
-        w.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev), timeout=120, what="the load")
+        wait_caught_up(w, timeout=120, what="the load")
     finally:
         w.stop()
     assert pg.passwords["etl"] not in w.text()
@@ -510,7 +480,7 @@ def test_libpq_environment_variables_still_work(tmp_path, pg, es, catalog, bin_d
     env.update(PGHOST=pg.host, PGPORT=str(pg.port), PGPASSWORD=pg.passwords["etl"])
     w = run_worker(bin_dir, config, env=env)
     try:
-        w.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev), timeout=120, what="the load")
+        wait_caught_up(w, timeout=120, what="the load")
         assert es.count(names["movies"]) == 999
     finally:
         w.stop()

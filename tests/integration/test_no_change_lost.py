@@ -14,15 +14,15 @@ real PostgreSQL (max_prepared_transactions > 0) and a real search node:
   up" is never logged with part of it unread.
 
 The clock stepping back cannot be done to a live server; its comparison is
-unit-tested (tests/unit/test_sync.c)."""
+unit-tested (tests/unit/test_pg_source.c)."""
 import json
 import pathlib
 import uuid
 
 import pytest
 
-from etlproc import all_documents, make_config, run_worker, wait_until
-from expected_docs import assert_documents_match, new_id
+from etlproc import all_documents, caught_up_since, document, make_config, sql, start_worker, wait_caught_up, wait_until
+from expected_docs import assert_index_matches, new_id
 
 GENRES_SQL = pathlib.Path(__file__).resolve().parents[2] / "etc" / "sql" / "genres"
 # How long the slowed change query of the test below sleeps: long enough
@@ -32,20 +32,9 @@ SLOW_QUERY_S = 1.5
 EXIT_CONFIG = 78
 
 
-def sql(conn, statement, params=None):
-    with conn.cursor() as cur:
-        cur.execute(statement, params)
-        return cur.fetchall() if cur.description else cur.rowcount
-
-
-def caught_up(worker, after=0):
-    """True once the worker logged "caught up" after its event number after."""
-    return lambda ev: any(e.get("msg") == "caught up" for e in ev[after:])
-
-
 def doc_title(es, index, fid):
-    resp = es.get(f"/{index}/_doc/{fid}")
-    return resp.json()["_source"]["title"] if resp.status_code == 200 else None
+    doc = document(es, index, fid)
+    return doc["title"] if doc is not None else None
 
 
 @pytest.fixture
@@ -69,18 +58,12 @@ def app(conns):
     return conns["app"]
 
 
-def start(workers, bin_dir, config, index="movies"):
-    w = run_worker(bin_dir, config, index)
-    workers.append(w)
-    return w
-
-
 def test_prepared_transaction_committed_late_is_synced(tmp_path, pg, es, catalog, bin_dir, app,
                                                        admin, workers):
     config, names = make_config(tmp_path, pg, es, catalog, overrides={("etl", "horizon_warn_s"): "1"})
     index = names["movies"]
-    worker = start(workers, bin_dir, config)
-    worker.wait_for(caught_up(worker), timeout=120, what="the first load")
+    worker = start_worker(workers, bin_dir, config)
+    wait_caught_up(worker, timeout=120, what="the first load")
     first, second = [r[0] for r in sql(app, "SELECT id::text FROM content.film_work ORDER BY id LIMIT 2")]
     gid = "p-" + uuid.uuid4().hex[:8]
     writer = pg.connect("app", catalog)
@@ -108,7 +91,7 @@ def test_prepared_transaction_committed_late_is_synced(tmp_path, pg, es, catalog
 def test_track_activities_off_refuses_to_start(tmp_path, pg, es, catalog, bin_dir, admin, workers):
     sql(admin, f'ALTER DATABASE "{catalog}" SET track_activities = off')
     config, _ = make_config(tmp_path, pg, es, catalog)
-    worker = start(workers, bin_dir, config)
+    worker = start_worker(workers, bin_dir, config)
     assert worker.wait(timeout=60) == EXIT_CONFIG
     refused = worker.events("the horizon cannot be computed on this server; not starting")
     assert refused and "track_activities" in refused[0]["reason"]
@@ -127,7 +110,7 @@ def test_prune_deletes_nothing_a_stopped_index_has_not_read(tmp_path, pg, es, ca
     for row_id, age in ((read_by_all, "5 hours"), (unread_by_persons, "2 hours")):
         sql(admin, "INSERT INTO content.change_log (id, modified, table_name, operation, person_id)"
                    f" VALUES (%s, now() - interval '{age}', 'person', 'DELETE', %s)", (row_id, str(uuid.uuid4())))
-    worker = start(workers, bin_dir, config, "movies")
+    worker = start_worker(workers, bin_dir, config, "movies")
     pruned = worker.wait_for(lambda ev: [e for e in ev if e.get("msg") == "change_log pruned"],
                              timeout=120, what="a prune")[0]
     assert pruned["deleted"] == "1"
@@ -142,13 +125,13 @@ def test_hand_pruned_gap_reloads_and_removes_deleted_documents(tmp_path, pg, es,
                                                                app, admin, workers):
     config, names = make_config(tmp_path, pg, es, catalog)
     index = names["movies"]
-    worker = start(workers, bin_dir, config)
-    worker.wait_for(caught_up(worker), timeout=120, what="the first load")
+    worker = start_worker(workers, bin_dir, config)
+    wait_caught_up(worker, timeout=120, what="the first load")
     worker.stop()
     fid = sql(app, "SELECT id::text FROM content.film_work ORDER BY id LIMIT 1")[0][0]
     sql(app, "DELETE FROM content.film_work WHERE id = %s", (fid,))
     sql(admin, "DELETE FROM content.change_log")
-    worker = start(workers, bin_dir, config)
+    worker = start_worker(workers, bin_dir, config)
     worker.wait_for(lambda ev: [e for e in ev if e.get("msg") == "alias moved"],
                     timeout=180, what="the rebuild")
     gap = worker.events("change_log pruned past this worker's position; full reload")
@@ -166,15 +149,15 @@ def test_hand_pruned_gap_reloads_and_removes_deleted_documents(tmp_path, pg, es,
                                       "2021-02-30 00:00:00+00"])  # refused by PostgreSQL (22008)
 def test_malformed_cursor_state_is_set_aside(tmp_path, pg, es, catalog, bin_dir, app, workers, modified):
     config, names = make_config(tmp_path, pg, es, catalog)
-    worker = start(workers, bin_dir, config)
-    worker.wait_for(caught_up(worker), timeout=120, what="the first load")
+    worker = start_worker(workers, bin_dir, config)
+    wait_caught_up(worker, timeout=120, what="the first load")
     worker.stop()
     path = tmp_path / "state" / "movies.state"
     state = json.loads(path.read_text())
     state["sources"]["film_work"]["modified"] = modified
     path.write_text(json.dumps(state))
-    worker = start(workers, bin_dir, config)
-    worker.wait_for(lambda ev: [e for e in ev if e.get("msg") == "full load started"] and caught_up(worker)(ev),
+    worker = start_worker(workers, bin_dir, config)
+    worker.wait_for(lambda ev: [e for e in ev if e.get("msg") == "full load started"] and caught_up_since()(ev),
                     timeout=120, what="the full load")
     assert len(worker.events("unusable state file set aside; full load")) == 1
     assert list((tmp_path / "state").glob("movies.state.bad-*"))
@@ -200,8 +183,8 @@ def test_a_transaction_across_two_sources_is_read_whole_by_one_round(tmp_path, p
     config, names = make_config(tmp_path, pg, es, catalog, indices=["genres"], overrides={
         ("index.genres", "changes"): f"{slow} {GENRES_SQL / 'change_log.sql'}",
         ("etl", "poll_interval_ms"): "30000"})
-    w = start(workers, bin_dir, config, "genres")
-    w.wait_for(caught_up(w), timeout=60, what="the first load")
+    w = start_worker(workers, bin_dir, config, "genres")
+    wait_caught_up(w, timeout=60, what="the first load")
     renamed, deleted = [r[0] for r in sql(admin, "SELECT id::text FROM content.genre ORDER BY id LIMIT 2")]
     app = pg.connect("app", catalog, autocommit=False)
     try:
@@ -217,5 +200,5 @@ def test_a_transaction_across_two_sources_is_read_whole_by_one_round(tmp_path, p
         app.commit()
     finally:
         app.close()
-    w.wait_for(caught_up(w, before), timeout=20, what="caught up after the commit")
-    assert_documents_match(admin, "genres", all_documents(es, names["genres"]))
+    w.wait_for(caught_up_since(before), timeout=20, what="caught up after the commit")
+    assert_index_matches(admin, "genres", es, names["genres"])

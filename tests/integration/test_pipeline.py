@@ -14,20 +14,19 @@ node at all.
 """
 import datetime
 import json
-import socket
 import threading
 import time
 
 import pytest
 
-from etlproc import all_documents, make_config, run_worker, wait_until
-from expected_docs import assert_documents_match
+from etlproc import TcpProxy, all_documents, make_config, run_worker, wait_caught_up, wait_until
+from expected_docs import assert_index_matches
 
 SETTLE_S = 0.3  # time for the worker to read the answers that came
 CHUNK = 65536
 
 
-class HoldingProxy:
+class HoldingProxy(TcpProxy):
     """A TCP proxy to (host, port) on 127.0.0.1:self.port.  Every other
     connection is stuck: what the client sends on it never reaches the node
     (a request held for ever, as by a node that stalls on one request).  It
@@ -36,40 +35,22 @@ class HoldingProxy:
     one.  freeze() forwards nothing more, either way."""
 
     def __init__(self, host, port):
-        self.target = (host, port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.lock = threading.Lock()
+        super().__init__(host, port)
         self.frozen = threading.Event()
-        self.accepted = 0
         self.outstanding = {}  # connection number -> seq of its request in flight
         self.next_seq = 0
         self.answered = []  # seqs in the order their answers came
         self.max_outstanding = 0
         self.sockets = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.start()
 
-    def _accept(self):
-        try:
-            while True:
-                client = self.listener.accept()[0]
-                with self.lock:
-                    number = self.accepted
-                    self.accepted += 1
-                try:
-                    server = socket.create_connection(self.target, timeout=5)
-                    server.settimeout(None)
-                except OSError:
-                    client.close()
-                    continue
-                self.sockets += [client, server]
-                slow = number % 2 == 1
-                threading.Thread(target=self._up, args=(number, client, server, slow),
-                                 daemon=True).start()
-                threading.Thread(target=self._down, args=(number, server, client),
-                                 daemon=True).start()
-        except OSError:
-            return
+    def pair(self, number, client, server):
+        self.sockets += [client, server]
+        slow = number % 2 == 1
+        threading.Thread(target=self._up, args=(number, client, server, slow),
+                         daemon=True).start()
+        threading.Thread(target=self._down, args=(number, server, client),
+                         daemon=True).start()
 
     def _up(self, number, src, dst, slow):
         """Client to node: a new request is counted, then held if slow."""
@@ -196,11 +177,10 @@ def test_kill_9_with_requests_answered_out_of_order_resumes_with_nothing_lost(
     })
     w2 = run_worker(bin_dir, config2)
     workers.append(w2)
-    w2.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev), timeout=120,
-                what="the resumed load")
+    wait_caught_up(w2, timeout=120, what="the resumed load")
     conn = pg.connect("app", catalog)
     try:
-        assert_documents_match(conn, "movies", all_documents(es, alias))
+        assert_index_matches(conn, "movies", es, alias)
     finally:
         conn.close()
 
@@ -214,8 +194,7 @@ def test_full_load_is_the_same_whatever_the_requests_in_flight(tmp_path, pg, es,
     })
     w = run_worker(bin_dir, config)
     workers.append(w)
-    w.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev), timeout=120,
-               what="the full load")
+    wait_caught_up(w, timeout=120, what="the full load")
     batches = w.events("batch")
     # Logged (and saved) in the order read: the cursor never goes back.
     cursors = [(stamp(b["cursor_modified"]), b["cursor_id"])
@@ -224,6 +203,6 @@ def test_full_load_is_the_same_whatever_the_requests_in_flight(tmp_path, pg, es,
     assert cursors == sorted(cursors)
     conn = pg.connect("app", catalog)
     try:
-        assert_documents_match(conn, "movies", all_documents(es, names["movies"]))
+        assert_index_matches(conn, "movies", es, names["movies"])
     finally:
         conn.close()

@@ -37,7 +37,7 @@ import threading
 
 import pytest
 
-from etlproc import free_port, make_config, run_worker, wait_until
+from etlproc import free_port, make_config, run_worker, stop_process_group, wait_caught_up, wait_until
 
 FILMS = 999  # film_work rows of the sample data: the movies index's documents
 
@@ -155,13 +155,7 @@ http {{
             return s.connect_ex(("127.0.0.1", self.port)) == 0
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGQUIT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        stop_process_group(self.proc, signal.SIGQUIT, timeout=10)
 
     def config(self, ca="ca.crt", api_key="api.key", basic=False):
         """[elasticsearch] overrides for make_config: through the proxy,
@@ -192,8 +186,7 @@ def proxy(es, tmp_path_factory):
 def _synced_without_retries(worker, es, index):
     """Waits for the worker to catch up, checks every film arrived without a
     retry, and stops it."""
-    worker.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev), timeout=120,
-                    what="caught up")
+    wait_caught_up(worker, timeout=120, what="caught up")
     assert es.count(index) == FILMS
     assert not worker.events("retry")
     assert worker.stop() == 0
@@ -338,8 +331,7 @@ def test_postgres_verify_full(tmp_path, pg, es, catalog, bin_dir, proxy):
         config, names = make_config(tmp_path, pg, es, catalog, overrides=overrides)
         worker = run_worker(bin_dir, config)
         try:
-            worker.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev),
-                            timeout=120, what="caught up")
+            wait_caught_up(worker, timeout=120, what="caught up")
             assert _etl_ssl_connections(pg, catalog) >= 1
             _synced_without_retries(worker, es, names["movies"])
         finally:

@@ -17,9 +17,9 @@ import time
 
 import pytest
 
-from etlproc import (EtlProcess, all_documents, clean_env, free_port, make_config, parse_logfmt,
-                     wait_until)
-from expected_docs import assert_documents_match
+from etlproc import (EtlProcess, all_documents, clean_env, document, free_port, make_config,
+                     parse_logfmt, sql, wait_until)
+from expected_docs import assert_index_matches
 
 INDICES = ["movies", "genres", "persons"]
 COUNTS = {"movies": 999, "genres": 26, "persons": 4166}
@@ -141,10 +141,6 @@ def pid_alive(pid):
         return False
 
 
-def assert_index_equals_db(es, conn, name, index):
-    assert_documents_match(conn, name, all_documents(es, index))
-
-
 # --- fixtures -----------------------------------------------------------------------
 
 
@@ -163,19 +159,14 @@ class Stack:
         self.app = pg.connect("app", catalog)
 
     def sql(self, statement, params=None):
-        with self.app.cursor() as cur:
-            cur.execute(statement, params)
-            return cur.fetchall() if cur.description else None
+        return sql(self.app, statement, params)
 
     def doc(self, name, doc_id):
-        resp = self.es.get(f"/{self.names[name]}/_doc/{doc_id}")
-        return resp.json().get("_source") if resp.status_code == 200 else None
+        return document(self.es, self.names[name], doc_id)
 
     def close(self):
         self.app.close()
-        if self.sup.proc.proc.poll() is None:
-            self.sup.stop()
-        self.sup.proc.close()
+        self.sup.stop()
         self.sup.assert_no_sanitizer_report()
         for index in self.names.values():
             self.es.delete_indices(index)
@@ -239,9 +230,7 @@ def fake(tmp_path, pg, es, bin_dir):
         sup.wait_event("tick", count=3)
         yield sup
     finally:
-        if sup.proc.proc.poll() is None:
-            sup.stop()
-        sup.proc.close()
+        sup.stop()
         sup.assert_no_sanitizer_report()
 
 
@@ -251,7 +240,7 @@ def test_builds_all_three_indices_from_the_sample_data(loaded, es):
     for name, count in COUNTS.items():
         assert es.count(loaded.names[name]) == count, name
     for name in INDICES:
-        assert_index_equals_db(es, loaded.app, name, loaded.names[name])
+        assert_index_matches(loaded.app, name, es, loaded.names[name])
     status = loaded.sup.status()
     assert set(status) == set(INDICES)
     for name, s in status.items():
@@ -296,7 +285,7 @@ def test_kill_9_restarts_only_that_worker_after_its_backoff(loaded, es):
                timeout=60, what="the change after the restart")
     wait_until(lambda: sup.status()["movies"]["lag_s"] == "0", timeout=30, what="caught up")
     for name in INDICES:
-        assert_index_equals_db(es, loaded.app, name, loaded.names[name])
+        assert_index_matches(loaded.app, name, es, loaded.names[name])
 
 
 def parse_ts(text):
@@ -621,7 +610,7 @@ def test_sighup_restarts_only_the_changed_worker(loaded, es):
     assert sup.status()["genres"]["index"] == new_index
     wait_until(lambda: es.head(f"/{new_index}").status_code == 200 and es.count(new_index) == 26,
                timeout=60, what="the new genres index built")
-    assert_index_equals_db(es, loaded.app, "genres", new_index)
+    assert_index_matches(loaded.app, "genres", es, new_index)
     # Only that worker restarted: the others' exits are none.
     assert not sup.events("worker exited", child="movies")
     assert not sup.events("worker exited", child="persons")

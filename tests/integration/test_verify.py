@@ -14,7 +14,7 @@ import time
 import pytest
 
 from etlproc import (GROW_SQL, EtlProcess, clean_env, make_config, parse_logfmt, run_worker,
-                     wait_until)
+                     wait_caught_up, wait_until)
 
 # etlctl's exit statuses (docs/operations.md).
 EXIT_DIFFERS, EXIT_UNKNOWN_WORKER, EXIT_WORKER_STOPPED = 65, 67, 68
@@ -48,8 +48,7 @@ class Running:
         self.worker = run_worker(bin_dir, self.config)
         self.app = pg.connect("app", catalog)
         try:
-            self.worker.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev),
-                                 timeout=300, what="the first load")
+            wait_caught_up(self.worker, timeout=300, what="the first load")
         except BaseException:
             self.__exit__()
             raise

@@ -22,8 +22,8 @@ import time
 
 import pytest
 
-from etlproc import ETC, all_documents, make_config, run_worker, wait_until
-from expected_docs import assert_documents_match, expected_movies, normalize_movie
+from etlproc import ETC, all_documents, make_config, sql, start_worker, wait_caught_up, wait_until
+from expected_docs import assert_documents_match, assert_index_matches, expected_movies, normalize_movie
 
 VERSION_RE = r"_\d{17}$"
 GROWN = 20000
@@ -37,23 +37,6 @@ def app(pg, catalog):
         yield conn
     finally:
         conn.close()
-
-
-def sql(conn, statement, params=None):
-    with conn.cursor() as cur:
-        cur.execute(statement, params)
-        return cur.fetchall() if cur.description else cur.rowcount
-
-
-def start(workers, bin_dir, config):
-    w = run_worker(bin_dir, config)
-    workers.append(w)
-    return w
-
-
-def caught_up_after(worker, n):
-    """True once "caught up" follows event number n."""
-    return lambda ev: any(e.get("msg") == "caught up" for e in ev[n:])
 
 
 def versions(es, alias):
@@ -80,8 +63,8 @@ def film_count(conn):
 
 def loaded(tmp_path, pg, es, catalog, bin_dir, workers, overrides=None):
     config, names = make_config(tmp_path, pg, es, catalog, overrides=overrides)
-    w = start(workers, bin_dir, config)
-    w.wait_for(caught_up_after(w, 0), timeout=120, what="the first load")
+    w = start_worker(workers, bin_dir, config)
+    wait_caught_up(w, timeout=120, what="the first load")
     return config, names["movies"], w
 
 
@@ -94,8 +77,8 @@ def test_state_file_removed_rebuilds_without_the_deleted_film(tmp_path, pg, es, 
     fid = sql(app, "SELECT id::text FROM content.film_work ORDER BY id LIMIT 1")[0][0]
     sql(app, "DELETE FROM content.film_work WHERE id = %s", (fid,))
     (tmp_path / "state" / "movies.state").unlink()
-    w = start(workers, bin_dir, config)
-    w.wait_for(caught_up_after(w, 0), timeout=120, what="the rebuild")
+    w = start_worker(workers, bin_dir, config)
+    wait_caught_up(w, timeout=120, what="the rebuild")
     assert [e["reason"] for e in w.events("rebuild started")] == ["no_state"]
     docs = all_documents(es, alias)
     assert fid not in docs
@@ -233,13 +216,13 @@ def test_kill_9_during_a_rebuild_resumes_it(tmp_path, pg, es, catalog, bin_dir, 
         if round_no % 2 == 1 and "build" in state and state["build"].get("horizon"):
             # Its index gone as well: the build starts over.
             es.delete(f"/{state['build']['concrete']}")
-        w = start(workers, bin_dir, config)
+        w = start_worker(workers, bin_dir, config)
     assert kills >= 5
     w.wait_for(lambda ev: [e for e in ev if e.get("msg") == "alias moved"], timeout=180, what="the swap")
     w.wait_for(lambda ev: [e for e in ev if e.get("msg") == "caught up"], timeout=60, what="caught up")
     assert es.count(alias) == 999
     only_live_left(es, alias)
-    assert_documents_match(app, "movies", all_documents(es, alias))
+    assert_index_matches(app, "movies", es, alias)
 
 
 def test_concrete_index_of_the_old_layout_is_adopted(tmp_path, pg, es, catalog, bin_dir, app,
@@ -257,7 +240,7 @@ def test_concrete_index_of_the_old_layout_is_adopted(tmp_path, pg, es, catalog, 
                for s in ("film_work", "person", "genre", "change_log")}
     (tmp_path / "state" / "movies.state").write_text(
         json.dumps({"version": 2, "index": alias, "sources": sources}))
-    w = start(workers, bin_dir, config)
+    w = start_worker(workers, bin_dir, config)
     w.wait_for(lambda ev: [e for e in ev if e.get("msg") == "alias moved"], timeout=180, what="the adoption")
     assert [e["reason"] for e in w.events("rebuild started")] == ["adopt"]
     new = behind(es, alias)

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from etlproc import make_config, run_worker, wait_until
+from etlproc import make_config, run_worker, sql, wait_caught_up, wait_until
 
 POLL_SLOW_MS = 30000
 POLL_FAST_MS = 300
@@ -37,16 +37,10 @@ class Worker:
         self.proc = run_worker(bin_dir, self.config)
         self.app = pg.connect("app", catalog)
         self.admin = pg.connect("postgres", catalog)
-        self.proc.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev),
-                           timeout=120, what="the first load")
-
-    def sql(self, conn, statement, params=None):
-        with conn.cursor() as cur:
-            cur.execute(statement, params)
-            return cur.fetchall() if cur.description else None
+        wait_caught_up(self.proc, timeout=120, what="the first load")
 
     def films(self, count, offset=0):
-        return [r[0] for r in self.sql(self.app, "SELECT id::text FROM content.film_work ORDER BY id"
+        return [r[0] for r in sql(self.app, "SELECT id::text FROM content.film_work ORDER BY id"
                                        " OFFSET %s LIMIT %s", (offset, count))]
 
     def title_searchable(self, fid, title, timeout):
@@ -68,9 +62,7 @@ class Worker:
     def close(self):
         self.app.close()
         self.admin.close()
-        if self.proc.proc.poll() is None:
-            self.proc.stop()
-        self.proc.close()
+        self.proc.stop()
 
 
 @pytest.fixture
@@ -91,14 +83,14 @@ def worker_with(tmp_path, pg, es, catalog, bin_dir):
 def signal(w):
     """The signal as the worker reads it (a new sequence's first nextval
     returns last_value itself)."""
-    return w.sql(w.admin, "SELECT last_value - CASE WHEN is_called THEN 0 ELSE 1 END"
+    return sql(w.admin, "SELECT last_value - CASE WHEN is_called THEN 0 ELSE 1 END"
                           " FROM content.etl_change_signal")[0][0]
 
 
 def test_a_committed_change_wakes_the_worker_before_its_poll(worker_with):
     w = worker_with()
     fid = w.films(1)[0]
-    w.sql(w.app, "UPDATE content.film_work SET title = 'wakeupcall' WHERE id = %s", (fid,))
+    sql(w.app, "UPDATE content.film_work SET title = 'wakeupcall' WHERE id = %s", (fid,))
     w.title_searchable(fid, "wakeupcall", WAKE_TIMEOUT_S)
     assert any(r["woke"] == "change" for r in w.rounds())
 
@@ -113,13 +105,13 @@ def test_a_prepared_transaction_is_allowed_and_its_change_arrives(worker_with):
     fid = w.films(1)[0]
     writer = w.pg.connect("app", w.catalog)
     try:
-        w.sql(writer, "BEGIN")
-        w.sql(writer, "UPDATE content.film_work SET title = 'twophase' WHERE id = %s", (fid,))
-        w.sql(writer, "PREPARE TRANSACTION 'etl-wake-prepared'")
+        sql(writer, "BEGIN")
+        sql(writer, "UPDATE content.film_work SET title = 'twophase' WHERE id = %s", (fid,))
+        sql(writer, "PREPARE TRANSACTION 'etl-wake-prepared'")
         # The worker wakes, finds the change not committed yet, looks again.
         w.proc.wait_for(lambda ev: any(e.get("woke") == "recheck" for e in ev),
                         timeout=WAKE_TIMEOUT_S, what="a recheck round")
-        w.sql(writer, "COMMIT PREPARED 'etl-wake-prepared'")
+        sql(writer, "COMMIT PREPARED 'etl-wake-prepared'")
     finally:
         writer.close()
     w.title_searchable(fid, "twophase", WAKE_TIMEOUT_S)
@@ -132,7 +124,7 @@ def test_a_rolled_back_change_moves_the_signal_and_changes_no_document(worker_wi
     version = w.es.get(f"/{w.index}/_doc/{fid}").json()["_version"]
     before_rounds, before_batches = len(w.rounds()), len(w.proc.events("batch"))
     with w.pg.connect("app", w.catalog, autocommit=False) as conn:
-        w.sql(conn, "UPDATE content.film_work SET title = 'never' WHERE id = %s", (fid,))
+        sql(conn, "UPDATE content.film_work SET title = 'never' WHERE id = %s", (fid,))
         conn.rollback()
     conn.close()
     assert signal(w) > before_signal
@@ -155,7 +147,7 @@ def test_a_long_transaction_makes_at_most_a_poll_interval_of_rechecks(worker_wit
     before = len(w.rounds())
     conn = w.pg.connect("app", w.catalog, autocommit=False)
     try:
-        w.sql(conn, "UPDATE content.film_work SET title = 'longtx' WHERE id = %s", (fid,))
+        sql(conn, "UPDATE content.film_work SET title = 'longtx' WHERE id = %s", (fid,))
         time.sleep(4 * poll_ms / 1000)
         rounds = w.rounds()[before:]
         rechecks = [r for r in rounds if r["woke"] == "recheck"]
@@ -169,7 +161,7 @@ def test_a_long_transaction_makes_at_most_a_poll_interval_of_rechecks(worker_wit
 def test_without_wake_checks_changes_arrive_by_polling(worker_with):
     w = worker_with(poll_ms=POLL_FAST_MS, wake_check_ms="0")
     fid = w.films(1)[0]
-    w.sql(w.app, "UPDATE content.film_work SET title = 'polledin' WHERE id = %s", (fid,))
+    sql(w.app, "UPDATE content.film_work SET title = 'polledin' WHERE id = %s", (fid,))
     w.title_searchable(fid, "polledin", WAKE_TIMEOUT_S)
     assert not any(r["woke"] in ("change", "recheck") for r in w.rounds())
     assert w.rounds() and not any("change_signal" in r for r in w.rounds())
@@ -178,11 +170,11 @@ def test_without_wake_checks_changes_arrive_by_polling(worker_with):
 def test_a_missed_signal_costs_one_poll_not_the_change(worker_with):
     """The trigger off: nothing moves the signal, the poll finds the change."""
     w = worker_with(poll_ms=POLL_FAST_MS)
-    w.sql(w.admin, "ALTER TABLE content.film_work DISABLE TRIGGER film_work_signal")
+    sql(w.admin, "ALTER TABLE content.film_work DISABLE TRIGGER film_work_signal")
     fid = w.films(1)[0]
     before_signal = signal(w)
     before = len(w.rounds())
-    w.sql(w.app, "UPDATE content.film_work SET title = 'unannounced' WHERE id = %s", (fid,))
+    sql(w.app, "UPDATE content.film_work SET title = 'unannounced' WHERE id = %s", (fid,))
     assert signal(w) == before_signal
     w.title_searchable(fid, "unannounced", WAKE_TIMEOUT_S)
     assert not any(r["woke"] in ("change", "recheck") for r in w.rounds()[before:])
@@ -194,15 +186,15 @@ def test_a_killed_connection_is_noticed_while_idle(worker_with):
     the next one both arrive well before the poll."""
     w = worker_with()
     first, second = w.films(2)
-    killed = w.sql(w.admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+    killed = sql(w.admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                             " WHERE datname = current_database() AND application_name = 'etl-worker-movies'")
     assert killed and all(r[0] for r in killed), killed
-    w.sql(w.app, "UPDATE content.film_work SET title = 'duringdrop' WHERE id = %s", (first,))
+    sql(w.app, "UPDATE content.film_work SET title = 'duringdrop' WHERE id = %s", (first,))
     w.title_searchable(first, "duringdrop", WAKE_TIMEOUT_S)
-    wait_until(lambda: w.sql(w.admin, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    wait_until(lambda: sql(w.admin, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                                       " AND application_name = 'etl-worker-movies'")[0][0] == 1,
                timeout=WAKE_TIMEOUT_S, what="the worker connected again")
-    w.sql(w.app, "UPDATE content.film_work SET title = 'afterdrop' WHERE id = %s", (second,))
+    sql(w.app, "UPDATE content.film_work SET title = 'afterdrop' WHERE id = %s", (second,))
     w.title_searchable(second, "afterdrop", WAKE_TIMEOUT_S)
     assert any(r["woke"] == "connection lost" for r in w.rounds())
 
@@ -211,7 +203,7 @@ def test_500_rows_in_one_statement_are_one_wake_up_and_full_batches(worker_with)
     w = worker_with()
     fids = w.films(BURST)
     before_rounds, before_batches = len(w.rounds()), len(w.proc.events("batch"))
-    w.sql(w.app, "UPDATE content.film_work SET title = title || ' (burst)' WHERE id = ANY(%s::uuid[])", (fids,))
+    sql(w.app, "UPDATE content.film_work SET title = title || ' (burst)' WHERE id = ANY(%s::uuid[])", (fids,))
     wait_until(lambda: sum(int(b["rows"]) for b in w.proc.events("batch")[before_batches:]
                            if b["source"] == "film_work") >= BURST,
                timeout=WAKE_TIMEOUT_S, what="the 500 films re-sent")
@@ -237,7 +229,7 @@ def test_a_burst_of_500_commits_makes_rounds_not_one_per_row(worker_with):
     fids = w.films(BURST)
     before_rounds, before_batches = len(w.rounds()), len(w.proc.events("batch"))
     for n, fid in enumerate(fids):
-        w.sql(w.app, "UPDATE content.film_work SET title = %s WHERE id = %s", (f"burst {n}", fid))
+        sql(w.app, "UPDATE content.film_work SET title = %s WHERE id = %s", (f"burst {n}", fid))
     w.title_searchable(fids[-1], f"burst {BURST - 1}", WAKE_TIMEOUT_S)
     wait_until(lambda: sum(int(b["rows"]) for b in w.proc.events("batch")[before_batches:]
                            if b["source"] == "film_work") >= BURST,
@@ -251,12 +243,12 @@ def test_without_select_on_the_signal_the_worker_warns_once_and_polls(worker_wit
     """The ETL role lost its SELECT on the sequence: the worker says so
     once, not at every check, and finds changes by the poll."""
     w = worker_with(poll_ms=POLL_FAST_MS)
-    w.sql(w.admin, "REVOKE SELECT ON SEQUENCE content.etl_change_signal FROM etl")
+    sql(w.admin, "REVOKE SELECT ON SEQUENCE content.etl_change_signal FROM etl")
     fid = w.films(1)[0]
     w.proc.wait_for(lambda ev: any(e.get("msg") == "cannot read the change signal, polling" for e in ev),
                     timeout=WAKE_TIMEOUT_S, what="the warning")
     before = len(w.rounds())
-    w.sql(w.app, "UPDATE content.film_work SET title = 'noprivilege' WHERE id = %s", (fid,))
+    sql(w.app, "UPDATE content.film_work SET title = 'noprivilege' WHERE id = %s", (fid,))
     w.title_searchable(fid, "noprivilege", WAKE_TIMEOUT_S)
     wait_until(lambda: len(w.rounds()) >= before + 5, timeout=WAKE_TIMEOUT_S, what="more polls")
     assert not any(r["woke"] in ("change", "recheck") for r in w.rounds()[before:])

@@ -18,6 +18,13 @@ static void assert_within(int64_t delay, int64_t nominal)
                  (long long)nominal);
 }
 
+/* The next n delays of b must lie within nominal[0..n), in turn. */
+static void assert_delays(struct backoff *b, const int64_t *nominal, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        assert_within(backoff_next_ms(b), nominal[i]);
+}
+
 static void test_delays_double_up_to_the_cap(void **state)
 {
     (void)state;
@@ -142,8 +149,7 @@ static void test_init_sanitizes_bounds(void **state)
 
     backoff_init(&b, -5, 10); /* 1 -> 2 -> 4 -> 8 -> 10 (capped) */
     const int64_t nominal[] = {1, 2, 4, 8, 10, 10};
-    for (size_t i = 0; i < sizeof nominal / sizeof nominal[0]; i++)
-        assert_within(backoff_next_ms(&b), nominal[i]);
+    assert_delays(&b, nominal, sizeof nominal / sizeof nominal[0]);
 }
 
 /* New bounds apply to the next delay; the failures so far still count. */
@@ -175,8 +181,7 @@ static void test_odd_initial(void **state)
     backoff_init(&b, 3, 20);
     /* 3 -> [2,3], 6 -> [3,6], 12 -> [6,12], 20 (capped) -> [10,20] */
     const int64_t nominal[] = {3, 6, 12, 20, 20};
-    for (size_t i = 0; i < sizeof nominal / sizeof nominal[0]; i++)
-        assert_within(backoff_next_ms(&b), nominal[i]);
+    assert_delays(&b, nominal, sizeof nominal / sizeof nominal[0]);
 }
 
 int main(void)

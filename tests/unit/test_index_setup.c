@@ -1,7 +1,10 @@
-/* test_index_setup.c - es_dialect's mapping_matches, what index_setup
- * decides by: the live mapping of a GET /INDEX/_mapping response against the
- * mapping file. */
+/* test_index_setup.c - what es_dialect builds and reads for index_setup:
+ * mapping_matches (the live mapping of a GET /INDEX/_mapping response
+ * against the mapping file, what index_setup decides by), the creation
+ * body of a build (refresh off, the file untouched) and the settings that
+ * make it searchable (the file's refresh_interval back). */
 #include "search_engine.h"
+#include "util.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -141,6 +144,103 @@ static void test_shipped_mapping_files_parse(void **state)
     }
 }
 
+/* A mapping file with text as its settings (and a mapping). */
+static json_t *file_with_settings(const char *settings)
+{
+    char *text = xasprintf("{\"settings\":%s,\"mappings\":{\"dynamic\":\"strict\"}}", settings);
+    json_error_t error;
+    json_t *file = json_loads(text, 0, &error);
+    free(text);
+    assert_non_null(file);
+    return file;
+}
+
+/* The body's JSON equals expected's (key order aside). */
+static void assert_json_text(const char *body, const char *expected)
+{
+    json_error_t error;
+    json_t *got = json_loads(body, 0, &error);
+    json_t *want = json_loads(expected, 0, &error);
+    assert_non_null(got);
+    assert_non_null(want);
+    if (!json_equal(got, want))
+        fail_msg("got %s, want %s", body, expected);
+    json_decref(got);
+    json_decref(want);
+}
+
+/* The creation body of a build, for a file whose settings are settings. */
+static void expect_loading_body(const char *settings, const char *expected)
+{
+    json_t *file = file_with_settings(settings);
+    char *before = json_dumps(file, JSON_COMPACT | JSON_SORT_KEYS);
+    char *body = es_dialect.create_body(file, "movies_build", REFRESH_OFF);
+    assert_json_text(body, expected);
+    /* the file itself is untouched: the live index is compared with it */
+    char *after = json_dumps(file, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(before, after);
+    free(after);
+    free(body);
+    free(before);
+    json_decref(file);
+}
+
+static void test_loading_body_turns_refresh_off(void **state)
+{
+    (void)state;
+    /* flat, in place of the file's */
+    expect_loading_body("{\"refresh_interval\":\"1s\",\"number_of_shards\":1}",
+                        "{\"settings\":{\"refresh_interval\":\"-1\",\"number_of_shards\":1},"
+                        "\"mappings\":{\"dynamic\":\"strict\"},"
+                        "\"aliases\":{\"movies_build\":{}}}");
+    /* nested under index: moved flat (both would be refused) */
+    expect_loading_body("{\"index\":{\"refresh_interval\":\"5s\",\"number_of_replicas\":0}}",
+                        "{\"settings\":{\"index\":{\"number_of_replicas\":0},"
+                        "\"refresh_interval\":\"-1\"},"
+                        "\"mappings\":{\"dynamic\":\"strict\"},"
+                        "\"aliases\":{\"movies_build\":{}}}");
+    /* none set, or no settings at all */
+    expect_loading_body("{}", "{\"settings\":{\"refresh_interval\":\"-1\"},"
+                              "\"mappings\":{\"dynamic\":\"strict\"},"
+                              "\"aliases\":{\"movies_build\":{}}}");
+    json_error_t error;
+    json_t *bare = json_loads("{\"mappings\":{}}", 0, &error);
+    char *body = es_dialect.create_body(bare, NULL, REFRESH_OFF);
+    assert_json_text(body, "{\"settings\":{\"refresh_interval\":\"-1\"},\"mappings\":{}}");
+    assert_null(json_object_get(bare, "settings"));
+    free(body);
+    json_decref(bare);
+}
+
+/* The settings body that makes an index of a file whose settings are
+ * settings searchable again. */
+static void expect_searchable_body(const char *settings, const char *expected)
+{
+    json_t *file = file_with_settings(settings);
+    char *body = es_dialect.searchable_settings_body(file);
+    assert_json_text(body, expected);
+    free(body);
+    json_decref(file);
+}
+
+static void test_searchable_settings_body(void **state)
+{
+    (void)state;
+    expect_searchable_body("{\"refresh_interval\":\"1s\"}",
+                           "{\"index\":{\"refresh_interval\":\"1s\"}}");
+    expect_searchable_body("{\"index\":{\"refresh_interval\":\"30s\"}}",
+                           "{\"index\":{\"refresh_interval\":\"30s\"}}");
+    /* flat wins over nested, as the engine reads them */
+    expect_searchable_body("{\"refresh_interval\":\"2s\",\"index\":{\"refresh_interval\":\"3s\"}}",
+                           "{\"index\":{\"refresh_interval\":\"2s\"}}");
+    /* none: null, the engine's default */
+    expect_searchable_body("{}", "{\"index\":{\"refresh_interval\":null}}");
+    expect_searchable_body("{\"number_of_shards\":1}", "{\"index\":{\"refresh_interval\":null}}");
+    char *path = es_dialect.settings_path("movies_20240101000000000");
+    assert_string_equal(path, "/movies_20240101000000000/_settings");
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +248,8 @@ int main(void)
         cmocka_unit_test(test_different_mapping),
         cmocka_unit_test(test_unreadable_response),
         cmocka_unit_test(test_shipped_mapping_files_parse),
+        cmocka_unit_test(test_loading_body_turns_refresh_off),
+        cmocka_unit_test(test_searchable_settings_body),
     };
     return cmocka_run_group_tests_name("index_setup", tests, setup, teardown);
 }

@@ -18,6 +18,14 @@ static size_t pop_all(struct inflight *win, size_t *out)
     return n;
 }
 
+/* Starts win with room for n batches and opens all n, into slots. */
+static void open_all(struct inflight *win, size_t n, size_t *slots)
+{
+    inflight_init(win, n);
+    for (size_t i = 0; i < n; i++)
+        slots[i] = inflight_open(win);
+}
+
 static void test_in_order_answers_pop_at_once(void **state)
 {
     (void)state;
@@ -41,10 +49,8 @@ static void test_out_of_order_answers_wait_for_their_predecessors(void **state)
 {
     (void)state;
     struct inflight win;
-    inflight_init(&win, 4);
     size_t s[4];
-    for (int i = 0; i < 4; i++)
-        s[i] = inflight_open(&win);
+    open_all(&win, 4, s);
     assert_true(inflight_full(&win));
     size_t popped[4];
     /* The last two are answered first: nothing may move. */
@@ -68,10 +74,8 @@ static void test_a_failed_batch_keeps_everything_after_it(void **state)
     /* Batch 1 of 0..2 never answers (it failed): 0 moves, 2 stays although
      * answered, so a restart reads from the end of 0. */
     struct inflight win;
-    inflight_init(&win, 3);
     size_t s[3];
-    for (int i = 0; i < 3; i++)
-        s[i] = inflight_open(&win);
+    open_all(&win, 3, s);
     inflight_done(&win, s[2]);
     inflight_done(&win, s[0]);
     size_t popped[3];

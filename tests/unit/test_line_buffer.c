@@ -35,6 +35,20 @@ static void feed_in_pieces(struct line_buffer *lb, const char *text, size_t piec
         line_buffer_feed(lb, text + at, len - at < piece ? len - at : piece, collect, seen);
 }
 
+/* Feeds text to a buffer of the given limit in pieces of every size from
+ * 1 to max_piece; each time the handler must see want. */
+static void expect_lines(size_t limit, const char *text, size_t max_piece, const char *want)
+{
+    for (size_t piece = 1; piece <= max_piece; piece++) {
+        struct line_buffer lb;
+        struct seen seen = {0};
+        line_buffer_init(&lb, limit);
+        feed_in_pieces(&lb, text, piece, &seen);
+        assert_string_equal(seen.text, want);
+        line_buffer_free(&lb);
+    }
+}
+
 /* Lines come out whole however the bytes are cut. */
 static void test_whole_lines_any_piece_size(void **unused)
 {
@@ -59,28 +73,14 @@ static void test_whole_lines_any_piece_size(void **unused)
 static void test_long_line_is_cut_and_tail_dropped(void **unused)
 {
     (void)unused;
-    for (size_t piece = 1; piece <= 20; piece++) {
-        struct line_buffer lb;
-        struct seen seen = {0};
-        line_buffer_init(&lb, 5);
-        feed_in_pieces(&lb, "abcdefghij\nxy\n", piece, &seen);
-        assert_string_equal(seen.text, "abcde(cut)|xy");
-        line_buffer_free(&lb);
-    }
+    expect_lines(5, "abcdefghij\nxy\n", 20, "abcde(cut)|xy");
 }
 
 /* A line of exactly the limit is whole, not cut. */
 static void test_line_of_exactly_the_limit_is_whole(void **unused)
 {
     (void)unused;
-    for (size_t piece = 1; piece <= 8; piece++) {
-        struct line_buffer lb;
-        struct seen seen = {0};
-        line_buffer_init(&lb, 5);
-        feed_in_pieces(&lb, "abcde\nabcdef\n", piece, &seen);
-        assert_string_equal(seen.text, "abcde|abcde(cut)");
-        line_buffer_free(&lb);
-    }
+    expect_lines(5, "abcde\nabcdef\n", 8, "abcde|abcde(cut)");
 }
 
 /* Finishing after a cut line hands nothing more on. */

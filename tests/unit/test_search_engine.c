@@ -14,6 +14,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit_helpers.h"
+
 /* text must be read as distribution and version. */
 static void expect_identity(const char *text, const char *distribution, const char *version)
 {
@@ -103,25 +105,21 @@ static void test_index_creation(void **state)
 {
     (void)state;
     assert_string_equal(es_dialect.bulk_path, "/_bulk?require_alias=true");
-    char *path = es_dialect.mapping_path("movies");
-    assert_string_equal(path, "/movies/_mapping");
-    free(path);
-    path = es_dialect.create_path("movies");
-    assert_string_equal(path, "/movies");
-    free(path);
+    UT_ASSERT_STRING_FREE(es_dialect.mapping_path("movies"), "/movies/_mapping");
+    UT_ASSERT_STRING_FREE(es_dialect.create_path("movies"), "/movies");
     /* the mapping file as it is */
     json_error_t error;
     json_t *definition = json_loads("{\"settings\":{\"refresh_interval\":\"1s\"},"
                                     "\"mappings\":{\"dynamic\":\"strict\"}}",
                                     0, &error);
     assert_non_null(definition);
-    char *body = es_dialect.create_body(definition, NULL);
+    char *body = es_dialect.create_body(definition, NULL, REFRESH_AS_FILE);
     json_t *sent = json_loads(body, 0, &error);
     assert_true(json_equal(sent, definition));
     free(body);
     json_decref(sent);
     /* with an alias: created together, the file itself untouched */
-    body = es_dialect.create_body(definition, "movies_build");
+    body = es_dialect.create_body(definition, "movies_build", REFRESH_AS_FILE);
     sent = json_loads(body, 0, &error);
     assert_non_null(json_object_get(json_object_get(sent, "aliases"), "movies_build"));
     assert_null(json_object_get(definition, "aliases"));
@@ -167,12 +165,8 @@ static void test_mget(void **state)
 {
     (void)state;
     const char *ids[] = {"a", "b"};
-    char *body = es_dialect.mget_body(ids, 2);
-    assert_string_equal(body, "{\"ids\":[\"a\",\"b\"]}");
-    free(body);
-    char *path = es_dialect.mget_path("movies", false);
-    assert_string_equal(path, "/movies/_mget?_source=false");
-    free(path);
+    UT_ASSERT_STRING_FREE(es_dialect.mget_body(ids, 2), "{\"ids\":[\"a\",\"b\"]}");
+    UT_ASSERT_STRING_FREE(es_dialect.mget_path("movies", false), "/movies/_mget?_source=false");
     const char *answer = "{\"docs\":[{\"_id\":\"a\",\"found\":true,\"_source\":{\"x\":2}},"
                          "{\"_id\":\"b\",\"found\":false}]}";
     bool found[2];
@@ -203,12 +197,10 @@ static void test_alias_actions(void **state)
                               "\"movies_20260101000000000\",\"alias\":\"movies_build\"}}]}");
     free(body);
     assert_string_equal(es_dialect.aliases_path, "/_aliases");
-    char *path = es_dialect.list_path("movies_");
-    assert_string_equal(path, "/_cat/indices/movies_*?format=json&h=index");
-    free(path);
-    path = es_dialect.delete_path("movies_20260101000000000");
-    assert_string_equal(path, "/movies_20260101000000000");
-    free(path);
+    UT_ASSERT_STRING_FREE(es_dialect.list_path("movies_"),
+                          "/_cat/indices/movies_*?format=json&h=index");
+    UT_ASSERT_STRING_FREE(es_dialect.delete_path("movies_20260101000000000"),
+                          "/movies_20260101000000000");
 }
 
 /* Which concrete index a mapping answer is about; the index listing. */

@@ -562,23 +562,23 @@ static void test_unreadable_path(void **state)
 static void test_source_name(void **state)
 {
     (void)state;
+    static const struct {
+        const char *path, *name;
+    } cases[] = {
+        {"sql/movies/person.sql", "person"},
+        {"/etc/etl/sql/movies/change_log.sql", "change_log"},
+        {"film_work.sql", "film_work"},
+        {"genre", "genre"},
+        {"dir/query.txt", "query.txt"},
+        {"dir/a.sql.sql", "a.sql"},
+        {"dir/.sql", ".sql"},
+        {"dir/x.sql", "x"},
+    };
     char name[STATE_SOURCE_NAME_MAX];
-    state_source_name("sql/movies/person.sql", name, sizeof name);
-    assert_string_equal(name, "person");
-    state_source_name("/etc/etl/sql/movies/change_log.sql", name, sizeof name);
-    assert_string_equal(name, "change_log");
-    state_source_name("film_work.sql", name, sizeof name);
-    assert_string_equal(name, "film_work");
-    state_source_name("genre", name, sizeof name);
-    assert_string_equal(name, "genre");
-    state_source_name("dir/query.txt", name, sizeof name);
-    assert_string_equal(name, "query.txt");
-    state_source_name("dir/a.sql.sql", name, sizeof name);
-    assert_string_equal(name, "a.sql");
-    state_source_name("dir/.sql", name, sizeof name);
-    assert_string_equal(name, ".sql");
-    state_source_name("dir/x.sql", name, sizeof name);
-    assert_string_equal(name, "x");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        state_source_name(cases[i].path, name, sizeof name);
+        assert_string_equal(name, cases[i].name);
+    }
     char small[5];
     state_source_name("sql/movies/person.sql", small, sizeof small);
     assert_string_equal(small, "pers");

@@ -29,25 +29,28 @@
 /* 2026-11-25T09:00:00.123Z */
 #define BATCH_WALL_MS 1795597200123LL
 
+/* Asserts that line has the field key and that its value is want.  A
+ * macro, so that a failure names the test's line. */
+#define EXPECT_FIELD(line, key, want)                                                              \
+    do {                                                                                           \
+        char field_[64] = "(not written)";                                                         \
+        assert_true(logfmt_get((line), (key), field_, sizeof field_));                             \
+        assert_string_equal(field_, (want));                                                       \
+    } while (0)
+
 /* Plain and quoted values, escapes, absent keys, keys inside values. */
 static void test_logfmt_get(void **unused)
 {
     (void)unused;
     char value[64];
-    assert_true(logfmt_get(BATCH_LINE, "docs", value, sizeof value));
-    assert_string_equal(value, "480");
-    assert_true(logfmt_get(BATCH_LINE, "cursor_modified", value, sizeof value));
-    assert_string_equal(value, "2021-06-16 20:14:09.247396+00");
-    assert_true(logfmt_get(BATCH_LINE, "took_ms", value, sizeof value));
-    assert_string_equal(value, "52");
+    EXPECT_FIELD(BATCH_LINE, "docs", "480");
+    EXPECT_FIELD(BATCH_LINE, "cursor_modified", "2021-06-16 20:14:09.247396+00");
+    EXPECT_FIELD(BATCH_LINE, "took_ms", "52");
     assert_false(logfmt_get(BATCH_LINE, "doc", value, sizeof value));
     const char *tricky = "msg=\"say \\\"docs=9\\\" a\\\\b\\n\\x01\" docs=3 empty=\"\" bare";
-    assert_true(logfmt_get(tricky, "msg", value, sizeof value));
-    assert_string_equal(value, "say \"docs=9\" a\\b\n\x01");
-    assert_true(logfmt_get(tricky, "docs", value, sizeof value));
-    assert_string_equal(value, "3");
-    assert_true(logfmt_get(tricky, "empty", value, sizeof value));
-    assert_string_equal(value, "");
+    EXPECT_FIELD(tricky, "msg", "say \"docs=9\" a\\b\n\x01");
+    EXPECT_FIELD(tricky, "docs", "3");
+    EXPECT_FIELD(tricky, "empty", "");
     assert_false(logfmt_get(tricky, "bare", value, sizeof value));
     char small[4];
     assert_true(logfmt_get(BATCH_LINE, "source", small, sizeof small));

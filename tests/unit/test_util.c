@@ -64,9 +64,7 @@ static void test_buffer(void **state)
 static void test_xasprintf(void **state)
 {
     (void)state;
-    char *text = xasprintf("%s-%d-%05.1f", "a", 42, 3.25);
-    assert_string_equal(text, "a-42-003.2");
-    free(text);
+    UT_ASSERT_STRING_FREE(xasprintf("%s-%d-%05.1f", "a", 42, 3.25), "a-42-003.2");
 }
 
 static void test_read_whole_file(void **state)

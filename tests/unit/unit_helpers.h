@@ -1,6 +1,8 @@
-/* unit_helpers.h - temp directories and files for the cmocka unit tests.
- * Header-only (static inline) so that every tests/unit/test_NAME.c stays one
- * translation unit, as the Makefile builds them. */
+/* unit_helpers.h - what the cmocka unit tests share: temp directories and
+ * files, and the assertions more than one test makes.  Header-only (static
+ * inline, and macros where a failure should name the caller's line) so
+ * that every tests/unit/test_NAME.c stays one translation unit, as the
+ * Makefile builds them.  Include it after cmocka.h. */
 #ifndef ETL_UNIT_HELPERS_H
 #define ETL_UNIT_HELPERS_H
 
@@ -75,6 +77,15 @@ static inline char *ut_temp_file(const char *dir, const char *text)
     }
     return path;
 }
+
+/* Asserts that got, a string the code under test malloc'ed, is want, then
+ * frees it.  A macro, so that a failure names the test's line. */
+#define UT_ASSERT_STRING_FREE(got, want)                                                           \
+    do {                                                                                           \
+        char *ut_got_ = (got);                                                                     \
+        assert_string_equal(ut_got_, (want));                                                      \
+        free(ut_got_);                                                                             \
+    } while (0)
 
 /* Number of entries in dir, "." and ".." aside; -1 when it cannot be read. */
 static inline int ut_count_entries(const char *dir)

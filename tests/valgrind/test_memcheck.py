@@ -15,8 +15,8 @@ import subprocess
 
 import pytest
 
-from etlproc import REPO_ROOT, EtlProcess, all_documents, make_config, wait_until
-from expected_docs import assert_documents_match
+from etlproc import REPO_ROOT, EtlProcess, all_documents, make_config, wait_caught_up, wait_until
+from expected_docs import assert_index_matches
 
 # Set apart from any exit status the programs use (78, 75, ...).
 ERROR_EXIT = 99
@@ -79,11 +79,6 @@ def assert_worker_clean(worker, logs, returncode):
     assert_clean(logs, "etl-worker", returncode)
 
 
-def wait_caught_up(worker, what):
-    worker.wait_for(lambda ev: any(e.get("msg") == "caught up" for e in ev),
-                    timeout=LOAD_TIMEOUT_S, what=f"{what} under memcheck")
-
-
 def test_movies_under_memcheck(tmp_path, pg, es, catalog, bin_dir):
     """The full load of the sample into movies, then a film's title and a
     genre's name changed (the fan-out through a second source)."""
@@ -92,8 +87,8 @@ def test_movies_under_memcheck(tmp_path, pg, es, catalog, bin_dir):
     worker, logs = start_under_memcheck(tmp_path, bin_dir, config, "movies")
     app = pg.connect("app", catalog)
     try:
-        wait_caught_up(worker, "the full load")
-        assert_documents_match(app, "movies", all_documents(es, index))
+        wait_caught_up(worker, timeout=LOAD_TIMEOUT_S, what="the full load under memcheck")
+        assert_index_matches(app, "movies", es, index)
         with app.cursor() as cur:
             cur.execute("SELECT id::text FROM content.film_work ORDER BY id LIMIT 1")
             fid = cur.fetchone()[0]
@@ -110,7 +105,7 @@ def test_movies_under_memcheck(tmp_path, pg, es, catalog, bin_dir):
             renamed = [d for d in docs.values() if "Memcheck" in (d.get("genres") or [])]
             return docs[fid]["title"] == "memcheck" and len(renamed) == films
         wait_until(synced, timeout=LOAD_TIMEOUT_S, what="the changes under memcheck")
-        assert_documents_match(app, "movies", all_documents(es, index))
+        assert_index_matches(app, "movies", es, index)
         returncode = worker.stop(timeout=STOP_TIMEOUT_S)
     finally:
         app.close()
@@ -125,8 +120,8 @@ def test_full_load_under_memcheck(name, tmp_path, pg, es, catalog, bin_dir):
     worker, logs = start_under_memcheck(tmp_path, bin_dir, config, name)
     app = pg.connect("app", catalog)
     try:
-        wait_caught_up(worker, "the full load")
-        assert_documents_match(app, name, all_documents(es, names[name]))
+        wait_caught_up(worker, timeout=LOAD_TIMEOUT_S, what="the full load under memcheck")
+        assert_index_matches(app, name, es, names[name])
         returncode = worker.stop(timeout=STOP_TIMEOUT_S)
     finally:
         app.close()

@@ -5,22 +5,16 @@ import os
 import pathlib
 import re
 import secrets
-import socket
 import subprocess
 
 import requests
+
+from etlproc import free_port
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
 NATIVE = REPO_ROOT / "compose" / "native"
 ADMIN_DIR = REPO_ROOT / "compose" / "admin"
 ADMIN_VENV_DEFAULT = pathlib.Path(os.environ.get("ADMIN_VENV") or ADMIN_DIR / ".venv")
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that is free now (the kernel's pick)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class AdminStack:

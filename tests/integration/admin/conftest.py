@@ -1,4 +1,4 @@
-"""Fixtures of the admin-panel tests (issue 5): the panel itself, run natively
+"""Fixtures of the admin-panel tests: the panel itself, run natively
 by compose/native/admin.sh (gunicorn behind Debian's nginx) against the
 session's PostgreSQL cluster.
 

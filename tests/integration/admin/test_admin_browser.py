@@ -1,4 +1,4 @@
-"""In a real browser (issue 5): headless Debian Chromium, driven by
+"""In a real browser, as an editor uses the panel: headless Debian Chromium, driven by
 playwright-core (tests/browser/edit_film.mjs), logs in to the admin panel
 behind nginx, changes a film's title and saves it.  Then PostgreSQL holds the
 new title with a newer `modified`, and the movies worker, running all along,

@@ -1,4 +1,4 @@
-"""The admin panel through nginx, with real processes (issue 5): gunicorn
+"""The admin panel through nginx, with real processes: gunicorn
 answers the pages, nginx serves the static files itself, Russian by default,
 the catalogue's admin pages, and the settings' safe defaults.
 """
@@ -12,7 +12,8 @@ import uuid
 
 import requests
 
-from admin_helpers import csrf_token, free_port
+from admin_helpers import csrf_token
+from etlproc import free_port
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

@@ -1,4 +1,4 @@
-"""Database roles (issue 5), by running the statements and asserting the errors:
+"""Database roles, by running the statements and asserting the errors:
 the admin panel's role `app` reads and writes rows but creates, alters and
 drops nothing and stays out of schemas it has no business in; the ETL's role
 `etl` writes nothing at all.
@@ -14,25 +14,22 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
+from etlproc import transaction
+
 CONTENT_TABLES = ["film_work", "genre", "person", "genre_film_work", "person_film_work", "change_log"]
 
 
-def run(pg, role, dbname, sql, params=None):
+def run(pg, role, dbname, statement, params=None):
     """Runs one statement as role in a transaction that is rolled back; returns rows."""
-    conn = pg.connect(role, dbname, autocommit=False)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else cur.rowcount
-    finally:
-        conn.rollback()
-        conn.close()
+    with transaction(pg, role, dbname, commit=False) as cur:
+        cur.execute(statement, params)
+        return cur.fetchall() if cur.description else cur.rowcount
 
 
-def refused(pg, role, dbname, sql):
-    """Asserts that role may not run sql: PostgreSQL answers 42501 (insufficient privilege)."""
+def refused(pg, role, dbname, statement):
+    """Asserts that role may not run statement: PostgreSQL answers 42501 (insufficient privilege)."""
     with pytest.raises(psycopg2.errors.InsufficientPrivilege) as info:
-        run(pg, role, dbname, sql)
+        run(pg, role, dbname, statement)
     return str(info.value)
 
 
@@ -57,65 +54,55 @@ def private_schema(pg, admin_db):
 
 
 def test_app_reads_and_writes_content_rows(pg, admin_db, admin_stack):
-    conn = pg.connect("app", admin_db, autocommit=False)
-    try:
-        with conn.cursor() as cur:
-            for table in CONTENT_TABLES[:5]:
-                cur.execute(f"SELECT count(*) FROM content.{table}")
-                assert cur.fetchone()[0] > 0
-            film, genre, person = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-            cur.execute(
-                "INSERT INTO content.film_work (id, title, type) VALUES (%s, 'Role test', 'movie')",
-                (str(film),),
-            )
-            cur.execute("INSERT INTO content.genre (id, name) VALUES (%s, 'Role genre')", (str(genre),))
-            cur.execute("INSERT INTO content.person (id, full_name) VALUES (%s, 'Role P.')", (str(person),))
-            cur.execute(
-                "INSERT INTO content.genre_film_work (id, genre_id, film_work_id) VALUES (%s, %s, %s)",
-                (str(uuid.uuid4()), str(genre), str(film)),
-            )
-            cur.execute(
-                "INSERT INTO content.person_film_work (id, person_id, film_work_id, role)"
-                " VALUES (%s, %s, %s, 'actor')",
-                (str(uuid.uuid4()), str(person), str(film)),
-            )
-            cur.execute("UPDATE content.film_work SET title = 'Role test 2' WHERE id = %s", (str(film),))
-            assert cur.rowcount == 1
-            cur.execute("UPDATE content.person SET full_name = 'Role Q.' WHERE id = %s", (str(person),))
-            cur.execute("DELETE FROM content.genre_film_work WHERE film_work_id = %s", (str(film),))
-            cur.execute("DELETE FROM content.film_work WHERE id = %s", (str(film),))
-            assert cur.rowcount == 1
-            cur.execute("DELETE FROM content.genre WHERE id = %s", (str(genre),))
-            cur.execute("DELETE FROM content.person WHERE id = %s", (str(person),))
-            # the triggers (run with the writer's rights) logged what the ETL needs
-            cur.execute("SELECT count(*) FROM content.change_log WHERE film_work_id = %s", (str(film),))
-            assert cur.fetchone()[0] >= 3
-    finally:
-        conn.rollback()
-        conn.close()
+    with transaction(pg, "app", admin_db, commit=False) as cur:
+        for table in CONTENT_TABLES[:5]:
+            cur.execute(f"SELECT count(*) FROM content.{table}")
+            assert cur.fetchone()[0] > 0
+        film, genre, person = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        cur.execute(
+            "INSERT INTO content.film_work (id, title, type) VALUES (%s, 'Role test', 'movie')",
+            (str(film),),
+        )
+        cur.execute("INSERT INTO content.genre (id, name) VALUES (%s, 'Role genre')", (str(genre),))
+        cur.execute("INSERT INTO content.person (id, full_name) VALUES (%s, 'Role P.')", (str(person),))
+        cur.execute(
+            "INSERT INTO content.genre_film_work (id, genre_id, film_work_id) VALUES (%s, %s, %s)",
+            (str(uuid.uuid4()), str(genre), str(film)),
+        )
+        cur.execute(
+            "INSERT INTO content.person_film_work (id, person_id, film_work_id, role)"
+            " VALUES (%s, %s, %s, 'actor')",
+            (str(uuid.uuid4()), str(person), str(film)),
+        )
+        cur.execute("UPDATE content.film_work SET title = 'Role test 2' WHERE id = %s", (str(film),))
+        assert cur.rowcount == 1
+        cur.execute("UPDATE content.person SET full_name = 'Role Q.' WHERE id = %s", (str(person),))
+        cur.execute("DELETE FROM content.genre_film_work WHERE film_work_id = %s", (str(film),))
+        cur.execute("DELETE FROM content.film_work WHERE id = %s", (str(film),))
+        assert cur.rowcount == 1
+        cur.execute("DELETE FROM content.genre WHERE id = %s", (str(genre),))
+        cur.execute("DELETE FROM content.person WHERE id = %s", (str(person),))
+        # the triggers (run with the writer's rights) logged what the ETL needs
+        cur.execute("SELECT count(*) FROM content.change_log WHERE film_work_id = %s", (str(film),))
+        assert cur.fetchone()[0] >= 3
 
 
 def test_app_reads_and_writes_its_own_tables(pg, admin_db, admin_stack):
-    conn = pg.connect("app", admin_db, autocommit=False)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "INSERT INTO admin.django_session (session_key, session_data, expire_date)"
-                " VALUES ('roletest', 'x', now() + interval '1 day')"
-            )
-            cur.execute("UPDATE admin.django_session SET session_data = 'y' WHERE session_key = 'roletest'")
-            cur.execute("SELECT session_data FROM admin.django_session WHERE session_key = 'roletest'")
-            assert cur.fetchone() == ("y",)
-            cur.execute("DELETE FROM admin.django_session WHERE session_key = 'roletest'")
-            assert cur.rowcount == 1
-            # identity columns: app inserts rows with generated ids
-            cur.execute(
-                "INSERT INTO admin.auth_group (name) VALUES ('role test') RETURNING id"
-            )
-            assert cur.fetchone()[0] > 0
-    finally:
-        conn.rollback()
-        conn.close()
+    with transaction(pg, "app", admin_db, commit=False) as cur:
+        cur.execute(
+            "INSERT INTO admin.django_session (session_key, session_data, expire_date)"
+            " VALUES ('roletest', 'x', now() + interval '1 day')"
+        )
+        cur.execute("UPDATE admin.django_session SET session_data = 'y' WHERE session_key = 'roletest'")
+        cur.execute("SELECT session_data FROM admin.django_session WHERE session_key = 'roletest'")
+        assert cur.fetchone() == ("y",)
+        cur.execute("DELETE FROM admin.django_session WHERE session_key = 'roletest'")
+        assert cur.rowcount == 1
+        # identity columns: app inserts rows with generated ids
+        cur.execute(
+            "INSERT INTO admin.auth_group (name) VALUES ('role test') RETURNING id"
+        )
+        assert cur.fetchone()[0] > 0
 
 
 APP_REFUSED = [

@@ -1,9 +1,9 @@
-"""The Docker stack without a Docker engine (issue 5): Debian's docker-compose
+"""The Docker stack without a Docker engine: Debian's docker-compose
 validates compose/docker-compose.yml with compose/.env.example, and every
 path, script, build context and variable the file names is really there and
-agrees with the rest of the repository.  tests/compose/ (make test-compose,
-issue 15) boots the stack for real; here, that its test override swaps only
-the registry images.
+agrees with the rest of the repository.  tests/compose/ (make test-compose)
+boots the stack for real; here, that its test override swaps only the
+registry images.
 """
 
 import copy

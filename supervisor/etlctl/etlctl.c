@@ -73,14 +73,10 @@ static void usage(FILE *out)
                  "                       config; 3605 with -s or $" SOCKET_ENV ")\n"
                  "  -j, --json           status as JSON\n"
                  "  -h, --help           this text\n"
-                 "  -V, --version        version\n\n"
-                 "Exit status: 0 done, 64 usage, 67 unknown worker name, 68 reindex: the\n"
-                 "worker is not running, 69 the supervisor is not running,\n"
-                 "verify: 0 equal (or repaired), 65 differs (or a rebuild was requested),\n"
-                 "69 PostgreSQL or the search engine unreachable; 75 no answer within the timeout "
-                 "/ busy / shutting down,\n"
-                 "76 unreadable reply,\n"
-                 "77 permission denied on the socket, 78 configuration.\n");
+                 "  -V, --version        version\n\n");
+    exit_status_print_usage(out, "Exit status:", EXIT_BY_ETLCTL);
+    exit_status_print_usage(
+        out, "Exit status of verify (after asking for a rebuild: as reindex):", EXIT_BY_VERIFY);
 }
 
 /* Where to connect: -s, else -c's control_socket, else the environment,

@@ -1,6 +1,7 @@
 /* logfmt_scan.h - reads fields back out of a logfmt line (the inverse of
- * log.h's logfmt_append_value), so the supervisor can follow what its
- * workers log: which worker wrote a line, its batch counts and cursor. */
+ * log.h's logfmt_append_value): the supervisor reads a line's worker= field
+ * to tell which worker wrote it (line_tag.c), and etlctl reads the fields
+ * of the status lines to give them as JSON (status_json.c). */
 #ifndef ETL_LOGFMT_SCAN_H
 #define ETL_LOGFMT_SCAN_H
 
