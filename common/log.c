@@ -91,6 +91,31 @@ static size_t append_raw(char *buf, size_t len, size_t cap, const char *text, si
     return len;
 }
 
+/* The characters a quoted logfmt value writes as a backslash and a second
+ * character; '\0' ends the list. */
+static const struct {
+    unsigned char raw;
+    char escaped;
+} named_escapes[] = {{'"', '"'}, {'\\', '\\'}, {'\n', 'n'}, {'\t', 't'}, {'\r', 'r'}, {'\0', '\0'}};
+
+/* Writes c as it stands in a quoted value into esc (at least 5 bytes):
+ * a named escape (\n), a hex escape for the other control characters, or
+ * c itself.  Returns its length. */
+static size_t escape_char(unsigned char c, char *esc, size_t size)
+{
+    for (size_t i = 0; named_escapes[i].raw != '\0'; i++) {
+        if (named_escapes[i].raw == c) {
+            esc[0] = '\\';
+            esc[1] = named_escapes[i].escaped;
+            return 2;
+        }
+    }
+    if (c < ' ' || c == 0x7f)
+        return (size_t)snprintf(esc, size, "\\x%02x", c);
+    esc[0] = (char)c;
+    return 1;
+}
+
 /* Appends a value in logfmt form; see log.h.  A quoted value that does not
  * fit is cut between characters, never inside an escape, and keeps its
  * closing quote, so the line stays valid logfmt. */
@@ -106,31 +131,7 @@ size_t logfmt_append_value(char *buf, size_t len, size_t cap, const char *value)
     len = append_raw(buf, len, content_cap, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
         char esc[8];
-        size_t n;
-        switch (*p) {
-        case '"':
-            n = (size_t)snprintf(esc, sizeof esc, "\\\"");
-            break;
-        case '\\':
-            n = (size_t)snprintf(esc, sizeof esc, "\\\\");
-            break;
-        case '\n':
-            n = (size_t)snprintf(esc, sizeof esc, "\\n");
-            break;
-        case '\t':
-            n = (size_t)snprintf(esc, sizeof esc, "\\t");
-            break;
-        case '\r':
-            n = (size_t)snprintf(esc, sizeof esc, "\\r");
-            break;
-        default:
-            if (*p < ' ' || *p == 0x7f)
-                n = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
-            else {
-                esc[0] = (char)*p;
-                n = 1;
-            }
-        }
+        size_t n = escape_char(*p, esc, sizeof esc);
         if (len + n >= content_cap)
             break;
         len = append_raw(buf, len, content_cap, esc, n);
