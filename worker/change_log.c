@@ -10,13 +10,24 @@
 
 #include <stdint.h>
 
-/* The state file holding the cursor is durable.  A failure retries this
+/* The position: every transaction below the xmin of the live window's start
+ * is read (its events visible in that snapshot, every window up to it
+ * done). */
+static void read_below(const struct worker *w, char *out, size_t size)
+{
+    if (!snapshot_bound(w->state.window.from, 0, out, size))
+        snprintf(out, size, "%s", CURSOR_START.txid);
+}
+
+/* The state file holding the window is durable.  A failure retries this
  * report only: the batch is done and is not sent again. */
 enum step change_log_report_position(struct worker *w)
 {
     while (w->position_dirty) {
-        enum pg_failure failure = pg_source_report_position(
-            &w->pg, w->idx->name, CHANGE_LOG_SOURCE, &w->state.sources[w->change_log].cursor);
+        char below[CURSOR_TEXT_MAX];
+        read_below(w, below, sizeof below);
+        enum pg_failure failure =
+            pg_source_report_position(&w->pg, w->idx->name, CHANGE_LOG_SOURCE, below);
         if (failure == PG_OK) {
             w->position_dirty = false;
             break;
@@ -58,11 +69,12 @@ enum step change_log_check_gap(struct worker *w, bool *pruned_past)
     *pruned_past = false;
     if (!w->has_change_log || w->state.phase != LIFECYCLE_SERVING)
         return STEP_OK;
-    const struct cursor *cursor = &w->state.sources[w->change_log].cursor;
+    char below[CURSOR_TEXT_MAX];
+    read_below(w, below, sizeof below);
     bool above;
-    char watermark[2 * CURSOR_TEXT_MAX];
+    char watermark[CURSOR_TEXT_MAX];
     enum pg_failure failure =
-        pg_source_pruned_above(&w->pg, cursor, &above, watermark, sizeof watermark);
+        pg_source_pruned_above(&w->pg, below, &above, watermark, sizeof watermark);
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
     if (!above)
@@ -70,9 +82,8 @@ enum step change_log_check_gap(struct worker *w, bool *pruned_past)
     struct log_line *line =
         log_begin(LOG_ERROR, "change_log pruned past this worker's position; full reload");
     log_str(line, "index", w->idx->index);
-    log_str(line, "cursor_modified", cursor->modified);
-    log_str(line, "cursor_id", cursor->id);
-    log_str(line, "pruned_up_to", watermark);
+    log_str(line, "read_below_txid", below);
+    log_str(line, "pruned_up_to_txid", watermark);
     log_end(line);
     *pruned_past = true;
     return STEP_OK;

@@ -1,25 +1,28 @@
-"""The database side of "no change is ever lost" (etc/postgres/sql/20-etl.sql):
+"""The database side of exact change capture (etc/postgres/sql/20-etl.sql,
+docs/architecture.md "Change capture by transaction snapshots"):
 
-- content.etl_horizon(since) waits for every transaction that can still
-  commit rows of this database: open ones of any backend, and prepared ones
-  (two-phase commit), whose start time is unknowable; it ignores other
-  databases.  content.etl_horizon_holder(since) says what holds it back, and
-  content.etl_preflight() why it cannot be computed at all.
-- app adds to content.change_log only through the triggers.
-- change_log retention: content.etl_prune_change_log() deletes only what every
-  named index has read (content.etl_report_position()), and any other deletion
-  raises a watermark (content.etl_change_log_pruned()) that a worker can check.
+- every row the ETL reads, and every change_log event, carries the id of
+  the transaction that wrote it (txid), stamped by triggers that fire
+  always: under session_replication_role = replica too;
+- the rows visible in one snapshot and not in the one before are exactly
+  the transactions committed between the two, whatever was open meanwhile;
+- content.etl_snapshot_holder(snap) names the oldest transaction in
+  progress at a snapshot, content.etl_preflight() why the worker cannot
+  read here (a standby, a trigger that does not fire always);
+- app adds to content.change_log only through the triggers;
+- change_log retention by transaction id: content.etl_prune_change_log()
+  deletes only what every named index has read
+  (content.etl_report_position()), and any other deletion raises a
+  watermark (content.etl_change_log_pruned()) that a worker can check;
 - etc/postgres/init.sh never puts a password on a command line.
 
 What cannot be tested here: a standby (etl_preflight() refuses one through
 pg_is_in_recovery(); the throwaway cluster has no replica).
 """
 
-import datetime
 import os
 import shutil
 import subprocess
-import time
 import uuid
 
 import psycopg2
@@ -27,8 +30,6 @@ import psycopg2.errors
 import pytest
 
 from etlproc import sql
-
-SECOND = datetime.timedelta(seconds=1)
 
 
 def one(conn, statement, params=None):
@@ -71,13 +72,13 @@ def prepared(pg):
         gid = "etl-test-" + uuid.uuid4().hex[:12]
         with conn.cursor() as cur:
             cur.execute("BEGIN")
-            cur.execute("SELECT now(), txid_current()")
-            started = cur.fetchone()[0]
             for statement, params in statements:
                 cur.execute(statement, params)
+            cur.execute("SELECT pg_current_xact_id()::text")
+            txid = cur.fetchone()[0]
             cur.execute("PREPARE TRANSACTION %s", (gid,))
         made.append((dbname, gid))
-        return gid, started
+        return gid, txid
 
     try:
         yield prepare
@@ -93,139 +94,122 @@ def prepared(pg):
                 conn.close()
 
 
-def horizon(etl, since=None):
-    """content.etl_horizon(since) as text ('-infinity' stays readable)."""
-    if since is None:
-        return one(etl, "SELECT content.etl_horizon()::text")[0]
-    return one(etl, "SELECT content.etl_horizon(%s)::text", (since,))[0]
+def snapshot(conn):
+    return one(conn, "SELECT pg_current_snapshot()::text")[0]
 
 
-def horizon_ts(etl, since=None):
-    if since is None:
-        return one(etl, "SELECT content.etl_horizon()")[0]
-    return one(etl, "SELECT content.etl_horizon(%s)", (since,))[0]
+def films_between(conn, old, new):
+    """The film ids the shipped query shape reads in the window (old, new]."""
+    return {r[0] for r in sql(conn,
+        "SELECT id::text FROM content.film_work"
+        " WHERE txid >= pg_snapshot_xmin(%s::pg_snapshot)"
+        "   AND txid < pg_snapshot_xmax(%s::pg_snapshot)"
+        "   AND pg_visible_in_snapshot(txid, %s::pg_snapshot)"
+        "   AND NOT pg_visible_in_snapshot(txid, %s::pg_snapshot)", (old, new, new, old))}
 
 
 # ---------------------------------------------------------------------------
-# The horizon.
+# Stamps and windows.
 
 
-def test_prepared_transaction_holds_the_horizon(pg, catalog, conns, prepared):
-    """After PREPARE TRANSACTION the writer leaves pg_stat_activity, but its
-    rows (stamped with its start) appear only at COMMIT PREPARED: until then
-    the horizon must not pass the caller's cursor."""
-    writer = conns("app")
+def test_rows_and_events_carry_their_transaction(pg, catalog, conns):
+    app = conns("app", autocommit=False)
+    (film, other) = [r[0] for r in sql(app, "SELECT id::text FROM content.film_work ORDER BY id LIMIT 2")]
+    sql(app, "UPDATE content.film_work SET title = 'Stamped', txid = '5' WHERE id = %s", (film,))
+    sql(app, "DELETE FROM content.film_work WHERE id = %s", (other,))
+    (txid,) = one(app, "SELECT pg_current_xact_id()::text")
+    app.commit()
+    # The trigger stamps it, whatever the writer put there.
+    assert one(app, "SELECT txid::text FROM content.film_work WHERE id = %s", (film,)) == (txid,)
+    assert (txid,) in sql(app, "SELECT txid::text FROM content.change_log WHERE film_work_id = %s",
+                          (other,))
+    app.rollback()
+
+
+def test_triggers_fire_always(pg, catalog, conns):
+    """Every trigger of content fires always: in replication apply workers
+    and under session_replication_role = replica, as the sample loader and
+    pg_restore --disable-triggers-free restores run."""
+    admin = conns("postgres")
+    assert {r[2] for r in sql(admin, "SELECT * FROM content.etl_triggers()")} == {"A"}
+    (film, other) = [r[0] for r in sql(admin, "SELECT id::text FROM content.film_work ORDER BY id LIMIT 2")]
+    replica = conns("postgres", autocommit=False)
+    sql(replica, "SET session_replication_role = replica")
+    sql(replica, "UPDATE content.film_work SET title = 'As a replica' WHERE id = %s", (film,))
+    sql(replica, "DELETE FROM content.film_work WHERE id = %s", (other,))
+    (txid,) = one(replica, "SELECT pg_current_xact_id()::text")
+    replica.commit()
+    assert one(admin, "SELECT txid::text FROM content.film_work WHERE id = %s", (film,)) == (txid,)
+    assert one(admin, "SELECT count(*) FROM content.change_log WHERE film_work_id = %s",
+               (other,))[0] > 0
+
+
+def test_a_window_reads_what_committed_between_its_snapshots(pg, catalog, conns, prepared):
+    """Open readers, a long writer and a prepared transaction hold nothing
+    back but themselves; each transaction is read by the first window whose
+    end sees it committed, and by no other."""
     etl = conns("etl")
-    film = str(uuid.uuid4())
-    gid, started = prepared(writer, catalog, [
-        ("INSERT INTO content.film_work (id, title, type) VALUES (%s, 'Prepared', 'movie')",
-         (film,)),
-    ])
-    time.sleep(0.1)
-    # The worker's cursor: it cannot have passed the writer's start (the
-    # writer held the horizon while it was open).
-    since = started - SECOND
-    held = horizon_ts(etl, since)
-    assert held <= since
-    # No cursor given: nothing at all may be read.
-    assert horizon(etl) == "-infinity"
-    committer = conns("postgres")
-    sql(committer, "COMMIT PREPARED %s", (gid,))
-    after = horizon_ts(etl, since)
-    (modified,) = one(etl, "SELECT modified FROM content.film_work WHERE id = %s", (film,))
-    assert modified == started
-    # The row is now committed and inside the window the worker reads next.
-    assert since < modified < after
-
-
-def test_prepared_transaction_of_another_database_does_not_hold(pg, catalog, conns, prepared):
-    other = conns("postgres", "postgres")
-    prepared(other, "postgres")
-    etl = conns("etl")
-    since = one(etl, "SELECT now() - interval '1 hour'")[0]
-    before = one(etl, "SELECT clock_timestamp()")[0]
-    assert horizon_ts(etl, since) >= before
-    assert horizon_ts(etl) >= before
-
-
-def test_open_transaction_of_another_database_does_not_hold(pg, catalog, conns):
-    other = conns("postgres", "postgres", autocommit=False)
-    (started,) = one(other, "SELECT now()")  # opens a transaction there
-    time.sleep(0.1)
-    etl = conns("etl")
-    assert horizon_ts(etl) > started
-    other.rollback()
-
-
-def test_open_transaction_of_this_database_holds(pg, catalog, conns):
+    app = conns("app")
+    a, b, c = [r[0] for r in sql(app, "SELECT id::text FROM content.film_work ORDER BY id LIMIT 3")]
+    reader = conns("app", autocommit=False)
+    sql(reader, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    sql(reader, "SELECT count(*) FROM content.film_work")
+    s1 = snapshot(etl)
     writer = conns("app", autocommit=False)
-    (started,) = one(writer, "SELECT now()")
-    time.sleep(0.1)
+    sql(writer, "UPDATE content.film_work SET title = 'Long' WHERE id = %s", (a,))
+    gid, _ = prepared(conns("app"), catalog,
+                      [("UPDATE content.film_work SET title = 'Prepared' WHERE id = %s", (c,))])
+    sql(app, "UPDATE content.film_work SET title = 'Quick' WHERE id = %s", (b,))
+    s2 = snapshot(etl)
+    assert films_between(etl, s1, s2) == {b}
+    writer.commit()
+    sql(conns("postgres"), "COMMIT PREPARED %s", (gid,))
+    s3 = snapshot(etl)
+    assert films_between(etl, s2, s3) == {a, c}
+    assert films_between(etl, s3, snapshot(etl)) == set()
+    reader.rollback()
+
+
+def test_snapshot_holder(pg, catalog, conns, prepared):
     etl = conns("etl")
-    since = started - SECOND
-    assert horizon_ts(etl) <= started
-    assert horizon_ts(etl, since) <= started
-    writer.rollback()
-    assert horizon_ts(etl) > started
-
-
-def test_horizon_holder(pg, catalog, conns, prepared):
-    etl = conns("etl")
-    assert sql(etl, "SELECT * FROM content.etl_horizon_holder()") == []
-
-    # An open transaction: its pid and start, nothing of what it runs.
+    assert sql(etl, "SELECT * FROM content.etl_snapshot_holder(pg_current_snapshot())") == []
+    # A reader has no transaction id: it holds nothing.
+    reader = conns("app", autocommit=False)
+    sql(reader, "SELECT count(*) FROM content.genre")
+    assert sql(etl, "SELECT * FROM content.etl_snapshot_holder(pg_current_snapshot())") == []
+    # A writer: its pid and start, nothing of what it runs.
     writer = conns("app", autocommit=False)
     (started, pid) = one(writer, "SELECT now(), pg_backend_pid()")
-    sql(writer, "SELECT 'secret text' FROM content.genre LIMIT 1")
-    rows = sql(etl, "SELECT kind, detail, held_since FROM content.etl_horizon_holder()")
-    assert rows == [("transaction", f"pid={pid}", started)]
-    rows = sql(etl, "SELECT * FROM content.etl_horizon_holder(%s)", (started - SECOND,))
+    sql(writer, "UPDATE content.genre SET name = name WHERE id = (SELECT id FROM content.genre ORDER BY id LIMIT 1)")
+    rows = sql(etl, "SELECT kind, detail, held_since FROM content.etl_snapshot_holder(pg_current_snapshot())")
     assert rows == [("transaction", f"pid={pid}", started)]
     writer.rollback()
-    assert sql(etl, "SELECT * FROM content.etl_horizon_holder()") == []
-
+    reader.rollback()
     # A prepared transaction: its gid and when it was prepared.
-    gid, _ = prepared(conns("app"), catalog)
-    ((kind, detail, held_since),) = sql(etl, "SELECT * FROM content.etl_horizon_holder()")
+    gid, _ = prepared(conns("app"), catalog,
+                      [("UPDATE content.genre SET name = name WHERE id = (SELECT id FROM content.genre ORDER BY id LIMIT 1)", None)])
+    ((kind, detail, held_since),) = sql(etl, "SELECT * FROM content.etl_snapshot_holder(pg_current_snapshot())")
     assert (kind, detail) == ("prepared", f"gid={gid}")
     (prepared_at,) = one(conns("postgres"),
                          "SELECT prepared FROM pg_prepared_xacts WHERE gid = %s", (gid,))
     assert held_since == prepared_at
-    # With a cursor too (the horizon stops at the cursor because of it).
-    since = one(etl, "SELECT now() - interval '1 hour'")[0]
-    assert sql(etl, "SELECT kind, detail FROM content.etl_horizon_holder(%s)", (since,)) == [
-        ("prepared", f"gid={gid}")]
 
 
 def test_preflight_passes_on_a_primary(pg, catalog, conns):
-    etl = conns("etl")
-    assert one(etl, "SELECT content.etl_preflight()") == (None,)
+    assert one(conns("etl"), "SELECT content.etl_preflight()") == (None,)
 
 
-def test_preflight_refuses_track_activities_off(pg, catalog, conns):
-    # The failure: with track_activities off a session's transaction is
-    # invisible in pg_stat_activity, and the horizon runs past it.
-    admin = conns("postgres")
-    sql(admin, f'ALTER DATABASE "{catalog}" SET track_activities = off')
-    writer = conns("app", autocommit=False)
-    (started,) = one(writer, "SELECT now()")
-    time.sleep(0.1)
+def test_preflight_names_a_trigger_that_does_not_fire_always(pg, catalog, conns):
+    owner = conns("catalog_owner")
     etl = conns("etl")
-    assert horizon_ts(etl) > started  # unsafe: hence the preflight
+    sql(owner, "ALTER TABLE content.person_film_work DISABLE TRIGGER person_film_work_log")
     (reason,) = one(etl, "SELECT content.etl_preflight()")
-    assert reason is not None and "track_activities" in reason
-    writer.rollback()
-
-    # Off for one role only (the etl session itself sees it on).
-    sql(admin, f'ALTER DATABASE "{catalog}" RESET track_activities')
-    sql(admin, f'ALTER ROLE app IN DATABASE "{catalog}" SET track_activities = off')
-    try:
-        etl2 = conns("etl")
-        assert one(etl2, "SHOW track_activities") == ("on",)
-        (reason,) = one(etl2, "SELECT content.etl_preflight()")
-        assert reason is not None and "track_activities" in reason
-    finally:
-        sql(admin, f'ALTER ROLE app IN DATABASE "{catalog}" RESET track_activities')
+    assert "person_film_work_log" in reason
+    sql(owner, "ALTER TABLE content.person_film_work ENABLE TRIGGER person_film_work_log")
+    (reason,) = one(etl, "SELECT content.etl_preflight()")  # origin only: still not enough
+    assert "person_film_work_log" in reason
+    sql(owner, "ALTER TABLE content.person_film_work ENABLE ALWAYS TRIGGER person_film_work_log")
+    assert one(etl, "SELECT content.etl_preflight()") == (None,)
 
 
 def test_security_definer_functions_are_pinned(pg, catalog, conns):
@@ -238,7 +222,7 @@ def test_security_definer_functions_are_pinned(pg, catalog, conns):
           FROM pg_proc p
          WHERE p.pronamespace = 'content'::regnamespace AND p.prosecdef""")
     names = {r[0] for r in rows}
-    assert {"etl_horizon", "etl_horizon_holder", "etl_preflight", "etl_report_position",
+    assert {"etl_snapshot_holder", "etl_preflight", "etl_report_position",
             "etl_prune_change_log", "etl_change_log_pruned", "log_entity_delete",
             "log_genre_link", "log_person_link"} <= names
     for name, owner, config, public in rows:
@@ -246,13 +230,13 @@ def test_security_definer_functions_are_pinned(pg, catalog, conns):
         assert config == ["search_path=pg_catalog, pg_temp"], name
         assert not public, name
     etl = conns("etl")
-    for statement in ("SELECT content.etl_horizon()", "SELECT content.etl_horizon(now())",
-                      "SELECT * FROM content.etl_horizon_holder()", "SELECT content.etl_preflight()",
+    for statement in ("SELECT * FROM content.etl_snapshot_holder(pg_current_snapshot())",
+                      "SELECT content.etl_preflight()", "SELECT * FROM content.etl_triggers()",
                       "SELECT * FROM content.etl_change_log_pruned()"):
         sql(etl, statement)
-    # Only one etl_horizon: the zero-argument one is gone.
-    assert one(admin, "SELECT count(*) FROM pg_proc WHERE proname = 'etl_horizon'"
-                      " AND pronamespace = 'content'::regnamespace") == (1,)
+    # The clock horizon is gone.
+    assert one(admin, "SELECT count(*) FROM pg_proc WHERE proname LIKE 'etl_horizon%%'"
+                      " AND pronamespace = 'content'::regnamespace") == (0,)
 
 
 # ---------------------------------------------------------------------------
@@ -265,7 +249,7 @@ def test_app_cannot_write_change_log(pg, catalog, conns):
     refused(app, "UPDATE content.change_log SET operation = 'x'")
     refused(app, "DELETE FROM content.change_log")
     refused(app, "TRUNCATE content.change_log")
-    assert one(app, "SELECT count(*) FROM content.change_log") == (0,)  # it still reads
+    sql(app, "SELECT count(*) FROM content.change_log")  # it still reads
 
 
 def test_app_writes_still_log_events(pg, catalog, conns):
@@ -290,86 +274,77 @@ def test_app_writes_still_log_events(pg, catalog, conns):
 
 def make_events(app, count):
     """Deletes `count` film works, one transaction each; returns each
-    transaction's greatest change_log key (modified, id), oldest first."""
+    transaction's id (xid8, as an int), oldest first."""
     films = [r[0] for r in sql(app,
         "SELECT id::text FROM content.film_work ORDER BY id LIMIT %s", (count,))]
-    keys = []
+    txids = []
     for film in films:
         sql(app, "DELETE FROM content.film_work WHERE id = %s", (film,))
-        keys.append(one(app,
-            "SELECT modified, id::text FROM content.change_log"
-            " WHERE modified = (SELECT max(modified) FROM content.change_log)"
-            " ORDER BY id DESC LIMIT 1"))
-        time.sleep(0.01)
-    assert keys == sorted(keys)
-    return keys
+        txids.append(int(one(app, "SELECT max(txid)::text FROM content.change_log")[0]))
+    assert txids == sorted(txids)
+    return txids
 
 
-def log_keys(conn):
-    return sql(conn, "SELECT modified, id::text FROM content.change_log ORDER BY modified, id")
+def log_txids(conn):
+    return [int(r[0]) for r in sql(conn, "SELECT txid::text FROM content.change_log ORDER BY txid, id")]
 
 
 def pruned(conn):
-    return one(conn, "SELECT modified, id::text FROM content.etl_change_log_pruned()")
+    (txid,) = one(conn, "SELECT txid::text FROM content.etl_change_log_pruned()")
+    return None if txid is None else int(txid)
 
 
 def test_report_position(pg, catalog, conns):
     etl = conns("etl")
-    when = datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc)
-    ident = str(uuid.uuid4())
-    sql(etl, "SELECT content.etl_report_position(%s, %s, %s, %s)",
-          ("movies", "change_log", when, ident))
-    sql(etl, "SELECT content.etl_report_position(%s, %s, %s, %s)",
-          ("movies", "change_log", when + SECOND, ident))
-    rows = sql(etl, "SELECT index_name, source, modified, id::text, reported IS NOT NULL"
+    sql(etl, "SELECT content.etl_report_position(%s, %s, %s::xid8)", ("movies", "change_log", "700"))
+    sql(etl, "SELECT content.etl_report_position(%s, %s, %s::xid8)", ("movies", "change_log", "701"))
+    rows = sql(etl, "SELECT index_name, source, txid::text, reported IS NOT NULL"
                       " FROM content.etl_position")
-    assert rows == [("movies", "change_log", when + SECOND, ident, True)]
+    assert rows == [("movies", "change_log", "701", True)]
     # Only through the function, and only etl may call it.
-    refused(etl, "INSERT INTO content.etl_position VALUES ('x', 'y', now(), gen_random_uuid(), now())")
-    refused(etl, "UPDATE content.etl_position SET modified = now()")
+    refused(etl, "INSERT INTO content.etl_position (index_name, source, txid) VALUES ('x', 'y', '1')")
+    refused(etl, "UPDATE content.etl_position SET txid = '1'")
     refused(etl, "DELETE FROM content.etl_position")
     refused(etl, "DELETE FROM content.change_log_pruned")
     app = conns("app")
-    refused(app, "SELECT content.etl_report_position('x', 'change_log', now(), gen_random_uuid())")
+    refused(app, "SELECT content.etl_report_position('x', 'change_log', '1'::xid8)")
     refused(app, "SELECT content.etl_prune_change_log(ARRAY['movies'], interval '0')")
-    refused(app, "INSERT INTO content.etl_position VALUES ('x', 'y', now(), gen_random_uuid(), now())")
+    refused(app, "INSERT INTO content.etl_position (index_name, source, txid) VALUES ('x', 'y', '1')")
     refused(app, "DELETE FROM content.etl_position")
-    refused(app, "UPDATE content.change_log_pruned SET modified = now()")
+    refused(app, "UPDATE content.change_log_pruned SET txid = '1'")
 
 
 def test_prune_keeps_what_an_index_has_not_read(pg, catalog, conns):
     app = conns("app")
     etl = conns("etl")
-    k1, k2, k3 = make_events(app, 3)
-    everything = log_keys(etl)
+    t1, t2, t3 = make_events(app, 3)
+    everything = log_txids(etl)
 
-    def report(index, key):
-        sql(etl, "SELECT content.etl_report_position(%s, 'change_log', %s, %s)",
-              (index, key[0], key[1]))
+    def report(index, txid):
+        sql(etl, "SELECT content.etl_report_position(%s, 'change_log', %s::xid8)", (index, str(txid)))
 
     def prune(indices, retention="0"):
         return one(etl, "SELECT content.etl_prune_change_log(%s, %s::interval)",
                    (indices, retention))[0]
 
-    report("movies", k3)
-    report("persons", k1)
+    # Positions: every transaction below the id reported is read.
+    report("movies", t3 + 1)
+    report("persons", t1 + 1)
     # An index that never reported protects everything.
     assert prune(["movies", "genres"]) == 0
-    assert log_keys(etl) == everything
+    assert log_txids(etl) == everything
     # Younger than the retention: kept.
     assert prune(["movies", "persons"], "1 hour") == 0
-    assert log_keys(etl) == everything
-    # persons has read up to k1 only: only that much goes.
+    assert log_txids(etl) == everything
+    # persons has read t1 only: only that much goes.
     deleted = prune(["movies", "persons"])
-    assert deleted == sum(1 for k in everything if k <= k1) > 0
-    assert log_keys(etl) == [k for k in everything if k > k1]
-    assert pruned(etl) == k1  # its own deletions raise the watermark only that far
-    # persons moves on to k2 (inside a transaction's run of equal stamps
-    # included: the key is (modified, id)).
-    report("persons", k2)
-    assert prune(["movies", "persons"]) == sum(1 for k in everything if k1 < k <= k2)
-    assert log_keys(etl) == [k for k in everything if k > k2]
-    assert pruned(etl) == k2
+    assert deleted == sum(1 for t in everything if t <= t1) > 0
+    assert log_txids(etl) == [t for t in everything if t > t1]
+    assert pruned(etl) == t1  # its own deletions raise the watermark only that far
+    report("persons", t2 + 1)
+    assert prune(["movies", "persons"]) == sum(1 for t in everything if t1 < t <= t2)
+    assert log_txids(etl) == [t for t in everything if t > t2]
+    assert pruned(etl) == t2
     # Bad arguments are refused rather than read as "no index: delete all".
     for args in ((None, "0"), ([], "0"), (["movies"], None), (["movies"], "-1 day")):
         with pytest.raises(psycopg2.Error):
@@ -379,36 +354,36 @@ def test_prune_keeps_what_an_index_has_not_read(pg, catalog, conns):
 def test_hand_delete_raises_the_watermark(pg, catalog, conns):
     app = conns("app")
     owner = conns("catalog_owner")
-    k1, k2, k3 = make_events(app, 3)
+    t1, t2, t3 = make_events(app, 3)
     etl = conns("etl")
-    assert pruned(etl) == (None, None)
-    everything = log_keys(owner)
-    # The runbook's old hand pruning, and a worker that had read only k1.
-    n = sql(owner, "DELETE FROM content.change_log WHERE modified <= %s", (k2[0],))
-    assert n == sum(1 for k in everything if k <= k2)
-    assert pruned(etl) == k2
-    assert pruned(etl) > k1  # a worker at k1 sees it may have missed events
-    # Deleting older rows (none left) or nothing never lowers it.
+    assert pruned(etl) is None
+    everything = log_txids(owner)
+    # Hand pruning, and a worker that had read only t1.
+    n = sql(owner, "DELETE FROM content.change_log WHERE txid <= %s::xid8", (str(t2),))
+    assert n == sum(1 for t in everything if t <= t2)
+    assert pruned(etl) == t2
+    assert pruned(etl) > t1  # a worker at t1 sees it may have missed events
+    # Deleting nothing never lowers it.
     sql(owner, "DELETE FROM content.change_log WHERE false")
-    assert pruned(etl) == k2
+    assert pruned(etl) == t2
     # A deletion that rolls back leaves it as it was.
     owner.autocommit = False
     sql(owner, "DELETE FROM content.change_log")
     owner.rollback()
     owner.autocommit = True
-    assert pruned(etl) == k2
+    assert pruned(etl) == t2
     # TRUNCATE: everything there was.
     sql(owner, "TRUNCATE content.change_log")
-    assert pruned(etl) == k3
-    assert log_keys(owner) == []
+    assert pruned(etl) == t3
+    assert log_txids(owner) == []
 
 
 def test_superuser_delete_raises_the_watermark(pg, catalog, conns):
     app = conns("app")
-    (k1,) = make_events(app, 1)
+    (t1,) = make_events(app, 1)
     admin = conns("postgres")
     sql(admin, "DELETE FROM content.change_log")
-    assert pruned(conns("etl")) == k1
+    assert pruned(conns("etl")) == t1
 
 
 # ---------------------------------------------------------------------------
