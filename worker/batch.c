@@ -537,6 +537,8 @@ enum step batch_finish(struct worker *w, enum sync_target target, size_t source,
     target_sources(w, target)[source].cursor = b->end;
     enum step step = worker_save_state(w);
     if (step == STEP_OK) {
+        w->position_dirty = w->position_dirty ||
+                            (target == TARGET_LIVE && w->has_change_log && source == w->change_log);
         log_batch(w, target, source, &b->counts, b->plan.count, b->started_ms);
         backoff_reset(&w->backoff);
     }

@@ -9,14 +9,35 @@
 #include "util.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
-/* The position: every transaction below the xmin of the live window's start
- * is read (its events visible in that snapshot, every window up to it
- * done). */
+/* An xid8 text as a number; 0 for one that is not (never a position). */
+static unsigned long long txid_value(const char *text)
+{
+    return cursor_is_txid(text) ? strtoull(text, NULL, 10) : 0;
+}
+
+/* The position: a transaction id below which every event is read.  Below
+ * xmin(from), every window up to from is done.  Inside an open window,
+ * below both the change_log cursor's txid and xmin(to) too: such a
+ * transaction is visible in to (it ended), so it was in from or in the
+ * window, and the window is read up to the cursor.  A load's window puts
+ * the cursor past its snapshot: its position is xmin(to) at once. */
 static void read_below(const struct worker *w, char *out, size_t size)
 {
-    if (!snapshot_bound(w->state.window.from, 0, out, size))
-        snprintf(out, size, "%s", CURSOR_START.txid);
+    const struct snapshot_window *window = &w->state.window;
+    char from_xmin[CURSOR_TEXT_MAX];
+    char to_xmin[CURSOR_TEXT_MAX];
+    if (!snapshot_bound(window->from, 0, from_xmin, sizeof from_xmin))
+        snprintf(from_xmin, sizeof from_xmin, "%s", CURSOR_START.txid);
+    unsigned long long below = txid_value(from_xmin);
+    if (window->to[0] != '\0' && snapshot_bound(window->to, 0, to_xmin, sizeof to_xmin)) {
+        unsigned long long cursor = txid_value(w->state.sources[w->change_log].cursor.txid);
+        unsigned long long inside = cursor < txid_value(to_xmin) ? cursor : txid_value(to_xmin);
+        below = inside > below ? inside : below;
+    }
+    snprintf(out, size, "%llu", below);
 }
 
 /* The state file holding the window is durable.  A failure retries this

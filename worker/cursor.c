@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The longest xid8 as PostgreSQL prints it (2^64 - 1 has 20 digits). */
+/* The longest xid8 as PostgreSQL prints it: 2^64 - 1, 20 digits. */
 #define TXID_DIGITS_MAX 20
+#define TXID_MAX_TEXT   "18446744073709551615"
 /* Snapshot fields: xmin, xmax, then the ids in progress. */
 #define SNAPSHOT_FIELDS 3
 
@@ -51,11 +52,14 @@ static size_t digits(const char *text)
     return n;
 }
 
-/* Digits only, not too many. */
+/* Digits only, not above 2^64 - 1 (PostgreSQL 15 reads a larger one as
+ * 2^64 - 1 without a word, so it is refused here). */
 bool cursor_is_txid(const char *text)
 {
     size_t n = digits(text);
-    return n > 0 && n <= TXID_DIGITS_MAX && text[n] == '\0';
+    if (n == 0 || n > TXID_DIGITS_MAX || text[n] != '\0')
+        return false;
+    return n < TXID_DIGITS_MAX || strcmp(text, TXID_MAX_TEXT) <= 0;
 }
 
 /* "xmin:xmax:" then "id,id,...", every id an xid8; nothing after. */

@@ -57,7 +57,8 @@ void cursor_set_within(struct cursor *cursor, const char *txid, const char *id, 
 /* True for a uuid as PostgreSQL prints it (lowercase, with dashes). */
 bool cursor_is_uuid(const char *text);
 
-/* True for an xid8 as PostgreSQL prints it: 1 to 20 decimal digits. */
+/* True for an xid8 as PostgreSQL prints it: 1 to 20 decimal digits, at
+ * most 2^64 - 1. */
 bool cursor_is_txid(const char *text);
 
 /* True for a snapshot as PostgreSQL prints it: "xmin:xmax:" and the ids in

@@ -21,6 +21,7 @@ pg_is_in_recovery(); the throwaway cluster has no replica).
 """
 
 import os
+import pathlib
 import shutil
 import subprocess
 import uuid
@@ -441,3 +442,38 @@ def test_init_keeps_passwords_off_the_command_line(pg, tmp_path, repo_root):
         assert "ETL_DB_PASSWORD is not set" in proc.stderr
     finally:
         pg.drop_catalog(dbname)
+
+
+# ---------------------------------------------------------------------------
+# The upgrade: one idempotent step (docs/operations.md, "Upgrading to
+# snapshots").
+
+
+def run_etl_sql(pg, dbname):
+    """Runs 20-etl.sql and 30-grants.sql as catalog_owner, as init.sh does."""
+    sql_dir = pathlib.Path(__file__).resolve().parents[2] / "etc" / "postgres" / "sql"
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", pg.dsn("postgres", dbname),
+                    "-c", "SET ROLE catalog_owner",
+                    "-f", str(sql_dir / "20-etl.sql"), "-f", str(sql_dir / "30-grants.sql")],
+                   check=True, stdin=subprocess.DEVNULL, capture_output=True)
+
+
+def test_the_schema_step_upgrades_and_is_idempotent(pg, catalog, conns):
+    """A catalogue as the clock release left it (no txid, triggers enabled
+    for origin sessions only) gets everything from one run of the step; a
+    second run changes nothing."""
+    admin = conns("postgres")
+    films = one(admin, "SELECT count(*) FROM content.film_work")[0]
+    for table in ("film_work", "genre", "person", "change_log"):
+        sql(admin, f"ALTER TABLE content.{table} DROP COLUMN txid")
+    sql(admin, "ALTER TABLE content.film_work ENABLE TRIGGER film_work_set_modified")
+    sql(admin, "DROP FUNCTION content.etl_triggers() CASCADE")
+    for _ in range(2):
+        run_etl_sql(pg, catalog)
+        for table in ("film_work", "genre", "person", "change_log"):
+            assert one(admin, f"SELECT count(*) FROM content.{table} WHERE txid IS NULL") == (0,)
+            assert one(admin, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'content'"
+                              " AND indexname = %s", (f"{table}_txid_id_idx",)) == (1,)
+        assert {r[2] for r in sql(admin, "SELECT * FROM content.etl_triggers()")} == {"A"}
+        assert one(conns("etl"), "SELECT content.etl_preflight()") == (None,)
+        assert one(admin, "SELECT count(*) FROM content.film_work") == (films,)

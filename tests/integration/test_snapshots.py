@@ -10,10 +10,13 @@ PostgreSQL and a real search node with a movies worker:
 3. a prepared transaction needs no special case: its change arrives after
    COMMIT PREPARED, never before, and others' changes are not held back;
 4. no clock: a writer whose `modified` is stamped in the past or the future
-   changes nothing about what is read.
+   changes nothing about what is read;
+8. upgrade: a state file of the release that read by clock is taken over
+   by a rebuild behind the alias, without search downtime.
 
-Each test fails with the clock horizon (content.etl_horizon()), which any
-open transaction holds back and which trusts `modified`."""
+Each test of 1-4 fails with the clock horizon (content.etl_horizon()),
+which any open transaction holds back and which trusts `modified`."""
+import json
 import subprocess
 import uuid
 
@@ -176,3 +179,41 @@ def test_modified_in_the_past_or_future_changes_nothing(pg, es, catalog, app, ad
     sql(admin, "DROP TRIGGER film_work_zz_skew ON content.film_work")
     retitle(app, plain, "Plain stamp after")
     arrives(es, synced, plain, "Plain stamp after", "a plain change after the skewed one")
+
+
+def test_a_state_file_of_the_clock_release_is_taken_over(tmp_path, pg, es, catalog, app, bin_dir,
+                                                         workers):
+    """8. A state file written by the release that read by clock (version 2,
+    cursors by time) is set aside and the index rebuilt behind its alias:
+    search keeps answering with every document meanwhile, and a change made
+    while the worker was stopped is in the new index."""
+    config, names = make_config(tmp_path, pg, es, catalog)
+    index = names["movies"]
+    worker = start_worker(workers, bin_dir, config)
+    wait_caught_up(worker, timeout=120, what="the first load")
+    worker.stop()
+    path = tmp_path / "state" / "movies.state"
+    state = json.loads(path.read_text())
+    old = {"version": 2, "index": state["index"], "phase": "serving",
+           "concrete": state["concrete"],
+           "sources": {name: {"modified": "2021-06-16 20:14:09.908383+00",
+                              "id": "ffea4251-5ed9-4a06-b36d-8036bdbd07cd",
+                              "doc_id": "ffffffff-ffff-ffff-ffff-ffffffffffff"}
+                       for name in state["sources"]}}
+    path.write_text(json.dumps(old))
+    (fid,) = films(app, 1)
+    retitle(app, fid, "Edited across the upgrade")
+    total = es.count(index)
+    worker = start_worker(workers, bin_dir, config)
+    seen = []
+
+    def moved():
+        es.refresh(index)
+        seen.append(es.count(index))
+        return worker.events("alias moved")
+
+    wait_until(moved, timeout=180, interval=0.1, what="the alias to move")
+    assert set(seen) == {total}, "search lost documents during the rebuild"
+    assert len(worker.events("unusable state file set aside; full load")) == 1
+    arrives(es, index, fid, "Edited across the upgrade", "the change made while stopped")
+    assert json.loads(path.read_text())["version"] == 3

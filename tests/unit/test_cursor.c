@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-/* An xid8 is decimal digits, at most 20 of them. */
+/* An xid8 is decimal digits, at most 2^64 - 1. */
 static void test_txid_text(void **state)
 {
     (void)state;
@@ -21,6 +21,8 @@ static void test_txid_text(void **state)
     assert_false(cursor_is_txid("-1"));
     assert_false(cursor_is_txid("12a"));
     assert_false(cursor_is_txid("123456789012345678901"));
+    assert_false(cursor_is_txid("18446744073709551616"));
+    assert_false(cursor_is_txid("99999999999999999999"));
     assert_false(cursor_is_txid("2021-06-16 20:14:09+00"));
 }
 
