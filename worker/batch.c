@@ -238,14 +238,15 @@ static int compare_strings(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The distinct non-null doc ids of a change result (pointers into it). */
+/* The distinct doc ids of a change result (pointers into it), neither NULL
+ * nor CURSOR_DOC_ALL. */
 static const char **distinct_doc_ids(PGresult *changes, size_t *count)
 {
     int rows = PQntuples(changes);
     const char **ids = xcalloc((size_t)rows, sizeof *ids);
     size_t n = 0;
     for (int r = 0; r < rows; r++) {
-        if (!PQgetisnull(changes, r, 2))
+        if (!PQgetisnull(changes, r, 2) && strcmp(PQgetvalue(changes, r, 2), CURSOR_DOC_ALL) != 0)
             ids[n++] = PQgetvalue(changes, r, 2);
     }
     qsort(ids, n, sizeof *ids, compare_strings);
@@ -436,14 +437,48 @@ static struct snapshot_window *target_window(struct worker *w, enum sync_target 
     return target == TARGET_BUILD ? &w->state.build.window : &w->state.window;
 }
 
+/* An xid8 bound of a snapshot as a number; 0 when unreadable. */
+static unsigned long long snapshot_xmax(const char *snapshot)
+{
+    char xmax[CURSOR_TEXT_MAX];
+    return snapshot_bound(snapshot, 1, xmax, sizeof xmax) ? strtoull(xmax, NULL, 10) : 0;
+}
+
+/* True, logged once, when the database's snapshot is behind the live
+ * window's start: transaction ids the state file has read are not there
+ * (a restore from a backup, a failover to a standby that lagged).  The
+ * index may hold changes the database no longer has, and ids will be used
+ * again: it is rebuilt (not while a build runs, which replaces it). */
+static bool database_behind(struct worker *w, enum sync_target target, const char *now)
+{
+    if (target != TARGET_LIVE || lifecycle_has_build(w->state.phase))
+        return false;
+    unsigned long long read_up_to = snapshot_xmax(w->state.window.from);
+    if (snapshot_xmax(now) >= read_up_to)
+        return false;
+    struct log_line *line =
+        log_begin(LOG_ERROR, "database is behind the state file (restored or failed over?)");
+    log_str(line, "index", w->idx->index);
+    log_str(line, "snapshot", now);
+    log_str(line, "state_window_from", w->state.window.from);
+    log_str(line, "hint", "rebuilding the index behind its alias");
+    log_end(line);
+    return true;
+}
+
 /* Step 1.  The snapshot is taken every round, for what holds it back; it
  * becomes the window's end only when no window is open (one left open by
- * the last round, or by the state file, is read to its end first). */
+ * the last round, or by the state file, is read to its end first).  A
+ * database behind the live window sets w->behind instead. */
 enum step batch_take_snapshot(struct worker *w, enum sync_target target)
 {
     enum pg_failure failure = pg_source_snapshot(&w->pg, &w->snapshot);
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
+    if (database_behind(w, target, w->snapshot.at)) {
+        w->behind = true;
+        return STEP_OK;
+    }
     struct snapshot_window *window = target_window(w, target);
     if (window->to[0] == '\0')
         snprintf(window->to, sizeof window->to, "%s", w->snapshot.at);
@@ -472,6 +507,21 @@ enum step batch_end_window(struct worker *w, enum sync_target target, bool chang
     return step;
 }
 
+/* True when a row of changes affects every document (doc_id
+ * CURSOR_DOC_ALL: a TRUNCATE) and target must be rebuilt for it: not the
+ * live index while a build runs (the build replaces it; a build that read
+ * the same row is rebuilt itself). */
+static bool affects_all(const struct worker *w, enum sync_target target, PGresult *changes)
+{
+    if (target == TARGET_LIVE && lifecycle_has_build(w->state.phase))
+        return false;
+    for (int r = 0; r < PQntuples(changes); r++) {
+        if (!PQgetisnull(changes, r, 2) && strcmp(PQgetvalue(changes, r, 2), CURSOR_DOC_ALL) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Step 2 at the top of this file, from the cursor from, in the target's
  * window. */
 enum step batch_read(struct worker *w, enum sync_target target, size_t source,
@@ -486,6 +536,10 @@ enum step batch_read(struct worker *w, enum sync_target target, size_t source,
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
     b->rows = PQntuples(b->changes);
+    if (b->rows > 0 && affects_all(w, target, b->changes)) {
+        w->truncated = true;
+        b->rows = 0; /* nothing of it is sent or saved: the rebuild reads anew */
+    }
     if (b->rows == 0) {
         batch_free(b);
         failure = pg_source_commit(&w->pg);

@@ -22,6 +22,9 @@
 /* The doc_id of a cursor whose (txid, id) group is done: the greatest
  * uuid, so "doc_id > it" holds for no document (etc/sql/README.md). */
 #define CURSOR_GROUP_DONE "ffffffff-ffff-ffff-ffff-ffffffffffff"
+/* The doc_id of a change that affects every document of the index (a
+ * TRUNCATE): the index is rebuilt (etc/sql/README.md). */
+#define CURSOR_DOC_ALL "*"
 /* The snapshot in which no transaction is visible: a window from it reads
  * every row (a full load). */
 #define SNAPSHOT_NONE "1:1:"

@@ -203,9 +203,9 @@ static enum pg_failure run_query(struct pg_source *pg, const char *what, const c
     return PG_OK;
 }
 
-/* content.etl_preflight() on every new connection: a standby or
- * track_activities off make the horizon unknowable, and waiting does not
- * fix that (PG_REFUSED, with its reason in pg->err). */
+/* content.etl_preflight() on every new connection: a standby, or a
+ * trigger that does not fire always, and waiting does not fix that
+ * (PG_REFUSED, with its reason in pg->err). */
 static enum pg_failure preflight(struct pg_source *pg)
 {
     PGresult *res;
@@ -524,7 +524,8 @@ static enum pg_failure check_change_rows(struct pg_source *pg, size_t source, PG
         const char *doc_id = PQgetvalue(res, r, 2);
         if (PQgetisnull(res, r, 0) || PQgetisnull(res, r, 1)) {
             snprintf(message, sizeof message, "row %d: txid and id must not be NULL", r + 1);
-        } else if (!PQgetisnull(res, r, 2) && !cursor_is_uuid(doc_id)) {
+        } else if (!PQgetisnull(res, r, 2) && !cursor_is_uuid(doc_id) &&
+                   (source == 0 || strcmp(doc_id, CURSOR_DOC_ALL) != 0)) {
             snprintf(message, sizeof message, "row %d: doc_id \"%.*s\" is not a uuid", r + 1,
                      CURSOR_UUID_LEN, doc_id);
         } else if (source == 0 && (PQgetisnull(res, r, 2) || strcmp(id, doc_id) != 0)) {

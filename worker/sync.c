@@ -80,12 +80,14 @@ static enum step run_target(struct worker *w, enum sync_target target, bool *mor
     enum step step = batch_take_snapshot(w, target);
     bool target_more = false;
     bool target_changed = false;
-    for (size_t i = 0; step == STEP_OK && i < w->state.count && !*w->stop; i++) {
+    for (size_t i = 0; step == STEP_OK && !w->behind && i < w->state.count && !*w->stop; i++) {
         bool full = false;
         step = pipeline_run(w, target, i, &full, &target_changed);
         target_more = target_more || full;
     }
-    if (step == STEP_OK && !target_more && !*w->stop)
+    /* A change to every document: the window stays open (read again after
+     * a crash) until the rebuild it calls for has begun (worker_run). */
+    if (step == STEP_OK && !target_more && !*w->stop && !w->truncated && !w->behind)
         step = batch_end_window(w, target, target_changed);
     *more = *more || target_more;
     *changed = *changed || target_changed;
@@ -235,6 +237,18 @@ int worker_run(struct worker *w)
             if (step == STEP_OK && !built && !*w->stop)
                 step = rebuild_event(w, LIFECYCLE_BUILD_CAUGHT_UP, NULL);
             changed = changed || built;
+        }
+        if (step == STEP_OK && w->behind) {
+            w->behind = false;
+            step = rebuild_event(w, LIFECYCLE_REINDEX_REQUESTED, REBUILD_DATABASE_BEHIND);
+            continue;
+        }
+        if (step == STEP_OK && w->truncated) {
+            w->truncated = false;
+            log_event(LOG_WARN, "a change to every document (TRUNCATE); rebuilding", "index",
+                      w->idx->index);
+            step = rebuild_event(w, LIFECYCLE_REINDEX_REQUESTED, REBUILD_TRUNCATED);
+            continue;
         }
         if (step != STEP_OK)
             continue;

@@ -37,6 +37,8 @@ struct worker {
     int exit_status;                /* what a STEP_FATAL exits with */
     bool caught_up;                 /* the last round found nothing: logged once per idle spell */
     struct pg_snapshot snapshot;    /* the round's, for the target being run (batch.c) */
+    bool truncated;                 /* a batch met a change to every document: rebuild */
+    bool behind;                    /* the database is behind the live window: rebuild */
     int64_t held_warned_ms;         /* when the last "changes ... wait" warning was logged */
     bool has_change_log;            /* the index has a change source named change_log ... */
     size_t change_log;              /* ... this one */

@@ -217,3 +217,41 @@ def test_a_state_file_of_the_clock_release_is_taken_over(tmp_path, pg, es, catal
     assert len(worker.events("unusable state file set aside; full load")) == 1
     arrives(es, index, fid, "Edited across the upgrade", "the change made while stopped")
     assert json.loads(path.read_text())["version"] == 3
+
+
+def test_truncate_of_a_catalogue_table_rebuilds_behind_the_alias(pg, es, catalog, app, admin,
+                                                                 synced):
+    """5. TRUNCATE fires no row trigger: it is recorded by a statement
+    trigger, and the indices it affects are rebuilt behind their alias,
+    so the documents of the rows it removed leave the index."""
+    cast = [r[0] for r in sql(app, "SELECT DISTINCT film_work_id::text FROM content.person_film_work"
+                                   " WHERE role = 'actor' ORDER BY 1 LIMIT 5")]
+    assert len(cast) == 5 and all(document(es, synced, fid)["actors"] for fid in cast)
+    sql(admin, "TRUNCATE content.person_film_work")
+    wait_until(lambda: not any(document(es, synced, fid)["actors"] for fid in cast),
+               timeout=120, what="the films to lose their actors")
+
+
+def test_a_database_behind_the_state_file_is_rebuilt_behind_the_alias(
+        tmp_path, pg, es, catalog, app, bin_dir, workers):
+    """6 (in part). A database whose transaction ids are behind what the
+    state file has read (a restore from a backup, a failover to a standby
+    that lagged; simulated here by a state file whose window starts ahead
+    of the server) is logged and rebuilt behind the alias, not trusted."""
+    config, names = make_config(tmp_path, pg, es, catalog)
+    worker = start_worker(workers, bin_dir, config)
+    wait_caught_up(worker, timeout=120, what="the first load")
+    worker.stop()
+    path = tmp_path / "state" / "movies.state"
+    state = json.loads(path.read_text())
+    state["window"] = {"from": "4000000000:4000000000:"}
+    path.write_text(json.dumps(state))
+    (fid,) = films(app, 1)
+    retitle(app, fid, "Edited after the restore")
+    worker = start_worker(workers, bin_dir, config)
+    worker.wait_for(lambda ev: [e for e in ev if e.get("msg") == "alias moved"],
+                    timeout=180, what="the rebuild")
+    behind = worker.events("database is behind the state file (restored or failed over?)")
+    assert len(behind) == 1
+    assert [e["reason"] for e in worker.events("rebuild started")] == ["database_behind"]
+    arrives(es, names["movies"], fid, "Edited after the restore", "the change after the restore")

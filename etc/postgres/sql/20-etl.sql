@@ -129,6 +129,30 @@ CREATE OR REPLACE TRIGGER genre_film_work_log AFTER INSERT OR UPDATE OR DELETE O
 CREATE OR REPLACE TRIGGER person_film_work_log AFTER INSERT OR UPDATE OR DELETE ON content.person_film_work
     FOR EACH ROW EXECUTE FUNCTION content.log_person_link();
 
+-- Records a TRUNCATE of a catalogue table, for which no row trigger fires:
+-- one event naming the table, operation 'TRUNCATE', no ids.  The change
+-- sources of the indices that read the table return it as a change to every
+-- document, and the worker rebuilds those indices behind their alias.  A
+-- TRUNCATE ... CASCADE fires it for every table it empties.
+CREATE OR REPLACE FUNCTION content.log_truncate() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO content.change_log (table_name, operation) VALUES (TG_TABLE_NAME, TG_OP);
+    RETURN NULL;
+END $$;
+REVOKE ALL ON FUNCTION content.log_truncate() FROM PUBLIC;
+
+CREATE OR REPLACE TRIGGER film_work_log_truncate AFTER TRUNCATE ON content.film_work
+    FOR EACH STATEMENT EXECUTE FUNCTION content.log_truncate();
+CREATE OR REPLACE TRIGGER genre_log_truncate AFTER TRUNCATE ON content.genre
+    FOR EACH STATEMENT EXECUTE FUNCTION content.log_truncate();
+CREATE OR REPLACE TRIGGER person_log_truncate AFTER TRUNCATE ON content.person
+    FOR EACH STATEMENT EXECUTE FUNCTION content.log_truncate();
+CREATE OR REPLACE TRIGGER genre_film_work_log_truncate AFTER TRUNCATE ON content.genre_film_work
+    FOR EACH STATEMENT EXECUTE FUNCTION content.log_truncate();
+CREATE OR REPLACE TRIGGER person_film_work_log_truncate AFTER TRUNCATE ON content.person_film_work
+    FOR EACH STATEMENT EXECUTE FUNCTION content.log_truncate();
+
 -- Wake-up signal.  After every statement that inserts, updates or deletes
 -- rows of a table the indices read, a statement-level trigger moves the
 -- sequence content.etl_change_signal (nextval); an idle worker reads its
