@@ -487,8 +487,27 @@ enum step batch_take_snapshot(struct worker *w, enum sync_target target)
     return STEP_OK;
 }
 
-/* Step 5.  Saved only when the window held changes: an empty window read
- * again after a crash reads nothing, and an idle worker writes nothing. */
+/* How often an idle worker saves its live window when workers do not
+ * prune (change_log_prune_interval_s = 0): its position still reaches
+ * content.etl_position for a pruning cron job (etc/etl.ini). */
+#define IDLE_SAVE_WITHOUT_PRUNING_S 3600
+
+/* True when an idle window end is due to be saved: once per
+ * change_log_prune_interval_s, so the change_log position this index
+ * reports keeps up with the pruning even when nothing it reads changes. */
+static bool idle_save_due(const struct worker *w, enum sync_target target)
+{
+    if (target != TARGET_LIVE)
+        return false;
+    int every_s = w->config->change_log_prune_interval_s > 0
+                      ? w->config->change_log_prune_interval_s
+                      : IDLE_SAVE_WITHOUT_PRUNING_S;
+    return monotonic_ms() - w->window_saved_ms >= (int64_t)every_s * 1000;
+}
+
+/* Step 5.  Saved when the window held changes, and when idle only once in
+ * a while (idle_save_due): an empty window read again after a crash reads
+ * nothing, so an idle worker need not write at every round. */
 enum step batch_end_window(struct worker *w, enum sync_target target, bool changed)
 {
     struct snapshot_window *window = target_window(w, target);
@@ -499,11 +518,13 @@ enum step batch_end_window(struct worker *w, enum sync_target target, bool chang
     struct source_state *sources = target_sources(w, target);
     for (size_t i = 0; i < w->state.count; i++)
         cursor_window_start(&sources[i].cursor, window->from);
-    if (!changed)
+    if (!changed && !idle_save_due(w, target))
         return STEP_OK;
     enum step step = worker_save_state(w);
-    if (step == STEP_OK && target == TARGET_LIVE && w->has_change_log)
-        w->position_dirty = true;
+    if (step == STEP_OK && target == TARGET_LIVE) {
+        w->window_saved_ms = monotonic_ms();
+        w->position_dirty = w->position_dirty || w->has_change_log;
+    }
     return step;
 }
 

@@ -46,6 +46,7 @@ struct worker {
     const char **prune_indices;     /* names of the indices that read change_log */
     size_t prune_count;             /* 0: this worker does not prune */
     int64_t next_prune_ms;          /* monotonic time of the next prune */
+    int64_t window_saved_ms;        /* monotonic time the live window was last saved */
     char *build_alias;              /* the alias a rebuild's batches write to */
     const char *fresh_reason;       /* why the state is fresh: a rebuild's reason */
     struct stat mapping_stat;       /* the mapping file as last read */
