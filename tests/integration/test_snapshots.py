@@ -59,24 +59,6 @@ def stays_away(es, index, fid, text):
 
 
 @pytest.fixture
-def app(pg, catalog):
-    conn = pg.connect("app", catalog)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-@pytest.fixture
-def admin(pg, catalog):
-    conn = pg.connect("postgres", catalog)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-@pytest.fixture
 def synced(tmp_path, pg, es, catalog, bin_dir, workers):
     """A movies worker that has done its first load; its index name."""
     config, names = make_config(tmp_path, pg, es, catalog)
