@@ -1,13 +1,14 @@
 /* batch.c - see batch.h.  One batch of one change source:
  *
- *   1. horizon: the round's, taken once per target and round before any of
- *      its snapshots (batch_take_horizon): content.etl_horizon(the earliest
- *      cursor of the target's sources), in its own statement; warn while a
- *      transaction holds it back, log a clock stepping back.  One horizon
- *      for every source of a round: a transaction touching two sources is
- *      read whole by the round or not at all, never half of it
+ *   1. snapshot: pg_current_snapshot(), taken once per target and round
+ *      before any batch (batch_take_snapshot), in its own statement; it
+ *      ends the target's window (the transactions visible in it and not in
+ *      the window's start) unless a window is still open; warn while a
+ *      transaction in progress at it has been open long.  One window for
+ *      every source of a target: a transaction touching two sources is
+ *      read whole by the window or not at all, never half of it
  *   2. BEGIN REPEATABLE READ READ ONLY
- *      rows = change query (cursor, horizon, batch_size): at most batch_size
+ *      rows = change query (cursor, window, batch_size): at most batch_size
  *             rows, so at most batch_size documents, whatever the fan-out
  *      docs = document query (distinct doc ids of rows), each checked to be
  *             JSON and put on one line, its values untouched (json_minify.h)
@@ -16,9 +17,12 @@
  *      delete the ids not found; a document too large alone is rejected; a
  *      413 halves the request; retry 429/5xx items with backoff; log and keep
  *      aside items rejected for good
- *   4. cursor = last row (its (modified, id), and its doc_id: the position
- *      inside a fan-out); state file written atomically; a change_log
- *      position is then due to be reported (sync.c)
+ *   4. cursor = last row (its (txid, id), and its doc_id: the position
+ *      inside a fan-out); state file written atomically
+ *   5. once every source has read the window to its end (sync.c): the
+ *      window's start becomes its end, every cursor goes to the start of
+ *      the next window, the state file is written, and a change_log
+ *      position is then due to be reported
  *
  * A batch runs for a target: the live index (through its alias) or the
  * index a rebuild is filling (through the build alias), each with its own
@@ -40,11 +44,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What etl_horizon_holder() calls a prepared transaction, and the two
+/* What etl_snapshot_holder() calls a prepared transaction, and the two
  * warnings (the runbook names the first). */
 #define HOLDER_PREPARED  "prepared"
-#define HELD_BY_OPEN     "horizon held back by an open transaction"
-#define HELD_BY_PREPARED "horizon held back by a prepared transaction"
+#define HELD_BY_OPEN     "changes of an open transaction wait for its commit"
+#define HELD_BY_PREPARED "changes of a prepared transaction wait for its commit"
 
 /* Rejects one action with status and error (JSON text, owned): logged and
  * written to the rejects file like an item the search engine refused. */
@@ -234,14 +238,15 @@ static int compare_strings(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The distinct non-null doc ids of a change result (pointers into it). */
+/* The distinct doc ids of a change result (pointers into it), neither NULL
+ * nor CURSOR_DOC_ALL. */
 static const char **distinct_doc_ids(PGresult *changes, size_t *count)
 {
     int rows = PQntuples(changes);
     const char **ids = xcalloc((size_t)rows, sizeof *ids);
     size_t n = 0;
     for (int r = 0; r < rows; r++) {
-        if (!PQgetisnull(changes, r, 2))
+        if (!PQgetisnull(changes, r, 2) && strcmp(PQgetvalue(changes, r, 2), CURSOR_DOC_ALL) != 0)
             ids[n++] = PQgetvalue(changes, r, 2);
     }
     qsort(ids, n, sizeof *ids, compare_strings);
@@ -354,6 +359,7 @@ static void log_batch(struct worker *w, enum sync_target target, size_t source,
     log_int(line, "indexed", counts->indexed);
     log_int(line, "deleted", counts->deleted);
     log_int(line, "rejected", counts->rejected);
+    log_str(line, "cursor_txid", cursor->txid);
     log_str(line, "cursor_modified", cursor->modified);
     log_str(line, "cursor_id", cursor->id);
     int64_t stamp = pg_timestamp_ms(cursor->modified);
@@ -401,97 +407,160 @@ static enum pg_failure fetch_documents(struct worker *w, struct batch_plan *plan
     return PG_OK;
 }
 
-/* Warns, at most once per horizon_warn_s, while an open or a prepared
- * transaction holds the horizon back longer than that: the worker then
- * waits for it, and an operator should know why nothing new arrives, and
- * what to look for (etl_horizon_holder: kind and detail). */
-static void warn_if_held_back(struct worker *w, const struct pg_horizon *horizon)
+/* Warns, at most once per horizon_warn_s, while a transaction that was in
+ * progress at the round's snapshot has been open longer than that: its
+ * changes (only its own) wait for its commit, and an operator should know
+ * which one it is (etl_snapshot_holder: kind and detail). */
+static void warn_if_held_back(struct worker *w, const struct pg_snapshot *snapshot)
 {
-    status_report_held(horizon->held_s);
+    status_report_held(snapshot->held_s);
     int64_t now = monotonic_ms();
     int64_t every_ms = (int64_t)w->config->horizon_warn_s * 1000;
-    if (horizon->held_s * 1000 < (double)every_ms ||
+    if (snapshot->held_s * 1000 < (double)every_ms ||
         (w->held_warned_ms != 0 && now - w->held_warned_ms < every_ms))
         return;
     w->held_warned_ms = now;
-    bool prepared = strcmp(horizon->kind, HOLDER_PREPARED) == 0;
+    bool prepared = strcmp(snapshot->kind, HOLDER_PREPARED) == 0;
     struct log_line *line = log_begin(LOG_WARN, prepared ? HELD_BY_PREPARED : HELD_BY_OPEN);
-    log_str(line, "horizon", horizon->at);
-    log_double(line, "held_s", horizon->held_s);
-    log_str(line, "holder", horizon->kind);
-    log_str(line, "detail", horizon->detail);
+    log_double(line, "held_s", snapshot->held_s);
+    log_str(line, "holder", snapshot->kind);
+    log_str(line, "detail", snapshot->detail);
     log_str(line, "hint",
             prepared ? "see pg_prepared_xacts; COMMIT PREPARED or ROLLBACK PREPARED it"
                      : "see pg_stat_activity ordered by xact_start");
     log_end(line);
 }
 
-/* Logs once per spell that the horizon is earlier than the source's cursor:
- * the database clock stepped back.  Nothing is skipped: the change query
- * reads nothing until the clock passes the cursor again. */
-static void check_clock(struct worker *w, size_t source, const char *horizon)
+/* The window a target's cursors read. */
+static struct snapshot_window *target_window(struct worker *w, enum sync_target target)
 {
-    const struct cursor *cursor = &w->state.sources[source].cursor;
-    bool behind = cursor_horizon_behind(horizon, cursor->modified);
-    if (behind && !w->clock_behind[source]) {
-        struct log_line *line = log_begin(LOG_ERROR, "database clock is behind the cursor");
-        log_str(line, "source", w->state.sources[source].name);
-        log_str(line, "horizon", horizon);
-        log_str(line, "cursor_modified", cursor->modified);
-        log_str(line, "hint", "nothing newer is read until the clock passes the cursor");
-        log_end(line);
-    }
-    w->clock_behind[source] = behind;
+    return target == TARGET_BUILD ? &w->state.build.window : &w->state.window;
 }
 
-/* The earliest cursor of target's sources ('-infinity' before any other;
- * the others compared as instants). */
-static const char *earliest_cursor(struct worker *w, enum sync_target target)
+/* An xid8 bound of a snapshot as a number; 0 when unreadable. */
+static unsigned long long snapshot_xmax(const char *snapshot)
 {
-    const struct source_state *sources = target_sources(w, target);
-    const char *earliest = sources[0].cursor.modified;
-    for (size_t i = 1; i < w->state.count; i++) {
-        const char *candidate = sources[i].cursor.modified;
-        if (strcmp(earliest, CURSOR_START.modified) == 0)
-            break;
-        if (strcmp(candidate, CURSOR_START.modified) == 0 ||
-            cursor_horizon_behind(candidate, earliest))
-            earliest = candidate;
-    }
-    return earliest;
+    char xmax[CURSOR_TEXT_MAX];
+    return snapshot_bound(snapshot, 1, xmax, sizeof xmax) ? strtoull(xmax, NULL, 10) : 0;
 }
 
-/* Step 1.  Since the earliest cursor: while a prepared transaction exists,
- * the horizon stays at or below every source's cursor, as it would with a
- * call per source (20-etl.sql), and nothing moves. */
-enum step batch_take_horizon(struct worker *w, enum sync_target target)
+/* True, logged once, when the database's snapshot is behind the live
+ * window's start: transaction ids the state file has read are not there
+ * (a restore from a backup, a failover to a standby that lagged).  The
+ * index may hold changes the database no longer has, and ids will be used
+ * again: it is rebuilt (not while a build runs, which replaces it). */
+static bool database_behind(struct worker *w, enum sync_target target, const char *now)
 {
-    enum pg_failure failure = pg_source_horizon(&w->pg, earliest_cursor(w, target), &w->horizon);
+    if (target != TARGET_LIVE || lifecycle_has_build(w->state.phase))
+        return false;
+    unsigned long long read_up_to = snapshot_xmax(w->state.window.from);
+    if (snapshot_xmax(now) >= read_up_to)
+        return false;
+    struct log_line *line =
+        log_begin(LOG_ERROR, "database is behind the state file (restored or failed over?)");
+    log_str(line, "index", w->idx->index);
+    log_str(line, "snapshot", now);
+    log_str(line, "state_window_from", w->state.window.from);
+    log_str(line, "hint", "rebuilding the index behind its alias");
+    log_end(line);
+    return true;
+}
+
+/* Step 1.  The snapshot is taken every round, for what holds it back; it
+ * becomes the window's end only when no window is open (one left open by
+ * the last round, or by the state file, is read to its end first).  A
+ * database behind the live window sets w->behind instead. */
+enum step batch_take_snapshot(struct worker *w, enum sync_target target)
+{
+    enum pg_failure failure = pg_source_snapshot(&w->pg, &w->snapshot);
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
-    warn_if_held_back(w, &w->horizon);
+    if (database_behind(w, target, w->snapshot.at)) {
+        w->behind = true;
+        return STEP_OK;
+    }
+    struct snapshot_window *window = target_window(w, target);
+    if (window->to[0] == '\0')
+        snprintf(window->to, sizeof window->to, "%s", w->snapshot.at);
+    if (target == TARGET_LIVE)
+        warn_if_held_back(w, &w->snapshot);
     return STEP_OK;
 }
 
-/* Step 2 at the top of this file, from the cursor from, below the round's
- * horizon. */
+/* How often an idle worker saves its live window when workers do not
+ * prune (change_log_prune_interval_s = 0): its position still reaches
+ * content.etl_position for a pruning cron job (etc/etl.ini). */
+#define IDLE_SAVE_WITHOUT_PRUNING_S 3600
+
+/* True when an idle window end is due to be saved: once per
+ * change_log_prune_interval_s, so the change_log position this index
+ * reports keeps up with the pruning even when nothing it reads changes. */
+static bool idle_save_due(const struct worker *w, enum sync_target target)
+{
+    if (target != TARGET_LIVE)
+        return false;
+    int every_s = w->config->change_log_prune_interval_s > 0
+                      ? w->config->change_log_prune_interval_s
+                      : IDLE_SAVE_WITHOUT_PRUNING_S;
+    return monotonic_ms() - w->window_saved_ms >= (int64_t)every_s * 1000;
+}
+
+/* Step 5.  Saved when the window held changes, and when idle only once in
+ * a while (idle_save_due): an empty window read again after a crash reads
+ * nothing, so an idle worker need not write at every round. */
+enum step batch_end_window(struct worker *w, enum sync_target target, bool changed)
+{
+    struct snapshot_window *window = target_window(w, target);
+    if (window->to[0] == '\0')
+        return STEP_OK;
+    snprintf(window->from, sizeof window->from, "%s", window->to);
+    window->to[0] = '\0';
+    struct source_state *sources = target_sources(w, target);
+    for (size_t i = 0; i < w->state.count; i++)
+        cursor_window_start(&sources[i].cursor, window->from);
+    if (!changed && !idle_save_due(w, target))
+        return STEP_OK;
+    enum step step = worker_save_state(w);
+    if (step == STEP_OK && target == TARGET_LIVE) {
+        w->window_saved_ms = monotonic_ms();
+        w->position_dirty = w->position_dirty || w->has_change_log;
+    }
+    return step;
+}
+
+/* True when a row of changes affects every document (doc_id
+ * CURSOR_DOC_ALL: a TRUNCATE) and target must be rebuilt for it: not the
+ * live index while a build runs (the build replaces it; a build that read
+ * the same row is rebuilt itself). */
+static bool affects_all(const struct worker *w, enum sync_target target, PGresult *changes)
+{
+    if (target == TARGET_LIVE && lifecycle_has_build(w->state.phase))
+        return false;
+    for (int r = 0; r < PQntuples(changes); r++) {
+        if (!PQgetisnull(changes, r, 2) && strcmp(PQgetvalue(changes, r, 2), CURSOR_DOC_ALL) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Step 2 at the top of this file, from the cursor from, in the target's
+ * window. */
 enum step batch_read(struct worker *w, enum sync_target target, size_t source,
                      const struct cursor *from, struct batch *b)
 {
     *b = (struct batch){.started_ms = monotonic_ms()};
-    const struct pg_horizon *horizon = &w->horizon;
-    /* Held by a prepared transaction, the horizon is the earliest cursor:
-     * behind the others by design, not by the clock. */
-    if (target == TARGET_LIVE && strcmp(horizon->kind, HOLDER_PREPARED) != 0)
-        check_clock(w, source, horizon->at);
     enum pg_failure failure = pg_source_begin(&w->pg);
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
-    failure =
-        pg_source_changes(&w->pg, source, from, horizon->at, w->config->batch_size, &b->changes);
+    failure = pg_source_changes(&w->pg, source, from, target_window(w, target),
+                                w->config->batch_size, &b->changes);
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
     b->rows = PQntuples(b->changes);
+    if (b->rows > 0 && affects_all(w, target, b->changes)) {
+        w->truncated = true;
+        b->rows = 0; /* nothing of it is sent or saved: the rebuild reads anew */
+    }
     if (b->rows == 0) {
         batch_free(b);
         failure = pg_source_commit(&w->pg);
@@ -508,7 +577,8 @@ enum step batch_read(struct worker *w, enum sync_target target, size_t source,
     }
     int last = b->rows - 1;
     cursor_set_within(&b->end, PQgetvalue(b->changes, last, 0), PQgetvalue(b->changes, last, 1),
-                      PQgetisnull(b->changes, last, 2) ? NULL : PQgetvalue(b->changes, last, 2));
+                      PQgetisnull(b->changes, last, 2) ? NULL : PQgetvalue(b->changes, last, 2),
+                      PQgetisnull(b->changes, last, 3) ? NULL : PQgetvalue(b->changes, last, 3));
     b->counts = (struct batch_counts){.rows = b->rows, .query_ms = monotonic_ms() - b->started_ms};
     return STEP_OK;
 }

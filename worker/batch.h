@@ -32,7 +32,7 @@ struct batch_plan {
 
 /* One batch of one change source: read, then sent, then its cursor saved. */
 struct batch {
-    PGresult *changes;      /* (modified, id, doc_id) rows; plan.ids point into it */
+    PGresult *changes;      /* (txid, id, doc_id, modified) rows; plan.ids point into it */
     struct batch_plan plan; /* what to send */
     int rows;               /* changed rows read: batch_size means there may be more */
     struct cursor end;      /* its last row: where the cursor goes once it is done */
@@ -49,12 +49,18 @@ struct bulk_answer {
     size_t request_bytes; /* the size of the request */
 };
 
-/* Takes the horizon every batch of target reads below until the next call
- * (step 1 of batch.c): once per target and round, before its first batch. */
-enum step batch_take_horizon(struct worker *w, enum sync_target target);
+/* Takes the round's snapshot, which ends target's window unless one is
+ * open (step 1 of batch.c): once per target and round, before its first
+ * batch. */
+enum step batch_take_snapshot(struct worker *w, enum sync_target target);
+
+/* Closes target's window once every source has read it to its end (step 5
+ * of batch.c): the next starts where it ended.  Saves the state when
+ * changed (the window held any row). */
+enum step batch_end_window(struct worker *w, enum sync_target target, bool changed);
 
 /* Reads the batch of change source number source for target after the
- * cursor from, below the horizon batch_take_horizon took (step 2 of
+ * cursor from, in the window batch_take_snapshot set (step 2 of
  * batch.c).  b->rows is 0 when there was nothing (b then holds nothing to
  * free). */
 enum step batch_read(struct worker *w, enum sync_target target, size_t source,

@@ -9,14 +9,46 @@
 #include "util.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
-/* The state file holding the cursor is durable.  A failure retries this
+/* An xid8 text as a number; 0 for one that is not (never a position). */
+static unsigned long long txid_value(const char *text)
+{
+    return cursor_is_txid(text) ? strtoull(text, NULL, 10) : 0;
+}
+
+/* The position: a transaction id below which every event is read.  Below
+ * xmin(from), every window up to from is done.  Inside an open window,
+ * below both the change_log cursor's txid and xmin(to) too: such a
+ * transaction is visible in to (it ended), so it was in from or in the
+ * window, and the window is read up to the cursor.  A load's window puts
+ * the cursor past its snapshot: its position is xmin(to) at once. */
+static void read_below(const struct worker *w, char *out, size_t size)
+{
+    const struct snapshot_window *window = &w->state.window;
+    char from_xmin[CURSOR_TEXT_MAX];
+    char to_xmin[CURSOR_TEXT_MAX];
+    if (!snapshot_bound(window->from, 0, from_xmin, sizeof from_xmin))
+        snprintf(from_xmin, sizeof from_xmin, "%s", CURSOR_START.txid);
+    unsigned long long below = txid_value(from_xmin);
+    if (window->to[0] != '\0' && snapshot_bound(window->to, 0, to_xmin, sizeof to_xmin)) {
+        unsigned long long cursor = txid_value(w->state.sources[w->change_log].cursor.txid);
+        unsigned long long inside = cursor < txid_value(to_xmin) ? cursor : txid_value(to_xmin);
+        below = inside > below ? inside : below;
+    }
+    snprintf(out, size, "%llu", below);
+}
+
+/* The state file holding the window is durable.  A failure retries this
  * report only: the batch is done and is not sent again. */
 enum step change_log_report_position(struct worker *w)
 {
     while (w->position_dirty) {
-        enum pg_failure failure = pg_source_report_position(
-            &w->pg, w->idx->name, CHANGE_LOG_SOURCE, &w->state.sources[w->change_log].cursor);
+        char below[CURSOR_TEXT_MAX];
+        read_below(w, below, sizeof below);
+        enum pg_failure failure =
+            pg_source_report_position(&w->pg, w->idx->name, CHANGE_LOG_SOURCE, below);
         if (failure == PG_OK) {
             w->position_dirty = false;
             break;
@@ -58,11 +90,12 @@ enum step change_log_check_gap(struct worker *w, bool *pruned_past)
     *pruned_past = false;
     if (!w->has_change_log || w->state.phase != LIFECYCLE_SERVING)
         return STEP_OK;
-    const struct cursor *cursor = &w->state.sources[w->change_log].cursor;
+    char below[CURSOR_TEXT_MAX];
+    read_below(w, below, sizeof below);
     bool above;
-    char watermark[2 * CURSOR_TEXT_MAX];
+    char watermark[CURSOR_TEXT_MAX];
     enum pg_failure failure =
-        pg_source_pruned_above(&w->pg, cursor, &above, watermark, sizeof watermark);
+        pg_source_pruned_above(&w->pg, below, &above, watermark, sizeof watermark);
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
     if (!above)
@@ -70,9 +103,8 @@ enum step change_log_check_gap(struct worker *w, bool *pruned_past)
     struct log_line *line =
         log_begin(LOG_ERROR, "change_log pruned past this worker's position; full reload");
     log_str(line, "index", w->idx->index);
-    log_str(line, "cursor_modified", cursor->modified);
-    log_str(line, "cursor_id", cursor->id);
-    log_str(line, "pruned_up_to", watermark);
+    log_str(line, "read_below_txid", below);
+    log_str(line, "pruned_up_to_txid", watermark);
     log_end(line);
     *pruned_past = true;
     return STEP_OK;

@@ -3,32 +3,32 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-/* How PostgreSQL prints timestamptz infinity, and the UTC offset it prints
- * with TimeZone=UTC. */
-#define PG_INFINITY "infinity"
-#define UTC_OFFSET  "+00"
-#define US_PER_S    INT64_C(1000000)
+/* The longest xid8 as PostgreSQL prints it: 2^64 - 1, 20 digits. */
+#define TXID_DIGITS_MAX 20
+#define TXID_MAX_TEXT   "18446744073709551615"
+/* Snapshot fields: xmin, xmax, then the ids in progress. */
+#define SNAPSHOT_FIELDS 3
 
-/* "-infinity" sorts before every timestamptz, the nil uuid before every id;
- * no row is stamped -infinity, so its group is done. */
-const struct cursor CURSOR_START = {"-infinity", "00000000-0000-0000-0000-000000000000",
-                                    CURSOR_GROUP_DONE};
+/* Transaction id 0 sorts before every row, the nil uuid before every id;
+ * no row has id 0, so its group is done. */
+const struct cursor CURSOR_START = {"0", "00000000-0000-0000-0000-000000000000", CURSOR_GROUP_DONE,
+                                    ""};
 
 /* snprintf cuts and always terminates. */
-void cursor_set(struct cursor *cursor, const char *modified, const char *id)
+void cursor_set(struct cursor *cursor, const char *txid, const char *id)
 {
-    cursor_set_within(cursor, modified, id, NULL);
+    cursor_set_within(cursor, txid, id, NULL, NULL);
 }
 
 /* A NULL doc_id sorts last in its group (ORDER BY ... doc_id): done. */
-void cursor_set_within(struct cursor *cursor, const char *modified, const char *id,
-                       const char *doc_id)
+void cursor_set_within(struct cursor *cursor, const char *txid, const char *id, const char *doc_id,
+                       const char *modified)
 {
-    snprintf(cursor->modified, sizeof cursor->modified, "%s", modified);
+    snprintf(cursor->txid, sizeof cursor->txid, "%s", txid);
     snprintf(cursor->id, sizeof cursor->id, "%s", id);
     snprintf(cursor->doc_id, sizeof cursor->doc_id, "%s", doc_id ? doc_id : CURSOR_GROUP_DONE);
+    snprintf(cursor->modified, sizeof cursor->modified, "%s", modified ? modified : "");
 }
 
 /* Only lowercase hex digits and the four dashes, at their places. */
@@ -43,46 +43,65 @@ bool cursor_is_uuid(const char *text)
     return text[CURSOR_UUID_LEN] == '\0';
 }
 
-/* Strict: what PostgreSQL prints with TimeZone=UTC and DateStyle=ISO, and
- * nothing else (strptime range-checks the fields; a day past the month's
- * end, like February 30, is left to PostgreSQL: SQLSTATE 22008). */
-bool cursor_timestamp_us(const char *text, int64_t *out)
+/* The number of decimal digits at text, up to TXID_DIGITS_MAX + 1. */
+static size_t digits(const char *text)
 {
-    if (strcmp(text, CURSOR_START.modified) == 0) {
-        *out = INT64_MIN;
-        return true;
-    }
-    if (strcmp(text, PG_INFINITY) == 0) {
-        *out = INT64_MAX;
-        return true;
-    }
-    struct tm tm = {0};
-    const char *rest = strptime(text, "%Y-%m-%d %H:%M:%S", &tm);
-    if (rest == NULL || text[0] < '0' || text[0] > '9')
+    size_t n = 0;
+    while (n <= TXID_DIGITS_MAX && text[n] >= '0' && text[n] <= '9')
+        n++;
+    return n;
+}
+
+/* Digits only, not above 2^64 - 1 (PostgreSQL 15 reads a larger one as
+ * 2^64 - 1 without a word, so it is refused here). */
+bool cursor_is_txid(const char *text)
+{
+    size_t n = digits(text);
+    if (n == 0 || n > TXID_DIGITS_MAX || text[n] != '\0')
         return false;
-    int64_t us = (int64_t)timegm(&tm) * US_PER_S;
-    if (*rest == '.') {
-        int64_t scale = US_PER_S / 10;
-        rest++;
-        if (*rest < '0' || *rest > '9')
+    return n < TXID_DIGITS_MAX || strcmp(text, TXID_MAX_TEXT) <= 0;
+}
+
+/* "xmin:xmax:" then "id,id,...", every id an xid8; nothing after. */
+bool snapshot_is_valid(const char *text)
+{
+    const char *at = text;
+    for (int field = 0; field < SNAPSHOT_FIELDS - 1; field++) {
+        size_t n = digits(at);
+        if (n == 0 || n > TXID_DIGITS_MAX || at[n] != ':')
             return false;
-        for (; *rest >= '0' && *rest <= '9'; rest++, scale /= 10) {
-            if (scale == 0)
-                return false; /* more than microseconds */
-            us += (*rest - '0') * scale;
-        }
+        at += n + 1;
     }
-    if (strcmp(rest, UTC_OFFSET) != 0)
+    while (*at != '\0') {
+        size_t n = digits(at);
+        if (n == 0 || n > TXID_DIGITS_MAX || (at[n] != ',' && at[n] != '\0'))
+            return false;
+        at += n;
+        if (*at == ',' && *++at == '\0')
+            return false; /* a trailing comma */
+    }
+    return strlen(text) < SNAPSHOT_TEXT_MAX;
+}
+
+/* Field 0 starts the text, field 1 follows the first colon. */
+bool snapshot_bound(const char *snapshot, int field, char *out, size_t size)
+{
+    out[0] = '\0';
+    if (!snapshot_is_valid(snapshot) || field < 0 || field > 1)
         return false;
-    *out = us;
+    const char *at = field == 0 ? snapshot : strchr(snapshot, ':') + 1;
+    snprintf(out, size, "%.*s", (int)digits(at), at);
     return true;
 }
 
-/* Compares as instants, not texts (a fraction's trailing zeros are
- * dropped by PostgreSQL). */
-bool cursor_horizon_behind(const char *horizon, const char *cursor_modified)
+/* Nothing of a transaction below xmin(from) is new in the window: the scan
+ * starts there. */
+void cursor_window_start(struct cursor *cursor, const char *from)
 {
-    int64_t h;
-    int64_t c;
-    return cursor_timestamp_us(horizon, &h) && cursor_timestamp_us(cursor_modified, &c) && h < c;
+    char xmin[CURSOR_TEXT_MAX];
+    if (!snapshot_bound(from, 0, xmin, sizeof xmin))
+        snprintf(xmin, sizeof xmin, "%s", CURSOR_START.txid);
+    char modified[CURSOR_TEXT_MAX];
+    snprintf(modified, sizeof modified, "%s", cursor->modified);
+    cursor_set_within(cursor, xmin, CURSOR_START.id, NULL, modified);
 }

@@ -82,6 +82,8 @@ struct lifecycle_transition {
 #define REBUILD_ADOPT             "adopt"
 #define REBUILD_REQUESTED         "requested"
 #define REBUILD_CHANGE_LOG_PRUNED "change_log_pruned"
+#define REBUILD_TRUNCATED         "truncated"
+#define REBUILD_DATABASE_BEHIND   "database_behind"
 #define REBUILD_BUILD_MISSING     "build_index_missing"
 
 /* The table's entry for event in phase. */

@@ -14,36 +14,30 @@
 /* The queries the worker does not read from an index's files: the
  * functions of etc/postgres/sql/20-etl.sql. */
 
-/* The horizon for the cursor $1 (a prepared transaction holds it at $1),
- * what holds it back, and for how long (seconds).  The horizon may be
- * '-infinity' (no cursor yet): held_s is taken from the holder's own start,
- * always finite, never from the horizon. */
-static const char *const HORIZON_SQL =
-    "SELECT h.at::text, hold.kind, hold.detail,"
-    "       CASE WHEN isfinite(hold.held_since)"
-    "            THEN extract(epoch FROM clock_timestamp() - hold.held_since)::float8 END"
-    "  FROM content.etl_horizon($1::timestamptz) AS h(at)"
-    "  LEFT JOIN content.etl_horizon_holder($1::timestamptz) AS hold ON true";
+/* The round's snapshot, the oldest transaction in progress at it, and how
+ * long that one has been open (seconds). */
+static const char *const SNAPSHOT_SQL =
+    "SELECT s.at::text, hold.kind, hold.detail,"
+    "       extract(epoch FROM clock_timestamp() - hold.held_since)::float8"
+    "  FROM pg_current_snapshot() AS s(at)"
+    "  LEFT JOIN content.etl_snapshot_holder(s.at) AS hold ON true";
 
-/* Why the horizon cannot be computed on this server; NULL when it can. */
+/* Why the worker cannot read on this server; NULL when it can. */
 static const char *const PREFLIGHT_SQL = "SELECT content.etl_preflight()";
 
 /* How far an index has read a change source. */
 static const char *const REPORT_POSITION_SQL =
-    "SELECT content.etl_report_position($1::text, $2::text, $3::timestamptz, $4::uuid)";
+    "SELECT content.etl_report_position($1::text, $2::text, $3::xid8)";
 
 /* Deletes the change_log rows every index of $1 has read, older than $2 s. */
 static const char *const PRUNE_CHANGE_LOG_SQL =
     "SELECT content.etl_prune_change_log($1::text[], make_interval(secs => $2::int))";
 
-/* The prune watermark, and whether it is above the cursor ($1, $2). */
+/* The prune watermark, and whether it is at or above $1, the transaction
+ * below which this index has read everything. */
 static const char *const PRUNED_ABOVE_SQL =
-    "SELECT w.modified::text || '/' || w.id::text,"
-    "       coalesce((w.modified, w.id) > ($1::timestamptz, $2::uuid), false)"
+    "SELECT w.txid::text, coalesce(w.txid >= $1::xid8, false)"
     "  FROM content.etl_change_log_pruned() AS w";
-
-/* The database clock (verify's reference time). */
-static const char *const NOW_SQL = "SELECT now()::text";
 
 /* The wake-up signal: moved by the catalogue's triggers after every
  * statement that changes a row the indices read (etc/postgres/sql/20-etl.sql,
@@ -54,12 +48,17 @@ static const char *const CHANGE_SIGNAL_SQL =
     "SELECT (last_value - CASE WHEN is_called THEN 0 ELSE 1 END)::text"
     "  FROM content.etl_change_signal";
 
-/* SQLSTATEs of a cursor value PostgreSQL refuses: 22007
- * invalid_datetime_format, 22008 datetime_field_overflow (the modified
- * text), 22P02 invalid_text_representation (the id text). */
+/* SQLSTATEs of a cursor value PostgreSQL refuses: 22P02
+ * invalid_text_representation (a txid, id or snapshot text), 22003
+ * numeric_value_out_of_range (a txid past 2^64 - 1), 22007 and 22008 (a
+ * datetime, kept for any timestamp parameter). */
 #define SQLSTATE_BAD_DATETIME_FORMAT "22007"
 #define SQLSTATE_DATETIME_OVERFLOW   "22008"
 #define SQLSTATE_BAD_TEXT            "22P02"
+#define SQLSTATE_OUT_OF_RANGE        "22003"
+
+/* Columns of a change query: txid, id, doc_id, modified. */
+#define CHANGE_COLUMNS 4
 
 /* Names of the prepared statements. */
 #define DOCUMENTS_STATEMENT   "documents"
@@ -204,9 +203,9 @@ static enum pg_failure run_query(struct pg_source *pg, const char *what, const c
     return PG_OK;
 }
 
-/* content.etl_preflight() on every new connection: a standby or
- * track_activities off make the horizon unknowable, and waiting does not
- * fix that (PG_REFUSED, with its reason in pg->err). */
+/* content.etl_preflight() on every new connection: a standby, or a
+ * trigger that does not fire always, and waiting does not fix that
+ * (PG_REFUSED, with its reason in pg->err). */
 static enum pg_failure preflight(struct pg_source *pg)
 {
     PGresult *res;
@@ -319,7 +318,8 @@ static bool bad_datetime(const struct pg_source *pg)
 {
     return strcmp(pg->sqlstate, SQLSTATE_BAD_DATETIME_FORMAT) == 0 ||
            strcmp(pg->sqlstate, SQLSTATE_DATETIME_OVERFLOW) == 0 ||
-           strcmp(pg->sqlstate, SQLSTATE_BAD_TEXT) == 0;
+           strcmp(pg->sqlstate, SQLSTATE_BAD_TEXT) == 0 ||
+           strcmp(pg->sqlstate, SQLSTATE_OUT_OF_RANGE) == 0;
 }
 
 /* Copies a text column, "" when NULL. */
@@ -343,21 +343,19 @@ static enum pg_failure connect_and_query(struct pg_source *pg, const char *what,
     return failure;
 }
 
-/* The horizon, in its own implicit transaction: the batch's snapshot must be
- * taken after it (see 20-etl.sql).  A since PostgreSQL refuses as a
- * timestamp is a bad cursor. */
-enum pg_failure pg_source_horizon(struct pg_source *pg, const char *since, struct pg_horizon *out)
+/* The snapshot, in its own implicit transaction: every batch's own
+ * snapshot is taken after it, so what it shows committed stays visible. */
+enum pg_failure pg_source_snapshot(struct pg_source *pg, struct pg_snapshot *out)
 {
-    *out = (struct pg_horizon){0};
-    const char *params[1] = {since};
+    *out = (struct pg_snapshot){0};
     PGresult *res;
     enum pg_failure failure =
-        connect_and_query(pg, "content.etl_horizon()", HORIZON_SQL, 1, params, &res);
+        connect_and_query(pg, "pg_current_snapshot()", SNAPSHOT_SQL, 0, NULL, &res);
     if (failure != PG_OK)
         return failure;
-    if (PQgetisnull(res, 0, 0)) {
+    if (PQgetisnull(res, 0, 0) || !snapshot_is_valid(PQgetvalue(res, 0, 0))) {
         PQclear(res);
-        keep_error(pg, "content.etl_horizon()", "returned NULL");
+        keep_error(pg, "pg_current_snapshot()", "returned no snapshot the worker can keep");
         return PG_UNAVAILABLE;
     }
     copy_column(res, 0, out->at, sizeof out->at);
@@ -370,12 +368,12 @@ enum pg_failure pg_source_horizon(struct pg_source *pg, const char *since, struc
 
 /* One call; the function does the upsert. */
 enum pg_failure pg_source_report_position(struct pg_source *pg, const char *index_name,
-                                          const char *source, const struct cursor *at)
+                                          const char *source, const char *txid)
 {
-    const char *params[4] = {index_name, source, at->modified, at->id};
+    const char *params[3] = {index_name, source, txid};
     PGresult *res;
     enum pg_failure failure = connect_and_query(pg, "content.etl_report_position()",
-                                                REPORT_POSITION_SQL, 4, params, &res);
+                                                REPORT_POSITION_SQL, 3, params, &res);
     PQclear(res);
     return failure;
 }
@@ -413,15 +411,15 @@ enum pg_failure pg_source_prune_change_log(struct pg_source *pg, const char *con
 }
 
 /* One row always (NULLs while nothing was deleted). */
-enum pg_failure pg_source_pruned_above(struct pg_source *pg, const struct cursor *cursor,
-                                       bool *above, char *watermark, size_t size)
+enum pg_failure pg_source_pruned_above(struct pg_source *pg, const char *txid, bool *above,
+                                       char *watermark, size_t size)
 {
     *above = false;
     watermark[0] = '\0';
-    const char *params[2] = {cursor->modified, cursor->id};
+    const char *params[1] = {txid};
     PGresult *res;
     enum pg_failure failure =
-        connect_and_query(pg, "content.etl_change_log_pruned()", PRUNED_ABOVE_SQL, 2, params, &res);
+        connect_and_query(pg, "content.etl_change_log_pruned()", PRUNED_ABOVE_SQL, 1, params, &res);
     if (failure != PG_OK)
         return failure;
     copy_column(res, 0, watermark, size);
@@ -448,18 +446,6 @@ enum pg_failure pg_source_change_signal(struct pg_source *pg, int64_t *out)
     PQclear(res);
     *out = (int64_t)value;
     return failure;
-}
-
-/* One row, one column. */
-enum pg_failure pg_source_now(struct pg_source *pg, char *out, size_t size)
-{
-    PGresult *res;
-    enum pg_failure failure = connect_and_query(pg, "now()", NOW_SQL, 0, NULL, &res);
-    if (failure != PG_OK)
-        return failure;
-    copy_column(res, 0, out, size);
-    PQclear(res);
-    return PG_OK;
 }
 
 enum pg_failure pg_source_begin(struct pg_source *pg)
@@ -522,7 +508,7 @@ static enum pg_failure run_prepared(struct pg_source *pg, const char *name, int 
 }
 
 /* Checks what the rest of the worker takes on trust in a change result:
- * modified and id set (they become the cursor); doc_id NULL or a uuid as
+ * txid and id set (they become the cursor); doc_id NULL or a uuid as
  * PostgreSQL prints it (it is written into the document query's uuid[]
  * literal, where "a,b" would be two ids); and in the first source, doc_id
  * = id, since the full load walks that source alone as the index's own
@@ -537,8 +523,9 @@ static enum pg_failure check_change_rows(struct pg_source *pg, size_t source, PG
         const char *id = PQgetvalue(res, r, 1);
         const char *doc_id = PQgetvalue(res, r, 2);
         if (PQgetisnull(res, r, 0) || PQgetisnull(res, r, 1)) {
-            snprintf(message, sizeof message, "row %d: modified and id must not be NULL", r + 1);
-        } else if (!PQgetisnull(res, r, 2) && !cursor_is_uuid(doc_id)) {
+            snprintf(message, sizeof message, "row %d: txid and id must not be NULL", r + 1);
+        } else if (!PQgetisnull(res, r, 2) && !cursor_is_uuid(doc_id) &&
+                   (source == 0 || strcmp(doc_id, CURSOR_DOC_ALL) != 0)) {
             snprintf(message, sizeof message, "row %d: doc_id \"%.*s\" is not a uuid", r + 1,
                      CURSOR_UUID_LEN, doc_id);
         } else if (source == 0 && (PQgetisnull(res, r, 2) || strcmp(id, doc_id) != 0)) {
@@ -558,19 +545,21 @@ static enum pg_failure check_change_rows(struct pg_source *pg, size_t source, PG
 }
 
 enum pg_failure pg_source_changes(struct pg_source *pg, size_t source, const struct cursor *from,
-                                  const char *horizon, int limit, PGresult **result)
+                                  const struct snapshot_window *window, int limit,
+                                  PGresult **result)
 {
     char name[32];
     char limit_text[16];
     snprintf(name, sizeof name, CHANGES_STATEMENT_FMT, source);
     snprintf(limit_text, sizeof limit_text, "%d", limit);
-    const char *params[] = {from->modified, from->id, horizon, limit_text, from->doc_id};
+    const char *params[] = {from->txid, from->id,     window->to,
+                            limit_text, from->doc_id, window->from};
     enum pg_failure failure =
         run_prepared(pg, name, (int)(sizeof params / sizeof params[0]), params, result);
     if (failure == PG_UNAVAILABLE && bad_datetime(pg))
         return PG_BAD_CURSOR;
-    if (failure == PG_OK && PQnfields(*result) != 3) {
-        keep_error(pg, name, "a change query must return (modified, id, doc_id)");
+    if (failure == PG_OK && PQnfields(*result) != CHANGE_COLUMNS) {
+        keep_error(pg, name, "a change query must return (txid, id, doc_id, modified)");
         failure = PG_BAD_SQL;
     } else if (failure == PG_OK) {
         failure = check_change_rows(pg, source, *result);

@@ -1,5 +1,6 @@
-/* pg_source.h - the worker's side of PostgreSQL: one connection, the safe
- * horizon, the change queries and the document query of one index. */
+/* pg_source.h - the worker's side of PostgreSQL: one connection, the
+ * round's snapshot, the change queries and the document query of one
+ * index. */
 #ifndef ETL_PG_SOURCE_H
 #define ETL_PG_SOURCE_H
 
@@ -17,20 +18,20 @@ enum pg_failure {
     PG_OK = 0,
     PG_UNAVAILABLE, /* connection lost or refused, timeouts: retry */
     PG_BAD_SQL,     /* the index's SQL is wrong or not allowed: a config error */
-    PG_BAD_CURSOR,  /* PostgreSQL refused a cursor as a timestamp (SQLSTATE 22007,
-                       22008): the state file is unusable */
-    PG_REFUSED,     /* content.etl_preflight(): the horizon cannot be computed here */
+    PG_BAD_CURSOR,  /* PostgreSQL refused a cursor or a snapshot of the state file
+                       (SQLSTATE 22P02, 22007, 22008): the state file is unusable */
+    PG_REFUSED,     /* content.etl_preflight(): the worker cannot read here */
 };
 
-/* Room for what etl_horizon_holder() says holds the horizon back. */
+/* Room for what etl_snapshot_holder() says holds a round back. */
 #define PG_HOLDER_TEXT_MAX 128
 
-/* The safe horizon and what holds it back. */
-struct pg_horizon {
-    char at[CURSOR_TEXT_MAX];        /* content.etl_horizon(since), as text */
+/* A round's snapshot and the oldest transaction in progress at it. */
+struct pg_snapshot {
+    char at[SNAPSHOT_TEXT_MAX];      /* pg_current_snapshot(), as text */
     char kind[PG_HOLDER_TEXT_MAX];   /* "transaction", "prepared" or "" (nothing) */
     char detail[PG_HOLDER_TEXT_MAX]; /* "pid=N", "gid=NAME" or "" */
-    double held_s;                   /* how long the holder has held it; 0 without one */
+    double held_s;                   /* how long it has been open; 0 without one */
 };
 
 struct pg_source {
@@ -64,46 +65,43 @@ void pg_source_disconnect(struct pg_source *pg);
  * connection already open (PG_UNAVAILABLE without one). */
 enum pg_failure pg_source_change_signal(struct pg_source *pg, int64_t *out);
 
-/* Reads content.etl_horizon(since) and content.etl_horizon_holder(since)
- * into *out.  since is the cursor's modified text of the source about to be
- * read (bound as a parameter), or NULL for none: while a prepared
- * transaction exists the horizon is then '-infinity'. */
-enum pg_failure pg_source_horizon(struct pg_source *pg, const char *since, struct pg_horizon *out);
+/* Takes pg_current_snapshot() and content.etl_snapshot_holder() of it into
+ * *out, in a statement of its own. */
+enum pg_failure pg_source_snapshot(struct pg_source *pg, struct pg_snapshot *out);
 
 /* Starts and ends the read-only, repeatable-read transaction in which one
  * batch reads its changes and builds its documents (one snapshot). */
 enum pg_failure pg_source_begin(struct pg_source *pg);
 enum pg_failure pg_source_commit(struct pg_source *pg);
 
-/* Runs change query number source: rows after from (its (modified, id) and
- * the doc_id inside that group), stamped before horizon, at most limit of
- * them.  *result gets (modified, id, doc_id) rows; the caller PQclear()s it.
+/* Runs change query number source: rows of the transactions of window
+ * after from (its (txid, id) and the doc_id inside that group), at most
+ * limit of them.  *result gets (txid, id, doc_id, modified) rows; the
+ * caller PQclear()s it.
  * PG_BAD_SQL for rows that break the contract of etc/sql/README.md (a
  * NULL id, a doc_id that is not a uuid, doc_id != id in the first source). */
 enum pg_failure pg_source_changes(struct pg_source *pg, size_t source, const struct cursor *from,
-                                  const char *horizon, int limit, PGresult **result);
+                                  const struct snapshot_window *window, int limit,
+                                  PGresult **result);
 
-/* content.etl_report_position(index_name, source, at): how far this index
- * has read source; only once the state file holding at is durable. */
+/* content.etl_report_position(index_name, source, txid): this index has
+ * read every event of source below transaction txid; only once the state
+ * file saying so is durable. */
 enum pg_failure pg_source_report_position(struct pg_source *pg, const char *index_name,
-                                          const char *source, const struct cursor *at);
+                                          const char *source, const char *txid);
 
 /* content.etl_prune_change_log(indices, retention_s seconds); *deleted gets
  * how many rows went. */
 enum pg_failure pg_source_prune_change_log(struct pg_source *pg, const char *const *indices,
                                            size_t count, int retention_s, long long *deleted);
 
-/* Compares content.etl_change_log_pruned(), the greatest change_log key
- * ever deleted, with cursor: *above is true when it is above (events this
- * index never read are gone), and watermark gets it as "modified/id" text
- * ("" when nothing was ever deleted). */
-enum pg_failure pg_source_pruned_above(struct pg_source *pg, const struct cursor *cursor,
-                                       bool *above, char *watermark, size_t size);
-
-/* PostgreSQL's now() in a statement of its own, as text (TimeZone=UTC):
- * every change stamped before it that verify could see is stamped before
- * it. */
-enum pg_failure pg_source_now(struct pg_source *pg, char *out, size_t size);
+/* Compares content.etl_change_log_pruned(), the greatest change_log txid
+ * ever deleted, with txid, below which this index has read everything:
+ * *above is true when it is at or above it (events this index may never
+ * have read are gone), and watermark gets it as text ("" when nothing was
+ * ever deleted). */
+enum pg_failure pg_source_pruned_above(struct pg_source *pg, const char *txid, bool *above,
+                                       char *watermark, size_t size);
 
 /* Runs the document query for ids (uuid texts).  *result gets (id, document)
  * rows; the caller PQclear()s it. */

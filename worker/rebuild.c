@@ -48,7 +48,7 @@ struct action_args {
     const char *reason;                  /* START_BUILD: why (logged) */
     bool had_build;                      /* START_BUILD: a build in progress is dropped */
     char previous[STATE_INDEX_NAME_MAX]; /* FINISH_SWAP: the index the alias left ("" none) */
-    char horizon[CURSOR_TEXT_MAX];       /* after HORIZON_TAKEN: the load's horizon */
+    char horizon[SNAPSHOT_TEXT_MAX];     /* after HORIZON_TAKEN: the load's snapshot */
 };
 
 /* How an action ended: its step, and the event it raised for the table
@@ -175,14 +175,12 @@ enum step rebuild_begin(struct worker *w)
             found.kind != INDEX_CONCRETE || !found.mapping_equal)
             return es_failed(w, err);
     }
-    char horizon[CURSOR_TEXT_MAX];
-    enum step step = worker_start_horizon(w, horizon, sizeof horizon);
+    struct action_args args = {0};
+    enum step step = worker_start_horizon(w, args.horizon, sizeof args.horizon);
     if (step != STEP_OK)
         return step;
-    worker_cursors_at(build->sources, w->state.count, 1, horizon);
-    snprintf(build->horizon, sizeof build->horizon, "%s", horizon);
-    struct action_args args = {0};
-    snprintf(args.horizon, sizeof args.horizon, "%s", horizon);
+    worker_cursors_at(build->sources, &build->window, w->state.count, 1, args.horizon);
+    snprintf(build->horizon, sizeof build->horizon, "%s", args.horizon);
     return on_event(w, LIFECYCLE_HORIZON_TAKEN, &args);
 }
 
@@ -198,7 +196,7 @@ static struct outcome load_in_place(struct worker *w)
     out.step = worker_start_horizon(w, out.args.horizon, sizeof out.args.horizon);
     if (out.step != STEP_OK)
         return out;
-    worker_cursors_at(w->state.sources, w->state.count, 1, out.args.horizon);
+    worker_cursors_at(w->state.sources, &w->state.window, w->state.count, 1, out.args.horizon);
     w->position_dirty = w->has_change_log;
     out.raised = LIFECYCLE_HORIZON_TAKEN;
     return out;
@@ -229,6 +227,7 @@ static enum step finish_swap(struct worker *w, const char *previous)
     snprintf(before, sizeof before, "%s", previous);
     snprintf(w->state.concrete, sizeof w->state.concrete, "%s", build->concrete);
     memcpy(w->state.sources, build->sources, w->state.count * sizeof *w->state.sources);
+    w->state.window = build->window;
     w->position_dirty = w->has_change_log;
     w->caught_up = false;
     enum step step = worker_save_state(w);
@@ -400,7 +399,7 @@ static struct outcome perform(struct worker *w, enum lifecycle_action action,
     case LIFECYCLE_DO_LIVE_AT_HORIZON:
         /* No usable live cursors: the live index gets what changes from
          * now on, the build everything. */
-        worker_cursors_at(w->state.sources, w->state.count, 0, args->horizon);
+        worker_cursors_at(w->state.sources, &w->state.window, w->state.count, 0, args->horizon);
         w->position_dirty = w->has_change_log;
         return only(save_load(w, args->horizon));
     case LIFECYCLE_DO_CHECK_BUILD:

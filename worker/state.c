@@ -1,9 +1,12 @@
 /* state.c - see state.h.  The file is JSON:
  *   {"version":2,"index":"movies","phase":"building",
  *    "concrete":"movies_20260101120000123",
- *    "sources":{"film_work":{"modified":"...","id":"...","doc_id":"..."},...},
+ *    "window":{"from":"100:104:101","to":"110:110:"},
+ *    "sources":{"film_work":{"txid":"...","id":"...","doc_id":"...",
+ *                            "modified":"..."},...},
  *    "build":{"concrete":"movies_20260102...","reason":"mapping_changed",
- *             "horizon":"...","started_ms":1767268800000,"sources":{...}}}
+ *             "horizon":"...","started_ms":1767268800000,
+ *             "window":{...},"sources":{...}}}
  * "concrete" (the live index behind the alias) and "build" (only during a
  * rebuild) are optional: a file written before aliases has neither, and the
  * worker then finds the live index from the alias.  "phase" names where the
@@ -17,10 +20,12 @@
  * read back the same way (a swap resumes building).  A "sweep_pending":true
  * of such a file (a sweep that was to follow a pruned change_log gap) is
  * read as a rebuild due.
- * Version 2 added doc_id, the position inside a (modified, id) group (see
- * cursor.h).  Version 1 files, without it, are still read: each of their
- * cursors had its group done.  Version 2 is written, so that an older worker
- * refuses the file (and starts over) rather than skip the rest of a group. */
+ * Version 3 reads by transaction snapshots: "window" (the snapshots the
+ * cursors read between; "to" absent between windows), each cursor's txid
+ * (its "modified" only shown), the build's "horizon" a snapshot.  Files of
+ * versions 1 and 2 (cursors by time) are refused, which sets them aside and
+ * rebuilds the index behind its alias (docs/operations.md, "Upgrading to
+ * snapshots"); an older worker refuses a version 3 file the same way. */
 #include "state.h"
 
 #include "atomic_file.h"
@@ -33,20 +38,23 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STATE_FORMAT_VERSION 2
+#define STATE_FORMAT_VERSION 3
 /* The oldest version still read. */
-#define STATE_FORMAT_OLDEST 1
+#define STATE_FORMAT_OLDEST 3
 /* Read only: a pending sweep of a file written before aliases. */
 #define SWEEP_PENDING_KEY "sweep_pending"
 #define CONCRETE_KEY      "concrete"
 #define BUILD_KEY         "build"
 #define PHASE_KEY         "phase"
+#define WINDOW_KEY        "window"
 
 void state_init(struct worker_state *state, const char *const *names, size_t count)
 {
     *state = (struct worker_state){.phase = LIFECYCLE_FRESH, .count = count};
     state->sources = xcalloc(count, sizeof *state->sources);
     state->build.sources = xcalloc(count, sizeof *state->build.sources);
+    snprintf(state->window.from, sizeof state->window.from, "%s", SNAPSHOT_NONE);
+    state->build.window = state->window;
     for (size_t i = 0; i < count; i++) {
         snprintf(state->sources[i].name, sizeof state->sources[i].name, "%s", names[i]);
         state->sources[i].cursor = CURSOR_START;
@@ -72,6 +80,26 @@ static bool copy_field(json_t *object, const char *key, char *out, size_t size)
     return true;
 }
 
+/* An optional string: absent leaves out empty; present, it must fit. */
+static bool copy_optional(json_t *object, const char *key, char *out, size_t size)
+{
+    out[0] = '\0';
+    return json_object_get(object, key) == NULL || copy_field(object, key, out, size);
+}
+
+/* Reads a "window" object: from always, to when a window is open; both
+ * snapshots as PostgreSQL prints them.  Absent: from no transaction (every
+ * row is read again, which is safe), no window open. */
+static bool load_window(json_t *json, struct snapshot_window *out)
+{
+    *out = (struct snapshot_window){.from = SNAPSHOT_NONE};
+    if (json == NULL)
+        return true;
+    return copy_field(json, "from", out->from, sizeof out->from) && snapshot_is_valid(out->from) &&
+           copy_optional(json, "to", out->to, sizeof out->to) &&
+           (out->to[0] == '\0' || snapshot_is_valid(out->to));
+}
+
 /* The position inside the group: absent (a version 1 file) means the group
  * is done; present, it must be a usable text. */
 static bool copy_doc_id(json_t *entry, char *out, size_t size)
@@ -95,11 +123,12 @@ static int load_sources(json_t *json, const struct source_state *names, struct s
         json_t *entry = json_object_get(json, names[i].name);
         if (entry == NULL)
             continue; /* new source: from the start */
-        int64_t unused;
-        if (!copy_field(entry, "modified", out[i].cursor.modified, sizeof out[i].cursor.modified) ||
+        if (!copy_field(entry, "txid", out[i].cursor.txid, sizeof out[i].cursor.txid) ||
             !copy_field(entry, "id", out[i].cursor.id, sizeof out[i].cursor.id) ||
-            !cursor_timestamp_us(out[i].cursor.modified, &unused) ||
-            !copy_doc_id(entry, out[i].cursor.doc_id, sizeof out[i].cursor.doc_id)) {
+            !cursor_is_txid(out[i].cursor.txid) ||
+            !copy_doc_id(entry, out[i].cursor.doc_id, sizeof out[i].cursor.doc_id) ||
+            !copy_optional(entry, "modified", out[i].cursor.modified,
+                           sizeof out[i].cursor.modified)) {
             snprintf(err, err_size, "source %s: bad cursor", names[i].name);
             return -1;
         }
@@ -107,24 +136,17 @@ static int load_sources(json_t *json, const struct source_state *names, struct s
     return 0;
 }
 
-/* An optional string: absent leaves out empty; present, it must fit. */
-static bool copy_optional(json_t *object, const char *key, char *out, size_t size)
-{
-    out[0] = '\0';
-    return json_object_get(object, key) == NULL || copy_field(object, key, out, size);
-}
-
-/* Reads the "build" object: its index, reason, horizon ("" or a timestamp)
- * and cursors. */
+/* Reads the "build" object: its index, reason, horizon ("" or a snapshot),
+ * window and cursors. */
 static int load_build(json_t *json, const struct source_state *names, struct index_build *out,
                       size_t count, char *err, size_t err_size)
 {
-    int64_t unused;
     json_t *started = json_object_get(json, "started_ms");
     if (!copy_field(json, CONCRETE_KEY, out->concrete, sizeof out->concrete) ||
         !copy_field(json, "reason", out->reason, sizeof out->reason) ||
         !copy_optional(json, "horizon", out->horizon, sizeof out->horizon) ||
-        (out->horizon[0] != '\0' && !cursor_timestamp_us(out->horizon, &unused)) ||
+        (out->horizon[0] != '\0' && !snapshot_is_valid(out->horizon)) ||
+        !load_window(json_object_get(json, WINDOW_KEY), &out->window) ||
         !json_is_integer(started)) {
         snprintf(err, err_size, "bad %s", BUILD_KEY);
         return -1;
@@ -181,7 +203,8 @@ int state_load(struct worker_state *state, const char *path, const char *index, 
     json_t *version = json_object_get(root, "version");
     if (!json_is_integer(version) || json_integer_value(version) < STATE_FORMAT_OLDEST ||
         json_integer_value(version) > STATE_FORMAT_VERSION || !json_is_object(sources)) {
-        snprintf(err, err_size, "not a version %d or %d state file", STATE_FORMAT_OLDEST,
+        snprintf(err, err_size,
+                 "not a version %d state file (versions 1 and 2 read by clock: rebuilt)",
                  STATE_FORMAT_VERSION);
         json_decref(root);
         return -1;
@@ -202,6 +225,10 @@ int state_load(struct worker_state *state, const char *path, const char *index, 
     json_t *build = json_object_get(root, BUILD_KEY);
     loaded.rebuild_due = json_is_true(json_object_get(root, SWEEP_PENDING_KEY));
     int rc = load_sources(sources, state->sources, loaded.sources, state->count, err, err_size);
+    if (rc == 0 && !load_window(json_object_get(root, WINDOW_KEY), &loaded.window)) {
+        snprintf(err, err_size, "bad %s", WINDOW_KEY);
+        rc = -1;
+    }
     if (rc == 0 && !copy_optional(root, CONCRETE_KEY, loaded.concrete, sizeof loaded.concrete)) {
         snprintf(err, err_size, "bad %s", CONCRETE_KEY);
         rc = -1;
@@ -222,15 +249,27 @@ int state_load(struct worker_state *state, const char *path, const char *index, 
     return 1;
 }
 
+/* The "window" object: from (none yet: the snapshot before every
+ * transaction), and to while a window is open. */
+static json_t *window_json(const struct snapshot_window *window)
+{
+    json_t *json = json_pack("{s:s}", "from", window->from[0] ? window->from : SNAPSHOT_NONE);
+    if (window->to[0] != '\0')
+        json_object_set_new(json, "to", json_string(window->to));
+    return json;
+}
+
 /* The "sources" object of count cursors. */
 static json_t *sources_json(const struct source_state *sources, size_t count)
 {
     json_t *json = json_object();
     for (size_t i = 0; i < count; i++) {
-        json_object_set_new(json, sources[i].name,
-                            json_pack("{s:s, s:s, s:s}", "modified", sources[i].cursor.modified,
-                                      "id", sources[i].cursor.id, "doc_id",
-                                      sources[i].cursor.doc_id));
+        const struct cursor *c = &sources[i].cursor;
+        json_t *entry =
+            json_pack("{s:s, s:s, s:s}", "txid", c->txid, "id", c->id, "doc_id", c->doc_id);
+        if (c->modified[0] != '\0')
+            json_object_set_new(entry, "modified", json_string(c->modified));
+        json_object_set_new(json, sources[i].name, entry);
     }
     return json;
 }
@@ -242,6 +281,7 @@ int state_save(const struct worker_state *state, const char *path, const char *i
         json_object_set_new(root, PHASE_KEY, json_string(lifecycle_phase_name(state->phase)));
     if (state->concrete[0] != '\0')
         json_object_set_new(root, CONCRETE_KEY, json_string(state->concrete));
+    json_object_set_new(root, WINDOW_KEY, window_json(&state->window));
     json_object_set_new(root, "sources", sources_json(state->sources, state->count));
     if (lifecycle_has_build(state->phase)) {
         const struct index_build *b = &state->build;
@@ -249,6 +289,7 @@ int state_save(const struct worker_state *state, const char *path, const char *i
                                   "started_ms", (json_int_t)b->started_ms);
         if (b->horizon[0] != '\0')
             json_object_set_new(build, "horizon", json_string(b->horizon));
+        json_object_set_new(build, WINDOW_KEY, window_json(&b->window));
         json_object_set_new(build, "sources", sources_json(b->sources, state->count));
         json_object_set_new(root, BUILD_KEY, build);
     }

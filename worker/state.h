@@ -27,7 +27,8 @@ struct source_state {
 struct index_build {
     char concrete[STATE_INDEX_NAME_MAX]; /* the index being built */
     char reason[STATE_REASON_MAX];       /* why it started (logged) */
-    char horizon[CURSOR_TEXT_MAX];       /* where its other sources start; "" before */
+    char horizon[SNAPSHOT_TEXT_MAX];     /* its load's snapshot; "" before it is taken */
+    struct snapshot_window window;       /* what its cursors read */
     long long started_ms;                /* wall clock at its start */
     struct source_state *sources;        /* its own cursors, same names as the live ones */
 };
@@ -37,6 +38,7 @@ struct worker_state {
     bool rebuild_due;                    /* a version 2 file's sweep_pending: rebuild */
     char concrete[STATE_INDEX_NAME_MAX]; /* the live index behind the alias; "" unknown */
     struct index_build build;            /* while lifecycle_has_build(phase) */
+    struct snapshot_window window;       /* what the live cursors read */
     struct source_state *sources;
     size_t count;
 };
@@ -48,9 +50,11 @@ void state_free(struct worker_state *state);
 
 /* Reads path into state (already set up with state_init).  Returns 1 when
  * read, 0 when the file does not exist (state stays fresh), -1 when it is
- * unreadable, malformed (a cursor's modified that is not a timestamptz as
- * PostgreSQL prints it included, a phase that a file cannot hold) or
- * written for another index than index (err says why; state stays fresh).
+ * unreadable, malformed (a cursor's txid or a snapshot that PostgreSQL
+ * would not print included, a phase that a file cannot hold), written by a
+ * release that read by clock (version 1 or 2: its cursors are times, which
+ * say nothing about transactions) or written for another index than index
+ * (err says why; state stays fresh).
  * Its "build" decides the phase, as before phases were saved: serving
  * without one, building with a horizon, else build_pending, or
  * fresh_build_pending when the file names that phase. */

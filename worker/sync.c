@@ -11,9 +11,9 @@
  *     report the change_log position once saved; prune change_log (one
  *     worker only, every change_log_prune_interval_s; change_log.c)
  *     one batch of each change source in turn (batch.c) into the live index,
- *     all below one horizon taken for the round (a transaction is read
- *     whole or not at all); during a rebuild, one batch of each into the
- *     index being built, below a horizon of its own; a
+ *     all in one window of transactions between two snapshots (a
+ *     transaction is read whole or not at all); during a rebuild, one batch
+ *     of each into the index being built, in a window of its own; a
  *     build round that read nothing moves the alias (LIFECYCLE_BUILD_CAUGHT_UP)
  *     nothing more at once: log "caught up" once, wait poll_interval_ms,
  *     reading content.etl_change_signal every wake_check_ms meanwhile: when
@@ -70,18 +70,27 @@ static enum step round_setup(struct worker *w)
     return step;
 }
 
-/* The batches of each change source for target, all below one horizon
- * taken first (pipeline.c: while they come full, for at most
+/* The batches of each change source for target, all in one window of
+ * transactions (pipeline.c: while they come full, for at most
  * poll_interval_ms each); *more when one's last batch read a whole
- * batch_size, *changed when one read anything. */
+ * batch_size, *changed when one read anything.  When none is left with
+ * more, the window is read: the next round reads the next one. */
 static enum step run_target(struct worker *w, enum sync_target target, bool *more, bool *changed)
 {
-    enum step step = batch_take_horizon(w, target);
-    for (size_t i = 0; step == STEP_OK && i < w->state.count && !*w->stop; i++) {
+    enum step step = batch_take_snapshot(w, target);
+    bool target_more = false;
+    bool target_changed = false;
+    for (size_t i = 0; step == STEP_OK && !w->behind && i < w->state.count && !*w->stop; i++) {
         bool full = false;
-        step = pipeline_run(w, target, i, &full, changed);
-        *more = *more || full;
+        step = pipeline_run(w, target, i, &full, &target_changed);
+        target_more = target_more || full;
     }
+    /* A change to every document: the window stays open (read again after
+     * a crash) until the rebuild it calls for has begun (worker_run). */
+    if (step == STEP_OK && !target_more && !*w->stop && !w->truncated && !w->behind)
+        step = batch_end_window(w, target, target_changed);
+    *more = *more || target_more;
+    *changed = *changed || target_changed;
     if (step == STEP_LOST)
         step = rebuild_lost(w, target);
     return step;
@@ -228,6 +237,18 @@ int worker_run(struct worker *w)
             if (step == STEP_OK && !built && !*w->stop)
                 step = rebuild_event(w, LIFECYCLE_BUILD_CAUGHT_UP, NULL);
             changed = changed || built;
+        }
+        if (step == STEP_OK && w->behind) {
+            w->behind = false;
+            step = rebuild_event(w, LIFECYCLE_REINDEX_REQUESTED, REBUILD_DATABASE_BEHIND);
+            continue;
+        }
+        if (step == STEP_OK && w->truncated) {
+            w->truncated = false;
+            log_event(LOG_WARN, "a change to every document (TRUNCATE); rebuilding", "index",
+                      w->idx->index);
+            step = rebuild_event(w, LIFECYCLE_REINDEX_REQUESTED, REBUILD_TRUNCATED);
+            continue;
         }
         if (step != STEP_OK)
             continue;

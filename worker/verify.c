@@ -6,14 +6,14 @@
  *      index_walk); per page, documents.sql of its ids: an id it does not
  *      return is extra, a document whose digest differs is different
  *   2. PostgreSQL side: every id of the index's first change source (its
- *      own rows), walked by keyset with an infinite horizon; per page, _mget
- *      without sources: an id the index does not have is missing
- *   3. changes in flight are not drift: T = now() in PostgreSQL; wait until
- *      the live worker's state file says every change source has read
- *      everything stamped before T (its change query from the saved cursor
- *      up to T returns nothing); then re-check only the suspects (_mget with
- *      sources, documents.sql); up to VERIFY_ROUNDS times, each with a new
- *      T, while some still differ
+ *      own rows) visible in a snapshot taken first, walked by keyset; per
+ *      page, _mget without sources: an id the index does not have is missing
+ *   3. changes in flight are not drift: T = pg_current_snapshot(); wait
+ *      until the live worker's state file says every change source has read
+ *      every transaction visible in T (its change query for the window from
+ *      the saved window's start to T returns nothing); then re-check only
+ *      the suspects (_mget with sources, documents.sql); up to VERIFY_ROUNDS
+ *      times, each with a new T, while some still differ
  *   4. report on stdout; with --repair, re-send the suspects (batch_resend:
  *      documents.sql again, index what it returns, delete the rest), or
  *      exit EXIT_REBUILD_NEEDED when more than verify_rebuild_threshold
@@ -45,8 +45,6 @@
 #define DIGEST_REAL_PRECISION 17
 #define DIGEST_FLAGS                                                                               \
     (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(DIGEST_REAL_PRECISION))
-/* The horizon of the walk of PostgreSQL's ids: no row is too recent. */
-#define WALK_HORIZON "infinity"
 /* Re-checks of the suspects at most, each after the worker passed a newer
  * time: a document changed again while it was re-checked gets another. */
 #define VERIFY_ROUNDS 3
@@ -226,11 +224,13 @@ static enum step walk_postgres(struct verify *v)
 {
     struct worker *w = &v->w;
     struct cursor at = CURSOR_START;
-    enum step step = STEP_OK;
+    struct snapshot_window walk;
+    walk = (struct snapshot_window){.from = SNAPSHOT_NONE};
+    enum step step = worker_start_horizon(w, walk.to, sizeof walk.to);
     while (step == STEP_OK && !*w->stop) {
         PGresult *rows;
         enum pg_failure failure =
-            pg_source_changes(&w->pg, 0, &at, WALK_HORIZON, w->config->batch_size, &rows);
+            pg_source_changes(&w->pg, 0, &at, &walk, w->config->batch_size, &rows);
         if (failure != PG_OK)
             return worker_pg_failed(w, failure);
         int n = PQntuples(rows);
@@ -250,7 +250,8 @@ static enum step walk_postgres(struct verify *v)
         v->in_postgres += (long long)count;
         if (n > 0)
             cursor_set_within(&at, PQgetvalue(rows, n - 1, 0), PQgetvalue(rows, n - 1, 1),
-                              PQgetisnull(rows, n - 1, 2) ? NULL : PQgetvalue(rows, n - 1, 2));
+                              PQgetisnull(rows, n - 1, 2) ? NULL : PQgetvalue(rows, n - 1, 2),
+                              NULL);
         free(found);
         free(ids);
         PQclear(rows);
@@ -260,10 +261,10 @@ static enum step walk_postgres(struct verify *v)
     return step == STEP_OK && *w->stop ? STEP_STOP : step;
 }
 
-/* Whether the live worker has read every change stamped before since: its
- * state file's cursors, each source's change query from there up to since
- * returning nothing.  *state_file is false when there is no state file (no
- * worker ever ran: nothing to wait for). */
+/* Whether the live worker has read every transaction visible in the
+ * snapshot since: each source's change query for the window from its state
+ * file's window start up to since returning nothing.  *state_file is false
+ * when there is no state file (no worker ever ran: nothing to wait for). */
 static enum step worker_passed(struct verify *v, const char *since, bool *passed, bool *state_file)
 {
     struct worker *w = &v->w;
@@ -274,10 +275,15 @@ static enum step worker_passed(struct verify *v, const char *since, bool *passed
     *state_file = loaded != 0;
     *passed = loaded > 0 && lifecycle_live_cursors_usable(state.phase);
     enum step step = STEP_OK;
+    struct snapshot_window window;
+    window = (struct snapshot_window){0};
+    snprintf(window.from, sizeof window.from, "%s", state.window.from);
+    snprintf(window.to, sizeof window.to, "%s", since);
+    struct cursor from = CURSOR_START;
+    cursor_window_start(&from, window.from);
     for (size_t i = 0; *passed && i < state.count; i++) {
         PGresult *rows;
-        enum pg_failure failure =
-            pg_source_changes(&w->pg, i, &state.sources[i].cursor, since, 1, &rows);
+        enum pg_failure failure = pg_source_changes(&w->pg, i, &from, &window, 1, &rows);
         /* A cursor PostgreSQL refuses is the worker's to set aside, not
          * ours: it has not passed. */
         if (failure == PG_BAD_CURSOR)
@@ -293,14 +299,15 @@ static enum step worker_passed(struct verify *v, const char *since, bool *passed
     return step;
 }
 
-/* Waits (at most CATCH_UP_WAIT_MS) until the worker has passed now(). */
+/* Waits (at most CATCH_UP_WAIT_MS) until the worker has passed the
+ * current snapshot. */
 static enum step wait_for_worker(struct verify *v)
 {
     struct worker *w = &v->w;
-    char since[CURSOR_TEXT_MAX];
-    enum pg_failure failure = pg_source_now(&w->pg, since, sizeof since);
-    if (failure != PG_OK)
-        return worker_pg_failed(w, failure);
+    char since[SNAPSHOT_TEXT_MAX];
+    enum step taken = worker_start_horizon(w, since, sizeof since);
+    if (taken != STEP_OK)
+        return taken;
     int64_t deadline = monotonic_ms() + CATCH_UP_WAIT_MS;
     for (;;) {
         bool passed, state_file;
@@ -311,7 +318,7 @@ static enum step wait_for_worker(struct verify *v)
         if (v->catch_up != NOT_CAUGHT_UP)
             return STEP_OK;
         if (monotonic_ms() >= deadline) {
-            log_event(LOG_WARN, "the worker did not pass the check's time; re-checking anyway",
+            log_event(LOG_WARN, "the worker did not pass the check's snapshot; re-checking anyway",
                       "since", since);
             return STEP_OK;
         }

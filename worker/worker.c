@@ -44,9 +44,11 @@ static void set_aside_bad_state(struct worker *w, const char *why)
     free(aside);
 }
 
-/* A plain loop over the live sources. */
+/* A plain loop over the live sources; no window read yet. */
 void worker_drop_cursors(struct worker *w)
 {
+    snprintf(w->state.window.from, sizeof w->state.window.from, "%s", SNAPSHOT_NONE);
+    w->state.window.to[0] = '\0';
     for (size_t i = 0; i < w->state.count; i++)
         w->state.sources[i].cursor = CURSOR_START;
 }
@@ -71,8 +73,7 @@ enum step worker_pg_failed(struct worker *w, enum pg_failure failure)
         return STEP_FATAL;
     }
     if (failure == PG_REFUSED) {
-        log_event(LOG_ERROR, "the horizon cannot be computed on this server; not starting",
-                  "reason", w->pg.err);
+        log_event(LOG_ERROR, "cannot read from this server; not starting", "reason", w->pg.err);
         w->exit_status = EXIT_CONFIG;
         return STEP_FATAL;
     }
@@ -99,26 +100,31 @@ enum step worker_save_state(struct worker *w)
     }
 }
 
-/* Takes the horizon now; a prepared transaction before any cursor leaves
- * nothing known safe, which is waited out. */
+/* One statement of its own: every batch's snapshot is taken after it. */
 enum step worker_start_horizon(struct worker *w, char *out, size_t size)
 {
-    struct pg_horizon horizon;
-    enum pg_failure failure = pg_source_horizon(&w->pg, NULL, &horizon);
+    struct pg_snapshot snapshot;
+    enum pg_failure failure = pg_source_snapshot(&w->pg, &snapshot);
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
-    /* A prepared transaction and no cursor yet: nothing is known safe. */
-    if (strcmp(horizon.at, CURSOR_START.modified) == 0)
-        return worker_back_off(w, "postgres", "a prepared transaction holds the horizon back");
-    snprintf(out, size, "%s", horizon.at);
+    snprintf(out, size, "%s", snapshot.at);
     return STEP_OK;
 }
 
-/* A plain loop over the sources. */
-void worker_cursors_at(struct source_state *sources, size_t count, size_t from, const char *horizon)
+/* Past the end: at the snapshot's xmax, where no row of it can be. */
+void worker_cursors_at(struct source_state *sources, struct snapshot_window *window, size_t count,
+                       size_t from, const char *snapshot)
 {
-    for (size_t i = from; i < count; i++)
-        cursor_set(&sources[i].cursor, horizon, CURSOR_START.id);
+    snprintf(window->from, sizeof window->from, "%s", SNAPSHOT_NONE);
+    snprintf(window->to, sizeof window->to, "%s", snapshot);
+    char xmax[CURSOR_TEXT_MAX];
+    snapshot_bound(snapshot, 1, xmax, sizeof xmax);
+    for (size_t i = 0; i < count; i++) {
+        if (i < from)
+            sources[i].cursor = CURSOR_START;
+        else
+            cursor_set(&sources[i].cursor, xmax, CURSOR_START.id);
+    }
 }
 
 /* True when the index of idx has a change source named change_log; *at
@@ -142,7 +148,6 @@ static bool reads_change_log(const struct index_config *idx, size_t *at)
  * up here too. */
 static void find_change_log(struct worker *w)
 {
-    w->clock_behind = xcalloc(w->idx->changes_count, sizeof *w->clock_behind);
     w->has_change_log = reads_change_log(w->idx, &w->change_log);
     w->position_dirty = w->has_change_log;
     const struct etl_config *c = w->config;
@@ -244,7 +249,6 @@ void worker_free(struct worker *w)
     es_client_free(&w->es);
     json_decref(w->definition);
     state_free(&w->state);
-    free(w->clock_behind);
     free(w->prune_indices);
     free(w->state_path);
     free(w->rejects_path);

@@ -36,15 +36,17 @@ struct worker {
     const volatile sig_atomic_t *stop;
     int exit_status;                /* what a STEP_FATAL exits with */
     bool caught_up;                 /* the last round found nothing: logged once per idle spell */
-    struct pg_horizon horizon;      /* the round's, for the target being run (batch.c) */
-    int64_t held_warned_ms;         /* when the last "horizon held back" warning was logged */
-    bool *clock_behind;             /* per source: "clock is behind" logged for this spell */
+    struct pg_snapshot snapshot;    /* the round's, for the target being run (batch.c) */
+    bool truncated;                 /* a batch met a change to every document: rebuild */
+    bool behind;                    /* the database is behind the live window: rebuild */
+    int64_t held_warned_ms;         /* when the last "changes ... wait" warning was logged */
     bool has_change_log;            /* the index has a change source named change_log ... */
     size_t change_log;              /* ... this one */
     bool position_dirty;            /* change_log position saved but not yet reported */
     const char **prune_indices;     /* names of the indices that read change_log */
     size_t prune_count;             /* 0: this worker does not prune */
     int64_t next_prune_ms;          /* monotonic time of the next prune */
+    int64_t window_saved_ms;        /* monotonic time the live window was last saved */
     char *build_alias;              /* the alias a rebuild's batches write to */
     const char *fresh_reason;       /* why the state is fresh: a rebuild's reason */
     struct stat mapping_stat;       /* the mapping file as last read */
@@ -90,14 +92,17 @@ enum step worker_pg_failed(struct worker *w, enum pg_failure failure);
 /* Saves the state, retrying with backoff until it is written or a stop. */
 enum step worker_save_state(struct worker *w);
 
-/* Takes the horizon a fresh load starts from into out (CURSOR_TEXT_MAX),
- * backing off while a prepared transaction leaves nothing known safe. */
+/* Takes the snapshot a fresh load reads up to into out
+ * (SNAPSHOT_TEXT_MAX). */
 enum step worker_start_horizon(struct worker *w, char *out, size_t size);
 /* Sets every live cursor back to the start (LIFECYCLE_DO_DROP_CURSORS). */
 void worker_drop_cursors(struct worker *w);
-/* Sets sources[from..count) at horizon, their groups done. */
-void worker_cursors_at(struct source_state *sources, size_t count, size_t from,
-                       const char *horizon);
+/* Sets up a load's window: from no transaction to snapshot; sources[0..from)
+ * at the start (they read every row visible in it), sources[from..count)
+ * past its end (nothing of them is read: the load's documents, built from
+ * snapshots taken after it, hold their changes already). */
+void worker_cursors_at(struct source_state *sources, struct snapshot_window *window, size_t count,
+                       size_t from, const char *snapshot);
 /* Reads a mapping file: NULL (err says why) unless a JSON object with a
  * "mappings" object. */
 json_t *worker_read_mapping(const char *path, char *err, size_t err_size);

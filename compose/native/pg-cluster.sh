@@ -38,7 +38,7 @@ start)
             --locale=C.UTF-8 --auth-local=trust --auth-host=scram-sha-256 >"$dir/initdb.log"
     fi
     # max_prepared_transactions > 0: the tests prepare transactions (two-phase
-    # commit) to check that content.etl_horizon() waits for them.
+    # commit) to check that their changes arrive after COMMIT PREPARED.
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_prepared_transactions=10" start >/dev/null
     export PGHOST="$dir" PGPORT="$port" PGUSER=postgres

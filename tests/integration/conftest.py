@@ -518,6 +518,27 @@ def catalog(pg):
         pg.drop_catalog(name)
 
 
+def _connection(pg, role, catalog):
+    """A connection to the test's catalogue as role, closed after the test."""
+    conn = pg.connect(role, catalog)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def app(pg, catalog):
+    """The admin panel's role (writes the catalogue) on the test's catalogue."""
+    yield from _connection(pg, "app", catalog)
+
+
+@pytest.fixture
+def admin(pg, catalog):
+    """The superuser on the test's catalogue (DDL, prepared transactions)."""
+    yield from _connection(pg, "postgres", catalog)
+
+
 @pytest.fixture(scope="session")
 def es():
     yield from _session_service(SearchNode(_tempdir("etl-it-es-")))

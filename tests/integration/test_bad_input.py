@@ -288,7 +288,7 @@ def test_first_change_source_must_be_the_index_rows(tmp_path, pg, es, catalog, b
 
 def test_change_source_doc_id_not_a_uuid_exits_78(tmp_path, pg, es, catalog, bin_dir):
     source = tmp_path / "film_work.sql"
-    source.write_text(f"SELECT modified, id, 'film:' || doc_id AS doc_id FROM ({shipped_sql('film_work.sql')}) c")
+    source.write_text(f"SELECT txid, id, 'film:' || doc_id AS doc_id, modified FROM ({shipped_sql('film_work.sql')}) c")
     changes = " ".join([str(source)] + [str(ETC / "sql" / "movies" / f) for f in
                                         ("person.sql", "genre.sql", "change_log.sql")])
     w, _ = run_until_exit(tmp_path, pg, es, catalog, bin_dir, {("index.movies", "changes"): changes})

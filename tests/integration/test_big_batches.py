@@ -20,7 +20,7 @@ import signal
 
 import pytest
 
-from etlproc import ETC, make_config, run_in_transaction, run_worker, wait_caught_up, wait_synced, wait_until
+from etlproc import ETC, make_config, run_in_transaction, run_worker, transaction, wait_caught_up, wait_synced, wait_until
 from expected_docs import new_id
 
 DEFAULT_BULK_MAX_BYTES = 10 * 1024 * 1024
@@ -50,15 +50,16 @@ def test_long_texts_are_split_under_the_limit_and_a_huge_document_is_rejected(
         wait_caught_up(w, timeout=180, what="the first load")
         n_batches = len(w.events("batch"))
         # The scenario this test is for: an editor pastes long descriptions into 520
-        # films (one transaction), and one of them gets a 20 MB text.
-        rows = run_in_transaction(pg, catalog, [
-            ("UPDATE content.film_work SET description = repeat('lorem ipsum ', %s) || id::text"
-             " WHERE id IN (SELECT id FROM content.film_work ORDER BY id LIMIT 520)"
-             " RETURNING id::text", (LONG_TEXT_WORDS,))])
-        films = sorted(r[0] for r in rows)
-        huge = films[7]
-        run_in_transaction(pg, catalog, [("UPDATE content.film_work SET description = repeat('word ', 4000000)"
-                               " WHERE id = %s", (huge,))])
+        # films, one of them a 20 MB text, in one transaction (one window: their
+        # batches are the ones waited for).
+        with transaction(pg, "app", catalog) as cur:
+            cur.execute("UPDATE content.film_work SET description = repeat('lorem ipsum ', %s) || id::text"
+                        " WHERE id IN (SELECT id FROM content.film_work ORDER BY id LIMIT 520)"
+                        " RETURNING id::text", (LONG_TEXT_WORDS,))
+            films = sorted(r[0] for r in cur.fetchall())
+            huge = films[7]
+            cur.execute("UPDATE content.film_work SET description = repeat('word ', 4000000)"
+                        " WHERE id = %s", (huge,))
         wait_synced(w, n_batches, timeout=300)
         batches = w.events("batch")[n_batches:]
         assert batches, "no batch after the change"

@@ -267,24 +267,30 @@ def test_long_transaction_committing_late_is_not_lost(synced):
     synced.wait_doc(new_film, lambda d: d and d["title"] == "Committed first", what="the short one's row")
 
 
-def test_open_transaction_holding_the_horizon_is_warned_about(tmp_path, pg, es, catalog, bin_dir):
+def test_open_writer_whose_changes_wait_is_warned_about(tmp_path, pg, es, catalog, bin_dir):
     s = Synced(tmp_path, pg, es, catalog, bin_dir, overrides={("etl", "horizon_warn_s"): "1"})
     try:
         s.wait_loaded()
         held = pg.connect("app", catalog, autocommit=False)
         try:
             with held.cursor() as cur:
-                cur.execute("SELECT 1")      # the transaction is open from here
+                # A writer from here: its changes wait for its commit.
+                cur.execute("UPDATE content.genre SET name = name"
+                            " WHERE id = (SELECT id FROM content.genre ORDER BY id LIMIT 1)")
+                cur.execute("SELECT pg_backend_pid()")
+                pid = cur.fetchone()[0]
             warned = s.worker.wait_for(
-                lambda ev: [e for e in ev if e.get("msg") == "horizon held back by an open transaction"],
+                lambda ev: [e for e in ev
+                            if e.get("msg") == "changes of an open transaction wait for its commit"],
                 timeout=20, what="the warning")
             assert float(warned[0]["held_s"]) >= 1
             assert warned[0]["level"] == "warn"
+            assert warned[0]["detail"] == f"pid={pid}"
         finally:
             held.rollback()
             held.close()
         # At most one warning per horizon_warn_s.
-        stamps = [e["ts"] for e in s.worker.events("horizon held back by an open transaction")]
+        stamps = [e["ts"] for e in s.worker.events("changes of an open transaction wait for its commit")]
         assert len(stamps) == len(set(s[:19] for s in stamps))
     finally:
         s.close()
@@ -310,7 +316,7 @@ def test_kill_9_mid_load_resumes_from_state(tmp_path, pg, es, catalog, bin_dir):
     finally:
         first.close()
     state = json.loads((tmp_path / "state" / "movies.state").read_text())
-    assert state["sources"]["film_work"]["modified"] != "-infinity"
+    assert state["sources"]["film_work"]["txid"] != "0"
     second = run_worker(bin_dir, config)
     try:
         wait_caught_up(second, timeout=120, what="the load")
@@ -342,7 +348,7 @@ def test_unreadable_state_file_is_set_aside(tmp_path, pg, es, catalog, bin_dir):
         aside = list((tmp_path / "state").glob("movies.state.bad-*"))
         assert len(aside) == 1 and aside[0].read_text() == "{ this is not json"
         assert es.count(names["movies"]) == 999
-        assert json.loads((tmp_path / "state" / "movies.state").read_text())["version"] == 2
+        assert json.loads((tmp_path / "state" / "movies.state").read_text())["version"] == 3
     finally:
         assert w.stop() == 0
 
@@ -504,8 +510,8 @@ def test_sigterm_mid_load_stops_at_a_safe_point(tmp_path, pg, es, catalog, bin_d
     conn = pg.connect("etl", catalog)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT id::text FROM content.film_work WHERE (modified, id) <= (%s::timestamptz, %s::uuid)",
-                        (state["modified"], state["id"]))
+            cur.execute("SELECT id::text FROM content.film_work WHERE (txid, id) <= (%s::xid8, %s::uuid)",
+                        (state["txid"], state["id"]))
             done = {r[0] for r in cur.fetchall()}
     finally:
         conn.close()

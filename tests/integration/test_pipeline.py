@@ -12,7 +12,6 @@ node at all.
 - the same load with one request in flight and with four ends with the same
   documents.
 """
-import datetime
 import json
 import threading
 import time
@@ -122,19 +121,14 @@ def proxy(es):
         p.close()
 
 
-def stamp(text):
-    """A timestamptz as PostgreSQL prints it (TimeZone=UTC), comparable."""
-    return datetime.datetime.fromisoformat(text)
-
-
 def films_up_to(pg, catalog, cursor):
-    """Ids of the films at or before a film_work cursor (modified, id)."""
+    """Ids of the films at or before a film_work cursor (txid, id)."""
     conn = pg.connect("app", catalog)
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT id::text FROM content.film_work"
-                        " WHERE (modified, id) <= (%s::timestamptz, %s::uuid)",
-                        (cursor["modified"], cursor["id"]))
+                        " WHERE (txid, id) <= (%s::xid8, %s::uuid)",
+                        (cursor["txid"], cursor["id"]))
             return {r[0] for r in cur.fetchall()}
     finally:
         conn.close()
@@ -197,7 +191,7 @@ def test_full_load_is_the_same_whatever_the_requests_in_flight(tmp_path, pg, es,
     wait_caught_up(w, timeout=120, what="the full load")
     batches = w.events("batch")
     # Logged (and saved) in the order read: the cursor never goes back.
-    cursors = [(stamp(b["cursor_modified"]), b["cursor_id"])
+    cursors = [(int(b["cursor_txid"]), b["cursor_id"])
                for b in batches if b["source"] == "film_work"]
     assert len(cursors) >= 999 // 7
     assert cursors == sorted(cursors)

@@ -1,12 +1,11 @@
 """The change queries of etc/sql, as PostgreSQL plans them on a real
-catalogue: each orders its rows by the table's timestamptz and uuid
-columns, never by the text columns it returns.  Those carry the same names
-(`modified::text` is still called modified), so an unqualified `ORDER BY
-modified, id` sorts texts: no index serves it, and every batch sorts every
-row past the cursor (55 ms a batch at 100 000 films, against 3 ms on the
-(modified, id) index; docs/performance.md).  And a batch inside a fan-out
-(a person's or a genre's films) reads about a batch of links, not every
-link the group has left."""
+catalogue: each orders its rows by the table's xid8 and uuid columns,
+never by the text columns it returns.  Those carry the same names
+(`txid::text` is still called txid), so an unqualified `ORDER BY txid, id`
+sorts texts: no index serves it, and every batch sorts every row past the
+cursor (docs/performance.md).  And a batch inside a fan-out (a person's or
+a genre's films) reads about a batch of links, not every link the group
+has left."""
 import json
 import re
 
@@ -15,8 +14,10 @@ import pytest
 from etlproc import ETC
 
 CHANGES_RE = re.compile(r"^\s*changes\s*=\s*(.+?)\s*$", re.M)
-START = ("'-infinity'", "'00000000-0000-0000-0000-000000000000'", "now()", "500",
-         "'ffffffff-ffff-ffff-ffff-ffffffffffff'")
+START = ("'0'", "'00000000-0000-0000-0000-000000000000'", "pg_current_snapshot()", "500",
+         "'ffffffff-ffff-ffff-ffff-ffffffffffff'", "'1:1:'")
+# The parameters of a change query (etc/sql/README.md).
+PARAMS = "xid8, uuid, pg_snapshot, int, uuid, pg_snapshot"
 
 
 def change_queries():
@@ -41,8 +42,7 @@ def test_change_query_orders_by_the_columns_not_their_text(pg, catalog, path):
     conn = pg.connect("postgres", catalog)
     try:
         with conn.cursor() as cur:
-            cur.execute(f"PREPARE change(timestamptz, uuid, timestamptz, int, uuid) AS"
-                        f" {path.read_text()}")
+            cur.execute(f"PREPARE change({PARAMS}) AS {path.read_text()}")
             # A sort the index could have spared shows as a Sort node.
             cur.execute("SET enable_seqscan = off")
             cur.execute(f"EXPLAIN (FORMAT JSON) EXECUTE change({', '.join(START)})")
@@ -78,12 +78,11 @@ def test_a_batch_inside_a_fan_out_reads_a_batch_of_links(pg, catalog, source, ow
     conn = pg.connect("postgres", catalog)
     try:
         with conn.cursor() as cur:
-            cur.execute("SET session_replication_role = replica")  # the stamp below stays
             extra = ", full_name" if owner == "person" else ", name"
-            cur.execute(f"INSERT INTO content.{owner} (id{extra}, created, modified)"
-                        f" VALUES (gen_random_uuid(), 'Fan-out', now(), '2100-01-01')"
-                        f" RETURNING id::text")
-            owner_id = cur.fetchone()[0]
+            cur.execute(f"INSERT INTO content.{owner} (id{extra}, created)"
+                        f" VALUES (gen_random_uuid(), 'Fan-out', now())"
+                        f" RETURNING id::text, txid::text")
+            owner_id, txid = cur.fetchone()
             role = ", role" if owner == "person" else ""
             role_value = ", 'actor'" if owner == "person" else ""
             cur.execute(f"INSERT INTO content.{link} (id, {column}, film_work_id{role}, created)"
@@ -94,13 +93,16 @@ def test_a_batch_inside_a_fan_out_reads_a_batch_of_links(pg, catalog, source, ow
                         f" ORDER BY film_work_id OFFSET %s LIMIT 1", (owner_id, FANOUT_DONE - 1))
             done_film = cur.fetchone()[0]
             cur.execute("ANALYZE")
-            cur.execute(f"PREPARE change(timestamptz, uuid, timestamptz, int, uuid) AS"
+            cur.execute(f"PREPARE change({PARAMS}) AS"
                         f" {(ETC / 'sql' / 'movies' / source).read_text()}")
+            # The window: from just before the insert to now.
+            before = f"{txid}:{txid}:"
             cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE change("
-                        "'2100-01-01', %s, 'infinity', %s, %s)", (owner_id, FANOUT_BATCH, done_film))
+                        "%s, %s, pg_current_snapshot(), %s, %s, %s)",
+                        (txid, owner_id, FANOUT_BATCH, done_film, before))
             plan = cur.fetchone()[0][0]["Plan"]
-            cur.execute("EXECUTE change('2100-01-01', %s, 'infinity', %s, %s)",
-                        (owner_id, FANOUT_BATCH, done_film))
+            cur.execute("EXECUTE change(%s, %s, pg_current_snapshot(), %s, %s, %s)",
+                        (txid, owner_id, FANOUT_BATCH, done_film, before))
             rows = cur.fetchall()
     finally:
         conn.close()

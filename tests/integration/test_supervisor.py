@@ -360,8 +360,8 @@ def test_sigterm_stops_everything_within_stop_timeout_with_state_saved(
             path = tmp_path / "state" / f"{name}.state"
             cursor = json.loads(path.read_text())["sources"][OWN_SOURCE[name]]
             rows = s.sql(f"SELECT id::text FROM content.{OWN_TABLE[name]}"
-                         " WHERE (modified, id) <= (%s::timestamptz, %s::uuid)",
-                         (cursor["modified"], cursor["id"]))
+                         " WHERE (txid, id) <= (%s::xid8, %s::uuid)",
+                         (cursor["txid"], cursor["id"]))
             done = {r[0] for r in rows}
             assert done and set(all_documents(es, s.names[name])) == done, name
         assert len(done) < COUNTS["persons"]  # it was stopped mid-load

@@ -18,6 +18,7 @@ from etlproc import (GROW_SQL, EtlProcess, clean_env, make_config, parse_logfmt,
 
 # etlctl's exit statuses (docs/operations.md).
 EXIT_DIFFERS, EXIT_UNKNOWN_WORKER, EXIT_WORKER_STOPPED = 65, 67, 68
+EXIT_CONFIG = 78
 GROWN_FILMS = int(os.environ.get("ETL_VERIFY_FILMS", "0"))
 
 
@@ -218,3 +219,19 @@ def test_verify_duration_on_a_grown_catalogue(tmp_path, pg, es, catalog, bin_dir
         head = summary(lines)
         print(f"\nverify of {head['in_index']} films: {took:.1f} s ({head['elapsed_ms']} ms inside)")
         assert int(head["in_index"]) >= GROWN_FILMS
+
+
+def test_verify_names_a_trigger_that_does_not_fire_always(running, pg, catalog):
+    """A catalogue trigger disabled (or enabled for origin sessions only)
+    would lose changes: verify refuses to vouch for the index and names it."""
+    admin = pg.connect("postgres", catalog)
+    try:
+        with admin.cursor() as cur:
+            cur.execute("ALTER TABLE content.genre_film_work DISABLE TRIGGER genre_film_work_log")
+        status, lines, err = running.verify()
+    finally:
+        with admin.cursor() as cur:
+            cur.execute("ALTER TABLE content.genre_film_work ENABLE ALWAYS TRIGGER genre_film_work_log")
+        admin.close()
+    assert status == EXIT_CONFIG, (status, lines, err)
+    assert "genre_film_work_log" in err + "".join(str(line) for line in lines)

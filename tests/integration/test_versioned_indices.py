@@ -30,15 +30,6 @@ GROWN = 20000
 MAPPING = ETC / "elasticsearch" / "movies.json"
 
 
-@pytest.fixture
-def app(pg, catalog):
-    conn = pg.connect("app", catalog)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
 def versions(es, alias):
     """The concrete indices of alias."""
     return [i for i in es.indices(alias + "_") if re.fullmatch(re.escape(alias) + VERSION_RE, i)]

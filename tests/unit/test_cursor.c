@@ -1,51 +1,73 @@
-/* test_cursor.c - the text of a cursor as PostgreSQL prints it (cursor.c):
- * cursor_timestamp_us, the strict microsecond parse of a timestamptz (the
- * state file's check), cursor_horizon_behind, the "database clock is behind
- * the cursor" comparison, and cursor_is_uuid. */
+/* test_cursor.c - the text of a cursor and of a snapshot as PostgreSQL
+ * prints them (cursor.c): cursor_is_txid and snapshot_is_valid (the state
+ * file's checks), snapshot_bound (xmin and xmax), cursor_window_start and
+ * cursor_is_uuid. */
 #include "cursor.h"
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <string.h>
 #include <cmocka.h>
 
-/* 2021-06-16 20:14:09 UTC, in milliseconds */
-#define BASE_MS INT64_C(1623874449000)
-
-/* Microseconds, the infinities at the ends, nothing but PostgreSQL's form. */
-static void test_microseconds(void **state)
+/* An xid8 is decimal digits, at most 2^64 - 1. */
+static void test_txid_text(void **state)
 {
     (void)state;
-    int64_t us;
-    assert_true(cursor_timestamp_us("2021-06-16 20:14:09.221838+00", &us));
-    assert_int_equal(us, BASE_MS * 1000 + 221838);
-    assert_true(cursor_timestamp_us("2021-06-16 20:14:09.5+00", &us));
-    assert_int_equal(us, BASE_MS * 1000 + 500000);
-    assert_true(cursor_timestamp_us("-infinity", &us));
-    assert_true(us == INT64_MIN);
-    assert_true(cursor_timestamp_us("infinity", &us));
-    assert_true(us == INT64_MAX);
-    assert_false(cursor_timestamp_us("yesterday-ish", &us));
-    assert_false(cursor_timestamp_us("2021-13-45 99:00:00+00", &us));
-    assert_false(cursor_timestamp_us("2021-06-16 20:14:09", &us));
-    assert_false(cursor_timestamp_us("2021-06-16 20:14:09+00 junk", &us));
+    assert_true(cursor_is_txid("0"));
+    assert_true(cursor_is_txid("751"));
+    assert_true(cursor_is_txid("18446744073709551615"));
+    assert_false(cursor_is_txid(""));
+    assert_false(cursor_is_txid("-1"));
+    assert_false(cursor_is_txid("12a"));
+    assert_false(cursor_is_txid("123456789012345678901"));
+    assert_false(cursor_is_txid("18446744073709551616"));
+    assert_false(cursor_is_txid("99999999999999999999"));
+    assert_false(cursor_is_txid("2021-06-16 20:14:09+00"));
 }
 
-/* The clock stepping back: a horizon earlier than the cursor, as instants
- * (a shorter fraction is not an earlier time). */
-static void test_horizon_behind(void **state)
+/* "xmin:xmax:xip,...", nothing else. */
+static void test_snapshot_text(void **state)
 {
     (void)state;
-    assert_true(cursor_horizon_behind("2021-06-16 20:14:08+00", "2021-06-16 20:14:09+00"));
-    assert_true(cursor_horizon_behind("2021-06-16 20:14:09.4+00", "2021-06-16 20:14:09.45+00"));
-    assert_false(cursor_horizon_behind("2021-06-16 20:14:09.5+00", "2021-06-16 20:14:09.45+00"));
-    assert_false(cursor_horizon_behind("2021-06-16 20:14:09+00", "2021-06-16 20:14:09+00"));
-    assert_false(cursor_horizon_behind("2021-06-16 20:14:10+00", "2021-06-16 20:14:09.999999+00"));
-    assert_false(cursor_horizon_behind("2021-06-16 20:14:09+00", "-infinity"));
-    /* a prepared transaction holds the horizon at the cursor: not behind */
-    assert_false(cursor_horizon_behind("-infinity", "-infinity"));
-    assert_true(cursor_horizon_behind("-infinity", "2021-06-16 20:14:09+00"));
-    assert_false(cursor_horizon_behind("garbage", "2021-06-16 20:14:09+00"));
+    assert_true(snapshot_is_valid("1:1:"));
+    assert_true(snapshot_is_valid("741:745:741,743"));
+    assert_true(snapshot_is_valid("741:745:742"));
+    assert_false(snapshot_is_valid(""));
+    assert_false(snapshot_is_valid("741:745"));
+    assert_false(snapshot_is_valid("741:745:742,"));
+    assert_false(snapshot_is_valid("741:745:,742"));
+    assert_false(snapshot_is_valid("741::"));
+    assert_false(snapshot_is_valid("a:745:"));
+    assert_false(snapshot_is_valid("741:745:742 "));
+}
+
+/* xmin and xmax, as text. */
+static void test_snapshot_bounds(void **state)
+{
+    (void)state;
+    char out[CURSOR_TEXT_MAX];
+    assert_true(snapshot_bound("741:745:741,743", 0, out, sizeof out));
+    assert_string_equal(out, "741");
+    assert_true(snapshot_bound("741:745:741,743", 1, out, sizeof out));
+    assert_string_equal(out, "745");
+    assert_false(snapshot_bound("garbage", 0, out, sizeof out));
+    assert_string_equal(out, "");
+}
+
+/* A window's cursors start at its start's xmin, their group done; the
+ * modified shown is kept. */
+static void test_window_start(void **state)
+{
+    (void)state;
+    struct cursor c;
+    cursor_set_within(&c, "900", "3d8d9bde-e9e4-4b8f-9d4e-0c6f3c0d6a11",
+                      "3d8d9bde-e9e4-4b8f-9d4e-0c6f3c0d6a12", "2026-12-02 05:00:00+00");
+    cursor_window_start(&c, "950:960:955");
+    assert_string_equal(c.txid, "950");
+    assert_string_equal(c.id, CURSOR_START.id);
+    assert_string_equal(c.doc_id, CURSOR_GROUP_DONE);
+    assert_string_equal(c.modified, "2026-12-02 05:00:00+00");
 }
 
 /* Only what PostgreSQL prints for a uuid goes into the uuid[] literal. */
@@ -66,8 +88,8 @@ static void test_uuid_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_microseconds),
-        cmocka_unit_test(test_horizon_behind),
+        cmocka_unit_test(test_txid_text),       cmocka_unit_test(test_snapshot_text),
+        cmocka_unit_test(test_snapshot_bounds), cmocka_unit_test(test_window_start),
         cmocka_unit_test(test_uuid_text),
     };
     return cmocka_run_group_tests_name("cursor", tests, NULL, NULL);

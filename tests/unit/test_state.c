@@ -36,16 +36,16 @@ static int teardown(void **state)
     return 0;
 }
 
-static void assert_cursor(const struct cursor *cursor, const char *modified, const char *id)
+static void assert_cursor(const struct cursor *cursor, const char *txid, const char *id)
 {
-    assert_string_equal(cursor->modified, modified);
+    assert_string_equal(cursor->txid, txid);
     assert_string_equal(cursor->id, id);
 }
 
 static void assert_all_at_start(const struct worker_state *ws)
 {
     for (size_t i = 0; i < ws->count; i++)
-        assert_cursor(&ws->sources[i].cursor, CURSOR_START.modified, CURSOR_START.id);
+        assert_cursor(&ws->sources[i].cursor, CURSOR_START.txid, CURSOR_START.id);
 }
 
 /* Loads text written as the state file into a fresh state of the four
@@ -85,7 +85,7 @@ static void test_init(void **state)
     for (size_t i = 0; i < SOURCE_COUNT; i++)
         assert_string_equal(ws.sources[i].name, source_names[i]);
     assert_all_at_start(&ws);
-    assert_string_equal(CURSOR_START.modified, "-infinity");
+    assert_string_equal(CURSOR_START.txid, "0");
     assert_string_equal(CURSOR_START.id, "00000000-0000-0000-0000-000000000000");
     state_free(&ws);
     assert_null(ws.sources);
@@ -97,9 +97,9 @@ static void test_round_trip(void **state)
     (void)state;
     struct worker_state ws;
     state_init(&ws, source_names, SOURCE_COUNT);
-    snprintf(ws.sources[0].cursor.modified, CURSOR_TEXT_MAX, "2021-06-16 20:14:09.221838+00");
+    snprintf(ws.sources[0].cursor.txid, CURSOR_TEXT_MAX, "700");
     snprintf(ws.sources[0].cursor.id, CURSOR_TEXT_MAX, "3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff");
-    snprintf(ws.sources[2].cursor.modified, CURSOR_TEXT_MAX, "2023-01-01 00:00:00+00");
+    snprintf(ws.sources[2].cursor.txid, CURSOR_TEXT_MAX, "701");
     snprintf(ws.sources[2].cursor.id, CURSOR_TEXT_MAX, "ffffffff-ffff-ffff-ffff-ffffffffffff");
     assert_int_equal(state_save(&ws, state_path, "movies"), 0);
     state_free(&ws);
@@ -111,12 +111,10 @@ static void test_round_trip(void **state)
     assert_int_equal(state_load(&loaded, state_path, "movies", err, sizeof err), 1);
     assert_string_equal(err, "");
     assert_int_equal(loaded.phase, LIFECYCLE_SERVING);
-    assert_cursor(&loaded.sources[0].cursor, "2021-06-16 20:14:09.221838+00",
-                  "3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff");
-    assert_cursor(&loaded.sources[1].cursor, "-infinity", "00000000-0000-0000-0000-000000000000");
-    assert_cursor(&loaded.sources[2].cursor, "2023-01-01 00:00:00+00",
-                  "ffffffff-ffff-ffff-ffff-ffffffffffff");
-    assert_cursor(&loaded.sources[3].cursor, "-infinity", "00000000-0000-0000-0000-000000000000");
+    assert_cursor(&loaded.sources[0].cursor, "700", "3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff");
+    assert_cursor(&loaded.sources[1].cursor, "0", "00000000-0000-0000-0000-000000000000");
+    assert_cursor(&loaded.sources[2].cursor, "701", "ffffffff-ffff-ffff-ffff-ffffffffffff");
+    assert_cursor(&loaded.sources[3].cursor, "0", "00000000-0000-0000-0000-000000000000");
     state_free(&loaded);
 }
 
@@ -125,7 +123,7 @@ static void test_saved_file_format(void **state)
     (void)state;
     struct worker_state ws;
     state_init(&ws, source_names, 2);
-    snprintf(ws.sources[1].cursor.modified, CURSOR_TEXT_MAX, "2021-06-16 20:14:09+00");
+    snprintf(ws.sources[1].cursor.txid, CURSOR_TEXT_MAX, "702");
     snprintf(ws.sources[1].cursor.id, CURSOR_TEXT_MAX, "a\"b");
     assert_int_equal(state_save(&ws, state_path, "movies_v2"), 0);
     state_free(&ws);
@@ -139,16 +137,18 @@ static void test_saved_file_format(void **state)
     json_t *root = json_loads(text, 0, &error);
     free(text);
     assert_non_null(root);
-    assert_int_equal(json_integer_value(json_object_get(root, "version")), 2);
+    assert_int_equal(json_integer_value(json_object_get(root, "version")), 3);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(root, "window"), "from")),
+                        "1:1:");
     assert_string_equal(json_string_value(json_object_get(root, "index")), "movies_v2");
     json_t *sources = json_object_get(root, "sources");
     assert_int_equal(json_object_size(sources), 2);
     json_t *person = json_object_get(sources, "person");
-    assert_string_equal(json_string_value(json_object_get(person, "modified")),
-                        "2021-06-16 20:14:09+00");
+    assert_string_equal(json_string_value(json_object_get(person, "txid")), "702");
     assert_string_equal(json_string_value(json_object_get(person, "id")), "a\"b");
     json_t *film = json_object_get(sources, "film_work");
-    assert_string_equal(json_string_value(json_object_get(film, "modified")), "-infinity");
+    assert_string_equal(json_string_value(json_object_get(film, "txid")), "0");
+    assert_null(json_object_get(film, "modified")); /* unknown: not written */
     json_decref(root);
 }
 
@@ -158,15 +158,14 @@ static void test_save_replaces(void **state)
     struct worker_state ws;
     state_init(&ws, source_names, SOURCE_COUNT);
     for (int round = 0; round < 5; round++) {
-        snprintf(ws.sources[0].cursor.modified, CURSOR_TEXT_MAX, "2024-01-0%d 00:00:00+00",
-                 round + 1);
+        snprintf(ws.sources[0].cursor.txid, CURSOR_TEXT_MAX, "70%d", round + 1);
         assert_int_equal(state_save(&ws, state_path, "movies"), 0);
     }
     state_free(&ws);
     state_init(&ws, source_names, SOURCE_COUNT);
     char err[256];
     assert_int_equal(state_load(&ws, state_path, "movies", err, sizeof err), 1);
-    assert_string_equal(ws.sources[0].cursor.modified, "2024-01-05 00:00:00+00");
+    assert_string_equal(ws.sources[0].cursor.txid, "705");
     state_free(&ws);
     assert_int_equal(ut_count_entries(tmp_dir), 1);
 }
@@ -199,40 +198,40 @@ static void test_missing_file(void **state)
 static void test_malformed_json(void **state)
 {
     (void)state;
-    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":{", "line");
+    expect_refused("{\"version\":3,\"index\":\"movies\",\"sources\":{", "line");
     expect_refused("", "line");
     expect_refused("not json at all\n", "line");
-    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":{}} trailing", "line");
+    expect_refused("{\"version\":3,\"index\":\"movies\",\"sources\":{}} trailing", "line");
 }
 
 static void test_wrong_version(void **state)
 {
     (void)state;
-    expect_refused("{\"version\":3,\"index\":\"movies\",\"sources\":{}}", "not a version 1 or 2");
-    expect_refused("{\"version\":0,\"index\":\"movies\",\"sources\":{}}", "not a version 1 or 2");
-    expect_refused("{\"version\":\"1\",\"sources\":{}}", "not a version 1");
-    expect_refused("{\"index\":\"movies\",\"sources\":{}}", "not a version 1");
-    expect_refused("{\"version\":1,\"index\":\"movies\"}", "not a version 1");
-    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":[]}", "not a version 1");
-    expect_refused("[1,2,3]", "not a version 1");
+    expect_refused("{\"version\":4,\"index\":\"movies\",\"sources\":{}}", "not a version 3");
+    expect_refused("{\"version\":0,\"index\":\"movies\",\"sources\":{}}", "not a version 3");
+    expect_refused("{\"version\":\"3\",\"sources\":{}}", "not a version 3");
+    expect_refused("{\"index\":\"movies\",\"sources\":{}}", "not a version 3");
+    expect_refused("{\"version\":3,\"index\":\"movies\"}", "not a version 3");
+    expect_refused("{\"version\":3,\"index\":\"movies\",\"sources\":[]}", "not a version 3");
+    expect_refused("[1,2,3]", "not a version 3");
 }
 
 static void test_bad_cursor(void **state)
 {
     (void)state;
-    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":{\"person\":{\"modified\":5,"
+    expect_refused("{\"version\":3,\"index\":\"movies\",\"sources\":{\"person\":{\"txid\":5,"
                    "\"id\":\"x\"}}}",
                    "source person: bad cursor");
     expect_refused(
-        "{\"version\":1,\"index\":\"movies\",\"sources\":{\"film_work\":{\"id\":\"x\"}}}",
+        "{\"version\":3,\"index\":\"movies\",\"sources\":{\"film_work\":{\"id\":\"x\"}}}",
         "source film_work: bad cursor");
-    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":{\"genre\":{\"modified\":"
+    expect_refused("{\"version\":3,\"index\":\"movies\",\"sources\":{\"genre\":{\"txid\":"
                    "\"2021-01-01\"}}}",
                    "source genre: bad cursor");
-    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":{\"genre\":{\"modified\":\"\","
+    expect_refused("{\"version\":3,\"index\":\"movies\",\"sources\":{\"genre\":{\"txid\":\"\","
                    "\"id\":\"x\"}}}",
                    "source genre: bad cursor");
-    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":{\"genre\":\"2021-01-01\"}}",
+    expect_refused("{\"version\":3,\"index\":\"movies\",\"sources\":{\"genre\":\"2021-01-01\"}}",
                    "source genre: bad cursor");
     /* longer than a cursor can hold */
     char text[512];
@@ -240,15 +239,15 @@ static void test_bad_cursor(void **state)
     memset(long_text, '9', CURSOR_TEXT_MAX);
     long_text[CURSOR_TEXT_MAX] = '\0';
     snprintf(text, sizeof text,
-             "{\"version\":1,\"index\":\"movies\",\"sources\":{\"change_log\":{\"modified\":\"x\","
+             "{\"version\":3,\"index\":\"movies\",\"sources\":{\"change_log\":{\"txid\":\"x\","
              "\"id\":\"%s\"}}}",
              long_text);
     expect_refused(text, "source change_log: bad cursor");
     /* a later good source does not undo the refusal, nor does an earlier
      * good one survive it */
-    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":{"
-                   "\"film_work\":{\"modified\":\"2021-01-01 00:00:00+00\",\"id\":\"a\"},"
-                   "\"person\":{\"modified\":null,\"id\":\"b\"}}}",
+    expect_refused("{\"version\":3,\"index\":\"movies\",\"sources\":{"
+                   "\"film_work\":{\"txid\":\"704\",\"id\":\"a\"},"
+                   "\"person\":{\"txid\":null,\"id\":\"b\"}}}",
                    "source person: bad cursor");
 }
 
@@ -258,11 +257,10 @@ static void test_doc_id_round_trip(void **state)
     struct worker_state ws;
     state_init(&ws, source_names, SOURCE_COUNT);
     assert_string_equal(ws.sources[1].cursor.doc_id, CURSOR_GROUP_DONE);
-    cursor_set_within(&ws.sources[1].cursor, "2024-01-01 00:00:00+00",
-                      "3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff",
-                      "0312ed51-8833-413f-bff5-0e139c11264a");
-    cursor_set_within(&ws.sources[2].cursor, "2024-01-01 00:00:00+00",
-                      "3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff", NULL);
+    cursor_set_within(&ws.sources[1].cursor, "705", "3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff",
+                      "0312ed51-8833-413f-bff5-0e139c11264a", NULL);
+    cursor_set_within(&ws.sources[2].cursor, "705", "3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff", NULL,
+                      "2024-01-01 00:00:00+00");
     assert_int_equal(state_save(&ws, state_path, "movies"), 0);
     state_free(&ws);
     struct worker_state loaded;
@@ -271,36 +269,62 @@ static void test_doc_id_round_trip(void **state)
     assert_int_equal(state_load(&loaded, state_path, "movies", err, sizeof err), 1);
     assert_string_equal(loaded.sources[1].cursor.doc_id, "0312ed51-8833-413f-bff5-0e139c11264a");
     assert_string_equal(loaded.sources[2].cursor.doc_id, CURSOR_GROUP_DONE);
+    assert_string_equal(loaded.sources[2].cursor.modified, "2024-01-01 00:00:00+00");
     assert_string_equal(loaded.sources[0].cursor.doc_id, CURSOR_GROUP_DONE);
     state_free(&loaded);
 }
 
-static void test_version_1_reads_as_group_done(void **state)
+/* Files of the release that read by clock (versions 1 and 2, cursors by
+ * time) are refused: set aside, the index is rebuilt behind its alias. */
+static void test_clock_versions_are_refused(void **state)
+{
+    (void)state;
+    expect_refused("{\"version\":1,\"index\":\"movies\",\"sources\":{"
+                   "\"person\":{\"modified\":\"2021-06-16 20:14:09+00\",\"id\":\"abc\"}}}",
+                   "versions 1 and 2 read by clock");
+    expect_refused("{\"version\":2,\"index\":\"movies\",\"sources\":{\"person\":{"
+                   "\"modified\":\"2021-06-16 20:14:09+00\",\"id\":\"abc\",\"doc_id\":"
+                   "\"ffffffff-ffff-ffff-ffff-ffffffffffff\"}}}",
+                   "versions 1 and 2 read by clock");
+    expect_refused("{\"version\":3,\"index\":\"movies\",\"sources\":{\"person\":{"
+                   "\"txid\":\"5\",\"id\":\"abc\",\"doc_id\":7}}}",
+                   "source person: bad cursor");
+    expect_refused("{\"version\":3,\"index\":\"movies\",\"sources\":{\"person\":{"
+                   "\"txid\":\"5\",\"id\":\"abc\",\"doc_id\":\"\"}}}",
+                   "source person: bad cursor");
+}
+
+/* The window: saved and read back; a bad snapshot refuses the file. */
+static void test_window_round_trip(void **state)
 {
     (void)state;
     struct worker_state ws;
-    char err[256];
-    int rc = load_text("{\"version\":1,\"index\":\"movies\",\"sources\":{"
-                       "\"person\":{\"modified\":\"2021-06-16 20:14:09+00\",\"id\":\"abc\"}}}",
-                       &ws, err, sizeof err);
-    assert_int_equal(rc, 1);
-    assert_cursor(&ws.sources[1].cursor, "2021-06-16 20:14:09+00", "abc");
-    assert_string_equal(ws.sources[1].cursor.doc_id, CURSOR_GROUP_DONE);
+    state_init(&ws, source_names, SOURCE_COUNT);
+    assert_string_equal(ws.window.from, SNAPSHOT_NONE);
+    snprintf(ws.window.from, sizeof ws.window.from, "740:745:741,743");
+    snprintf(ws.window.to, sizeof ws.window.to, "750:750:");
+    assert_int_equal(state_save(&ws, state_path, "movies"), 0);
     state_free(&ws);
-    expect_refused("{\"version\":2,\"index\":\"movies\",\"sources\":{\"person\":{"
-                   "\"modified\":\"m\",\"id\":\"abc\",\"doc_id\":7}}}",
-                   "source person: bad cursor");
-    expect_refused("{\"version\":2,\"index\":\"movies\",\"sources\":{\"person\":{"
-                   "\"modified\":\"m\",\"id\":\"abc\",\"doc_id\":\"\"}}}",
-                   "source person: bad cursor");
+    state_init(&ws, source_names, SOURCE_COUNT);
+    char err[256];
+    assert_int_equal(state_load(&ws, state_path, "movies", err, sizeof err), 1);
+    assert_string_equal(ws.window.from, "740:745:741,743");
+    assert_string_equal(ws.window.to, "750:750:");
+    state_free(&ws);
+    expect_refused("{\"version\":3,\"index\":\"movies\",\"window\":{\"from\":\"x\"},"
+                   "\"sources\":{}}",
+                   "bad window");
+    expect_refused("{\"version\":3,\"index\":\"movies\",\"window\":{\"from\":\"1:1:\","
+                   "\"to\":\"5:4\"},\"sources\":{}}",
+                   "bad window");
 }
 
 static void test_state_of_another_index_is_refused(void **state)
 {
     (void)state;
-    expect_refused("{\"version\":1,\"index\":\"movies_v1\",\"sources\":{}}",
+    expect_refused("{\"version\":3,\"index\":\"movies_v1\",\"sources\":{}}",
                    "written for index movies_v1, not movies");
-    expect_refused("{\"version\":1,\"sources\":{}}", "written for index (none), not movies");
+    expect_refused("{\"version\":3,\"sources\":{}}", "written for index (none), not movies");
 }
 
 static void test_longest_cursor_fits(void **state)
@@ -310,11 +334,10 @@ static void test_longest_cursor_fits(void **state)
     memset(id, 'f', CURSOR_TEXT_MAX - 1);
     id[CURSOR_TEXT_MAX - 1] = '\0';
     char text[512];
-    snprintf(
-        text, sizeof text,
-        "{\"version\":1,\"index\":\"movies\",\"sources\":{\"person\":{\"modified\":\"-infinity\","
-        "\"id\":\"%s\"}}}",
-        id);
+    snprintf(text, sizeof text,
+             "{\"version\":3,\"index\":\"movies\",\"sources\":{\"person\":{\"txid\":\"0\","
+             "\"id\":\"%s\"}}}",
+             id);
     struct worker_state ws;
     char err[256];
     assert_int_equal(load_text(text, &ws, err, sizeof err), 1);
@@ -322,44 +345,39 @@ static void test_longest_cursor_fits(void **state)
     state_free(&ws);
 }
 
-/* A modified PostgreSQL would not take as a timestamptz makes the file
- * unusable (set aside), not a query that fails at every round. */
-static void test_malformed_modified_is_refused(void **state)
+/* A txid PostgreSQL would not take as an xid8 makes the file unusable
+ * (set aside), not a query that fails at every round. */
+static void test_malformed_txid_is_refused(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"yesterday-ish",
-                                      "2021-13-45 99:00:00+00",
-                                      "2021-06-16 20:14:09",
-                                      "2021-06-16 20:14:09+03",
-                                      "2021-06-16 20:14:09.+00",
-                                      "2021-06-16 20:14:09.1234567+00",
-                                      " infinity"};
+    static const char *const bad[] = {
+        "yesterday-ish", "-1", "2021-06-16 20:14:09+00", "12a", "123456789012345678901", " 5",
+        "infinity"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char text[256];
         snprintf(text, sizeof text,
-                 "{\"version\":1,\"index\":\"movies\",\"sources\":{\"genre\":{\"modified\":"
+                 "{\"version\":3,\"index\":\"movies\",\"sources\":{\"genre\":{\"txid\":"
                  "\"%s\",\"id\":\"x\"}}}",
                  bad[i]);
         expect_refused(text, "source genre: bad cursor");
     }
 }
 
-/* What PostgreSQL prints, infinities included, is taken. */
-static void test_wellformed_modified_is_taken(void **state)
+/* What PostgreSQL prints for an xid8 is taken. */
+static void test_wellformed_txid_is_taken(void **state)
 {
     (void)state;
-    static const char *const good[] = {"-infinity", "infinity", "2021-06-16 20:14:09+00",
-                                       "2021-06-16 20:14:09.5+00", "2021-06-16 20:14:09.123456+00"};
+    static const char *const good[] = {"0", "1", "702", "18446744073709551615"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char text[256];
         snprintf(text, sizeof text,
-                 "{\"version\":1,\"index\":\"movies\",\"sources\":{\"genre\":{\"modified\":"
+                 "{\"version\":3,\"index\":\"movies\",\"sources\":{\"genre\":{\"txid\":"
                  "\"%s\",\"id\":\"x\"}}}",
                  good[i]);
         struct worker_state ws;
         char err[256];
         assert_int_equal(load_text(text, &ws, err, sizeof err), 1);
-        assert_string_equal(ws.sources[2].cursor.modified, good[i]);
+        assert_string_equal(ws.sources[2].cursor.txid, good[i]);
         state_free(&ws);
     }
 }
@@ -375,9 +393,9 @@ static void test_build_round_trip(void **state)
     ws.phase = LIFECYCLE_BUILDING;
     snprintf(ws.build.concrete, sizeof ws.build.concrete, "movies_20260102000000000");
     snprintf(ws.build.reason, sizeof ws.build.reason, "mapping_changed");
-    snprintf(ws.build.horizon, sizeof ws.build.horizon, "2026-01-02 00:00:00+00");
+    snprintf(ws.build.horizon, sizeof ws.build.horizon, "710:712:711");
     ws.build.started_ms = 1767312000000LL;
-    cursor_set(&ws.build.sources[1].cursor, "2026-01-02 00:00:00+00", "b1");
+    cursor_set(&ws.build.sources[1].cursor, "710", "b1");
     assert_int_equal(state_save(&ws, state_path, "movies"), 0);
     state_free(&ws);
     state_init(&ws, source_names, SOURCE_COUNT);
@@ -387,11 +405,11 @@ static void test_build_round_trip(void **state)
     assert_int_equal(ws.phase, LIFECYCLE_BUILDING);
     assert_string_equal(ws.build.concrete, "movies_20260102000000000");
     assert_string_equal(ws.build.reason, "mapping_changed");
-    assert_string_equal(ws.build.horizon, "2026-01-02 00:00:00+00");
+    assert_string_equal(ws.build.horizon, "710:712:711");
     assert_true(ws.build.started_ms == 1767312000000LL);
-    assert_cursor(&ws.build.sources[1].cursor, "2026-01-02 00:00:00+00", "b1");
+    assert_cursor(&ws.build.sources[1].cursor, "710", "b1");
     assert_string_equal(ws.build.sources[1].name, source_names[1]);
-    assert_cursor(&ws.sources[1].cursor, CURSOR_START.modified, CURSOR_START.id);
+    assert_cursor(&ws.sources[1].cursor, CURSOR_START.txid, CURSOR_START.id);
     ws.phase = LIFECYCLE_SERVING;
     assert_int_equal(state_save(&ws, state_path, "movies"), 0);
     state_free(&ws);
@@ -407,7 +425,7 @@ static void test_file_before_aliases(void **state)
     (void)state;
     struct worker_state ws;
     char err[256];
-    assert_int_equal(load_text("{\"version\":2,\"index\":\"movies\",\"sources\":{},"
+    assert_int_equal(load_text("{\"version\":3,\"index\":\"movies\",\"sources\":{},"
                                "\"sweep_pending\":true}",
                                &ws, err, sizeof err),
                      1);
@@ -424,8 +442,8 @@ static void test_file_before_aliases(void **state)
     "\"started_ms\":1767312000000,\"sources\":{}}"
 #define BUILD_BEGUN                                                                                \
     "\"build\":{\"concrete\":\"movies_20260102000000000\",\"reason\":\"requested\","               \
-    "\"horizon\":\"2026-01-02 00:00:00+00\",\"started_ms\":1767312000000,\"sources\":{}}"
-#define FILE_START "{\"version\":2,\"index\":\"movies\",\"concrete\":\"movies_1\",\"sources\":{},"
+    "\"horizon\":\"710:712:711\",\"started_ms\":1767312000000,\"sources\":{}}"
+#define FILE_START "{\"version\":3,\"index\":\"movies\",\"concrete\":\"movies_1\",\"sources\":{},"
 
 /* Loads text, which must be read, and checks the phase it gives. */
 static void expect_phase(const char *text, enum lifecycle_phase want)
@@ -482,7 +500,7 @@ static void test_phase_saved_by_name(void **state)
     ws.phase = LIFECYCLE_SWAPPING;
     snprintf(ws.build.concrete, sizeof ws.build.concrete, "movies_20260102000000000");
     snprintf(ws.build.reason, sizeof ws.build.reason, "requested");
-    snprintf(ws.build.horizon, sizeof ws.build.horizon, "2026-01-02 00:00:00+00");
+    snprintf(ws.build.horizon, sizeof ws.build.horizon, "710:712:711");
     assert_int_equal(state_save(&ws, state_path, "movies"), 0);
     state_free(&ws);
     text = read_whole_file(state_path, NULL);
@@ -528,16 +546,16 @@ static void test_source_missing_from_file_starts_at_start(void **state)
     (void)state;
     struct worker_state ws;
     char err[256];
-    int rc = load_text("{\"version\":1,\"index\":\"movies\",\"sources\":{"
-                       "\"film_work\":{\"modified\":\"2021-06-16 20:14:09+00\",\"id\":\"abc\"},"
-                       "\"retired_source\":{\"modified\":\"2020-01-01 00:00:00+00\",\"id\":\"x\"}"
+    int rc = load_text("{\"version\":3,\"index\":\"movies\",\"sources\":{"
+                       "\"film_work\":{\"txid\":\"702\",\"id\":\"abc\"},"
+                       "\"retired_source\":{\"txid\":\"711\",\"id\":\"x\"}"
                        "}}",
                        &ws, err, sizeof err);
     assert_int_equal(rc, 1);
     assert_int_equal(ws.phase, LIFECYCLE_SERVING);
-    assert_cursor(&ws.sources[0].cursor, "2021-06-16 20:14:09+00", "abc");
+    assert_cursor(&ws.sources[0].cursor, "702", "abc");
     for (size_t i = 1; i < SOURCE_COUNT; i++)
-        assert_cursor(&ws.sources[i].cursor, CURSOR_START.modified, CURSOR_START.id);
+        assert_cursor(&ws.sources[i].cursor, CURSOR_START.txid, CURSOR_START.id);
     for (size_t i = 0; i < SOURCE_COUNT; i++)
         assert_string_equal(ws.sources[i].name, source_names[i]);
     state_free(&ws);
@@ -598,10 +616,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_of_another_index_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_doc_id_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_version_1_reads_as_group_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_versions_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_longest_cursor_fits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_malformed_modified_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wellformed_modified_is_taken, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_txid_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wellformed_txid_is_taken, setup, teardown),
         cmocka_unit_test_setup_teardown(test_build_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_before_aliases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_before_phases, setup, teardown),

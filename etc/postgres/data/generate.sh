@@ -27,11 +27,11 @@ cat <<'SQL'
 \set ON_ERROR_STOP on
 BEGIN;
 SET LOCAL client_min_messages = warning;
-CREATE TEMP TABLE s_film_work (LIKE content.film_work) ON COMMIT DROP;
-CREATE TEMP TABLE s_genre (LIKE content.genre) ON COMMIT DROP;
-CREATE TEMP TABLE s_person (LIKE content.person) ON COMMIT DROP;
-CREATE TEMP TABLE s_genre_film_work (LIKE content.genre_film_work) ON COMMIT DROP;
-CREATE TEMP TABLE s_person_film_work (LIKE content.person_film_work) ON COMMIT DROP;
+CREATE TEMP TABLE s_film_work (LIKE content.film_work INCLUDING DEFAULTS) ON COMMIT DROP;
+CREATE TEMP TABLE s_genre (LIKE content.genre INCLUDING DEFAULTS) ON COMMIT DROP;
+CREATE TEMP TABLE s_person (LIKE content.person INCLUDING DEFAULTS) ON COMMIT DROP;
+CREATE TEMP TABLE s_genre_film_work (LIKE content.genre_film_work INCLUDING DEFAULTS) ON COMMIT DROP;
+CREATE TEMP TABLE s_person_film_work (LIKE content.person_film_work INCLUDING DEFAULTS) ON COMMIT DROP;
 COPY s_film_work (id, title, description, creation_date, rating, type, created, modified) FROM stdin;
 SQL
 copy_rows "SELECT id, $(esc title), $(esc description), $(esc creation_date), $(esc rating), $(esc type), created_at, updated_at FROM film_work ORDER BY id"
@@ -45,21 +45,20 @@ printf '\\.\nCOPY s_person_film_work (id, person_id, film_work_id, role, created
 copy_rows "SELECT id, person_id, film_work_id, $(esc role), created_at FROM person_film_work ORDER BY id"
 cat <<'SQL'
 \.
-ALTER TABLE content.film_work DISABLE TRIGGER USER;
-ALTER TABLE content.genre DISABLE TRIGGER USER;
-ALTER TABLE content.person DISABLE TRIGGER USER;
-ALTER TABLE content.genre_film_work DISABLE TRIGGER USER;
-ALTER TABLE content.person_film_work DISABLE TRIGGER USER;
-INSERT INTO content.film_work SELECT * FROM s_film_work ON CONFLICT (id) DO NOTHING;
-INSERT INTO content.genre SELECT * FROM s_genre ON CONFLICT (id) DO NOTHING;
-INSERT INTO content.person SELECT * FROM s_person ON CONFLICT (id) DO NOTHING;
-INSERT INTO content.genre_film_work SELECT * FROM s_genre_film_work ON CONFLICT DO NOTHING;
-INSERT INTO content.person_film_work SELECT * FROM s_person_film_work ON CONFLICT DO NOTHING;
-ALTER TABLE content.film_work ENABLE TRIGGER USER;
-ALTER TABLE content.genre ENABLE TRIGGER USER;
-ALTER TABLE content.person ENABLE TRIGGER USER;
-ALTER TABLE content.genre_film_work ENABLE TRIGGER USER;
-ALTER TABLE content.person_film_work ENABLE TRIGGER USER;
+-- The triggers stay on: every row gets its transaction stamp (txid) and
+-- modified = the load's time, so a worker picks a late load up like any
+-- other change.
+INSERT INTO content.film_work (id, title, description, creation_date, rating, type, created)
+SELECT id, title, description, creation_date, rating, type, created FROM s_film_work
+ON CONFLICT (id) DO NOTHING;
+INSERT INTO content.genre (id, name, description, created)
+SELECT id, name, description, created FROM s_genre ON CONFLICT (id) DO NOTHING;
+INSERT INTO content.person (id, full_name, created)
+SELECT id, full_name, created FROM s_person ON CONFLICT (id) DO NOTHING;
+INSERT INTO content.genre_film_work (id, genre_id, film_work_id, created)
+SELECT id, genre_id, film_work_id, created FROM s_genre_film_work ON CONFLICT DO NOTHING;
+INSERT INTO content.person_film_work (id, person_id, film_work_id, role, created)
+SELECT id, person_id, film_work_id, role, created FROM s_person_film_work ON CONFLICT DO NOTHING;
 -- Fresh statistics, so the ETL's joins are planned with real row counts.
 ANALYZE content.film_work, content.genre, content.person, content.genre_film_work, content.person_film_work;
 COMMIT;

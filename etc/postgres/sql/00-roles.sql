@@ -41,11 +41,12 @@ ALTER ROLE etl PASSWORD :'etl_password';
 RESET log_statement;
 RESET log_min_duration_statement;
 
--- The ETL must know the start time of the oldest transaction still running
--- (see content.etl_horizon() in 20-etl.sql).  pg_stat_activity hides other
--- roles' xact_start unless one has pg_read_all_stats; the owner gets it so
--- that its SECURITY DEFINER function can answer that one question, and etl
--- itself never sees other sessions' queries.
+-- The ETL names what holds a round back: the oldest transaction in progress
+-- (content.etl_snapshot_holder() in 20-etl.sql), by pid and start time.
+-- pg_stat_activity hides other roles' xact_start unless one has
+-- pg_read_all_stats; the owner gets it so that its SECURITY DEFINER function
+-- can answer that one question, and etl itself never sees other sessions'
+-- queries.
 GRANT pg_read_all_stats TO catalog_owner;
 
 -- Nobody but the owner may create objects in the database or in public.

@@ -1,22 +1,43 @@
 -- What the ETL needs from the schema.  Run as catalog_owner after 10-schema.sql.
+-- Safe to run again: it is also the one step that upgrades a database of the
+-- release that read by clock (docs/operations.md, "Upgrading to snapshots").
 --
--- The ETL polls every table by (modified, id).  Two things make that exact:
+-- Change capture by transaction snapshots (docs/architecture.md):
 --
--- 1. PostgreSQL sets `modified` itself, to now() -- the start time of the
---    writing transaction -- so every timestamp comes from one clock and a row
---    can never carry a time that is later than its transaction's start.
+-- 1. Every row the ETL reads carries `txid`, the id of the transaction that
+--    last wrote it (pg_current_xact_id(), xid8), set by the triggers below,
+--    and `modified`, its time, for people to read (nothing is decided by it).
 -- 2. A row that is deleted, and a link row that is added or removed, leaves no
---    row to poll.  Triggers write such events to content.change_log, which the
---    ETL polls like any other table.
+--    row to read.  Triggers write such events to content.change_log, stamped
+--    the same way.
+-- 3. The worker reads, round after round, the rows whose txid is visible in
+--    the round's pg_current_snapshot() and not in the previous round's.  No
+--    clock and no other session's state decides what is read.
 --
--- content.etl_horizon() tells the ETL how far it may advance: rows stamped
--- before it are all committed or never will be.
+-- The triggers are ENABLE ALWAYS: they fire in logical replication apply
+-- workers and under session_replication_role = replica too.
 \set ON_ERROR_STOP on
 
--- Stamps `modified` on every insert and update.
+-- The transaction stamp of every row the ETL reads, and the index of its
+-- range scan.  Adding the column gives every existing row the id of the
+-- transaction that adds it: the first round after the upgrade reads them all
+-- again (harmless: documents are rebuilt from current state).
+ALTER TABLE content.film_work ADD COLUMN IF NOT EXISTS txid xid8 NOT NULL DEFAULT pg_current_xact_id();
+ALTER TABLE content.genre ADD COLUMN IF NOT EXISTS txid xid8 NOT NULL DEFAULT pg_current_xact_id();
+ALTER TABLE content.person ADD COLUMN IF NOT EXISTS txid xid8 NOT NULL DEFAULT pg_current_xact_id();
+CREATE INDEX IF NOT EXISTS film_work_txid_id_idx ON content.film_work (txid, id);
+CREATE INDEX IF NOT EXISTS genre_txid_id_idx ON content.genre (txid, id);
+CREATE INDEX IF NOT EXISTS person_txid_id_idx ON content.person (txid, id);
+-- Read by (modified, id) no more.
+DROP INDEX IF EXISTS content.film_work_modified_id_idx;
+DROP INDEX IF EXISTS content.genre_modified_id_idx;
+DROP INDEX IF EXISTS content.person_modified_id_idx;
+
+-- Stamps `txid` and `modified` on every insert and update.
 CREATE OR REPLACE FUNCTION content.set_modified() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    NEW.txid := pg_current_xact_id();
     NEW.modified := now();
     RETURN NEW;
 END $$;
@@ -41,7 +62,9 @@ CREATE TABLE IF NOT EXISTS content.change_log (
     genre_id     uuid,
     person_id    uuid
 );
-CREATE INDEX IF NOT EXISTS change_log_modified_id_idx ON content.change_log (modified, id);
+ALTER TABLE content.change_log ADD COLUMN IF NOT EXISTS txid xid8 NOT NULL DEFAULT pg_current_xact_id();
+CREATE INDEX IF NOT EXISTS change_log_txid_id_idx ON content.change_log (txid, id);
+DROP INDEX IF EXISTS content.change_log_modified_id_idx;
 
 -- The logging triggers below run as their owner (SECURITY DEFINER): app, the
 -- web-facing role, may not write change_log itself (30-grants.sql), so a
@@ -106,6 +129,30 @@ CREATE OR REPLACE TRIGGER genre_film_work_log AFTER INSERT OR UPDATE OR DELETE O
 CREATE OR REPLACE TRIGGER person_film_work_log AFTER INSERT OR UPDATE OR DELETE ON content.person_film_work
     FOR EACH ROW EXECUTE FUNCTION content.log_person_link();
 
+-- Records a TRUNCATE of a catalogue table, for which no row trigger fires:
+-- one event naming the table, operation 'TRUNCATE', no ids.  The change
+-- sources of the indices that read the table return it as a change to every
+-- document, and the worker rebuilds those indices behind their alias.  A
+-- TRUNCATE ... CASCADE fires it for every table it empties.
+CREATE OR REPLACE FUNCTION content.log_truncate() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO content.change_log (table_name, operation) VALUES (TG_TABLE_NAME, TG_OP);
+    RETURN NULL;
+END $$;
+REVOKE ALL ON FUNCTION content.log_truncate() FROM PUBLIC;
+
+CREATE OR REPLACE TRIGGER film_work_log_truncate AFTER TRUNCATE ON content.film_work
+    FOR EACH STATEMENT EXECUTE FUNCTION content.log_truncate();
+CREATE OR REPLACE TRIGGER genre_log_truncate AFTER TRUNCATE ON content.genre
+    FOR EACH STATEMENT EXECUTE FUNCTION content.log_truncate();
+CREATE OR REPLACE TRIGGER person_log_truncate AFTER TRUNCATE ON content.person
+    FOR EACH STATEMENT EXECUTE FUNCTION content.log_truncate();
+CREATE OR REPLACE TRIGGER genre_film_work_log_truncate AFTER TRUNCATE ON content.genre_film_work
+    FOR EACH STATEMENT EXECUTE FUNCTION content.log_truncate();
+CREATE OR REPLACE TRIGGER person_film_work_log_truncate AFTER TRUNCATE ON content.person_film_work
+    FOR EACH STATEMENT EXECUTE FUNCTION content.log_truncate();
+
 -- Wake-up signal.  After every statement that inserts, updates or deletes
 -- rows of a table the indices read, a statement-level trigger moves the
 -- sequence content.etl_change_signal (nextval); an idle worker reads its
@@ -119,10 +166,10 @@ CREATE OR REPLACE TRIGGER person_film_work_log AFTER INSERT OR UPDATE OR DELETE 
 -- allowed there, and it is not transactional: the value moves at once,
 -- before the commit, and stays moved when the transaction rolls back or is
 -- prepared.  So the signal is only a hint to look now: a round it starts
--- may find the change not yet visible (content.etl_horizon held by that
--- very transaction), and the worker looks again every wake_check_ms for up
--- to poll_interval_ms after the signal (docs/architecture.md, "Waking on
--- change"); what a round reads is decided by the cursors and the horizon
+-- may find the change not yet visible (its transaction not yet committed
+-- at the round's snapshot), and the worker looks again every wake_check_ms
+-- for up to poll_interval_ms after the signal (docs/architecture.md, "Waking
+-- on change"); what a round reads is decided by the cursors and snapshots
 -- exactly as without it, and the poll goes on, so a signal missed delays a
 -- change by at most one poll interval and loses nothing.  The trigger
 -- function runs as the owner (SECURITY DEFINER): writers need no privilege
@@ -149,67 +196,73 @@ CREATE OR REPLACE TRIGGER genre_film_work_signal AFTER INSERT OR UPDATE OR DELET
 CREATE OR REPLACE TRIGGER person_film_work_signal AFTER INSERT OR UPDATE OR DELETE ON content.person_film_work
     FOR EACH STATEMENT EXECUTE FUNCTION content.etl_signal_change();
 
--- change_log retention that cannot lose an event.
+-- change_log retention that cannot lose an event, by transaction id.
 --
--- Each worker reports how far it has read each change source
--- (content.etl_report_position, after its state file holding that position is
--- durable); content.etl_prune_change_log deletes only change_log rows that
--- every index it is given has read.  Any deletion, by that function or by
--- hand (DELETE, TRUNCATE), raises a watermark, content.change_log_pruned: the
--- greatest (modified, id) ever removed.  A worker whose change_log cursor is
--- below it may have missed events (re-index it).  The prune function removes
--- only rows every named index has read, so by itself it never puts a named
--- index below the watermark; an index left out of `indices` is not protected,
--- and sees so through the watermark.
+-- Each worker reports how far it has read each change source: a transaction
+-- id below which it has read every event (content.etl_report_position, after
+-- its state file holding that position is durable: the xmin of the last
+-- snapshot it has read up to).  content.etl_prune_change_log deletes only
+-- change_log rows below every named index's reported id.  Any deletion, by
+-- that function or by hand (DELETE, TRUNCATE), raises a watermark,
+-- content.change_log_pruned: the greatest txid ever removed.  A worker whose
+-- position is at or below it may have missed events (re-index it).  An
+-- index left out of `indices` is not protected, and sees so through the
+-- watermark.
 
 -- Last position each index reported for each of its change sources.  Written
--- only through content.etl_report_position (etl may read it).
+-- only through content.etl_report_position (etl may read it).  modified and
+-- id are what the clock release reported; txid NULL is such a report, which
+-- protects everything until the index reports again.
 CREATE TABLE IF NOT EXISTS content.etl_position (
     index_name text NOT NULL,
     source     text NOT NULL,
-    modified   timestamptz NOT NULL,
-    id         uuid NOT NULL,
+    modified   timestamptz,
+    id         uuid,
     reported   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (index_name, source)
 );
+ALTER TABLE content.etl_position ADD COLUMN IF NOT EXISTS txid xid8;
+ALTER TABLE content.etl_position ALTER COLUMN modified DROP NOT NULL;
+ALTER TABLE content.etl_position ALTER COLUMN id DROP NOT NULL;
 
--- The greatest change_log key (modified, id) ever deleted; one row, NULLs
--- while nothing was.
+-- The greatest change_log txid ever deleted; one row, NULL while nothing was.
 CREATE TABLE IF NOT EXISTS content.change_log_pruned (
     one      boolean PRIMARY KEY DEFAULT true CHECK (one),
     modified timestamptz,
     id       uuid
 );
+ALTER TABLE content.change_log_pruned ADD COLUMN IF NOT EXISTS txid xid8;
 INSERT INTO content.change_log_pruned (one) VALUES (true) ON CONFLICT DO NOTHING;
 
--- Records the position an index has read a change source up to (the last
--- (modified, id) done).  The last report wins, lower or not: an index
--- rebuilt from scratch starts its change sources at the horizon of its fresh
--- load and needs nothing older.
+-- Records the position an index has read a change source up to: every event
+-- of a transaction below txid is read.  The last report wins, lower or not:
+-- an index rebuilt from scratch starts its change sources at the snapshot of
+-- its fresh load and needs nothing older.
+DROP FUNCTION IF EXISTS content.etl_report_position(text, text, timestamptz, uuid);
 CREATE OR REPLACE FUNCTION content.etl_report_position(
-    index_name text, source text, modified timestamptz, id uuid) RETURNS void
+    index_name text, source text, txid xid8) RETURNS void
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    INSERT INTO content.etl_position AS p (index_name, source, modified, id, reported)
+    INSERT INTO content.etl_position AS p (index_name, source, txid, modified, id, reported)
     VALUES (etl_report_position.index_name, etl_report_position.source,
-            etl_report_position.modified, etl_report_position.id, now())
+            etl_report_position.txid, NULL, NULL, now())
     ON CONFLICT ON CONSTRAINT etl_position_pkey DO UPDATE
-       SET modified = excluded.modified, id = excluded.id, reported = excluded.reported
+       SET txid = excluded.txid, modified = NULL, id = NULL, reported = excluded.reported
 $$;
-REVOKE ALL ON FUNCTION content.etl_report_position(text, text, timestamptz, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION content.etl_report_position(text, text, xid8) FROM PUBLIC;
 
--- Deletes the change_log rows that every index in `indices` has read (their
--- (modified, id) at or below that index's reported position for source
--- 'change_log') and that are older than now() - retention; returns how many.
--- An index that never reported protects everything: nothing is deleted.
--- List every index that reads change_log.  NULL or empty indices, NULL or
--- negative retention: an error.  For cron, as etl or catalog_owner:
+-- Deletes the change_log rows that every index in `indices` has read (txid
+-- below that index's reported position for source 'change_log') and that
+-- are older than now() - retention (by `modified`: retention is for people,
+-- safety is by txid); returns how many.  An index that never reported, or
+-- reported no txid, protects everything: nothing is deleted.  List every
+-- index that reads change_log.  NULL or empty indices, NULL or negative
+-- retention: an error.  For cron, as etl or catalog_owner:
 --   psql -c "SELECT content.etl_prune_change_log('{movies,genres,persons}', '7 days')"
 CREATE OR REPLACE FUNCTION content.etl_prune_change_log(indices text[], retention interval)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    bound_modified timestamptz;
-    bound_id uuid;
+    bound xid8;
     deleted bigint;
 BEGIN
     IF indices IS NULL OR cardinality(indices) = 0 OR array_position(indices, NULL) IS NOT NULL THEN
@@ -224,39 +277,38 @@ BEGIN
         FOR SHARE;
     IF EXISTS (SELECT FROM unnest(indices) AS i(name)
                 WHERE NOT EXISTS (SELECT FROM content.etl_position p
-                                   WHERE p.source = 'change_log' AND p.index_name = i.name)) THEN
+                                   WHERE p.source = 'change_log' AND p.index_name = i.name
+                                     AND p.txid IS NOT NULL)) THEN
         RETURN 0;
     END IF;
-    SELECT p.modified, p.id INTO bound_modified, bound_id
+    SELECT min(p.txid) INTO bound
       FROM content.etl_position p
-     WHERE p.source = 'change_log' AND p.index_name = ANY (indices)
-     ORDER BY p.modified, p.id
-     LIMIT 1;
+     WHERE p.source = 'change_log' AND p.index_name = ANY (indices);
     DELETE FROM content.change_log c
-     WHERE (c.modified, c.id) <= (bound_modified, bound_id)
+     WHERE c.txid < bound
        AND c.modified < now() - retention;
     GET DIAGNOSTICS deleted = ROW_COUNT;
     RETURN deleted;
 END $$;
 REVOKE ALL ON FUNCTION content.etl_prune_change_log(text[], interval) FROM PUBLIC;
 
--- Raises the watermark to (p_modified, p_id) unless it is there already: the
--- one place both triggers below change it.
-CREATE OR REPLACE FUNCTION content.change_log_raise_watermark(p_modified timestamptz, p_id uuid)
+-- Raises the watermark to p_txid unless it is there already: the one place
+-- both triggers below change it.
+DROP FUNCTION IF EXISTS content.change_log_raise_watermark(timestamptz, uuid);
+CREATE OR REPLACE FUNCTION content.change_log_raise_watermark(p_txid xid8)
 RETURNS void
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     UPDATE content.change_log_pruned w
-       SET modified = p_modified, id = p_id
-     WHERE p_modified IS NOT NULL
-       AND (w.modified IS NULL OR (w.modified, w.id) < (p_modified, p_id));
+       SET txid = p_txid
+     WHERE p_txid IS NOT NULL
+       AND (w.txid IS NULL OR w.txid < p_txid);
 $$;
 
--- Raises the watermark to the greatest key of the rows a DELETE removed.
+-- Raises the watermark to the greatest txid of the rows a DELETE removed.
 CREATE OR REPLACE FUNCTION content.change_log_note_delete() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM content.change_log_raise_watermark(r.modified, r.id)
-       FROM (SELECT modified, id FROM removed ORDER BY modified DESC, id DESC LIMIT 1) r;
+    PERFORM content.change_log_raise_watermark(max(r.txid)) FROM removed r;
     RETURN NULL;
 END $$;
 
@@ -264,13 +316,11 @@ END $$;
 CREATE OR REPLACE FUNCTION content.change_log_note_truncate() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM content.change_log_raise_watermark(c.modified, c.id)
-       FROM (SELECT modified, id FROM content.change_log
-              ORDER BY modified DESC, id DESC LIMIT 1) c;
+    PERFORM content.change_log_raise_watermark(max(c.txid)) FROM content.change_log c;
     RETURN NULL;
 END $$;
 REVOKE ALL ON FUNCTION content.change_log_note_delete(), content.change_log_note_truncate(),
-    content.change_log_raise_watermark(timestamptz, uuid) FROM PUBLIC;
+    content.change_log_raise_watermark(xid8) FROM PUBLIC;
 
 CREATE OR REPLACE TRIGGER change_log_pruned_delete AFTER DELETE ON content.change_log
     REFERENCING OLD TABLE AS removed
@@ -278,128 +328,91 @@ CREATE OR REPLACE TRIGGER change_log_pruned_delete AFTER DELETE ON content.chang
 CREATE OR REPLACE TRIGGER change_log_pruned_truncate BEFORE TRUNCATE ON content.change_log
     FOR EACH STATEMENT EXECUTE FUNCTION content.change_log_note_truncate();
 
--- The watermark: one row, (NULL, NULL) while nothing was ever deleted.
+-- The watermark: one row, NULL while nothing was ever deleted.
+DROP FUNCTION IF EXISTS content.etl_change_log_pruned();
 CREATE OR REPLACE FUNCTION content.etl_change_log_pruned()
-RETURNS TABLE (modified timestamptz, id uuid)
+RETURNS TABLE (txid xid8)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT w.modified, w.id
+    SELECT w.txid
       FROM (VALUES (true)) AS v(one)
       LEFT JOIN content.change_log_pruned w ON w.one = v.one
 $$;
 REVOKE ALL ON FUNCTION content.etl_change_log_pruned() FROM PUBLIC;
 
--- The ETL's safe horizon: rows stamped before it are all committed (and
--- visible to a snapshot taken after this call) or will never exist.  The ETL
--- reads only rows stamped strictly before it.  It is the earliest of:
---
---   - the current time;
---   - the start of every other transaction still open in THIS database (a
---     transaction stamps its rows with its own start time).  Other databases
---     are ignored: their transactions cannot write our rows.  Every backend
---     type counts (client backends, background workers such as pg_cron's or a
---     logical replication apply worker, walsenders running SQL, parallel
---     workers -- whose xact_start is their leader's), except autovacuum
---     workers: they never write user rows, and a long VACUUM would hold the
---     horizon back for nothing.  Server processes with no database
---     (checkpointer, walwriter, ...) drop out by the datname test;
---   - while any prepared transaction (PREPARE TRANSACTION, two-phase commit)
---     of this database exists: the caller's cursor `since` (the `modified` of
---     the last row of the source it has done), or '-infinity' when it gives
---     none.  A prepared transaction has left pg_stat_activity and its start
---     time is known nowhere, yet its rows, stamped with that start, appear at
---     COMMIT PREPARED; it was an open transaction before it was prepared, so
---     it held the horizon, and no cursor can be past its start.  Nothing newer
---     than the cursor is read until it is committed or rolled back.
---
--- Blind spots (content.etl_preflight() refuses them): on a standby
--- pg_stat_activity shows none of the primary's transactions, and a session
--- with track_activities off shows no xact_start.
---
--- SECURITY DEFINER because pg_stat_activity shows other roles' xact_start only
--- to members of pg_read_all_stats (the owner is one; etl is not).  Not STABLE:
--- it reads the clock.
-DROP FUNCTION IF EXISTS content.etl_horizon();
-CREATE OR REPLACE FUNCTION content.etl_horizon(since timestamptz DEFAULT NULL)
-RETURNS timestamptz
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE
-             WHEN EXISTS (SELECT FROM pg_prepared_xacts
-                           WHERE database = current_database())
-             THEN least(open.horizon, coalesce(since, '-infinity'))
-             ELSE open.horizon
-           END
-      FROM (SELECT least(clock_timestamp(), min(xact_start)) AS horizon
-              FROM pg_stat_activity
-             WHERE datname = current_database()
-               AND backend_type <> 'autovacuum worker'
-               AND pid <> pg_backend_pid()
-               AND xact_start IS NOT NULL) AS open
+-- The ETL's triggers: every trigger on a table of content that runs a
+-- function of content, with pg_trigger.tgenabled ('A' always, 'O' origin and
+-- local only, 'R' replica only, 'D' disabled).  etl_preflight() and etlctl
+-- verify name those not enabled always.
+CREATE OR REPLACE FUNCTION content.etl_triggers()
+RETURNS TABLE (tgname name, table_name name, enabled "char")
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT t.tgname, c.relname, t.tgenabled
+      FROM pg_trigger t
+      JOIN pg_class c ON c.oid = t.tgrelid
+      JOIN pg_proc p ON p.oid = t.tgfoid
+     WHERE c.relnamespace = 'content'::regnamespace
+       AND p.pronamespace = 'content'::regnamespace
+       AND NOT t.tgisinternal
 $$;
-REVOKE ALL ON FUNCTION content.etl_horizon(timestamptz) FROM PUBLIC;
 
--- What holds content.etl_horizon(since) back, for the worker's warning: at
--- most one row, the one that sets the horizon.  kind 'transaction', detail
--- 'pid=N', held_since its start; or kind 'prepared', detail 'gid=NAME',
--- held_since when it was prepared (the oldest one).  A prepared transaction is
--- named when it holds the horizon at least as far back as the oldest open
--- transaction does.  No query text, no user data.  No row: nothing holds it.
-CREATE OR REPLACE FUNCTION content.etl_horizon_holder(since timestamptz DEFAULT NULL)
+-- Every such trigger fires always: in replication apply workers and under
+-- session_replication_role = replica as well (CREATE OR REPLACE TRIGGER
+-- above leaves a trigger enabled for origin sessions only).
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT * FROM content.etl_triggers() WHERE enabled <> 'A' LOOP
+        EXECUTE format('ALTER TABLE content.%I ENABLE ALWAYS TRIGGER %I', t.table_name, t.tgname);
+    END LOOP;
+END $$;
+
+-- What holds a round back: the oldest writing transaction in progress (one
+-- with a transaction id: its changes are read only once it commits; readers
+-- have none and hold nothing), as at most one row: kind 'transaction',
+-- detail 'pid=N', held_since its start; or kind 'prepared', detail
+-- 'gid=NAME', held_since when it was prepared.  No query text, no user
+-- data.  No row: no writer in progress.  snap is the round's snapshot (kept
+-- for the call's shape; the answer is as of the call).  pg_stat_activity and pg_prepared_xacts show 32-bit ids, ordered here by
+-- age().  SECURITY DEFINER: etl may not see other roles' xact_start.
+CREATE OR REPLACE FUNCTION content.etl_snapshot_holder(snap pg_snapshot)
 RETURNS TABLE (kind text, detail text, held_since timestamptz)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    WITH open AS (
-        SELECT 'transaction'::text AS kind, 'pid=' || pid AS detail,
-               xact_start AS held_since, xact_start AS holds_at
-          FROM pg_stat_activity
-         WHERE datname = current_database()
-           AND backend_type <> 'autovacuum worker'
-           AND pid <> pg_backend_pid()
-           AND xact_start IS NOT NULL
-         ORDER BY xact_start, pid
-         LIMIT 1
-    ), prepared AS (
-        SELECT 'prepared'::text AS kind, 'gid=' || gid AS detail,
-               prepared AS held_since, coalesce(since, '-infinity') AS holds_at
-          FROM pg_prepared_xacts
-         WHERE database = current_database()
-         ORDER BY prepared, gid
-         LIMIT 1
-    )
     SELECT h.kind, h.detail, h.held_since
-      FROM (SELECT *, 0 AS rank FROM prepared
+      FROM (SELECT 'transaction'::text AS kind, 'pid=' || a.pid AS detail,
+                   a.xact_start AS held_since, age(a.backend_xid) AS age
+              FROM pg_stat_activity a
+             WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid()
             UNION ALL
-            SELECT *, 1 FROM open) AS h
-     ORDER BY h.holds_at, h.rank
+            SELECT 'prepared', 'gid=' || p.gid, p.prepared, age(p.transaction)
+              FROM pg_prepared_xacts p) AS h
+     WHERE snap IS NOT NULL
+     ORDER BY h.age DESC
      LIMIT 1
 $$;
-REVOKE ALL ON FUNCTION content.etl_horizon_holder(timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION content.etl_snapshot_holder(pg_snapshot) FROM PUBLIC;
 
--- Whether content.etl_horizon() can be trusted here: NULL when it can,
--- otherwise why not.  The worker refuses to start on a non-NULL answer.
---   - a standby (pg_is_in_recovery()): the primary's open transactions are
---     invisible there, so the horizon would run past them;
---   - track_activities off, for the server or this database (as this session
---     sees it), or for any role in this database (ALTER ROLE ... SET): such
---     sessions show no xact_start.  A superuser's own SET track_activities =
---     off in a session cannot be seen from here.
+-- The clock horizon this file used to define is gone.
+DROP FUNCTION IF EXISTS content.etl_horizon(timestamptz);
+DROP FUNCTION IF EXISTS content.etl_horizon_holder(timestamptz);
+
+-- Whether the worker can read here: NULL when it can, otherwise why not.  The
+-- worker refuses to start on a non-NULL answer.
+--   - a standby (pg_is_in_recovery()): not read from (docs/architecture.md,
+--     "Standbys");
+--   - a trigger the ETL relies on that is disabled (ALTER TABLE ... DISABLE
+--     TRIGGER, or enabled only for origin sessions): changes would be missed.
 CREATE OR REPLACE FUNCTION content.etl_preflight() RETURNS text
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE
         WHEN pg_is_in_recovery() THEN
-            'connected to a standby (pg_is_in_recovery()): its pg_stat_activity does not show '
-            'the primary''s open transactions, so the horizon cannot be computed; '
-            'connect the ETL to the primary'
-        WHEN NOT current_setting('track_activities')::boolean THEN
-            'track_activities is off: open transactions do not show in pg_stat_activity, '
-            'so the horizon cannot be computed; turn it on'
-        WHEN EXISTS (
-            SELECT FROM pg_db_role_setting s, unnest(s.setconfig) AS c(setting)
-             WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database
-                                          WHERE datname = current_database()))
-               AND lower(split_part(c.setting, '=', 1)) = 'track_activities'
-               AND NOT substr(c.setting, strpos(c.setting, '=') + 1)::boolean) THEN
-            'track_activities is off for some roles (ALTER ROLE ... SET track_activities): '
-            'their open transactions do not show in pg_stat_activity, so the horizon '
-            'cannot be computed; reset it'
+            'connected to a standby (pg_is_in_recovery()): the ETL reads from the primary only; '
+            'connect it to the primary'
+        ELSE (SELECT 'trigger ' || string_agg(t.tgname, ', ' ORDER BY t.tgname)
+                     || ' is not enabled always (ALTER TABLE ... ENABLE ALWAYS TRIGGER ...): '
+                     'changes would be missed; run etc/postgres/sql/20-etl.sql again'
+                FROM content.etl_triggers() t
+               WHERE t.enabled <> 'A')
     END
 $$;
 REVOKE ALL ON FUNCTION content.etl_preflight() FROM PUBLIC;

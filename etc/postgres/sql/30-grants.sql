@@ -15,13 +15,13 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA content TO app;
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON content.change_log FROM app;
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON content.etl_position, content.change_log_pruned FROM app;
 GRANT SELECT ON ALL TABLES IN SCHEMA content TO etl;
-GRANT EXECUTE ON FUNCTION content.etl_horizon(timestamptz), content.etl_horizon_holder(timestamptz),
+GRANT EXECUTE ON FUNCTION content.etl_snapshot_holder(pg_snapshot), content.etl_triggers(),
     content.etl_preflight() TO etl;
 -- The wake-up signal (20-etl.sql): etl reads its last_value, nothing more.
 GRANT SELECT ON SEQUENCE content.etl_change_signal TO etl;
 -- change_log retention (20-etl.sql): etl reports its positions, prunes what
 -- every index has read, reads the prune watermark; all through functions.
-GRANT EXECUTE ON FUNCTION content.etl_report_position(text, text, timestamptz, uuid),
+GRANT EXECUTE ON FUNCTION content.etl_report_position(text, text, xid8),
     content.etl_prune_change_log(text[], interval), content.etl_change_log_pruned() TO etl;
 
 -- The admin panel's own tables (auth, sessions, admin log) live apart.

@@ -1,10 +1,12 @@
 -- Change source of the genres index: its own rows, the genres.
 -- The contract of this file: etc/sql/README.md.
 -- One row per group: its doc_id is its id.
-SELECT modified::text, id::text, id::text AS doc_id
+SELECT txid::text, id::text, id::text AS doc_id, modified::text
   FROM content.genre g
- WHERE (modified, id) >= ($1::timestamptz, $2::uuid)
-   AND ((modified, id) > ($1::timestamptz, $2::uuid) OR id > $5::uuid)
-   AND modified < $3::timestamptz
- ORDER BY g.modified, g.id
+ WHERE (txid, id) >= ($1::xid8, $2::uuid)
+   AND ((txid, id) > ($1::xid8, $2::uuid) OR id > $5::uuid)
+   AND txid < pg_snapshot_xmax($3::pg_snapshot)
+   AND pg_visible_in_snapshot(txid, $3::pg_snapshot)
+   AND NOT pg_visible_in_snapshot(txid, $6::pg_snapshot)
+ ORDER BY g.txid, g.id
  LIMIT $4::int

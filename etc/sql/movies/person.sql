@@ -6,11 +6,13 @@
 -- the cursor may stop inside a group.  At most $4 + 1 persons are needed for
 -- $4 rows (the cursor's own group may have none left).
 WITH changed AS (
-    SELECT modified, id
+    SELECT txid, id, modified
       FROM content.person
-     WHERE (modified, id) >= ($1::timestamptz, $2::uuid)
-       AND modified < $3::timestamptz
-     ORDER BY modified, id
+     WHERE (txid, id) >= ($1::xid8, $2::uuid)
+       AND txid < pg_snapshot_xmax($3::pg_snapshot)
+       AND pg_visible_in_snapshot(txid, $3::pg_snapshot)
+       AND NOT pg_visible_in_snapshot(txid, $6::pg_snapshot)
+     ORDER BY txid, id
      LIMIT $4::int + 1
 ), fanned AS (
     -- Each person's first $4 films after the cursor (a
@@ -20,28 +22,28 @@ WITH changed AS (
     -- Two branches, so that the cursor's own group starts the index scan
     -- at $5 (an index condition) instead of filtering the links before it;
     -- the condition on c gates each branch once per group.
-    SELECT c.modified, c.id, l.film_work_id AS doc_id
+    SELECT c.txid, c.id, l.film_work_id AS doc_id, c.modified
       FROM changed c
       LEFT JOIN LATERAL (
             (SELECT DISTINCT pfw.film_work_id
                FROM content.person_film_work pfw
               WHERE pfw.person_id = c.id
-                AND (c.modified, c.id) > ($1::timestamptz, $2::uuid)
+                AND (c.txid, c.id) > ($1::xid8, $2::uuid)
               ORDER BY pfw.film_work_id
               LIMIT $4::int)
             UNION ALL
             (SELECT DISTINCT pfw.film_work_id
                FROM content.person_film_work pfw
               WHERE pfw.person_id = c.id
-                AND (c.modified, c.id) = ($1::timestamptz, $2::uuid)
+                AND (c.txid, c.id) = ($1::xid8, $2::uuid)
                 AND pfw.film_work_id > $5::uuid
               ORDER BY pfw.film_work_id
               LIMIT $4::int)
        ) l ON true
 )
-SELECT modified::text, id::text, doc_id::text
+SELECT txid::text, id::text, doc_id::text, modified::text
   FROM fanned f
- WHERE (modified, id) > ($1::timestamptz, $2::uuid)
+ WHERE (txid, id) > ($1::xid8, $2::uuid)
     OR doc_id > $5::uuid
- ORDER BY f.modified, f.id, f.doc_id
+ ORDER BY f.txid, f.id, f.doc_id
  LIMIT $4::int

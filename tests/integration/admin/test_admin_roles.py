@@ -133,7 +133,7 @@ APP_REFUSED = [
     " FOR EACH ROW EXECUTE FUNCTION content.set_modified()",
     "ALTER ROLE etl PASSWORD 'x'",
     "CREATE ROLE intruder",
-    "SELECT content.etl_horizon()",
+    "SELECT * FROM content.etl_snapshot_holder(pg_current_snapshot())",
     "SELECT * FROM pg_authid",
 ]
 
@@ -169,11 +169,12 @@ def test_app_cannot_connect_to_other_databases(pg, admin_stack):
 # --- etl --------------------------------------------------------------------
 
 
-def test_etl_reads_content_and_the_horizon(pg, admin_db):
+def test_etl_reads_content_and_its_functions(pg, admin_db):
     for table in CONTENT_TABLES:
         run(pg, "etl", admin_db, f"SELECT count(*) FROM content.{table}")
-    ((horizon,),) = run(pg, "etl", admin_db, "SELECT content.etl_horizon()")
-    assert horizon is not None
+    ((reason,),) = run(pg, "etl", admin_db, "SELECT content.etl_preflight()")
+    assert reason is None
+    run(pg, "etl", admin_db, "SELECT * FROM content.etl_snapshot_holder(pg_current_snapshot())")
 
 
 ETL_WRITES = (
