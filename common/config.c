@@ -66,7 +66,7 @@ static const struct key_spec key_specs[] = {
     INT("etl", "wake_check_ms", "100", 0, 3600000, wake_check_ms),
     INT("etl", "backoff_initial_ms", "500", 10, 60000, backoff_initial_ms),
     INT("etl", "backoff_max_ms", "30000", 100, 3600000, backoff_max_ms),
-    INT("etl", "horizon_warn_s", "60", 1, 86400, horizon_warn_s),
+    INT("etl", "held_warn_s", "60", 1, 86400, held_warn_s),
     INT("etl", "change_log_retention_s", "259200", 3600, 31536000, change_log_retention_s),
     INT("etl", "change_log_prune_interval_s", "3600", 0, PRUNE_INTERVAL_MAX_S,
         change_log_prune_interval_s),
@@ -210,9 +210,23 @@ static bool store_value(struct etl_config *config, const struct key_spec *spec, 
     return false;
 }
 
-/* The row of section.name in key_specs, or -1. */
+/* Keys renamed by a release, still read under their old name so that an
+ * upgrade does not refuse a config that was valid (etc/etl.ini names both). */
+static const struct renamed_key {
+    const char *section, *old_name, *name;
+} renamed_keys[] = {
+    {"etl", "horizon_warn_s", "held_warn_s"},
+};
+
+/* The row of section.name in key_specs (an old name finds its new row),
+ * or -1. */
 static ptrdiff_t find_spec(const char *section, const char *name)
 {
+    for (size_t i = 0; i < sizeof renamed_keys / sizeof renamed_keys[0]; i++) {
+        if (strcmp(renamed_keys[i].section, section) == 0 &&
+            strcmp(renamed_keys[i].old_name, name) == 0)
+            name = renamed_keys[i].name;
+    }
     for (size_t i = 0; i < KEY_SPECS_COUNT; i++) {
         if (strcmp(key_specs[i].section, section) == 0 && strcmp(key_specs[i].name, name) == 0)
             return (ptrdiff_t)i;

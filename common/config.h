@@ -55,7 +55,7 @@ struct etl_config {
     int wake_check_ms; /* idle: how often content.etl_change_signal is read; 0: polls only */
     int backoff_initial_ms;
     int backoff_max_ms;
-    int horizon_warn_s;
+    int held_warn_s;
     int change_log_retention_s;      /* change_log rows younger than this are kept */
     int change_log_prune_interval_s; /* 0: the workers never prune */
     int bulk_max_bytes;              /* largest _bulk body; a batch is split to fit */

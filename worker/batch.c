@@ -407,7 +407,7 @@ static enum pg_failure fetch_documents(struct worker *w, struct batch_plan *plan
     return PG_OK;
 }
 
-/* Warns, at most once per horizon_warn_s, while a transaction that was in
+/* Warns, at most once per held_warn_s, while a transaction that was in
  * progress at the round's snapshot has been open longer than that: its
  * changes (only its own) wait for its commit, and an operator should know
  * which one it is (etl_snapshot_holder: kind and detail). */
@@ -415,7 +415,7 @@ static void warn_if_held_back(struct worker *w, const struct pg_snapshot *snapsh
 {
     status_report_held(snapshot->held_s);
     int64_t now = monotonic_ms();
-    int64_t every_ms = (int64_t)w->config->horizon_warn_s * 1000;
+    int64_t every_ms = (int64_t)w->config->held_warn_s * 1000;
     if (snapshot->held_s * 1000 < (double)every_ms ||
         (w->held_warned_ms != 0 && now - w->held_warned_ms < every_ms))
         return;

@@ -268,7 +268,7 @@ def test_long_transaction_committing_late_is_not_lost(synced):
 
 
 def test_open_writer_whose_changes_wait_is_warned_about(tmp_path, pg, es, catalog, bin_dir):
-    s = Synced(tmp_path, pg, es, catalog, bin_dir, overrides={("etl", "horizon_warn_s"): "1"})
+    s = Synced(tmp_path, pg, es, catalog, bin_dir, overrides={("etl", "held_warn_s"): "1"})
     try:
         s.wait_loaded()
         held = pg.connect("app", catalog, autocommit=False)
@@ -289,7 +289,7 @@ def test_open_writer_whose_changes_wait_is_warned_about(tmp_path, pg, es, catalo
         finally:
             held.rollback()
             held.close()
-        # At most one warning per horizon_warn_s.
+        # At most one warning per held_warn_s.
         stamps = [e["ts"] for e in s.worker.events("changes of an open transaction wait for its commit")]
         assert len(stamps) == len(set(s[:19] for s in stamps))
     finally:

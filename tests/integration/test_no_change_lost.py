@@ -60,7 +60,7 @@ def app(conns):
 
 def test_prepared_transaction_committed_late_is_synced(tmp_path, pg, es, catalog, bin_dir, app,
                                                        admin, workers):
-    config, names = make_config(tmp_path, pg, es, catalog, overrides={("etl", "horizon_warn_s"): "1"})
+    config, names = make_config(tmp_path, pg, es, catalog, overrides={("etl", "held_warn_s"): "1"})
     index = names["movies"]
     worker = start_worker(workers, bin_dir, config)
     wait_caught_up(worker, timeout=120, what="the first load")

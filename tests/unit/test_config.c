@@ -132,7 +132,7 @@ static void assert_documented_defaults(const struct etl_config *c, const char *d
     assert_int_equal(c->backoff_initial_ms, 500);
     assert_int_equal(c->wake_check_ms, 100);
     assert_int_equal(c->backoff_max_ms, 30000);
-    assert_int_equal(c->horizon_warn_s, 60);
+    assert_int_equal(c->held_warn_s, 60);
     assert_int_equal(c->change_log_retention_s, 259200);
     assert_int_equal(c->change_log_prune_interval_s, 3600);
     assert_int_equal(c->bulk_concurrency, 2);
@@ -277,6 +277,15 @@ static void test_defaults_when_keys_absent(void **state)
     assert_string_equal(c->indices[0].name, "movies");
     assert_string_equal(c->indices[0].index, "movies"); /* index defaults to NAME */
     assert_int_equal(c->indices[0].line, 1);
+}
+
+/* A key renamed by a release is still read under its old name; both
+ * names in one file are the same key set twice. */
+static void test_renamed_key_read_under_its_old_name(void **state)
+{
+    (void)state;
+    load_ok("[etl]\nhorizon_warn_s = 7\n" INDEX_SECTION);
+    assert_int_equal(loaded.held_warn_s, 7);
 }
 
 static void test_values_are_stored(void **state)
@@ -618,6 +627,8 @@ static const struct error_case error_cases[] = {
      NULL, NULL},
     {"[etl]\nbatch_size = 5\npoll_interval_ms = 1000\nbatch_size = 6\n" INDEX_SECTION,
      "4: batch_size: set twice", NULL, NULL},
+    {"[etl]\nheld_warn_s = 5\nhorizon_warn_s = 6\n" INDEX_SECTION, "3: horizon_warn_s: set twice",
+     NULL, NULL},
 
     /* whole numbers */
     {"[etl]\nbatch_size = abc\n" INDEX_SECTION,
@@ -1127,6 +1138,7 @@ int main(void)
         cmocka_unit_test_teardown(test_shipped_ini_takes_environment, cleanup),
         cmocka_unit_test_teardown(test_shipped_ini_rejects_bad_environment_value, cleanup),
         cmocka_unit_test_teardown(test_defaults_when_keys_absent, cleanup),
+        cmocka_unit_test_teardown(test_renamed_key_read_under_its_old_name, cleanup),
         cmocka_unit_test_teardown(test_values_are_stored, cleanup),
         cmocka_unit_test_teardown(test_comments_and_inline_comments, cleanup),
         cmocka_unit_test_teardown(test_utf8_text, cleanup),
