@@ -26,6 +26,17 @@ const char *child_retry_what(enum retry_what what)
     return retry_names[what];
 }
 
+bool child_stats_lag(const struct child_stats *stats, int64_t now_ms, double *lag_s)
+{
+    if (stats->pending) {
+        int64_t age = now_ms - stats->pending_since_ms;
+        *lag_s = age > 0 ? (double)age / 1000.0 : 0;
+        return true;
+    }
+    *lag_s = stats->lag_known ? stats->lag_s : 0;
+    return stats->lag_known;
+}
+
 /* An integer member, 0 when absent or not one. */
 static int64_t get_int(const json_t *event, const char *key)
 {
@@ -123,8 +134,17 @@ enum child_event child_stats_update(struct child_stats *stats, const char *line,
         stats->sleep_ms = get_int(event, "sleep_ms");
         kind = CHILD_EVENT_IDLE;
     }
-    if (kind == CHILD_EVENT_BATCH || kind == CHILD_EVENT_IDLE)
+    if (kind == CHILD_EVENT_BATCH || kind == CHILD_EVENT_IDLE) {
         stats->held_s = json_number_value(json_object_get(event, "held_s"));
+        get_text(event, "held_by", stats->held_by, sizeof stats->held_by);
+    }
+    /* Every event says whether changes wait (the member is absent when
+     * none do). */
+    if (kind != CHILD_EVENT_BAD) {
+        const json_t *since = json_object_get(event, "pending_since_ms");
+        stats->pending = json_is_integer(since);
+        stats->pending_since_ms = stats->pending ? (int64_t)json_integer_value(since) : 0;
+    }
     json_decref(event);
     return kind;
 }

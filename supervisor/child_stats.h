@@ -28,7 +28,10 @@ struct child_stats {
     char cursor_id[CHILD_STATS_TEXT_MAX];
     bool lag_known;                       /* lag_s is set */
     double lag_s;                         /* of the last batch; 0 once idle after it */
-    double held_s;                        /* how long the horizon was last held back */
+    bool pending;                         /* changes read wait to be searchable ... */
+    int64_t pending_since_ms;             /* ... the oldest modified among them (wall ms) */
+    double held_s;                        /* how long the snapshot's oldest writer was open */
+    char held_by[CHILD_STATS_TEXT_MAX];   /* who: "transaction pid=N", "prepared gid=X", "" */
     int64_t buckets[BATCH_BUCKETS_COUNT]; /* batches whose took_ms fits bucket i (not cumulative) */
     double duration_s;                    /* sum of all took_ms, in seconds */
     int64_t sleep_ms;                     /* the sleep the last event announced */
@@ -52,6 +55,11 @@ enum child_event {
 
 /* The upper bound in seconds of histogram bucket i. */
 double child_batch_bucket(int i);
+/* The age of the oldest change not yet searchable at wall clock now_ms
+ * (seconds, never negative: a `modified` in the future counts as 0), or
+ * the last batch's lag when the worker reports none pending; false when
+ * neither is known yet (no batch since the start). */
+bool child_stats_lag(const struct child_stats *stats, int64_t now_ms, double *lag_s);
 /* The text of a retry_what, as the event and the metrics spell it. */
 const char *child_retry_what(enum retry_what what);
 

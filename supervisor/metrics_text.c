@@ -26,7 +26,7 @@ enum family_id {
     BULK_BYTES,
     LAG,
     LAST_BATCH_AGE,
-    HORIZON_HELD,
+    SNAPSHOT_HELD,
     FAMILY_COUNT
 };
 
@@ -54,10 +54,12 @@ static const struct family families[FAMILY_COUNT] = {
     [BULK_BYTES] = {"etl_bulk_bytes_total", "counter",
                     "Bytes of _bulk request bodies sent, retries included"},
     [LAG] = {"etl_lag_seconds", "gauge",
-             "Age of the cursor of the last batch when it was done; 0 once caught up"},
+             "Age (by modified) of the oldest change read and not yet searchable; 0 once caught "
+             "up"},
     [LAST_BATCH_AGE] = {"etl_last_batch_age_seconds", "gauge", "Seconds since the last batch"},
-    [HORIZON_HELD] = {"etl_horizon_held_seconds", "gauge",
-                      "How long an open transaction held the horizon back, as last seen"},
+    [SNAPSHOT_HELD] = {"etl_snapshot_held_seconds", "gauge",
+                       "How long the oldest writer in progress at the last snapshot has been "
+                       "open (its own changes wait for its commit)"},
 };
 
 /* The value of family id for slot c; now is the wall clock in ms. */
@@ -81,11 +83,14 @@ static struct sample sample_of(enum family_id id, const struct child *c, int64_t
         return (struct sample){true, (double)st->batches};
     case BULK_BYTES:
         return (struct sample){true, (double)st->bulk_bytes};
-    case LAG:
-        return (struct sample){st->lag_known, st->lag_s};
+    case LAG: {
+        double lag_s;
+        bool known = child_stats_lag(st, now, &lag_s);
+        return (struct sample){known, lag_s};
+    }
     case LAST_BATCH_AGE:
         return (struct sample){st->last_batch_ms != 0, (double)(now - st->last_batch_ms) / 1000.0};
-    case HORIZON_HELD:
+    case SNAPSHOT_HELD:
     case FAMILY_COUNT:
         break;
     }

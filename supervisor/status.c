@@ -2,6 +2,7 @@
 #include "status.h"
 
 #include "log.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -67,7 +68,11 @@ void child_status_line(const struct child *child, int64_t now, char *out, size_t
     len = add_int(out, len, size, "docs_sent", stats->docs_sent);
     len = add(out, len, size, "cursor_modified", stats->cursor_modified);
     len = add(out, len, size, "cursor_id", stats->cursor_id);
-    len = add_seconds(out, len, size, "lag_s", stats->lag_known, stats->lag_s);
+    double lag_s;
+    bool lag_known = child_stats_lag(stats, wall_clock_ms(), &lag_s);
+    len = add_seconds(out, len, size, "lag_s", lag_known, lag_s);
+    len = add_seconds(out, len, size, "held_s", true, stats->held_s);
+    len = add(out, len, size, "held_by", stats->held_by);
     len = add(out, len, size, "concrete", stats->concrete);
     len = add(out, len, size, "build", stats->build);
     len = add_int(out, len, size, "build_docs", stats->build_docs);

@@ -413,7 +413,7 @@ static enum pg_failure fetch_documents(struct worker *w, struct batch_plan *plan
  * which one it is (etl_snapshot_holder: kind and detail). */
 static void warn_if_held_back(struct worker *w, const struct pg_snapshot *snapshot)
 {
-    status_report_held(snapshot->held_s);
+    status_report_held(snapshot->held_s, snapshot->kind, snapshot->detail);
     int64_t now = monotonic_ms();
     int64_t every_ms = (int64_t)w->config->held_warn_s * 1000;
     if (snapshot->held_s * 1000 < (double)every_ms ||
@@ -515,6 +515,10 @@ enum step batch_end_window(struct worker *w, enum sync_target target, bool chang
         return STEP_OK;
     snprintf(window->from, sizeof window->from, "%s", window->to);
     window->to[0] = '\0';
+    if (target == TARGET_LIVE) {
+        w->pending = false;
+        status_report_pending(false, 0);
+    }
     struct source_state *sources = target_sources(w, target);
     for (size_t i = 0; i < w->state.count; i++)
         cursor_window_start(&sources[i].cursor, window->from);
@@ -543,6 +547,26 @@ static bool affects_all(const struct worker *w, enum sync_target target, PGresul
     return false;
 }
 
+/* Counts the live rows of changes as waiting to be searchable: the oldest
+ * `modified` among them, and among those read before in the window, is
+ * the age the lag metric shows until the window is read (rows without a
+ * readable `modified` count from now). */
+static void note_pending(struct worker *w, enum sync_target target, PGresult *changes, int rows)
+{
+    if (target != TARGET_LIVE)
+        return;
+    for (int r = 0; r < rows; r++) {
+        int64_t stamp =
+            PQgetisnull(changes, r, 3) ? -1 : pg_timestamp_ms(PQgetvalue(changes, r, 3));
+        if (stamp < 0)
+            stamp = wall_clock_ms();
+        if (!w->pending || stamp < w->pending_since_ms)
+            w->pending_since_ms = stamp;
+        w->pending = true;
+    }
+    status_report_pending(w->pending, w->pending_since_ms);
+}
+
 /* Step 2 at the top of this file, from the cursor from, in the target's
  * window. */
 enum step batch_read(struct worker *w, enum sync_target target, size_t source,
@@ -557,6 +581,7 @@ enum step batch_read(struct worker *w, enum sync_target target, size_t source,
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
     b->rows = PQntuples(b->changes);
+    note_pending(w, target, b->changes, b->rows);
     if (b->rows > 0 && affects_all(w, target, b->changes)) {
         w->truncated = true;
         b->rows = 0; /* nothing of it is sent or saved: the rebuild reads anew */

@@ -9,12 +9,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static int report_fd = -1;   /* the channel, -1 when none */
-static double held_s;        /* the horizon's last hold-back */
+static double held_s;        /* how long the snapshot's oldest writer has been open */
+static char held_by[64];     /* who it is: "transaction pid=N", "prepared gid=X", "" */
+static bool pending;         /* changes read, not all searchable yet */
+static int64_t pending_ms;   /* the oldest `modified` among them */
 static long long bulk_bytes; /* _bulk bodies since the last batch event */
 
 /* Only the descriptor the supervisor hands out is taken: a stray variable
@@ -57,12 +61,22 @@ static void send_event(json_t *event)
     }
 }
 
-/* A new event object of kind name. */
+/* A new event object of kind name, with the pending changes' age when
+ * some wait. */
 static json_t *event_new(const char *name)
 {
     json_t *event = json_object();
     json_object_set_new(event, "event", json_string(name));
+    if (pending)
+        json_object_set_new(event, "pending_since_ms", json_integer(pending_ms));
     return event;
+}
+
+/* Adds what holds the round's snapshot back (held_s, held_by). */
+static void add_held(json_t *event)
+{
+    json_object_set_new(event, "held_s", json_real(held_s));
+    json_object_set_new(event, "held_by", json_string(held_by));
 }
 
 void status_report_started(void)
@@ -98,7 +112,7 @@ void status_report_batch(const struct status_batch *batch)
     int64_t stamp = pg_timestamp_ms(batch->cursor->modified);
     if (stamp >= 0)
         json_object_set_new(event, "lag_s", json_real((double)(wall_clock_ms() - stamp) / 1000.0));
-    json_object_set_new(event, "held_s", json_real(held_s));
+    add_held(event);
     bulk_bytes = 0;
     send_event(event);
 }
@@ -123,13 +137,23 @@ void status_report_idle(int64_t sleep_ms)
 {
     json_t *event = event_new("idle");
     json_object_set_new(event, "sleep_ms", json_integer(sleep_ms));
-    json_object_set_new(event, "held_s", json_real(held_s));
+    add_held(event);
     send_event(event);
 }
 
-void status_report_held(double held)
+void status_report_held(double held, const char *kind, const char *detail)
 {
     held_s = held;
+    if (kind[0] == '\0')
+        held_by[0] = '\0';
+    else
+        snprintf(held_by, sizeof held_by, "%s %s", kind, detail);
+}
+
+void status_report_pending(bool is_pending, int64_t since_ms)
+{
+    pending = is_pending;
+    pending_ms = since_ms;
 }
 
 void status_report_bulk_bytes(size_t bytes)

@@ -38,8 +38,16 @@ void status_report_retry(const char *what, int64_t delay_ms);
 void status_report_build(const char *concrete, long docs);
 /* Caught up: about to sleep sleep_ms. */
 void status_report_idle(int64_t sleep_ms);
-/* Remembers how long the horizon is held back (sent with the next event). */
-void status_report_held(double held_s);
+/* Remembers the oldest transaction in progress at the round's snapshot:
+ * how long it has been open and who it is (kind "transaction" or
+ * "prepared", detail "pid=N" or "gid=NAME"; "" for none).  Sent with the
+ * next batch and idle events: etlctl status names it. */
+void status_report_held(double held_s, const char *kind, const char *detail);
+/* Remembers whether changes read from the live window wait to be
+ * searchable, and the oldest `modified` among them (wall clock ms): sent
+ * with every event until cleared, so the supervisor's lag grows while they
+ * wait (a retry, a refusal) instead of reading 0. */
+void status_report_pending(bool pending, int64_t since_ms);
 /* Adds the size of a _bulk request body sent (sent with the next batch). */
 void status_report_bulk_bytes(size_t bytes);
 

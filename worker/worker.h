@@ -40,6 +40,8 @@ struct worker {
     bool truncated;                 /* a batch met a change to every document: rebuild */
     bool behind;                    /* the database is behind the live window: rebuild */
     int64_t held_warned_ms;         /* when the last "changes ... wait" warning was logged */
+    bool pending;                   /* the live window has rows read, not all yet searchable */
+    int64_t pending_since_ms;       /* the oldest `modified` among them, wall clock ms */
     bool has_change_log;            /* the index has a change source named change_log ... */
     size_t change_log;              /* ... this one */
     bool position_dirty;            /* change_log position saved but not yet reported */

@@ -13,6 +13,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from etlproc import free_port, wait_until
+from faultproxy import FaultProxy
 from test_supervisor import Stack
 
 
@@ -109,7 +110,7 @@ def test_metrics_count_exactly_the_changes(tmp_path, pg, es, catalog, bin_dir):
         assert value(before, "etl_batch_duration_seconds_bucket", index=index, le="+Inf") == w["batches"]
         assert value(before, "etl_lag_seconds", index=index) == 0
         assert value(before, "etl_last_batch_age_seconds", index=index) >= 0
-        assert value(before, "etl_horizon_held_seconds", index=index) >= 0
+        assert value(before, "etl_snapshot_held_seconds", index=index) >= 0
         assert value(before, "etl_bulk_bytes_total", index=index) > 0
         for what in ("postgres", "elasticsearch", "state file"):
             assert value(before, "etl_retries_total", index=index, what=what) == 0
@@ -176,3 +177,55 @@ def test_frozen_worker_is_killed_and_restarted_after_hang_timeout(tmp_path, pg, 
         gid = stack.sql("SELECT id::text FROM content.genre ORDER BY id LIMIT 1")[0][0]
         wait_until(lambda: (stack.doc("genres", gid) or {}).get("description") == "after the hang",
                    timeout=60, what="the change after the restart")
+
+
+def test_lag_grows_while_a_change_waits_and_status_names_the_writer(tmp_path, pg, es, catalog,
+                                                                    bin_dir):
+    """A change the worker has read but cannot make searchable (every
+    _bulk answer stalls past request_timeout_ms, so the worker retries):
+    etl_lag_seconds and etlctl status's lag_s are the change's age and grow
+    while it waits, never 0; once the node answers again they go back to
+    0.  A writer left open is named in etlctl status (held_by, held_s)."""
+    proxy = FaultProxy(es.url)
+    settings = {("elasticsearch", "url"): proxy.url,
+                ("elasticsearch", "request_timeout_ms"): "1000",
+                ("etl", "log_level"): "error"}
+    try:
+        with synced_genres(tmp_path, pg, es, catalog, bin_dir, settings) as (stack, port, index, w):
+            sup = stack.sup
+            proxy.arm("slow", times=None, interval=1.0)
+            stack.sql("UPDATE content.genre SET description = 'waits' "
+                      "WHERE id = (SELECT id FROM content.genre ORDER BY id LIMIT 1)")
+            first = wait_until(lambda: (lambda s: s if s["lag_s"] and s["lag_s"] >= 2 else None)(
+                status_json(sup, "genres")), timeout=60, what="lag_s growing while the change waits")
+            later = wait_until(
+                lambda: (lambda s: s if s["lag_s"] >= first["lag_s"] + 2 else None)(
+                    status_json(sup, "genres")), timeout=60, what="lag_s still growing")
+            assert later["batches"] == w["batches"]  # nothing was acknowledged meanwhile
+            assert value(scrape(port), "etl_lag_seconds", index=index) >= later["lag_s"]
+            proxy.disarm()
+            w = wait_synced(sup, "genres", w["batches"])
+            assert value(scrape(port), "etl_lag_seconds", index=index) == 0
+
+            # A writer left open: its pid in status, how long in held_s.
+            writer = pg.connect("app", catalog, autocommit=False)
+            try:
+                cur = writer.cursor()
+                cur.execute("SELECT pg_backend_pid()")
+                pid = cur.fetchone()[0]
+                cur.execute("UPDATE content.genre SET description = 'held' "
+                            "WHERE id = (SELECT id FROM content.genre ORDER BY id DESC LIMIT 1)")
+                held = wait_until(
+                    lambda: (lambda s: s if s["held_by"] == f"transaction pid={pid}" and
+                             s["held_s"] >= 1 else None)(status_json(sup, "genres")),
+                    timeout=60, what="status naming the open writer")
+                assert held["lag_s"] == 0  # its change is not committed: nothing waits yet
+                assert value(scrape(port), "etl_snapshot_held_seconds", index=index) >= 1
+                writer.commit()
+            finally:
+                writer.close()
+            w = wait_synced(sup, "genres", w["batches"])
+            assert wait_until(lambda: status_json(sup, "genres")["held_by"] is None, timeout=30,
+                              what="held_by cleared after the commit") is True
+    finally:
+        proxy.close()

@@ -25,7 +25,8 @@
     "{\"event\":\"batch\",\"source\":\"film_work\",\"rows\":500,\"docs\":480,"                     \
     "\"indexed\":470,\"deleted\":10,\"rejected\":2,\"bytes\":1000,\"query_ms\":20,"                \
     "\"bulk_ms\":30,\"took_ms\":52,\"cursor_modified\":\"2021-06-16 20:14:09.247396+00\","         \
-    "\"cursor_id\":\"3d8d9bf5\",\"concrete\":\"movies_1\",\"lag_s\":12.3,\"held_s\":0.5}"
+    "\"cursor_id\":\"3d8d9bf5\",\"concrete\":\"movies_1\",\"lag_s\":12.3,\"held_s\":0.5,"          \
+    "\"held_by\":\"transaction pid=77\"}"
 /* 2026-11-25T09:00:00.123Z */
 #define BATCH_WALL_MS 1795597200123LL
 
@@ -147,6 +148,7 @@ static void test_child_stats(void **unused)
     assert_true(stats.lag_known);
     assert_true(stats.lag_s > 12.29 && stats.lag_s < 12.31);
     assert_true(stats.held_s > 0.49 && stats.held_s < 0.51);
+    assert_string_equal(stats.held_by, "transaction pid=77");
     /* 52 ms: in the bucket of 0.1 s. */
     for (int i = 0; i < BATCH_BUCKETS_COUNT; i++)
         assert_int_equal(stats.buckets[i], child_batch_bucket(i) == 0.1 ? 2 : 0);
@@ -164,6 +166,32 @@ static void test_child_stats(void **unused)
                      CHILD_EVENT_BAD);
     assert_int_equal(child_stats_update(&stats, "{\"docs\":5}", 4), CHILD_EVENT_BAD);
     assert_int_equal(stats.docs_sent, 960);
+}
+
+/* While a worker reports changes pending, the lag is their age at the
+ * moment asked, whatever event came last (a retry keeps it growing); a
+ * `modified` in the future reads 0; an event without them (idle) ends it. */
+static void test_lag_of_pending_changes(void **unused)
+{
+    (void)unused;
+    struct child_stats stats = {0};
+    double lag_s = -1;
+    assert_false(child_stats_lag(&stats, 1000, &lag_s));
+    child_stats_update(&stats, "{\"event\":\"batch\",\"lag_s\":0.2,\"pending_since_ms\":5000}",
+                       9000);
+    assert_true(child_stats_lag(&stats, 9000, &lag_s));
+    assert_true(lag_s > 3.99 && lag_s < 4.01);
+    child_stats_update(&stats,
+                       "{\"event\":\"retry\",\"what\":\"elasticsearch\",\"delay_ms\":500,"
+                       "\"pending_since_ms\":5000}",
+                       20000);
+    assert_true(child_stats_lag(&stats, 65000, &lag_s));
+    assert_true(lag_s > 59.99 && lag_s < 60.01);
+    assert_true(child_stats_lag(&stats, 4000, &lag_s));
+    assert_true(lag_s == 0);
+    child_stats_update(&stats, "{\"event\":\"idle\",\"sleep_ms\":1000}", 66000);
+    assert_true(child_stats_lag(&stats, 70000, &lag_s));
+    assert_true(lag_s == 0);
 }
 
 /* The status line: every key, in order, empty values quoted. */
@@ -189,12 +217,14 @@ static void test_status_line(void **unused)
                        BATCH_WALL_MS);
     char line[1024];
     child_status_line(&child, 61000, line, sizeof line);
-    assert_string_equal(line, "name=movies index=movies_x pid=4242 state=running uptime_s=60 "
-                              "restarts=2 last_exit=signal:9 next_start_ms=0 "
-                              "last_batch=2026-11-25T09:00:00.123Z batches=1 docs_sent=480 "
-                              "cursor_modified=\"2021-06-16 20:14:09.247396+00\" "
-                              "cursor_id=3d8d9bf5 lag_s=12.3 concrete=movies_1 build=movies_2 "
-                              "build_docs=100 engine=elasticsearch engine_version=7.10.2");
+    assert_string_equal(line,
+                        "name=movies index=movies_x pid=4242 state=running uptime_s=60 "
+                        "restarts=2 last_exit=signal:9 next_start_ms=0 "
+                        "last_batch=2026-11-25T09:00:00.123Z batches=1 docs_sent=480 "
+                        "cursor_modified=\"2021-06-16 20:14:09.247396+00\" "
+                        "cursor_id=3d8d9bf5 lag_s=12.3 held_s=0.5 held_by=\"transaction pid=77\" "
+                        "concrete=movies_1 build=movies_2 "
+                        "build_docs=100 engine=elasticsearch engine_version=7.10.2");
     /* the alias moved to the index built: the rebuild is over */
     child_stats_update(&child.stats, "{\"event\":\"batch\",\"docs\":1,\"concrete\":\"movies_2\"}",
                        BATCH_WALL_MS);
@@ -207,7 +237,8 @@ static void test_status_line(void **unused)
                         "name=genres index=genres pid=0 state=backoff uptime_s=0 "
                         "restarts=0 last_exit=\"\" next_start_ms=1000 last_batch=\"\" "
                         "batches=0 docs_sent=0 cursor_modified=\"\" cursor_id=\"\" lag_s=\"\" "
-                        "concrete=\"\" build=\"\" build_docs=0 engine=\"\" engine_version=\"\"");
+                        "held_s=0 held_by=\"\" concrete=\"\" build=\"\" build_docs=0 engine=\"\" "
+                        "engine_version=\"\"");
 }
 
 /* Runs the tests. */
@@ -216,7 +247,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_logfmt_get),         cmocka_unit_test(test_line_tag_pass_and_wrap),
         cmocka_unit_test(test_line_tag_truncated), cmocka_unit_test(test_line_tag_long_lines_fit),
-        cmocka_unit_test(test_child_stats),        cmocka_unit_test(test_status_line),
+        cmocka_unit_test(test_child_stats),        cmocka_unit_test(test_lag_of_pending_changes),
+        cmocka_unit_test(test_status_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
