@@ -40,7 +40,7 @@ start)
     # max_prepared_transactions > 0: the tests prepare transactions (two-phase
     # commit) to check that their changes arrive after COMMIT PREPARED.
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_prepared_transactions=10" start >/dev/null
+        -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_prepared_transactions=10 -c wal_level=logical" start >/dev/null
     export PGHOST="$dir" PGPORT="$port" PGUSER=postgres
     db=${PGDATABASE:-movies}
     if [ "$fresh" = 1 ]; then

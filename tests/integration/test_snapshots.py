@@ -11,6 +11,8 @@ PostgreSQL and a real search node with a movies worker:
    COMMIT PREPARED, never before, and others' changes are not held back;
 4. no clock: a writer whose `modified` is stamped in the past or the future
    changes nothing about what is read;
+5. a logical-replication subscriber is read exactly: its apply worker
+   runs as a replica, and the triggers fire for it (ENABLE ALWAYS);
 8. upgrade: a state file of the release that read by clock is taken over
    by a rebuild behind the alias, without search downtime.
 
@@ -114,6 +116,55 @@ def test_a_long_writer_delays_only_its_own_changes(pg, es, catalog, app, synced)
     finally:
         writer.rollback()
         writer.close()
+
+
+def test_a_logical_replication_subscriber_is_read_exactly(pg, es, catalog, admin, synced):
+    """The worker reads a database that is a logical-replication subscriber
+    of another (a second catalogue database of the same cluster publishing
+    content.film_work).  The subscription's apply worker runs with
+    session_replication_role = replica, so only triggers enabled ALWAYS
+    record its changes; and rows arrive with the publisher's `modified`,
+    out of order: a publisher transaction stamped first and committed last
+    is applied after a later stamp was read (the clock horizon, which sees
+    only the subscriber's own transactions, passed it for good)."""
+    publisher = pg.new_catalog()
+    slot = "etl_test_" + uuid.uuid4().hex[:8]
+    pub = pg.connect("postgres", publisher)
+    slow = pg.connect("postgres", publisher, autocommit=False)
+    try:
+        sql(pub, "CREATE PUBLICATION etl_test FOR TABLE content.film_work")
+        sql(pub, "SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (slot,))
+        sql(admin, f"CREATE SUBSCRIPTION {slot} CONNECTION 'host={pg.dir} port={pg.port} "
+                   f"dbname={publisher} user=postgres' PUBLICATION etl_test "
+                   f"WITH (create_slot = false, slot_name = '{slot}', copy_data = false)")
+        try:
+            first, second = films(pub, 2)
+            retitle(slow, first, "Stamped first, committed last")
+            retitle(pub, second, "Stamped second, committed first")
+            arrives(es, synced, second, "Stamped second, committed first",
+                    "a change applied by the subscription")
+            slow.commit()
+            arrives(es, synced, first, "Stamped first, committed last",
+                    "an earlier stamp applied later")
+            (txid,) = sql(admin, "SELECT txid::text FROM content.film_work WHERE id = %s",
+                          (first,))[0]
+            (origin,) = sql(pub, "SELECT txid::text FROM content.film_work WHERE id = %s",
+                            (first,))[0]
+            assert txid != origin  # stamped by the subscriber's own transaction
+        finally:
+            sql(admin, f"ALTER SUBSCRIPTION {slot} DISABLE")
+            sql(admin, f"ALTER SUBSCRIPTION {slot} SET (slot_name = NONE)")
+            sql(admin, f"DROP SUBSCRIPTION {slot}")
+            # The walsender lets the slot go a moment after the disable.
+            wait_until(lambda: sql(pub, "SELECT NOT active FROM pg_replication_slots "
+                                        "WHERE slot_name = %s", (slot,))[0][0],
+                       timeout=30, what="the slot released")
+            sql(pub, "SELECT pg_drop_replication_slot(%s)", (slot,))
+    finally:
+        slow.rollback()
+        slow.close()
+        pub.close()
+        pg.drop_catalog(publisher)
 
 
 def test_a_prepared_transaction_arrives_after_commit_prepared(pg, es, catalog, app, admin,
