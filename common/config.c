@@ -57,6 +57,10 @@ struct key_spec {
         section, name, KIND_INT, def, lo, hi, offsetof(struct etl_config, field)                   \
     }
 
+/* A number macro as the text of a default. */
+#define CONFIG_TEXT_OF(n) #n
+#define CONFIG_TEXT(n)    CONFIG_TEXT_OF(n)
+
 /* Every key of the fixed sections.  etc/etl.ini documents the same. */
 static const struct key_spec key_specs[] = {
     PATH("etl", "state_dir", "/var/lib/etl", state_dir),
@@ -118,6 +122,8 @@ static const struct key_spec key_specs[] = {
     INT("supervisor", "control_idle_timeout_ms", "3000", 100, 60000, control_idle_timeout_ms),
     {"supervisor", "metrics_listen", KIND_LISTEN, "", 0, 0,
      offsetof(struct etl_config, metrics_listen)},
+    INT("supervisor", "ready_max_lag_s", CONFIG_TEXT(CONFIG_READY_MAX_LAG_DEFAULT_S), 1, 86400,
+        ready_max_lag_s),
     INT("supervisor", "hang_timeout_s", "120", 1, 86400, hang_timeout_s),
 };
 #define KEY_SPECS_COUNT (sizeof key_specs / sizeof key_specs[0])

@@ -18,6 +18,9 @@
 /* The longest stop_timeout_s allowed (etlctl waits that long for stop and
  * restart when it cannot read the value in force). */
 #define CONFIG_STOP_TIMEOUT_MAX_S 3600
+/* ready_max_lag_s when not set; etlctl check uses it when it reads no
+ * config (-s, or the environment's socket). */
+#define CONFIG_READY_MAX_LAG_DEFAULT_S 300
 /* The file read when no -c is given. */
 #define CONFIG_DEFAULT_PATH "/usr/local/etc/etl/etl.ini"
 
@@ -101,6 +104,7 @@ struct etl_config {
     int output_buffer_bytes;
     int control_idle_timeout_ms;
     char *metrics_listen; /* HOST:PORT of the Prometheus listener; "" off */
+    int ready_max_lag_s;  /* the lag up to which a worker is ready (health.h) */
     int hang_timeout_s;   /* a worker silent this long (past its announced sleep) is killed */
 
     struct index_config *indices;

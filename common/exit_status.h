@@ -21,8 +21,10 @@ enum exit_program {
     EXIT_BY_VERIFY = 1U << 1,     /* etl-worker --verify, and etlctl verify */
     EXIT_BY_SUPERVISOR = 1U << 2, /* etl-supervisor */
     EXIT_BY_ETLCTL = 1U << 3,     /* etlctl (but verify) */
+    EXIT_BY_CHECK = 1U << 4,      /* etlctl check, besides etlctl's own */
 };
-#define EXIT_BY_ALL (EXIT_BY_WORKER | EXIT_BY_VERIFY | EXIT_BY_SUPERVISOR | EXIT_BY_ETLCTL)
+#define EXIT_BY_ALL                                                                                \
+    (EXIT_BY_WORKER | EXIT_BY_VERIFY | EXIT_BY_SUPERVISOR | EXIT_BY_ETLCTL | EXIT_BY_CHECK)
 
 /* What a shell reports for a command it could not run. */
 #define EXIT_STATUS_EXEC_FAILED 127
@@ -36,6 +38,10 @@ enum exit_program {
       "stopped by SIGTERM/SIGINT at a safe point")                                                 \
     X(EXIT_EQUAL, EX_OK, EXIT_BY_VERIFY, "equal (or repaired)")                                    \
     X(EXIT_DONE, EX_OK, EXIT_BY_ETLCTL, "done")                                                    \
+    X(EXIT_READY, EX_OK, EXIT_BY_CHECK, "every worker ready")                                      \
+    X(EXIT_CHECK_LAGGING, 1, EXIT_BY_CHECK, "a worker lags more than allowed")                     \
+    X(EXIT_CHECK_STARTING, 2, EXIT_BY_CHECK, "a worker has not caught up once since it started")   \
+    X(EXIT_CHECK_DOWN, 3, EXIT_BY_CHECK, "a worker has no process (restarting, or stopped)")       \
     X(EXIT_USAGE, EX_USAGE, EXIT_BY_ALL, "bad command line")                                       \
     X(EXIT_MAPPING_DIFFERS, EX_DATAERR, EXIT_BY_WORKER,                                            \
       "the live index mapping differs from its file")                                              \

@@ -3,6 +3,7 @@
 
 #include "listen_addr.h"
 #include "metrics_text.h"
+#include "readiness.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -14,6 +15,8 @@
 /* Connections served at once; a scraper needs one. */
 #define METRICS_MAX_CONNECTIONS 16
 #define METRICS_PATH            "/metrics"
+#define HEALTHZ_PATH            "/healthz"
+#define READYZ_PATH             "/readyz"
 #define METRICS_CONTENT_TYPE    "text/plain; version=0.0.4; charset=utf-8"
 #define MS_PER_S                1000
 
@@ -31,8 +34,23 @@ static enum MHD_Result reply(struct MHD_Connection *connection, unsigned int sta
     return result;
 }
 
-/* MHD's request handler: GET (or HEAD) /metrics; anything else is 404 or
- * 405.  Runs inside metrics_run, in the supervisor's thread. */
+/* GET /readyz: 200 when every worker is ready, else 503; the body says
+ * each worker's condition either way. */
+static enum MHD_Result reply_readyz(struct MHD_Connection *connection, const struct supervisor *sup)
+{
+    struct buffer body = {0};
+    buffer_append_str(&body, "");
+    enum health worst = readiness_report(sup, wall_clock_ms(), &body);
+    enum MHD_Result result =
+        reply(connection, worst == HEALTH_READY ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+              "text/plain", body.data);
+    buffer_free(&body);
+    return result;
+}
+
+/* MHD's request handler: GET (or HEAD) /metrics, /healthz, /readyz;
+ * anything else is 404 or 405.  Runs inside metrics_run, in the
+ * supervisor's thread: an answer to /healthz means its loop turns. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -47,8 +65,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
     }
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return reply(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET only\n");
+    if (strcmp(url, HEALTHZ_PATH) == 0)
+        return reply(connection, MHD_HTTP_OK, "text/plain", "ok\n");
+    if (strcmp(url, READYZ_PATH) == 0)
+        return reply_readyz(connection, sup);
     if (strcmp(url, METRICS_PATH) != 0)
-        return reply(connection, MHD_HTTP_NOT_FOUND, "text/plain", "see /metrics\n");
+        return reply(connection, MHD_HTTP_NOT_FOUND, "text/plain",
+                     "see /metrics, /healthz, /readyz\n");
     char *text = metrics_text(sup, wall_clock_ms());
     enum MHD_Result result = reply(connection, MHD_HTTP_OK, METRICS_CONTENT_TYPE, text);
     free(text);

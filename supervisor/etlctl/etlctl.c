@@ -15,6 +15,7 @@
  * (EXIT_REBUILD_NEEDED) and etlctl asks the supervisor "reindex NAME". */
 #include "config.h"
 #include "control_proto.h"
+#include "check.h"
 #include "exit_status.h"
 #include "line_buffer.h"
 #include "status_json.h"
@@ -45,8 +46,21 @@
 #define CONNECT_RETRY_MS 20
 /* The command etlctl runs itself instead of asking the supervisor. */
 #define VERIFY_COMMAND "verify"
-/* getopt value of --repair (no short form). */
-enum { OPT_REPAIR = 256 };
+/* The command etlctl answers from the status lines (check.h). */
+#define CHECK_COMMAND "check"
+/* getopt values of the options without a short form. */
+enum { OPT_REPAIR = 256, OPT_MAX_LAG };
+
+/* What becomes of the status lines of a reply. */
+enum output_kind {
+    OUTPUT_TEXT,  /* printed as they come */
+    OUTPUT_JSON,  /* kept, printed as one JSON document (status_json.h) */
+    OUTPUT_CHECK, /* kept, judged (check.h) */
+};
+struct output {
+    enum output_kind kind;
+    double max_lag_s; /* for OUTPUT_CHECK */
+};
 
 /* Prints the usage text. */
 static void usage(FILE *out)
@@ -61,6 +75,10 @@ static void usage(FILE *out)
                  "  start NAME      start a stopped (or backing-off) worker now\n"
                  "  reopen-logs     reopen log_dir/NAME.log (after logrotate moved them)\n"
                  "  reindex NAME    ask the running worker for a full rebuild (SIGUSR1)\n"
+                 "  check [--max-lag SECONDS]\n"
+                 "                  is every worker ready (running, caught up once, lag at\n"
+                 "                  most SECONDS, default ready_max_lag_s)? one line each;\n"
+                 "                  the exit status says the worst (below)\n"
                  "  verify NAME [--repair]\n"
                  "                  compare the index with PostgreSQL (runs etl-worker --verify,\n"
                  "                  needs the config); --repair re-sends what differs, or asks\n"
@@ -75,15 +93,22 @@ static void usage(FILE *out)
                  "  -h, --help           this text\n"
                  "  -V, --version        version\n\n");
     exit_status_print_usage(out, "Exit status:", EXIT_BY_ETLCTL);
+    exit_status_print_usage(out, "Exit status of check, besides those:", EXIT_BY_CHECK);
     exit_status_print_usage(
         out, "Exit status of verify (after asking for a rebuild: as reindex):", EXIT_BY_VERIFY);
 }
 
+/* The values of the config that etlctl uses besides the socket. */
+struct config_values {
+    int stop_timeout_s;  /* 0 when no config was read */
+    int ready_max_lag_s; /* CONFIG_READY_MAX_LAG_DEFAULT_S when none was read */
+};
+
 /* Where to connect: -s, else -c's control_socket, else the environment,
- * else the default config's.  *stop_timeout_s gets the config's value when
- * a config was read, else stays.  NULL (with the message printed) on a
- * config error. */
-static char *socket_path(const char *socket_opt, const char *config_opt, int *stop_timeout_s)
+ * else the default config's.  *values gets the config's when a config was
+ * read, else stays.  NULL (with the message printed) on a config error. */
+static char *socket_path(const char *socket_opt, const char *config_opt,
+                         struct config_values *values)
 {
     if (socket_opt != NULL)
         return xstrdup(socket_opt);
@@ -99,7 +124,8 @@ static char *socket_path(const char *socket_opt, const char *config_opt, int *st
         return NULL;
     }
     char *found = xstrdup(config.control_socket);
-    *stop_timeout_s = config.stop_timeout_s;
+    values->stop_timeout_s = config.stop_timeout_s;
+    values->ready_max_lag_s = config.ready_max_lag_s;
     config_free(&config);
     return found;
 }
@@ -177,8 +203,8 @@ struct reply_state {
     bool done;      /* the final line came */
     int status;     /* exit status it means */
     int data_lines; /* data lines printed (or kept) */
-    bool json;      /* keep the data lines for status_json */
-    char **kept;    /* their texts when json */
+    bool keep;      /* keep the data lines (status_json, check) */
+    char **kept;    /* their texts when keep */
 };
 
 /* The exit status of an error reply. */
@@ -216,7 +242,7 @@ static void on_reply_line(void *ctx, const char *text, size_t len, bool truncate
     }
     switch (reply.kind) {
     case CONTROL_REPLY_DATA:
-        if (state->json) {
+        if (state->keep) {
             state->kept = xrealloc(state->kept, (size_t)(state->data_lines + 1) * sizeof(char *));
             state->kept[state->data_lines] = xstrdup(reply.text);
         } else {
@@ -225,7 +251,7 @@ static void on_reply_line(void *ctx, const char *text, size_t len, bool truncate
         state->data_lines++;
         return;
     case CONTROL_REPLY_OK:
-        if (state->data_lines == 0 && reply.text[0] != '\0' && !state->json)
+        if (state->data_lines == 0 && reply.text[0] != '\0' && !state->keep)
             printf("%s\n", reply.text);
         state->status = 0;
         break;
@@ -276,14 +302,15 @@ static int print_json(const struct reply_state *state)
 
 /* Sends request, reads the reply until its final line or the deadline;
  * returns the exit status. */
-static int converse(const struct session *session, int fd, const char *request, bool json)
+static int converse(const struct session *session, int fd, const char *request,
+                    const struct output *output)
 {
     int status = send_all(session, fd, request, strlen(request));
     if (status != 0)
         return status;
     struct line_buffer lines;
     line_buffer_init(&lines, CONTROL_LINE_MAX - 1);
-    struct reply_state state = {.json = json};
+    struct reply_state state = {.keep = output->kind != OUTPUT_TEXT};
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
     while (!state.done) {
         int ready = poll(&pfd, 1, ms_left(session));
@@ -305,8 +332,11 @@ static int converse(const struct session *session, int fd, const char *request, 
         line_buffer_feed(&lines, chunk, (size_t)n, on_reply_line, &state);
     }
     line_buffer_free(&lines);
-    if (state.done && state.status == 0 && json)
+    if (state.done && state.status == 0 && output->kind == OUTPUT_JSON)
         state.status = print_json(&state);
+    if (state.done && state.status == 0 && output->kind == OUTPUT_CHECK)
+        state.status = check_status_lines((const char *const *)state.kept, (size_t)state.data_lines,
+                                          output->max_lag_s);
     for (int i = 0; i < state.data_lines && state.kept != NULL; i++)
         free(state.kept[i]);
     free(state.kept);
@@ -325,19 +355,21 @@ static int default_timeout_s(enum control_command command, int stop_timeout_s)
 /* Sends request (req, parsed) to the supervisor found from the options;
  * returns the exit status. */
 static int ask(const char *socket_opt, const char *config_opt, int timeout_s,
-               const struct control_request *req, const char *request, bool json)
+               const struct control_request *req, const char *request, struct output output)
 {
-    int stop_timeout_s = 0;
-    char *path = socket_path(socket_opt, config_opt, &stop_timeout_s);
+    struct config_values values = {0, CONFIG_READY_MAX_LAG_DEFAULT_S};
+    char *path = socket_path(socket_opt, config_opt, &values);
     if (path == NULL)
         return EXIT_CONFIG;
     if (timeout_s == 0)
-        timeout_s = default_timeout_s(req->command, stop_timeout_s);
+        timeout_s = default_timeout_s(req->command, values.stop_timeout_s);
+    if (output.kind == OUTPUT_CHECK && output.max_lag_s < 0)
+        output.max_lag_s = values.ready_max_lag_s;
     struct session session = {path, monotonic_ms() + (int64_t)timeout_s * 1000, timeout_s};
     int status;
     int fd = connect_to(&session, &status);
     if (fd >= 0) {
-        status = converse(&session, fd, request, json);
+        status = converse(&session, fd, request, &output);
         close(fd);
     }
     free(path);
@@ -406,24 +438,29 @@ static int do_verify(const char *socket_opt, const char *config_opt, int timeout
         return EXIT_USAGE;
     }
     /* The config names the socket unless -s does. */
-    status =
-        ask(socket_opt, socket_opt != NULL ? NULL : config_path, timeout_s, &req, request, false);
+    status = ask(socket_opt, socket_opt != NULL ? NULL : config_path, timeout_s, &req, request,
+                 (struct output){OUTPUT_TEXT, 0});
     return status == 0 ? EXIT_DIFFERS : status;
 }
 
 /* Parses the command line, checks the request, asks the supervisor. */
 int main(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"socket", required_argument, NULL, 's'},  {"config", required_argument, NULL, 'c'},
-        {"timeout", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
-        {"repair", no_argument, NULL, OPT_REPAIR}, {NULL, 0, NULL, 0}};
+    static const struct option options[] = {{"socket", required_argument, NULL, 's'},
+                                            {"config", required_argument, NULL, 'c'},
+                                            {"timeout", required_argument, NULL, 't'},
+                                            {"json", no_argument, NULL, 'j'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {"version", no_argument, NULL, 'V'},
+                                            {"repair", no_argument, NULL, OPT_REPAIR},
+                                            {"max-lag", required_argument, NULL, OPT_MAX_LAG},
+                                            {NULL, 0, NULL, 0}};
     const char *socket_opt = NULL;
     bool repair = false;
     const char *config_opt = NULL;
     int timeout_s = 0;
     bool json = false;
+    double max_lag_s = -1; /* not given */
     int opt;
     while ((opt = getopt_long(argc, argv, "s:c:t:jhV", options, NULL)) != -1) {
         char *end;
@@ -446,6 +483,14 @@ int main(int argc, char **argv)
             break;
         case OPT_REPAIR:
             repair = true;
+            break;
+        case OPT_MAX_LAG:
+            errno = 0;
+            max_lag_s = strtod(optarg, &end);
+            if (errno != 0 || *end != '\0' || end == optarg || !(max_lag_s >= 0)) {
+                fprintf(stderr, "etlctl: --max-lag needs a number of seconds, 0 or more\n");
+                return EXIT_USAGE;
+            }
             break;
         case 'h':
             usage(stdout);
@@ -470,6 +515,15 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    if (strcmp(argv[optind], CHECK_COMMAND) == 0) {
+        if (argc - optind != 1 || json) {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        struct control_request status_req = {.command = CONTROL_STATUS};
+        return ask(socket_opt, config_opt, timeout_s, &status_req, "status\n",
+                   (struct output){OUTPUT_CHECK, max_lag_s});
+    }
     char request[CONTROL_LINE_MAX];
     snprintf(request, sizeof request, "%s%s%s\n", argv[optind], argc - optind > 1 ? " " : "",
              argc - optind > 1 ? argv[optind + 1] : "");
@@ -485,5 +539,11 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    return ask(socket_opt, config_opt, timeout_s, &req, request, json);
+    if (max_lag_s >= 0) {
+        fprintf(stderr, "etlctl: --max-lag goes with check only\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    return ask(socket_opt, config_opt, timeout_s, &req, request,
+               (struct output){json ? OUTPUT_JSON : OUTPUT_TEXT, 0});
 }

@@ -41,12 +41,26 @@ def value(samples, name, **labels):
     return samples[(name, tuple(sorted(labels.items())))]
 
 
+def wait_status(sup, name, what, predicate, timeout=120):
+    """Waits until the --json status of worker name satisfies predicate;
+    returns it (a failure shows the last one seen)."""
+    seen = [None]
+
+    def check():
+        seen[0] = status_json(sup, name)
+        return seen[0] if predicate(seen[0]) else None
+
+    try:
+        return wait_until(check, timeout=timeout, what=what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last status: {seen[0]}") from None
+
+
 def wait_synced(sup, name, after_batches=-1):
     """Waits until worker name did more than after_batches batches and is
     caught up (idle); returns its status."""
-    return wait_until(
-        lambda: (lambda s: s if s["batches"] > after_batches and s["lag_s"] == 0 else None)(
-            status_json(sup, name)), timeout=120, what=f"{name} synced")
+    return wait_status(sup, name, f"{name} synced",
+                       lambda s: s["batches"] > after_batches and s["lag_s"] == 0)
 
 
 @contextlib.contextmanager
@@ -189,6 +203,7 @@ def test_lag_grows_while_a_change_waits_and_status_names_the_writer(tmp_path, pg
     proxy = FaultProxy(es.url)
     settings = {("elasticsearch", "url"): proxy.url,
                 ("elasticsearch", "request_timeout_ms"): "1000",
+                ("supervisor", "ready_max_lag_s"): "1",
                 ("etl", "log_level"): "error"}
     try:
         with synced_genres(tmp_path, pg, es, catalog, bin_dir, settings) as (stack, port, index, w):
@@ -196,16 +211,24 @@ def test_lag_grows_while_a_change_waits_and_status_names_the_writer(tmp_path, pg
             proxy.arm("slow", times=None, interval=1.0)
             stack.sql("UPDATE content.genre SET description = 'waits' "
                       "WHERE id = (SELECT id FROM content.genre ORDER BY id LIMIT 1)")
-            first = wait_until(lambda: (lambda s: s if s["lag_s"] and s["lag_s"] >= 2 else None)(
-                status_json(sup, "genres")), timeout=60, what="lag_s growing while the change waits")
-            later = wait_until(
-                lambda: (lambda s: s if s["lag_s"] >= first["lag_s"] + 2 else None)(
-                    status_json(sup, "genres")), timeout=60, what="lag_s still growing")
+            first = wait_status(sup, "genres", "lag_s growing while the change waits",
+                                lambda s: s["lag_s"] is not None and s["lag_s"] >= 2, timeout=60)
+            later = wait_status(sup, "genres", "lag_s still growing",
+                                lambda s: s["lag_s"] >= first["lag_s"] + 2, timeout=60)
             assert later["batches"] == w["batches"]  # nothing was acknowledged meanwhile
             assert value(scrape(port), "etl_lag_seconds", index=index) >= later["lag_s"]
+            # Health: lagging for a check allowing 1 s (and /readyz, with
+            # ready_max_lag_s = 1), ready for one allowing an hour.
+            lagging = sup.ctl("check", "--max-lag", "1")
+            assert lagging.returncode == 1, lagging
+            assert "name=genres condition=lagging" in lagging.stdout
+            assert sup.ctl("check", "--max-lag", "3600").returncode == 0
+            readyz = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+            assert readyz.status_code == 503 and "condition=lagging" in readyz.text, readyz.text
             proxy.disarm()
             w = wait_synced(sup, "genres", w["batches"])
             assert value(scrape(port), "etl_lag_seconds", index=index) == 0
+            assert sup.ctl("check", "--max-lag", "1").returncode == 0
 
             # A writer left open: its pid in status, how long in held_s.
             writer = pg.connect("app", catalog, autocommit=False)
@@ -215,10 +238,9 @@ def test_lag_grows_while_a_change_waits_and_status_names_the_writer(tmp_path, pg
                 pid = cur.fetchone()[0]
                 cur.execute("UPDATE content.genre SET description = 'held' "
                             "WHERE id = (SELECT id FROM content.genre ORDER BY id DESC LIMIT 1)")
-                held = wait_until(
-                    lambda: (lambda s: s if s["held_by"] == f"transaction pid={pid}" and
-                             s["held_s"] >= 1 else None)(status_json(sup, "genres")),
-                    timeout=60, what="status naming the open writer")
+                held = wait_status(sup, "genres", "status naming the open writer",
+                                   lambda s: s["held_by"] == f"transaction pid={pid}" and
+                                   s["held_s"] >= 1)
                 assert held["lag_s"] == 0  # its change is not committed: nothing waits yet
                 assert value(scrape(port), "etl_snapshot_held_seconds", index=index) >= 1
                 writer.commit()
@@ -229,3 +251,33 @@ def test_lag_grows_while_a_change_waits_and_status_names_the_writer(tmp_path, pg
                               what="held_by cleared after the commit") is True
     finally:
         proxy.close()
+
+
+def test_health_endpoints_and_check_follow_the_workers(tmp_path, pg, es, catalog, bin_dir):
+    """GET /healthz answers while the supervisor runs; GET /readyz and
+    etlctl check say ready once the worker has caught up, down (503, exit
+    3) while it is stopped, and ready again after it is started."""
+    with synced_genres(tmp_path, pg, es, catalog, bin_dir, {}) as (stack, port, _, _w):
+        sup = stack.sup
+        base = f"http://127.0.0.1:{port}"
+        healthz = requests.get(f"{base}/healthz", timeout=5)
+        assert (healthz.status_code, healthz.text) == (200, "ok\n")
+        readyz = requests.get(f"{base}/readyz", timeout=5)
+        assert readyz.status_code == 200 and "name=genres condition=ready" in readyz.text
+        ready = sup.ctl("check")
+        assert ready.returncode == 0, ready
+        assert ready.stdout.startswith("name=genres condition=ready lag_s=")
+        assert sup.ctl("check", "genres").returncode == 64  # check takes no name
+        assert sup.ctl("status", "--max-lag", "3").returncode == 64
+
+        assert sup.ctl("stop", "genres").returncode == 0
+        down = sup.ctl("check")
+        assert down.returncode == 3 and "condition=down" in down.stdout, down
+        readyz = requests.get(f"{base}/readyz", timeout=5)
+        assert readyz.status_code == 503 and "condition=down" in readyz.text
+        assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
+
+        assert sup.ctl("start", "genres").returncode == 0
+        wait_until(lambda: sup.ctl("check").returncode == 0, timeout=120,
+                   what="ready again after start")
+        assert requests.get(f"{base}/readyz", timeout=5).status_code == 200

@@ -28,7 +28,7 @@ OWN_SOURCE = {"movies": "film_work", "genres": "genre", "persons": "person"}
 OWN_TABLE = {"movies": "film_work", "genres": "genre", "persons": "person"}
 STATUS_KEYS = ["name", "index", "pid", "state", "uptime_s", "restarts", "last_exit",
                "next_start_ms", "last_batch", "batches", "docs_sent", "cursor_modified", "cursor_id",
-               "lag_s", "concrete", "build", "build_docs", "engine", "engine_version"]
+               "lag_s", "held_s", "held_by", "concrete", "build", "build_docs", "engine", "engine_version"]
 
 # etlctl's exit statuses (etlctl --help, docs/operations.md).
 EXIT_USAGE, EXIT_UNKNOWN_WORKER, EXIT_NOT_RUNNING, EXIT_CONFIG = 64, 67, 69, 78
@@ -341,6 +341,10 @@ def test_sigterm_stops_everything_within_stop_timeout_with_state_saved(
         tmp_path, pg, es, catalog, bin_dir):
     s = Stack(tmp_path, pg, es, catalog, bin_dir, overrides={("etl", "batch_size"): "50"})
     try:
+        # Every worker past its first batch (each state file then names
+        # some rows; on a busy machine one may start slower than persons).
+        for name in ("movies", "genres"):
+            s.sup.wait_event("batch", worker=name, timeout=120)
         s.sup.wait_event("batch", count=6, worker="persons", timeout=120)
         pids = s.sup.pids()
         assert all(pids.values())

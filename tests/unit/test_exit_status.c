@@ -33,10 +33,9 @@ static const struct {
     const char *key;
     unsigned programs;
 } doc_tables[] = {
-    {"etl-worker", EXIT_BY_WORKER},
-    {"verify", EXIT_BY_VERIFY},
-    {"etl-supervisor", EXIT_BY_SUPERVISOR},
-    {"etlctl", EXIT_BY_ETLCTL},
+    {"etl-worker", EXIT_BY_WORKER},         {"verify", EXIT_BY_VERIFY},
+    {"etl-supervisor", EXIT_BY_SUPERVISOR}, {"etlctl", EXIT_BY_ETLCTL},
+    {"etlctl check", EXIT_BY_CHECK},
 };
 
 /* "NUMBER NAME\n" for each row of exit_status.h naming one of

@@ -1,0 +1,25 @@
+/* health.c - see health.h. */
+#include "health.h"
+
+static const char *const health_names[HEALTH_COUNT] = {
+    [HEALTH_READY] = "ready",
+    [HEALTH_LAGGING] = "lagging",
+    [HEALTH_STARTING] = "starting",
+    [HEALTH_DOWN] = "down",
+};
+
+/* Not running first (its lag is stale), then not yet caught up once, then
+ * the lag. */
+enum health health_judge(const struct health_input *in, double max_lag_s)
+{
+    if (!in->running)
+        return HEALTH_DOWN;
+    if (!in->lag_known)
+        return HEALTH_STARTING;
+    return in->lag_s > max_lag_s ? HEALTH_LAGGING : HEALTH_READY;
+}
+
+const char *health_name(enum health condition)
+{
+    return condition >= 0 && condition < HEALTH_COUNT ? health_names[condition] : "unknown";
+}
