@@ -26,7 +26,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 PYTHON  ?= /usr/bin/python3
 PKG_CONFIG ?= pkg-config
-VERSION := 0.1.0
+VERSION := 0.2.0
 
 PKGS     := libpq libcurl jansson inih
 # Only etl-supervisor serves HTTP (the metrics): only it links this.

@@ -5,6 +5,8 @@ PostgreSQL and search node."""
 import contextlib
 import json
 import os
+import pathlib
+import re
 import signal
 import time
 import uuid
@@ -15,6 +17,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from etlproc import free_port, wait_until
 from faultproxy import FaultProxy
 from test_supervisor import Stack
+
+
+def release_version():
+    """VERSION of the Makefile: what the programs were built as."""
+    makefile = (pathlib.Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    return re.search(r"^VERSION := (\S+)$", makefile, re.M).group(1)
 
 
 def status_json(sup, name):
@@ -112,7 +120,7 @@ def test_metrics_count_exactly_the_changes(tmp_path, pg, es, catalog, bin_dir):
             stack, port, index, w):
         sup = stack.sup
         before = scrape(port)
-        assert value(before, "etl_build_info", version="0.1.0") == 1
+        assert value(before, "etl_build_info", version=release_version()) == 1
         assert value(before, "etl_search_engine_info", index=index,
                      distribution=es.expected["distribution"],
                      version=es.expected["version"]) == 1
