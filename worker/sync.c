@@ -230,14 +230,15 @@ int worker_run(struct worker *w)
         bool more = false, changed = false;
         if (lifecycle_runs_live(w->state.phase, w->state.concrete))
             step = run_target(w, TARGET_LIVE, &more, &changed);
-        /* Not after a live target found the database behind: a build
-         * round that reads nothing would move the alias. */
+        /* Not after the live target found the database behind: the
+         * state is dropped, the build with it. */
         if (step == STEP_OK && !w->behind && lifecycle_runs_build(w->state.phase)) {
             bool built = false;
             step = run_target(w, TARGET_BUILD, &more, &built);
             /* Walked its own rows and read nothing more from any source:
-             * the swap, unless a lost build index made it pending again. */
-            if (step == STEP_OK && !built && !*w->stop)
+             * the swap, unless a lost build index made it pending again,
+             * or the build found the database behind (it read nothing). */
+            if (step == STEP_OK && !built && !*w->stop && !w->behind)
                 step = rebuild_event(w, LIFECYCLE_BUILD_CAUGHT_UP, NULL);
             changed = changed || built;
         }
