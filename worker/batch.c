@@ -444,23 +444,48 @@ static unsigned long long snapshot_xmax(const char *snapshot)
     return snapshot_bound(snapshot, 1, xmax, sizeof xmax) ? strtoull(xmax, NULL, 10) : 0;
 }
 
-/* True, logged once, when the database's snapshot is behind the live
- * window's start: transaction ids the state file has read are not there
- * (a restore from a backup, a failover to a standby that lagged).  The
- * index may hold changes the database no longer has, and ids will be used
- * again: it is rebuilt (not while a build runs, which replaces it). */
+/* Records the connection's cluster in a state that names none (a file
+ * written before it was recorded): saved with the next save, no rebuild. */
+static void fill_in_cluster(struct worker *w)
+{
+    if (cluster_id_known(&w->state.cluster))
+        return;
+    w->state.cluster = w->pg.cluster;
+    struct log_line *line = log_begin(LOG_INFO, "cluster recorded in the state file");
+    log_str(line, "index", w->idx->index);
+    log_str(line, "system_identifier", w->pg.cluster.system_identifier);
+    log_int(line, "timeline", w->pg.cluster.timeline);
+    log_end(line);
+}
+
+/* True, logged once (why, and what the state file saved against what the
+ * database shows), when the database is not the one target's cursors were
+ * read from: another cluster (a dump restored elsewhere), another timeline
+ * (a point-in-time restore, a failover), or a snapshot behind the window's
+ * start (a restore or failover that lost transactions the index has read;
+ * their ids will be used again).  The index may hold changes the database
+ * no longer has: the state is dropped and the index rebuilt behind its
+ * alias (sync.c). */
 static bool database_behind(struct worker *w, enum sync_target target, const char *now)
 {
-    if (target != TARGET_LIVE || lifecycle_has_build(w->state.phase))
-        return false;
-    unsigned long long read_up_to = snapshot_xmax(w->state.window.from);
-    if (snapshot_xmax(now) >= read_up_to)
+    fill_in_cluster(w);
+    const char *from = target_window(w, target)->from;
+    const char *why = cluster_id_differs(&w->state.cluster, &w->pg.cluster);
+    if (why == NULL && snapshot_xmax(now) < snapshot_xmax(from))
+        why = "transaction ids behind the saved snapshot";
+    if (why == NULL)
         return false;
     struct log_line *line =
         log_begin(LOG_ERROR, "database is behind the state file (restored or failed over?)");
     log_str(line, "index", w->idx->index);
-    log_str(line, "snapshot", now);
-    log_str(line, "state_window_from", w->state.window.from);
+    log_str(line, "reason", why);
+    log_str(line, "target", target == TARGET_BUILD ? "build" : "live");
+    log_str(line, "saved_system_identifier", w->state.cluster.system_identifier);
+    log_str(line, "found_system_identifier", w->pg.cluster.system_identifier);
+    log_int(line, "saved_timeline", w->state.cluster.timeline);
+    log_int(line, "found_timeline", w->pg.cluster.timeline);
+    log_str(line, "saved_snapshot", from);
+    log_str(line, "found_snapshot", now);
     log_str(line, "hint", "rebuilding the index behind its alias");
     log_end(line);
     return true;
@@ -469,7 +494,8 @@ static bool database_behind(struct worker *w, enum sync_target target, const cha
 /* Step 1.  The snapshot is taken every round, for what holds it back; it
  * becomes the window's end only when no window is open (one left open by
  * the last round, or by the state file, is read to its end first).  A
- * database behind the live window sets w->behind instead. */
+ * database that is not the one the cursors were read from sets w->behind
+ * instead. */
 enum step batch_take_snapshot(struct worker *w, enum sync_target target)
 {
     enum pg_failure failure = pg_source_snapshot(&w->pg, &w->snapshot);

@@ -6,7 +6,7 @@
  *            pruned, adopt--> build_pending --horizon--> building
  *   building --caught up--> swapping --swap done--> serving
  *   building --build index missing or of another mapping--> build_pending
- *   any --a cursor PostgreSQL refuses--> fresh
+ *   any --a cursor PostgreSQL refuses, a database behind the state--> fresh
  *
  * The cells no caller reaches today (an alias event in fresh, say: the
  * start handles fresh without reading the alias that way) still say what

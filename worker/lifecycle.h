@@ -44,7 +44,8 @@ enum lifecycle_event {
     LIFECYCLE_BUILD_CAUGHT_UP,       /* a build round read nothing from any source */
     LIFECYCLE_SWAP_DONE,             /* the alias was moved to the build's index */
     LIFECYCLE_SWAP_FAILED,           /* moving it failed: backed off, the build goes on */
-    LIFECYCLE_STATE_UNUSABLE,        /* PostgreSQL refused a cursor: the state is set aside */
+    LIFECYCLE_STATE_UNUSABLE,        /* PostgreSQL refused a cursor (the state is set aside), or
+                                        the database is not the one the cursors read */
     LIFECYCLE_EVENT_COUNT
 };
 

@@ -25,6 +25,14 @@ static const char *const SNAPSHOT_SQL =
 /* Why the worker cannot read on this server; NULL when it can. */
 static const char *const PREFLIGHT_SQL = "SELECT content.etl_preflight()";
 
+/* Rows stamped by another cluster's transactions (a dump restored here)
+ * given this one's: how many. */
+static const char *const RESTAMP_SQL = "SELECT content.etl_restamp()";
+
+/* The cluster's system identifier and timeline. */
+static const char *const CLUSTER_SQL =
+    "SELECT system_identifier, timeline FROM content.etl_cluster()";
+
 /* How far an index has read a change source. */
 static const char *const REPORT_POSITION_SQL =
     "SELECT content.etl_report_position($1::text, $2::text, $3::xid8)";
@@ -221,6 +229,56 @@ static enum pg_failure preflight(struct pg_source *pg)
     return failure;
 }
 
+/* Copies a text column, "" when NULL. */
+static void copy_column(PGresult *res, int column, char *out, size_t size)
+{
+    snprintf(out, size, "%s", PQgetisnull(res, 0, column) ? "" : PQgetvalue(res, 0, column));
+}
+
+/* content.etl_restamp() on every new connection: rows a dump brought from
+ * another cluster carry its ids, which no snapshot here shows committed
+ * until the counter passes them; they get this cluster's (logged). */
+static enum pg_failure restamp(struct pg_source *pg)
+{
+    PGresult *res;
+    enum pg_failure failure = run_query(pg, "content.etl_restamp()", RESTAMP_SQL, 0, NULL, &res);
+    if (failure != PG_OK)
+        return failure;
+    long long rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    if (rows > 0) {
+        struct log_line *line = log_begin(
+            LOG_WARN,
+            "rows stamped by another cluster's transactions restamped (a dump restored?)");
+        log_int(line, "rows", rows);
+        log_end(line);
+    }
+    return PG_OK;
+}
+
+/* content.etl_cluster() into pg->cluster, once per connection: a server
+ * keeps its identifier, and its timeline while the connection lasts (a
+ * promotion of the standby it is on aside, which loses nothing). */
+static enum pg_failure read_cluster(struct pg_source *pg)
+{
+    pg->cluster = (struct cluster_id){0};
+    PGresult *res;
+    enum pg_failure failure = run_query(pg, "content.etl_cluster()", CLUSTER_SQL, 0, NULL, &res);
+    if (failure != PG_OK)
+        return failure;
+    long long timeline = PQgetisnull(res, 0, 1) ? 0 : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    if (PQgetisnull(res, 0, 0) || !cluster_system_identifier_is_valid(PQgetvalue(res, 0, 0)) ||
+        !cluster_timeline_is_valid(timeline)) {
+        keep_error(pg, "content.etl_cluster()", "returned no system identifier and timeline");
+        failure = PG_UNAVAILABLE;
+    } else {
+        copy_column(res, 0, pg->cluster.system_identifier, sizeof pg->cluster.system_identifier);
+        pg->cluster.timeline = timeline;
+    }
+    PQclear(res);
+    return failure;
+}
+
 /* Connects with the [postgres] settings; empty settings are left to libpq's
  * defaults and PG* variables.  The password is passed to libpq only and never
  * logged. */
@@ -290,6 +348,10 @@ enum pg_failure pg_source_connect(struct pg_source *pg)
     }
     enum pg_failure failure = preflight(pg);
     if (failure == PG_OK)
+        failure = restamp(pg);
+    if (failure == PG_OK)
+        failure = read_cluster(pg);
+    if (failure == PG_OK)
         failure = prepare(pg, DOCUMENTS_STATEMENT, pg->documents_sql);
     for (size_t i = 0; failure == PG_OK && i < pg->change_count; i++) {
         char name[32];
@@ -320,12 +382,6 @@ static bool bad_datetime(const struct pg_source *pg)
            strcmp(pg->sqlstate, SQLSTATE_DATETIME_OVERFLOW) == 0 ||
            strcmp(pg->sqlstate, SQLSTATE_BAD_TEXT) == 0 ||
            strcmp(pg->sqlstate, SQLSTATE_OUT_OF_RANGE) == 0;
-}
-
-/* Copies a text column, "" when NULL. */
-static void copy_column(PGresult *res, int column, char *out, size_t size)
-{
-    snprintf(out, size, "%s", PQgetisnull(res, 0, column) ? "" : PQgetvalue(res, 0, column));
 }
 
 /* Connects if needed and runs sql (run_query).  The queries run here take

@@ -4,6 +4,7 @@
 #ifndef ETL_PG_SOURCE_H
 #define ETL_PG_SOURCE_H
 
+#include "cluster_id.h"
 #include "config.h"
 #include "cursor.h"
 #include "log.h"
@@ -47,8 +48,9 @@ struct pg_source {
      * while has passed (pipeline.c: the bulk requests in flight go on). */
     void (*wait)(void *ctx, int fd);
     void *wait_ctx;
-    char err[512];    /* the last failure, without secrets */
-    char sqlstate[6]; /* SQLSTATE of the last failed statement, "" if none */
+    struct cluster_id cluster; /* the connection's (content.etl_cluster()), read on connecting */
+    char err[512];             /* the last failure, without secrets */
+    char sqlstate[6];          /* SQLSTATE of the last failed statement, "" if none */
 };
 
 /* Reads the SQL files of idx.  Returns 0, or -1 with err filled. */
@@ -56,7 +58,10 @@ int pg_source_init(struct pg_source *pg, const struct etl_config *config,
                    const struct index_config *idx, char *err, size_t err_size);
 void pg_source_free(struct pg_source *pg);
 
-/* Connects (if not connected) and prepares the statements. */
+/* Connects (if not connected): content.etl_preflight() (PG_REFUSED when
+ * the worker cannot read here), content.etl_restamp() (rows a dump
+ * brought from another cluster, logged when there were any), the
+ * cluster's identity into pg->cluster, then the statements prepared. */
 enum pg_failure pg_source_connect(struct pg_source *pg);
 /* Drops the connection; the next call reconnects. */
 void pg_source_disconnect(struct pg_source *pg);

@@ -1,6 +1,7 @@
 /* state.c - see state.h.  The file is JSON:
- *   {"version":2,"index":"movies","phase":"building",
+ *   {"version":3,"index":"movies","phase":"building",
  *    "concrete":"movies_20260101120000123",
+ *    "cluster":{"system_identifier":"7714611411083361874","timeline":1},
  *    "window":{"from":"100:104:101","to":"110:110:"},
  *    "sources":{"film_work":{"txid":"...","id":"...","doc_id":"...",
  *                            "modified":"..."},...},
@@ -25,7 +26,11 @@
  * (its "modified" only shown), the build's "horizon" a snapshot.  Files of
  * versions 1 and 2 (cursors by time) are refused, which sets them aside and
  * rebuilds the index behind its alias (docs/operations.md, "Upgrading to
- * snapshots"); an older worker refuses a version 3 file the same way. */
+ * snapshots"); an older worker refuses a version 3 file the same way.
+ * "cluster" ({"system_identifier":"7714...","timeline":1}) names the
+ * history those snapshots are of (cluster_id.h); a version 3 file written
+ * before it has none, and is read as one whose cluster is unknown (the
+ * worker fills it in: no rebuild). */
 #include "state.h"
 
 #include "atomic_file.h"
@@ -47,6 +52,7 @@
 #define BUILD_KEY         "build"
 #define PHASE_KEY         "phase"
 #define WINDOW_KEY        "window"
+#define CLUSTER_KEY       "cluster"
 
 void state_init(struct worker_state *state, const char *const *names, size_t count)
 {
@@ -98,6 +104,23 @@ static bool load_window(json_t *json, struct snapshot_window *out)
     return copy_field(json, "from", out->from, sizeof out->from) && snapshot_is_valid(out->from) &&
            copy_optional(json, "to", out->to, sizeof out->to) &&
            (out->to[0] == '\0' || snapshot_is_valid(out->to));
+}
+
+/* Reads the optional "cluster" object: absent leaves it unknown; present,
+ * both its fields must be PostgreSQL's. */
+static bool load_cluster(json_t *json, struct cluster_id *out)
+{
+    *out = (struct cluster_id){0};
+    if (json == NULL)
+        return true;
+    json_t *timeline = json_object_get(json, "timeline");
+    if (!copy_field(json, "system_identifier", out->system_identifier,
+                    sizeof out->system_identifier) ||
+        !cluster_system_identifier_is_valid(out->system_identifier) || !json_is_integer(timeline) ||
+        !cluster_timeline_is_valid(json_integer_value(timeline)))
+        return false;
+    out->timeline = (long long)json_integer_value(timeline);
+    return true;
 }
 
 /* The position inside the group: absent (a version 1 file) means the group
@@ -233,6 +256,10 @@ int state_load(struct worker_state *state, const char *path, const char *index, 
         snprintf(err, err_size, "bad %s", CONCRETE_KEY);
         rc = -1;
     }
+    if (rc == 0 && !load_cluster(json_object_get(root, CLUSTER_KEY), &loaded.cluster)) {
+        snprintf(err, err_size, "bad %s", CLUSTER_KEY);
+        rc = -1;
+    }
     if (rc == 0 && build != NULL)
         rc = load_build(build, state->sources, &loaded.build, state->count, err, err_size);
     if (rc == 0)
@@ -281,6 +308,11 @@ int state_save(const struct worker_state *state, const char *path, const char *i
         json_object_set_new(root, PHASE_KEY, json_string(lifecycle_phase_name(state->phase)));
     if (state->concrete[0] != '\0')
         json_object_set_new(root, CONCRETE_KEY, json_string(state->concrete));
+    if (cluster_id_known(&state->cluster))
+        json_object_set_new(root, CLUSTER_KEY,
+                            json_pack("{s:s, s:I}", "system_identifier",
+                                      state->cluster.system_identifier, "timeline",
+                                      (json_int_t)state->cluster.timeline));
     json_object_set_new(root, WINDOW_KEY, window_json(&state->window));
     json_object_set_new(root, "sources", sources_json(state->sources, state->count));
     if (lifecycle_has_build(state->phase)) {

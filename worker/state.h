@@ -4,6 +4,7 @@
 #ifndef ETL_STATE_H
 #define ETL_STATE_H
 
+#include "cluster_id.h"
 #include "cursor.h"
 #include "lifecycle.h"
 
@@ -37,6 +38,8 @@ struct worker_state {
     enum lifecycle_phase phase;          /* where the index is (lifecycle.c changes it) */
     bool rebuild_due;                    /* a version 2 file's sweep_pending: rebuild */
     char concrete[STATE_INDEX_NAME_MAX]; /* the live index behind the alias; "" unknown */
+    struct cluster_id cluster;           /* the history the snapshots are of; unknown in a
+                                            file of the release before it: filled in */
     struct index_build build;            /* while lifecycle_has_build(phase) */
     struct snapshot_window window;       /* what the live cursors read */
     struct source_state *sources;
@@ -51,7 +54,8 @@ void state_free(struct worker_state *state);
 /* Reads path into state (already set up with state_init).  Returns 1 when
  * read, 0 when the file does not exist (state stays fresh), -1 when it is
  * unreadable, malformed (a cursor's txid or a snapshot that PostgreSQL
- * would not print included, a phase that a file cannot hold), written by a
+ * would not print included, a phase that a file cannot hold, a cluster
+ * without a system identifier and timeline), written by a
  * release that read by clock (version 1 or 2: its cursors are times, which
  * say nothing about transactions) or written for another index than index
  * (err says why; state stays fresh).

@@ -5,8 +5,9 @@
  *   identify the engine (GET /) and pick its dialect
  *   prepare the index (rebuild.c: resolve the alias, reconcile the state)
  *   repeat until a stop request:
- *     SIGUSR1, no usable state, change_log pruned past the cursor, the
- *     alias missing or moved, the mapping file changed: a rebuild
+ *     SIGUSR1, no usable state (a database behind the state file: another
+ *     cluster or timeline, or its ids behind), change_log pruned past the
+ *     cursor, the alias missing or moved, the mapping file changed: a rebuild
  *     (rebuild.c); the first load of an empty cluster: loaded in place
  *     report the change_log position once saved; prune change_log (one
  *     worker only, every change_log_prune_interval_s; change_log.c)
@@ -229,18 +230,24 @@ int worker_run(struct worker *w)
         bool more = false, changed = false;
         if (lifecycle_runs_live(w->state.phase, w->state.concrete))
             step = run_target(w, TARGET_LIVE, &more, &changed);
-        if (step == STEP_OK && lifecycle_runs_build(w->state.phase)) {
+        /* Not after the live target found the database behind: the
+         * state is dropped, the build with it. */
+        if (step == STEP_OK && !w->behind && lifecycle_runs_build(w->state.phase)) {
             bool built = false;
             step = run_target(w, TARGET_BUILD, &more, &built);
             /* Walked its own rows and read nothing more from any source:
-             * the swap, unless a lost build index made it pending again. */
-            if (step == STEP_OK && !built && !*w->stop)
+             * the swap, unless a lost build index made it pending again,
+             * or the build found the database behind (it read nothing). */
+            if (step == STEP_OK && !built && !*w->stop && !w->behind)
                 step = rebuild_event(w, LIFECYCLE_BUILD_CAUGHT_UP, NULL);
             changed = changed || built;
         }
+        /* The cursors are of another database: dropped, and the next
+         * round's setup starts the load into a new index, the live one
+         * serving meanwhile and synced from that load's snapshot on. */
         if (step == STEP_OK && w->behind) {
             w->behind = false;
-            step = rebuild_event(w, LIFECYCLE_REINDEX_REQUESTED, REBUILD_DATABASE_BEHIND);
+            worker_restart_state(w, REBUILD_DATABASE_BEHIND);
             continue;
         }
         if (step == STEP_OK && w->truncated) {

@@ -53,13 +53,13 @@ void worker_drop_cursors(struct worker *w)
         w->state.sources[i].cursor = CURSOR_START;
 }
 
-/* A full load to come: the state file was unusable, so the build in
- * progress, if any, is dropped too (LIFECYCLE_STATE_UNUSABLE). */
-static void restart_state(struct worker *w)
+/* The build in progress, if any, is dropped too (LIFECYCLE_STATE_UNUSABLE);
+ * the next round's LIFECYCLE_LOAD_DUE starts the load for reason. */
+void worker_restart_state(struct worker *w, const char *reason)
 {
     if (lifecycle_apply(&w->state.phase, LIFECYCLE_STATE_UNUSABLE) == LIFECYCLE_DO_DROP_CURSORS)
         worker_drop_cursors(w);
-    w->fresh_reason = REBUILD_UNUSABLE_STATE;
+    w->fresh_reason = reason;
 }
 
 /* pg_source decides which failures waiting cannot fix.  A cursor
@@ -79,7 +79,7 @@ enum step worker_pg_failed(struct worker *w, enum pg_failure failure)
     }
     if (failure == PG_BAD_CURSOR) {
         set_aside_bad_state(w, w->pg.err);
-        restart_state(w);
+        worker_restart_state(w, REBUILD_UNUSABLE_STATE);
         return STEP_RETRY;
     }
     return worker_back_off(w, "postgres", w->pg.err);
@@ -100,7 +100,9 @@ enum step worker_save_state(struct worker *w)
     }
 }
 
-/* One statement of its own: every batch's snapshot is taken after it. */
+/* One statement of its own: every batch's snapshot is taken after it.  The
+ * cursors set from it are of the connection's cluster and timeline, which
+ * the state records from now on. */
 enum step worker_start_horizon(struct worker *w, char *out, size_t size)
 {
     struct pg_snapshot snapshot;
@@ -108,6 +110,7 @@ enum step worker_start_horizon(struct worker *w, char *out, size_t size)
     if (failure != PG_OK)
         return worker_pg_failed(w, failure);
     snprintf(out, size, "%s", snapshot.at);
+    w->state.cluster = w->pg.cluster;
     return STEP_OK;
 }
 

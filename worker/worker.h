@@ -38,7 +38,7 @@ struct worker {
     bool caught_up;                 /* the last round found nothing: logged once per idle spell */
     struct pg_snapshot snapshot;    /* the round's, for the target being run (batch.c) */
     bool truncated;                 /* a batch met a change to every document: rebuild */
-    bool behind;                    /* the database is behind the live window: rebuild */
+    bool behind;                    /* the database is not the one the cursors read: rebuild */
     int64_t held_warned_ms;         /* when the last "changes ... wait" warning was logged */
     bool pending;                   /* the live window has rows read, not all yet searchable */
     int64_t pending_since_ms;       /* the oldest `modified` among them, wall clock ms */
@@ -95,10 +95,14 @@ enum step worker_pg_failed(struct worker *w, enum pg_failure failure);
 enum step worker_save_state(struct worker *w);
 
 /* Takes the snapshot a fresh load reads up to into out
- * (SNAPSHOT_TEXT_MAX). */
+ * (SNAPSHOT_TEXT_MAX), and records the cluster it is of in the state. */
 enum step worker_start_horizon(struct worker *w, char *out, size_t size);
 /* Sets every live cursor back to the start (LIFECYCLE_DO_DROP_CURSORS). */
 void worker_drop_cursors(struct worker *w);
+/* The state's cursors cannot be used (PostgreSQL refused one; the
+ * database is behind them): every cursor back to the start, and a full
+ * load for reason at the next round, into a new index behind the alias. */
+void worker_restart_state(struct worker *w, const char *reason);
 /* Sets up a load's window: from no transaction to snapshot; sources[0..from)
  * at the start (they read every row visible in it), sources[from..count)
  * past its end (nothing of them is read: the load's documents, built from

@@ -14,6 +14,11 @@ pg          a throwaway PostgreSQL cluster (compose/native/pg-cluster.sh) in a
 catalog     (function scope) the name of a fresh database copied from
             ``movies`` (schema, roles' rights and sample data); dropped after
             the test.
+new_cluster (function scope) makes clusters of the test's own, for what the
+            session's cannot undergo (replaced by a restore, stopped for
+            good): new_cluster(sample=True, passwords=None, standby_of=None)
+            returns a created PgCluster (see PgCluster.create); each is
+            destroyed after the test.
 es          a real search node (compose/native/es-node.sh) on a free port in
             9201..9299, data in a temp dir.  See SearchNode.  Which server is
             $ETL_TEST_ENGINE's: opensearch (OpenSearch 2.19.1, the default)
@@ -136,6 +141,34 @@ def _tempdir(prefix):
     return path
 
 
+def _owned_dir(path):
+    """Creates path (mode 0700) for the cluster's OS user: PostgreSQL writes
+    there (pg_basebackup's target) and refuses a data directory others can
+    read."""
+    path = pathlib.Path(path)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(path, "postgres", "postgres")
+    return path
+
+
+def _pg_bindir():
+    """PostgreSQL's programs (pg_ctl, pg_basebackup), found as pg-cluster.sh
+    finds them."""
+    bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
+    if not os.access(os.path.join(bindir, "pg_ctl"), os.X_OK):
+        bindir = sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin"),
+                        key=lambda p: int(p.parent.name))[-1]
+    return pathlib.Path(bindir)
+
+
+def _as_owner(argv):
+    """argv run as the cluster's OS user when we are root, like
+    pg-cluster.sh (PostgreSQL refuses to run as root)."""
+    argv = [str(a) for a in argv]
+    return ["runuser", "-u", "postgres", "--"] + argv if os.geteuid() == 0 else argv
+
+
 def _libpq_quote(value):
     value = str(value)
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -159,13 +192,16 @@ class PgCluster:
     ROLES = ("catalog_owner", "app", "etl")
     TEMPLATE = "movies"
 
-    def __init__(self, base):
+    def __init__(self, base, passwords=None):
+        """passwords: another cluster's, for one that takes its place (the
+        ETL's password file stays right); new ones by default."""
         self.base = base
         self.dir = None
         self.port = None
         self.host = "127.0.0.1"
         self.dbname = self.TEMPLATE
-        self.passwords = {role: secrets.token_urlsafe(18) for role in self.ROLES}
+        self.passwords = dict(passwords) if passwords else {
+            role: secrets.token_urlsafe(18) for role in self.ROLES}
         self.catalogs = set()  # databases made by new_catalog(), not yet dropped
         self.running = False
 
@@ -173,7 +209,7 @@ class PgCluster:
     def log(self):
         return self.dir / "server.log"
 
-    def _env(self):
+    def _env(self, sample=True):
         env = dict(os.environ)
         for var in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE"):
             env.pop(var, None)
@@ -182,17 +218,24 @@ class PgCluster:
             APP_DB_PASSWORD=self.passwords["app"],
             ETL_DB_PASSWORD=self.passwords["etl"],
             PGDATABASE=self.TEMPLATE,
+            LOAD_SAMPLE_DATA="1" if sample else "0",
         )
         return env
 
-    def create(self, attempts=5):
-        """initdb, start and initialise a new cluster on a free port."""
+    def create(self, attempts=5, sample=True, standby_of=None):
+        """initdb, start and initialise a new cluster on a free port (the
+        catalogue empty when sample is false); or, standby_of another
+        cluster, a hot standby of it (pg_basebackup -R: it streams from
+        that one; its roles, passwords and data)."""
         last = None
         for attempt in range(attempts):
             self.dir = self.base / f"pg{attempt}"
             self.port = free_port()
             try:
-                _script([NATIVE / "pg-cluster.sh", "start", self.dir, self.port], env=self._env())
+                if standby_of is not None:
+                    standby_of.base_backup(self.dir / "data", standby=True)
+                _script([NATIVE / "pg-cluster.sh", "start", self.dir, self.port],
+                        env=self._env(sample))
                 self.running = True
                 return
             except RuntimeError as exc:  # most likely the port was taken meanwhile
@@ -201,8 +244,10 @@ class PgCluster:
                 shutil.rmtree(self.dir, ignore_errors=True)
         raise RuntimeError(f"could not start PostgreSQL in {attempts} attempts: {last}")
 
-    def start(self):
-        """Starts the same cluster again (same dir, port and data)."""
+    def start(self, port=None):
+        """Starts the same cluster again (same dir and data; on port, when
+        given, from then on)."""
+        self.port = port or self.port
         _script([NATIVE / "pg-cluster.sh", "start", self.dir, self.port], env=self._env())
         self.running = True
 
@@ -220,16 +265,78 @@ class PgCluster:
         """A crash and its recovery: pg_ctl restart -m immediate (every
         backend gets SIGQUIT, no checkpoint; the server comes back on the
         same port, replaying its WAL).  Returns once it accepts connections."""
-        bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
-        if not os.access(os.path.join(bindir, "pg_ctl"), os.X_OK):
-            bindir = sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin"),
-                            key=lambda p: int(p.parent.name))[-1]
-        argv = [os.path.join(bindir, "pg_ctl"), "-D", self.dir / "data", "-l", self.log,
-                "-m", "immediate", "-w", "-t", "120", "restart"]
-        if os.geteuid() == 0:  # as the cluster's owner, like pg-cluster.sh
-            argv = ["runuser", "-u", "postgres", "--"] + argv
+        argv = _as_owner([_pg_bindir() / "pg_ctl", "-D", self.dir / "data", "-l", self.log,
+                          "-m", "immediate", "-w", "-t", "120", "restart"])
         with _NoInterrupts():
             _script(argv, timeout=180)
+
+    def base_backup(self, dest, standby=False):
+        """pg_basebackup of the running cluster into the new directory dest,
+        with the WAL it needs (-X stream); with standby, -R: started, it
+        streams from this cluster.  Returns dest."""
+        dest = pathlib.Path(dest)
+        _owned_dir(dest.parent)
+        _script(_as_owner([_pg_bindir() / "pg_basebackup", "-h", self.dir, "-p", self.port,
+                           "-U", "postgres", "-D", dest, "-X", "stream", "-c", "fast"]
+                          + (["-R"] if standby else [])))
+        return dest
+
+    def restore_base_backup(self, backup, **settings):
+        """Replaces the data by a copy of backup (base_backup()) and starts
+        it in archive recovery with settings (recovery_target='immediate',
+        recovery_target_action='promote': the backup's end, then a new
+        timeline).  restore_command fails: the WAL is in the backup.
+        Returns once it is out of recovery."""
+        self.stop()
+        data = self.dir / "data"
+        shutil.rmtree(data)
+        _script(_as_owner(["cp", "-a", backup, data]))
+        (data / "recovery.signal").touch()
+        with open(data / "postgresql.auto.conf", "a") as conf:
+            for key, value in {"restore_command": "/bin/false", **settings}.items():
+                conf.write(f"{key} = {_libpq_quote(value)}\n")
+        if os.geteuid() == 0:
+            shutil.chown(data / "recovery.signal", "postgres", "postgres")
+        self.start()
+        # pg_ctl -w returns once hot standby accepts connections; recovery
+        # and the promotion go on a moment longer.
+        deadline = time.monotonic() + 60
+        while self._admin("SELECT pg_is_in_recovery()")[0][0]:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.dir}: still in recovery after 60 s")
+            time.sleep(0.1)
+
+    def dump(self, path, dbname=None):
+        """pg_dump of a database (custom format) into path."""
+        subprocess.run(["pg_dump", "-Fc", "-f", str(path), "-d", self.dsn("postgres", dbname)],
+                       check=True, stdin=subprocess.DEVNULL, capture_output=True)
+
+    def restore_dump(self, path, dbname=None):
+        """The database made anew from a dump() (pg_restore), with the
+        database-level rights it had."""
+        name = dbname or self.dbname
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._admin(f'CREATE DATABASE "{name}"')
+        self._database_rights(name)
+        proc = subprocess.run(["pg_restore", "--exit-on-error", "-d", self.dsn("postgres", name),
+                               str(path)], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"pg_restore into {name} exited {proc.returncode}: {proc.stderr}")
+
+    def burn_xids(self, past, dbname=None):
+        """Commits empty transactions until the next transaction id is above
+        past (as a busy database would): its ids move past what a state
+        file read."""
+        conn = self.connect("postgres", dbname)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+                count = int(past) + 1 - cur.fetchone()[0]
+                if count > 0:
+                    cur.execute("DO $$ BEGIN FOR i IN 1..%s LOOP PERFORM pg_current_xact_id();"
+                                " COMMIT; END LOOP; END $$" % int(count))
+        finally:
+            conn.close()
 
     def _stop_quietly(self):
         if self.dir is not None and (self.dir / "data" / "postmaster.pid").exists():
@@ -254,8 +361,8 @@ class PgCluster:
         conn.autocommit = autocommit
         return conn
 
-    def _admin(self, sql, params=None):
-        conn = self.connect("postgres", "postgres")
+    def _admin(self, sql, params=None, dbname="postgres"):
+        conn = self.connect("postgres", dbname)
         try:
             with conn.cursor() as cur:
                 cur.execute(sql, params)
@@ -278,9 +385,14 @@ class PgCluster:
                     raise
                 time.sleep(0.2)
         self.catalogs.add(name)
-        # Database-level rights are not copied with the template: apply the
-        # same ones etc/postgres/sql/00-roles.sql gives ``movies`` (it reads
-        # the passwords from the environment, _env()).
+        # Database-level rights are not copied with the template.
+        self._database_rights(name)
+        return name
+
+    def _database_rights(self, name):
+        """The database-level rights etc/postgres/sql/00-roles.sql gives
+        ``movies`` (it reads the passwords from the environment, _env()),
+        on database name."""
         env = self._env()
         env.update(PGHOST=str(self.dir), PGPORT=str(self.port), PGUSER="postgres", PGDATABASE=name)
         subprocess.run(
@@ -289,7 +401,6 @@ class PgCluster:
             env=env, check=True, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
-        return name
 
     def drop_catalog(self, name):
         """Drops a database made by new_catalog(), ending its connections."""
@@ -472,11 +583,11 @@ def shared_dir():
     return SHARED_DIR
 
 
-def _service(service):
+def _service(service, **create_args):
     """Creates a service, registered for cleanup before it exists."""
     _cleanups.append(service.destroy)
     try:
-        service.create()
+        service.create(**create_args)
     except BaseException:
         _teardown(service)
         raise
@@ -516,6 +627,30 @@ def catalog(pg):
     finally:
         pg.ensure_running()
         pg.drop_catalog(name)
+
+
+@pytest.fixture
+def new_cluster():
+    """Makes clusters of the test's own: new_cluster(sample=True,
+    passwords=None, standby_of=None) -> a created PgCluster (an empty
+    catalogue when sample is false; passwords: another cluster's, for one
+    that takes its place; standby_of: a hot standby of that cluster, with
+    its passwords).  Every one is destroyed after the test."""
+    made = []
+
+    def make(sample=True, passwords=None, standby_of=None):
+        if standby_of is not None:
+            passwords = standby_of.passwords
+        cluster = _service(PgCluster(_tempdir("etl-it-pg-"), passwords), sample=sample,
+                           standby_of=standby_of)
+        made.append(cluster)
+        return cluster
+
+    try:
+        yield make
+    finally:
+        for cluster in reversed(made):
+            _teardown(cluster)
 
 
 def _connection(pg, role, catalog):

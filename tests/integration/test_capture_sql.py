@@ -9,6 +9,9 @@ docs/architecture.md "Change capture by transaction snapshots"):
 - content.etl_snapshot_holder(snap) names the oldest transaction in
   progress at a snapshot, content.etl_preflight() why the worker cannot
   read here (a standby, a trigger that does not fire always);
+- content.etl_cluster() names the cluster and timeline, and
+  content.etl_restamp() gives rows a dump brought from another cluster
+  (stamped ahead of this one's ids) this cluster's, keeping `modified`;
 - app adds to content.change_log only through the triggers;
 - change_log retention by transaction id: content.etl_prune_change_log()
   deletes only what every named index has read
@@ -16,8 +19,8 @@ docs/architecture.md "Change capture by transaction snapshots"):
   watermark (content.etl_change_log_pruned()) that a worker can check;
 - etc/postgres/init.sh never puts a password on a command line.
 
-What cannot be tested here: a standby (etl_preflight() refuses one through
-pg_is_in_recovery(); the throwaway cluster has no replica).
+A standby, and whole clusters restored, are test_standby.py's and
+test_restore.py's.
 """
 
 import os
@@ -224,7 +227,7 @@ def test_security_definer_functions_are_pinned(pg, catalog, conns):
          WHERE p.pronamespace = 'content'::regnamespace AND p.prosecdef""")
     names = {r[0] for r in rows}
     assert {"etl_snapshot_holder", "etl_preflight", "etl_report_position",
-            "etl_prune_change_log", "etl_change_log_pruned", "log_entity_delete",
+            "etl_prune_change_log", "etl_change_log_pruned", "etl_restamp", "log_entity_delete",
             "log_genre_link", "log_person_link"} <= names
     for name, owner, config, public in rows:
         assert owner == "catalog_owner", name
@@ -238,6 +241,62 @@ def test_security_definer_functions_are_pinned(pg, catalog, conns):
     # The clock horizon is gone.
     assert one(admin, "SELECT count(*) FROM pg_proc WHERE proname LIKE 'etl_horizon%%'"
                       " AND pronamespace = 'content'::regnamespace") == (0,)
+
+
+def test_cluster_names_the_system_identifier_and_timeline(pg, catalog, conns):
+    admin = conns("postgres")
+    ((system_identifier, walfile),) = sql(admin, "SELECT system_identifier::text,"
+                                                 " pg_walfile_name(pg_current_wal_lsn())"
+                                                 " FROM pg_control_system()")
+    assert one(conns("etl"), "SELECT * FROM content.etl_cluster()") == (
+        system_identifier, int(walfile[:8], 16))
+
+
+def test_restamp_gives_rows_of_another_cluster_this_ones(pg, catalog, conns):
+    """Rows stamped ahead of this cluster's ids (as a dump restored from
+    another cluster brings them; made here with the stamping trigger off
+    for a moment) get the id of the restamping transaction, their
+    `modified` kept; positions and the watermark of the other cluster are
+    forgotten; the rest is untouched, and a second call does nothing."""
+    admin = conns("postgres", autocommit=False)
+    ahead = "SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::numeric + 1000000)::text::xid8"
+    film, other = [r[0] for r in sql(admin, "SELECT id::text FROM content.film_work"
+                                            " ORDER BY id LIMIT 2")]
+    (genre,) = one(admin, "SELECT id::text FROM content.genre ORDER BY id LIMIT 1")
+    for table in ("film_work", "genre"):
+        sql(admin, f"ALTER TABLE content.{table} DISABLE TRIGGER {table}_set_modified")
+    sql(admin, f"UPDATE content.film_work SET txid = ({ahead}) WHERE id = %s", (film,))
+    sql(admin, f"UPDATE content.genre SET txid = ({ahead}) WHERE id = %s", (genre,))
+    for table in ("film_work", "genre"):
+        sql(admin, f"ALTER TABLE content.{table} ENABLE ALWAYS TRIGGER {table}_set_modified")
+    sql(admin, "INSERT INTO content.change_log (table_name, operation, film_work_id, txid)"
+               f" VALUES ('film_work', 'DELETE', gen_random_uuid(), ({ahead}))")
+    sql(admin, f"SELECT content.etl_report_position('movies', 'change_log', ({ahead}))")
+    sql(admin, f"UPDATE content.change_log_pruned SET txid = ({ahead})")
+    admin.commit()
+    stamps = ("SELECT (SELECT txid::text || ' ' || modified FROM content.film_work WHERE id = %s),"
+              "       (SELECT modified::text FROM content.genre WHERE id = %s),"
+              "       (SELECT txid::text || ' ' || modified FROM content.film_work WHERE id = %s)")
+    before = one(admin, stamps, (film, genre, other))
+    admin.commit()
+
+    etl = conns("etl", autocommit=False)
+    assert one(etl, "SELECT content.etl_restamp()") == (3,)
+    (restamp,) = one(etl, "SELECT pg_current_xact_id_if_assigned()::text")
+    etl.commit()
+    assert restamp is not None
+    after = one(admin, stamps, (film, genre, other))
+    assert after[0] == restamp + " " + before[0].split(" ", 1)[1]  # modified kept
+    assert after[1:] == before[1:]
+    assert one(admin, "SELECT (SELECT count(*) FROM content.film_work WHERE txid = %s),"
+                      "       (SELECT count(*) FROM content.genre WHERE txid = %s),"
+                      "       (SELECT count(*) FROM content.change_log WHERE txid = %s)",
+               (restamp,) * 3) == (1, 1, 1)
+    assert one(admin, "SELECT txid FROM content.etl_position WHERE index_name = 'movies'") == (None,)
+    assert one(admin, "SELECT txid FROM content.etl_change_log_pruned()") == (None,)
+    admin.commit()
+    assert one(etl, "SELECT content.etl_restamp(), pg_current_xact_id_if_assigned()") == (0, None)
+    etl.commit()
 
 
 # ---------------------------------------------------------------------------

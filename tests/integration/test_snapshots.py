@@ -267,10 +267,11 @@ def test_truncate_of_a_catalogue_table_rebuilds_behind_the_alias(pg, es, catalog
 
 def test_a_database_behind_the_state_file_is_rebuilt_behind_the_alias(
         tmp_path, pg, es, catalog, app, bin_dir, workers):
-    """6 (in part). A database whose transaction ids are behind what the
-    state file has read (a restore from a backup, a failover to a standby
-    that lagged; simulated here by a state file whose window starts ahead
-    of the server) is logged and rebuilt behind the alias, not trusted."""
+    """6 (the ids; the cluster and timeline: test_restore.py). A database
+    whose transaction ids are behind what the state file has read (a
+    restore from a backup, a failover to a standby that lagged; simulated
+    here by a state file whose window starts ahead of the server) is logged
+    and rebuilt behind the alias, not trusted."""
     config, names = make_config(tmp_path, pg, es, catalog)
     worker = start_worker(workers, bin_dir, config)
     wait_caught_up(worker, timeout=120, what="the first load")
@@ -285,6 +286,6 @@ def test_a_database_behind_the_state_file_is_rebuilt_behind_the_alias(
     worker.wait_for(lambda ev: [e for e in ev if e.get("msg") == "alias moved"],
                     timeout=180, what="the rebuild")
     behind = worker.events("database is behind the state file (restored or failed over?)")
-    assert len(behind) == 1
+    assert [e["reason"] for e in behind] == ["transaction ids behind the saved snapshot"]
     assert [e["reason"] for e in worker.events("rebuild started")] == ["database_behind"]
     arrives(es, names["movies"], fid, "Edited after the restore", "the change after the restore")

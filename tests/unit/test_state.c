@@ -1,6 +1,7 @@
 /* test_state.c - the worker's JSON state file: save/load round trip,
  * missing and malformed files, new sources, source names, the lifecycle
- * phase by name and the files written before it was saved. */
+ * phase by name and the files written before it was saved, the cluster
+ * the snapshots are of and the files written before it was recorded. */
 #include "state.h"
 
 #include "util.h"
@@ -319,6 +320,77 @@ static void test_window_round_trip(void **state)
                    "bad window");
 }
 
+/* The cluster the snapshots are of: saved and read back; a file without
+ * one (written before it was recorded) is read with it unknown; a bad one
+ * refuses the file. */
+static void test_cluster_round_trip(void **state)
+{
+    (void)state;
+    struct worker_state ws;
+    state_init(&ws, source_names, SOURCE_COUNT);
+    assert_false(cluster_id_known(&ws.cluster));
+    snprintf(ws.cluster.system_identifier, sizeof ws.cluster.system_identifier,
+             "7714611411083361874");
+    ws.cluster.timeline = 4294967295LL;
+    assert_int_equal(state_save(&ws, state_path, "movies"), 0);
+    state_free(&ws);
+    state_init(&ws, source_names, SOURCE_COUNT);
+    char err[256];
+    assert_int_equal(state_load(&ws, state_path, "movies", err, sizeof err), 1);
+    assert_string_equal(ws.cluster.system_identifier, "7714611411083361874");
+    assert_int_equal(ws.cluster.timeline, 4294967295LL);
+    state_free(&ws);
+}
+
+static void test_file_without_cluster_is_read(void **state)
+{
+    (void)state;
+    struct worker_state ws;
+    char err[256];
+    assert_int_equal(load_text("{\"version\":3,\"index\":\"movies\",\"phase\":\"serving\","
+                               "\"window\":{\"from\":\"740:745:741\"},\"sources\":{"
+                               "\"person\":{\"txid\":\"741\",\"id\":"
+                               "\"3d8d9bf5-0d90-4353-88ba-4ccc5d2c07ff\"}}}",
+                               &ws, err, sizeof err),
+                     1);
+    assert_false(cluster_id_known(&ws.cluster));
+    assert_string_equal(ws.window.from, "740:745:741");
+    assert_string_equal(ws.sources[1].cursor.txid, "741");
+    /* Saved unknown, it stays absent. */
+    assert_int_equal(state_save(&ws, state_path, "movies"), 0);
+    state_free(&ws);
+    char *text = read_whole_file(state_path, NULL);
+    assert_non_null(text);
+    assert_null(strstr(text, "cluster"));
+    free(text);
+}
+
+static void test_bad_cluster_refused(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "{}",
+        "{\"system_identifier\":\"7714611411083361874\"}",
+        "{\"timeline\":1}",
+        "{\"system_identifier\":7714611411083361874,\"timeline\":1}",
+        "{\"system_identifier\":\"\",\"timeline\":1}",
+        "{\"system_identifier\":\"77x\",\"timeline\":1}",
+        "{\"system_identifier\":\"12345678901234567890\",\"timeline\":1}",
+        "{\"system_identifier\":\"7714611411083361874\",\"timeline\":0}",
+        "{\"system_identifier\":\"7714611411083361874\",\"timeline\":4294967296}",
+        "{\"system_identifier\":\"7714611411083361874\",\"timeline\":\"1\"}",
+        "\"7714611411083361874\"",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "{\"version\":3,\"index\":\"movies\",\"cluster\":%s,"
+                 "\"sources\":{}}",
+                 bad[i]);
+        expect_refused(text, "bad cluster");
+    }
+}
+
 static void test_state_of_another_index_is_refused(void **state)
 {
     (void)state;
@@ -618,6 +690,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_doc_id_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_versions_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_without_cluster_is_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_cluster_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_longest_cursor_fits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_txid_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wellformed_txid_is_taken, setup, teardown),

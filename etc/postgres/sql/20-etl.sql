@@ -33,10 +33,17 @@ DROP INDEX IF EXISTS content.film_work_modified_id_idx;
 DROP INDEX IF EXISTS content.genre_modified_id_idx;
 DROP INDEX IF EXISTS content.person_modified_id_idx;
 
--- Stamps `txid` and `modified` on every insert and update.
+-- Stamps `txid` and `modified` on every insert and update.  An update that
+-- writes nothing but `txid` is a restamp (content.etl_restamp() below): the
+-- row's `modified` stays, since its data did not change.
 CREATE OR REPLACE FUNCTION content.set_modified() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.txid IS DISTINCT FROM OLD.txid
+       AND to_jsonb(NEW) - 'txid' = to_jsonb(OLD) - 'txid' THEN
+        NEW.txid := pg_current_xact_id();
+        RETURN NEW;
+    END IF;
     NEW.txid := pg_current_xact_id();
     NEW.modified := now();
     RETURN NEW;
@@ -398,16 +405,19 @@ DROP FUNCTION IF EXISTS content.etl_horizon_holder(timestamptz);
 
 -- Whether the worker can read here: NULL when it can, otherwise why not.  The
 -- worker refuses to start on a non-NULL answer.
---   - a standby (pg_is_in_recovery()): not read from (docs/architecture.md,
---     "Standbys");
+--   - a standby (pg_is_in_recovery()): on a hot standby pg_current_snapshot()
+--     lists no transaction in progress (the standby keeps them where that
+--     function does not look), so a window would pass a transaction before
+--     its commit and never read it (docs/architecture.md, "Standbys");
 --   - a trigger the ETL relies on that is disabled (ALTER TABLE ... DISABLE
 --     TRIGGER, or enabled only for origin sessions): changes would be missed.
 CREATE OR REPLACE FUNCTION content.etl_preflight() RETURNS text
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE
         WHEN pg_is_in_recovery() THEN
-            'connected to a standby (pg_is_in_recovery()): the ETL reads from the primary only; '
-            'connect it to the primary'
+            'connected to a standby (pg_is_in_recovery()): on a standby pg_current_snapshot() '
+            'lists no transaction in progress, so changes would be lost; connect the ETL to '
+            'the primary'
         ELSE (SELECT 'trigger ' || string_agg(t.tgname, ', ' ORDER BY t.tgname)
                      || ' is not enabled always (ALTER TABLE ... ENABLE ALWAYS TRIGGER ...): '
                      'changes would be missed; run etc/postgres/sql/20-etl.sql again'
@@ -416,3 +426,77 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS 
     END
 $$;
 REVOKE ALL ON FUNCTION content.etl_preflight() FROM PUBLIC;
+
+-- Which history the database is in: the cluster's system identifier (new
+-- with every initdb: a dump restored elsewhere is in another cluster) and
+-- its timeline (new with every point-in-time recovery and every promotion
+-- of a standby: commits of the old timeline after the switch are not here).
+-- The worker records both in its state file beside the snapshots it read,
+-- and rebuilds behind the alias when they differ (docs/architecture.md,
+-- "Restores and failovers").  On a primary the timeline is the one WAL is
+-- written on now (pg_control_checkpoint() shows it only after the first
+-- checkpoint on it, minutes after a promotion); on a standby, the last
+-- restartpoint's.  Both functions it calls are PUBLIC by default.
+CREATE OR REPLACE FUNCTION content.etl_cluster()
+RETURNS TABLE (system_identifier text, timeline bigint)
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT s.system_identifier::text,
+           CASE WHEN pg_is_in_recovery() THEN (pg_control_checkpoint()).timeline_id::bigint
+                ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint
+           END
+      FROM pg_control_system() AS s
+$$;
+
+-- Rows stamped by another cluster's transactions.  pg_dump writes each row's
+-- txid as data, so a catalogue restored into another cluster keeps the old
+-- cluster's ids, mostly ahead of the new cluster's counter: until the counter
+-- passes them no snapshot shows them committed, and a full load would miss
+-- those rows.  No row written here can be so: a row a statement sees was
+-- committed before its snapshot, so its txid is below the snapshot's xmax.
+-- content.etl_restamp() gives such rows the id of its own transaction (their
+-- `modified` kept: set_modified() above), and forgets what else holds ids of
+-- the old counter: positions reported there (NULL protects everything until
+-- the index reports again) and the prune watermark (every index read from
+-- the old cluster is rebuilt: its state file names that cluster).  Returns
+-- how many rows it restamped; 0, writing nothing, when there are none.  The
+-- worker calls it on every new connection (a few index probes).  Each
+-- statement compares with its own snapshot, so a concurrent writer's rows are
+-- never taken for foreign ones.
+CREATE OR REPLACE FUNCTION content.etl_restamp() RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    restamped bigint := 0;
+    n bigint;
+BEGIN
+    IF NOT (SELECT EXISTS (SELECT FROM content.film_work WHERE txid >= x.next)
+                OR EXISTS (SELECT FROM content.genre WHERE txid >= x.next)
+                OR EXISTS (SELECT FROM content.person WHERE txid >= x.next)
+                OR EXISTS (SELECT FROM content.change_log WHERE txid >= x.next)
+                OR EXISTS (SELECT FROM content.etl_position WHERE txid >= x.next)
+                OR EXISTS (SELECT FROM content.change_log_pruned WHERE txid >= x.next)
+              FROM (SELECT pg_snapshot_xmax(pg_current_snapshot()) AS next) AS x) THEN
+        RETURN 0;
+    END IF;
+    UPDATE content.film_work SET txid = pg_current_xact_id()
+     WHERE txid >= pg_snapshot_xmax(pg_current_snapshot());
+    GET DIAGNOSTICS n = ROW_COUNT;
+    restamped := restamped + n;
+    UPDATE content.genre SET txid = pg_current_xact_id()
+     WHERE txid >= pg_snapshot_xmax(pg_current_snapshot());
+    GET DIAGNOSTICS n = ROW_COUNT;
+    restamped := restamped + n;
+    UPDATE content.person SET txid = pg_current_xact_id()
+     WHERE txid >= pg_snapshot_xmax(pg_current_snapshot());
+    GET DIAGNOSTICS n = ROW_COUNT;
+    restamped := restamped + n;
+    UPDATE content.change_log SET txid = pg_current_xact_id()
+     WHERE txid >= pg_snapshot_xmax(pg_current_snapshot());
+    GET DIAGNOSTICS n = ROW_COUNT;
+    restamped := restamped + n;
+    UPDATE content.etl_position SET txid = NULL
+     WHERE txid >= pg_snapshot_xmax(pg_current_snapshot());
+    UPDATE content.change_log_pruned SET txid = NULL
+     WHERE txid >= pg_snapshot_xmax(pg_current_snapshot());
+    RETURN restamped;
+END $$;
+REVOKE ALL ON FUNCTION content.etl_restamp() FROM PUBLIC;

@@ -17,6 +17,9 @@ REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON content.etl_position, content.change_
 GRANT SELECT ON ALL TABLES IN SCHEMA content TO etl;
 GRANT EXECUTE ON FUNCTION content.etl_snapshot_holder(pg_snapshot), content.etl_triggers(),
     content.etl_preflight() TO etl;
+-- Restores and failovers (20-etl.sql): etl reads which cluster and timeline
+-- it is on, and restamps rows a dump brought from another cluster.
+GRANT EXECUTE ON FUNCTION content.etl_cluster(), content.etl_restamp() TO etl;
 -- The wake-up signal (20-etl.sql): etl reads its last_value, nothing more.
 GRANT SELECT ON SEQUENCE content.etl_change_signal TO etl;
 -- change_log retention (20-etl.sql): etl reports its positions, prunes what
