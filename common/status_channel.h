@@ -15,6 +15,10 @@
  *    "cursor_modified":S,"cursor_id":S,"lag_s":X,"held_s":X}
  *   {"event":"retry","what":"postgres"|"elasticsearch"|"state file",
  *    "delay_ms":N}
+ *   {"event":"refused","class":"index_refusing"|"unknown","cause":T}
+ *                                      a bulk answer refused writes (T: the
+ *                                      error's type, or http_NNN)
+ *   {"event":"accepted"}               the refusal spell is over
  *   {"event":"build","concrete":C,"docs":N}     a batch of a rebuild into C
  *   {"event":"idle","sleep_ms":N,"held_s":X}   caught up, sleeping
  *

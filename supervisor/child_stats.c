@@ -104,7 +104,18 @@ static void add_build(struct child_stats *stats, const json_t *event)
     stats->build_docs += get_int(event, "docs");
 }
 
-/* One JSON object per line; the member "event" says which. */
+/* A refused answer: the spell runs, with this cause, one attempt more. */
+static void add_refused(struct child_stats *stats, const json_t *event)
+{
+    stats->refusing = true;
+    stats->refused_attempts++;
+    get_text(event, "cause", stats->refusal, sizeof stats->refusal);
+}
+
+/* One JSON object per line; the member "event" says which.  A refusal
+ * spell ends with its accepted event, and with any event that says the
+ * writes went through or a new process began (an accepted event lost to a
+ * full pipe must not leave it shown for ever). */
 enum child_event child_stats_update(struct child_stats *stats, const char *line, int64_t wall_ms)
 {
     json_t *event = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
@@ -133,6 +144,16 @@ enum child_event child_stats_update(struct child_stats *stats, const char *line,
         stats->lag_known = true;
         stats->sleep_ms = get_int(event, "sleep_ms");
         kind = CHILD_EVENT_IDLE;
+    } else if (strcmp(name, "refused") == 0) {
+        add_refused(stats, event);
+        kind = CHILD_EVENT_REFUSED;
+    } else if (strcmp(name, "accepted") == 0) {
+        kind = CHILD_EVENT_ACCEPTED;
+    }
+    if (kind == CHILD_EVENT_ACCEPTED || kind == CHILD_EVENT_STARTED || kind == CHILD_EVENT_BATCH ||
+        kind == CHILD_EVENT_BUILD || kind == CHILD_EVENT_IDLE) {
+        stats->refusing = false;
+        stats->refusal[0] = '\0';
     }
     if (kind == CHILD_EVENT_BATCH || kind == CHILD_EVENT_IDLE) {
         stats->held_s = json_number_value(json_object_get(event, "held_s"));

@@ -40,6 +40,9 @@ struct child_stats {
     int64_t build_docs;                   /* documents sent into it so far */
     char engine[CHILD_STATS_TEXT_MAX];    /* distribution of the search engine; "" before */
     char engine_version[CHILD_STATS_TEXT_MAX]; /* and its version */
+    bool refusing;                             /* in a refusal spell: writes refused for now */
+    char refusal[CHILD_STATS_TEXT_MAX];        /* its cause (an error type); "" when none */
+    int64_t refused_attempts;                  /* bulk answers that refused writes */
 };
 
 /* The events of a worker's life. */
@@ -51,6 +54,8 @@ enum child_event {
     CHILD_EVENT_RETRY,   /* backing off */
     CHILD_EVENT_IDLE,    /* caught up, sleeping */
     CHILD_EVENT_BUILD,   /* a batch of a rebuild is done */
+    CHILD_EVENT_REFUSED, /* a bulk answer refused writes: a refusal spell */
+    CHILD_EVENT_ACCEPTED /* the refusal spell is over */
 };
 
 /* The upper bound in seconds of histogram bucket i. */

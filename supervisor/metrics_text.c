@@ -27,6 +27,8 @@ enum family_id {
     LAG,
     LAST_BATCH_AGE,
     SNAPSHOT_HELD,
+    INDEX_REFUSING,
+    REFUSED_ATTEMPTS,
     FAMILY_COUNT
 };
 
@@ -60,6 +62,11 @@ static const struct family families[FAMILY_COUNT] = {
     [SNAPSHOT_HELD] = {"etl_snapshot_held_seconds", "gauge",
                        "How long the oldest writer in progress at the last snapshot has been "
                        "open (its own changes wait for its commit)"},
+    [INDEX_REFUSING] = {"etl_index_refusing", "gauge",
+                        "1 while the worker's index refuses its writes for now (a refusal spell: "
+                        "a block, a closed index, no write index, security, 429, 5xx), else 0"},
+    [REFUSED_ATTEMPTS] = {"etl_index_refused_attempts_total", "counter",
+                          "Bulk answers that refused writes (each is sent again after a backoff)"},
 };
 
 /* The value of family id for slot c; now is the wall clock in ms. */
@@ -90,6 +97,10 @@ static struct sample sample_of(enum family_id id, const struct child *c, int64_t
     }
     case LAST_BATCH_AGE:
         return (struct sample){st->last_batch_ms != 0, (double)(now - st->last_batch_ms) / 1000.0};
+    case INDEX_REFUSING:
+        return (struct sample){true, c->pid != 0 && c->state == CHILD_RUNNING && st->refusing};
+    case REFUSED_ATTEMPTS:
+        return (struct sample){true, (double)st->refused_attempts};
     case SNAPSHOT_HELD:
     case FAMILY_COUNT:
         break;

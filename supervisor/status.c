@@ -42,6 +42,9 @@ static size_t add_seconds(char *out, size_t len, size_t size, const char *key, b
     return add(out, len, size, key, text);
 }
 
+/* What state says of a running worker in a refusal spell. */
+#define STATUS_REFUSED "refused"
+
 /* The keys of status.h, in that order. */
 void child_status_line(const struct child *child, int64_t now, char *out, size_t size)
 {
@@ -51,7 +54,8 @@ void child_status_line(const struct child *child, int64_t now, char *out, size_t
     len = add(out, len, size, "name", child->name);
     len = add(out, len, size, "index", child->index);
     len = add_int(out, len, size, "pid", alive ? (long long)child->pid : 0);
-    len = add(out, len, size, "state", child_state_name(child->state));
+    bool refused = alive && child->state == CHILD_RUNNING && child->stats.refusing;
+    len = add(out, len, size, "state", refused ? STATUS_REFUSED : child_state_name(child->state));
     len = add_int(out, len, size, "uptime_s", alive ? (now - child->started_ms) / 1000 : 0);
     len = add_int(out, len, size, "restarts", child->starts > 0 ? child->starts - 1 : 0);
     len = add(out, len, size, "last_exit", child->last_exit);
@@ -77,5 +81,6 @@ void child_status_line(const struct child *child, int64_t now, char *out, size_t
     len = add(out, len, size, "build", stats->build);
     len = add_int(out, len, size, "build_docs", stats->build_docs);
     len = add(out, len, size, "engine", stats->engine);
-    add(out, len, size, "engine_version", stats->engine_version);
+    len = add(out, len, size, "engine_version", stats->engine_version);
+    add(out, len, size, "reason", refused ? stats->refusal : "");
 }

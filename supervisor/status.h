@@ -7,7 +7,11 @@
  *   batches=2 docs_sent=1000 cursor_modified="2021-06-16 20:14:09.247396+00"
  *   cursor_id=3d8d... lag_s=0 held_s=0 held_by="" concrete=movies_2026112522150
  *   build=""
- *   build_docs=0 engine=opensearch engine_version=2.19.1
+ *   build_docs=0 engine=opensearch engine_version=2.19.1 reason=""
+ *
+ * state is the slot's (slot_fsm.h), or "refused" for a running worker
+ * whose index refuses its writes for now (a refusal spell), reason then
+ * being the cause (the error's type, as cluster_block_exception).
  *
  * docs/operations.md explains every key. */
 #ifndef ETL_STATUS_H

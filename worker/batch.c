@@ -15,8 +15,11 @@
  *      COMMIT
  *   3. _bulk, in requests of at most bulk_max_bytes: index the docs found,
  *      delete the ids not found; a document too large alone is rejected; a
- *      413 halves the request; retry 429/5xx items with backoff; log and keep
- *      aside items rejected for good
+ *      413 halves the request; log and keep aside the documents the index
+ *      can never take (a mapping error); send again with backoff what the
+ *      index refuses for now (a block, a closed index, no write index,
+ *      security, 429, 5xx: the dialect's classes) or with an error of an
+ *      unknown kind, saying so once a spell (refusal.h)
  *   4. cursor = last row (its (txid, id), and its doc_id: the position
  *      inside a fan-out); state file written atomically
  *   5. once every source has read the window to its end (sync.c): the
@@ -36,6 +39,7 @@
 #include "http_status.h"
 #include "json_minify.h"
 #include "log.h"
+#include "refusal.h"
 #include "rejects.h"
 #include "status_report.h"
 #include "util.h"
@@ -62,39 +66,68 @@ static void reject_action(struct worker *w, const struct bulk_action *action, in
 }
 
 /* Counts the items of a bulk answer: done, rejected (kept aside), or to
- * retry (moved to the front of pending, their number returned, reason the
- * last one's): an action the answer had no item for is retried, never
- * counted done; *lost when an item's alias is missing. */
+ * send again (moved to the front of pending, their number returned,
+ * reason the last one's): refused by the index for now or of an unknown
+ * kind (*refused: the first such result), or without an item in the
+ * answer (never counted done); *lost when an item's alias is missing. */
 static size_t sort_items(struct worker *w, struct bulk_action *pending,
                          const struct bulk_item_result *results, size_t count,
-                         struct batch_counts *counts, bool *lost, char *reason, size_t reason_size)
+                         struct batch_counts *counts, bool *lost,
+                         const struct bulk_item_result **refused, char *reason, size_t reason_size)
 {
     size_t kept = 0;
     for (size_t i = 0; i < count; i++) {
-        if (results[i].outcome == BULK_NO_INDEX) {
+        const struct bulk_item_result *r = &results[i];
+        switch (r->outcome) {
+        case BULK_NO_INDEX:
             *lost = true;
-        } else if (results[i].outcome == BULK_DONE) {
+            break;
+        case BULK_DONE:
             if (pending[i].document)
                 counts->indexed++;
             else
                 counts->deleted++;
-        } else if (results[i].outcome == BULK_REJECTED) {
+            break;
+        case BULK_REJECTED:
             counts->rejected++;
-            rejects_record(w->rejects_path, w->idx->index, &pending[i], &results[i]);
-        } else {
-            if (results[i].status == 0)
-                snprintf(reason, reason_size, "item %s: no item in the bulk answer", pending[i].id);
-            else
-                snprintf(reason, reason_size, "item %s: status %d", pending[i].id,
-                         results[i].status);
+            rejects_record(w->rejects_path, w->idx->index, &pending[i], r);
+            break;
+        case BULK_REFUSING:
+        case BULK_UNKNOWN:
+            if (*refused == NULL)
+                *refused = r;
+            snprintf(reason, reason_size, "item %s: status %d %s", pending[i].id, r->status,
+                     r->type != NULL ? r->type : "");
             pending[kept++] = pending[i];
+            break;
+        case BULK_UNCONFIRMED:
+            snprintf(reason, reason_size, "item %s: no item in the bulk answer", pending[i].id);
+            pending[kept++] = pending[i];
+            break;
         }
     }
     return kept;
 }
 
+/* A request that failed as a whole, with an answer (status > 0): its
+ * error classed by the dialect, counted in the refusal spell, then backed
+ * off. */
+static enum step request_refused(struct worker *w, const struct bulk_answer *answer, char *reason,
+                                 size_t reason_size)
+{
+    struct bulk_item_result failure;
+    w->engine->request_failure(answer->status, answer->body, answer->body_len, &failure);
+    snprintf(reason, reason_size, "bulk request answered HTTP %ld %s", answer->status,
+             failure.type != NULL ? failure.type : "");
+    refusal_note(w, &failure, answer->sent_ms);
+    bulk_results_free(&failure, 1);
+    return worker_back_off_refused(w, reason);
+}
+
 /* Sends actions with _bulk until every item is done or rejected.  Items
- * answered 429/5xx, and whole requests that fail, are retried with backoff.
+ * the index refuses for now (or of an unknown kind), items the answer
+ * left out, and whole requests that fail are sent again with backoff:
+ * nothing of them is done until the index takes it (refusal.h says so).
  * A request answered 413 is left to the caller: *too_large gets its size
  * (else 0).  first, unless NULL, is the answer to the first request, sent
  * already (es_multi.c): it is read as if this had sent it. */
@@ -116,9 +149,10 @@ static enum step send_bulk(struct worker *w, const char *alias, const struct bul
         } else {
             buffer_reset(&body);
             w->engine->bulk_build(&body, alias, pending, count);
+            int64_t sent_ms = monotonic_ms();
             long sent = es_request(&w->es, "POST", w->engine->bulk_path, body.data, body.len, true);
-            answer = (struct bulk_answer){sent, w->es.response.data, w->es.response.len, w->es.err,
-                                          body.len};
+            answer = (struct bulk_answer){
+                sent, w->es.response.data, w->es.response.len, w->es.err, body.len, sent_ms};
         }
         counts->requests++;
         if (answer.request_bytes > counts->max_request_bytes)
@@ -135,11 +169,12 @@ static enum step send_bulk(struct worker *w, const char *alias, const struct bul
             break;
         }
         if (status != HTTP_OK) {
-            if (status < 0)
+            if (status < 0) {
                 snprintf(reason, sizeof reason, "%s", answer.err);
-            else
-                snprintf(reason, sizeof reason, "bulk request answered HTTP %ld", status);
-            step = worker_back_off(w, "elasticsearch", reason);
+                step = worker_back_off(w, "elasticsearch", reason);
+            } else {
+                step = request_refused(w, &answer, reason, sizeof reason);
+            }
             if (step != STEP_RETRY)
                 break;
             continue;
@@ -152,7 +187,13 @@ static enum step send_bulk(struct worker *w, const char *alias, const struct bul
             continue;
         }
         bool lost = false;
-        size_t kept = sort_items(w, pending, results, count, counts, &lost, reason, sizeof reason);
+        const struct bulk_item_result *refused = NULL;
+        size_t kept =
+            sort_items(w, pending, results, count, counts, &lost, &refused, reason, sizeof reason);
+        if (!lost && refused != NULL)
+            refusal_note(w, refused, answer.sent_ms);
+        else if (!lost)
+            refusal_over(w, answer.sent_ms);
         bulk_results_free(results, count);
         if (lost) {
             step = STEP_LOST; /* the alias is gone: nothing of this batch counts */
@@ -161,7 +202,8 @@ static enum step send_bulk(struct worker *w, const char *alias, const struct bul
         count = kept;
         step = STEP_OK;
         if (count > 0) {
-            step = worker_back_off(w, "elasticsearch", reason);
+            step = refused != NULL ? worker_back_off_refused(w, reason)
+                                   : worker_back_off(w, "elasticsearch", reason);
             if (step != STEP_RETRY)
                 break;
             step = STEP_OK;

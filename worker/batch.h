@@ -47,6 +47,7 @@ struct bulk_answer {
     size_t body_len;
     const char *err;      /* why none came */
     size_t request_bytes; /* the size of the request */
+    int64_t sent_ms;      /* monotonic time the request was sent */
 };
 
 /* Takes the round's snapshot, which ends target's window unless one is

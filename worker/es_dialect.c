@@ -29,6 +29,7 @@
 
 #include "http_status.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,24 +63,109 @@ static void build_bulk(struct buffer *body, const char *index, const struct bulk
     }
 }
 
-/* The error type of an item whose index (or required alias) is missing. */
-#define INDEX_NOT_FOUND "index_not_found_exception"
+/* The class of each error type the worker knows (docs/operations.md has
+ * the same table, with what an operator sees).  A row with a reason
+ * applies only when the error's reason starts with it: one type that
+ * means two things (illegal_argument_exception is a field's value, or an
+ * alias without a write index) has its narrower row first.  Every other
+ * type is BULK_UNKNOWN, unless its status says (classify_error). */
+static const struct error_class {
+    const char *type;
+    const char *reason; /* prefix of the reason; NULL: any */
+    enum bulk_outcome outcome;
+} error_classes[] = {
+    /* The index or cluster refuses writes for now: a block
+     * (index.blocks.write, read_only, read_only_allow_delete and the
+     * flood-stage watermark, cluster.blocks.*), a closed index, an alias
+     * without a write index, credentials or privileges, shards or nodes
+     * missing, queues full, a circuit breaker. */
+    {"cluster_block_exception", NULL, BULK_REFUSING},
+    {"index_closed_exception", NULL, BULK_REFUSING},
+    {"illegal_argument_exception", "no write index is defined for alias", BULK_REFUSING},
+    {"security_exception", NULL, BULK_REFUSING},
+    {"unavailable_shards_exception", NULL, BULK_REFUSING},
+    {"no_shard_available_action_exception", NULL, BULK_REFUSING},
+    {"es_rejected_execution_exception", NULL, BULK_REFUSING},
+    {"rejected_execution_exception", NULL, BULK_REFUSING}, /* OpenSearch's name for it */
+    {"circuit_breaking_exception", NULL, BULK_REFUSING},
+    {"master_not_discovered_exception", NULL, BULK_REFUSING},
+    {"cluster_manager_not_discovered_exception", NULL, BULK_REFUSING},
+    /* The alias (or index) written to does not exist. */
+    {"index_not_found_exception", NULL, BULK_NO_INDEX},
+    /* A document the index can never take as its mapping stands. */
+    {"mapper_parsing_exception", NULL, BULK_REJECTED},
+    {"document_parsing_exception", NULL, BULK_REJECTED}, /* Elasticsearch 8's name */
+    {"strict_dynamic_mapping_exception", NULL, BULK_REJECTED},
+    {"mapper_exception", NULL, BULK_REJECTED},
+    {"illegal_argument_exception", NULL, BULK_REJECTED},
+    {"x_content_parse_exception", NULL, BULK_REJECTED},
+    {"json_parse_exception", NULL, BULK_REJECTED},
+    {"not_x_content_exception", NULL, BULK_REJECTED},
+    {"routing_missing_exception", NULL, BULK_REJECTED},
+};
 
-/* Decides what an item's status means for that action: a 404 with an
- * index_not_found error is a missing alias, one without error a document
- * already gone. */
-static enum bulk_outcome outcome_of(int status, bool is_delete, const json_t *error)
+/* The first row of error_classes for type and reason, or NULL. */
+static const struct error_class *error_class_of(const char *type, const char *reason)
+{
+    if (type == NULL)
+        return NULL;
+    for (size_t i = 0; i < sizeof error_classes / sizeof error_classes[0]; i++) {
+        const struct error_class *row = &error_classes[i];
+        if (strcmp(row->type, type) == 0 &&
+            (row->reason == NULL ||
+             (reason != NULL && strncmp(reason, row->reason, strlen(row->reason)) == 0)))
+            return row;
+    }
+    return NULL;
+}
+
+/* 2xx is done, and so is a delete's 404 without an error (the document is
+ * already gone).  A 429 or 5xx is the engine saying "not now" whatever the
+ * type; otherwise the table decides, then a 401 or 403 without a known
+ * type is a refusal of the credentials, and anything else is unknown:
+ * never a rejected document on a guess. */
+static enum bulk_outcome classify_error(int status, bool is_delete, const char *type,
+                                        const char *reason)
 {
     if (status >= HTTP_SUCCESS_MIN && status < HTTP_SUCCESS_END)
         return BULK_DONE;
-    const char *type = json_string_value(json_object_get(error, "type"));
-    if (status == HTTP_NOT_FOUND && type != NULL && strcmp(type, INDEX_NOT_FOUND) == 0)
-        return BULK_NO_INDEX;
-    if (is_delete && status == HTTP_NOT_FOUND)
-        return BULK_DONE; /* already gone: what we wanted */
+    if (is_delete && status == HTTP_NOT_FOUND && type == NULL)
+        return BULK_DONE;
     if (status == HTTP_TOO_MANY_REQUESTS || status >= HTTP_SERVER_ERROR)
-        return BULK_RETRY;
-    return BULK_REJECTED;
+        return BULK_REFUSING;
+    const struct error_class *row = error_class_of(type, reason);
+    if (row != NULL)
+        return row->outcome;
+    if (status == HTTP_UNAUTHORIZED || status == HTTP_FORBIDDEN)
+        return BULK_REFUSING;
+    return BULK_UNKNOWN;
+}
+
+/* A string member of an error object, copied; NULL when absent. */
+static char *error_text(const json_t *error, const char *key)
+{
+    const char *text = json_string_value(json_object_get(error, key));
+    return text != NULL ? xstrdup(text) : NULL;
+}
+
+/* Classifies an answer with status and error (an object {"type",
+ * "reason", "index"?}, any other JSON, or NULL) into result, keeping the
+ * error's texts unless it is done. */
+static void classify_answer(int status, bool is_delete, const json_t *error,
+                            struct bulk_item_result *result)
+{
+    const char *type = json_string_value(json_object_get(error, "type"));
+    const char *reason = json_is_string(error)
+                             ? json_string_value(error)
+                             : json_string_value(json_object_get(error, "reason"));
+    result->status = status;
+    result->outcome = classify_error(status, is_delete, type, reason);
+    if (result->outcome == BULK_DONE || error == NULL)
+        return;
+    result->error = json_dumps(error, JSON_COMPACT | JSON_ENCODE_ANY);
+    result->type = type != NULL ? xstrdup(type) : NULL;
+    result->reason = reason != NULL ? xstrdup(reason) : NULL;
+    result->index = error_text(error, "index");
 }
 
 /* An action's place in a bulk request, to find it by id. */
@@ -136,12 +222,8 @@ static int read_items(json_t *items, const struct bulk_action *actions, size_t c
             break;
         }
         answered[at] = true;
-        results[at].status = (int)json_integer_value(status);
-        json_t *item_error = json_object_get(item, "error");
-        results[at].outcome =
-            outcome_of(results[at].status, actions[at].document == NULL, item_error);
-        if (item_error != NULL && results[at].outcome != BULK_DONE)
-            results[at].error = json_dumps(item_error, JSON_COMPACT | JSON_ENCODE_ANY);
+        classify_answer((int)json_integer_value(status), actions[at].document == NULL,
+                        json_object_get(item, "error"), &results[at]);
     }
     free(slots);
     free(answered);
@@ -150,7 +232,7 @@ static int read_items(json_t *items, const struct bulk_action *actions, size_t c
 
 /* Each item is matched to its action by operation and _id, whatever their
  * order (a real node keeps the request's, a proxy or a bug may not); an
- * action without an item is not confirmed: BULK_RETRY with status 0.  An
+ * action without an item is not confirmed: BULK_UNCONFIRMED, status 0.  An
  * item for an id not sent, for one answered twice, or under the other
  * operation, makes the whole answer untrusted. */
 static int parse_bulk_response(const char *body, size_t len, const struct bulk_action *actions,
@@ -158,7 +240,7 @@ static int parse_bulk_response(const char *body, size_t len, const struct bulk_a
 {
     memset(results, 0, count * sizeof *results);
     for (size_t i = 0; i < count; i++)
-        results[i].outcome = BULK_RETRY; /* status 0: no item for it */
+        results[i].outcome = BULK_UNCONFIRMED; /* status 0: no item for it */
     json_error_t error;
     json_t *root = json_loadb(body, len, 0, &error);
     json_t *items = json_is_object(root) ? json_object_get(root, "items") : NULL;
@@ -169,6 +251,24 @@ static int parse_bulk_response(const char *body, size_t len, const struct bulk_a
         bulk_results_free(results, count);
     json_decref(root);
     return rc;
+}
+
+/* {"error":{...},"status":N} (the error may be a plain string); any other
+ * body is an error without a type.  A whole request is never one rejected
+ * document, nor a missing alias (items say that): what the table does not
+ * call a refusal is unknown. */
+static void request_failure(long status, const char *body, size_t len,
+                            struct bulk_item_result *result)
+{
+    *result = (struct bulk_item_result){0};
+    json_error_t error;
+    json_t *root = json_loadb(body != NULL ? body : "", body != NULL ? len : 0, 0, &error);
+    int code = status > 0 && status < INT_MAX ? (int)status : 0;
+    classify_answer(code, false, json_object_get(root, "error"), result);
+    result->status = code;
+    if (result->outcome != BULK_REFUSING)
+        result->outcome = BULK_UNKNOWN;
+    json_decref(root);
 }
 
 /* Index names are checked by the config: nothing to escape. */
@@ -518,6 +618,8 @@ const struct search_engine_ops es_dialect = {
     .bulk_path = "/_bulk?require_alias=true",
     .bulk_build = build_bulk,
     .bulk_parse_response = parse_bulk_response,
+    .classify_error = classify_error,
+    .request_failure = request_failure,
     .mapping_path = mapping_path,
     .create_path = create_path,
     .create_body = create_body,

@@ -6,6 +6,7 @@
 
 #define HTTP_OK                200
 #define HTTP_UNAUTHORIZED      401
+#define HTTP_FORBIDDEN         403
 #define HTTP_NOT_FOUND         404
 #define HTTP_PAYLOAD_TOO_LARGE 413
 #define HTTP_TOO_MANY_REQUESTS 429

@@ -32,6 +32,7 @@ struct flight {
     struct batch batch;
     struct buffer body; /* its one request; empty when sent by batch_send alone */
     unsigned long seq;  /* the order it was read in */
+    int64_t sent_ms;    /* monotonic time its request was started */
     enum step step;     /* how its sending ended, once done */
 };
 
@@ -93,8 +94,9 @@ static void read_answers(struct pipeline *p)
         struct flight *f = &p->flights[slot];
         enum step step = STEP_STOP;
         if (f->seq < p->failed_at) {
-            struct bulk_answer answer = {request->status, request->response.data,
-                                         request->response.len, request->err, f->body.len};
+            struct bulk_answer answer = {request->status,       request->response.data,
+                                         request->response.len, request->err,
+                                         f->body.len,           f->sent_ms};
             step = batch_send(p->w, p->target, &f->batch, &answer);
         }
         es_multi_take(&p->w->multi, slot);
@@ -142,6 +144,7 @@ static void launch(struct pipeline *p, const struct batch *b)
         return;
     }
     if (batch_body(p->w, p->target, &f->batch, &f->body)) {
+        f->sent_ms = monotonic_ms();
         es_multi_start(&p->w->multi, slot, p->w->engine->bulk_path, f->body.data, f->body.len);
         return;
     }

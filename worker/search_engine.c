@@ -11,8 +11,29 @@ void bulk_results_free(struct bulk_item_result *results, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
         free(results[i].error);
+        free(results[i].type);
+        free(results[i].reason);
+        free(results[i].index);
         results[i].error = NULL;
+        results[i].type = NULL;
+        results[i].reason = NULL;
+        results[i].index = NULL;
     }
+}
+
+/* In enum bulk_outcome order. */
+static const char *const outcome_names[] = {
+    [BULK_DONE] = "done",
+    [BULK_REJECTED] = "document_refused",
+    [BULK_REFUSING] = "index_refusing",
+    [BULK_UNKNOWN] = "unknown",
+    [BULK_UNCONFIRMED] = "unconfirmed",
+    [BULK_NO_INDEX] = "alias_missing",
+};
+
+const char *bulk_outcome_name(enum bulk_outcome outcome)
+{
+    return outcome_names[outcome];
 }
 
 /* Each string, then the array. */

@@ -34,19 +34,31 @@ struct bulk_action {
     const char *document; /* JSON text (borrowed); NULL: delete */
 };
 
-/* What became of one action. */
+/* What became of one action, or of a request that failed as a whole: the
+ * class of its answer.  The dialect decides it from the error's type (and,
+ * where one type means two things, its reason) by a table (es_dialect.c;
+ * docs/operations.md lists it). */
 enum bulk_outcome {
-    BULK_DONE,     /* indexed, or deleted (or already absent) */
-    BULK_RETRY,    /* 429 or 5xx: send again later */
-    BULK_REJECTED, /* refused for good (mapping error, ...) */
-    BULK_NO_INDEX, /* the alias or index written to does not exist: never a
-                      rejected document; the caller rebuilds */
+    BULK_DONE,        /* indexed, or deleted (or already absent) */
+    BULK_REJECTED,    /* a document the index can never take (a mapping or
+                         parse error): the rejects file, the batch goes on */
+    BULK_REFUSING,    /* the index or cluster refuses writes for now (a block,
+                         closed, no write index, security, unavailable
+                         shards, 429, 5xx): kept, sent again after a backoff */
+    BULK_UNKNOWN,     /* an error the table does not know: kept and sent again
+                         (fail safe), never a rejected document */
+    BULK_UNCONFIRMED, /* the answer had no item for it: sent again */
+    BULK_NO_INDEX,    /* the alias or index written to does not exist: never a
+                         rejected document; the caller rebuilds */
 };
 
 struct bulk_item_result {
     enum bulk_outcome outcome;
-    int status;  /* the item's HTTP status; 0: the answer had no item for it */
-    char *error; /* JSON text of the item's error (owned), or NULL */
+    int status;   /* the item's HTTP status; 0: the answer had no item for it */
+    char *error;  /* JSON text of the item's error (owned), or NULL */
+    char *type;   /* the error's type, its reason and the concrete index it */
+    char *reason; /* names (owned; NULL when it says none), for the log */
+    char *index;
 };
 
 /* Room for each text of an identity, NUL included. */
@@ -91,13 +103,28 @@ struct search_engine_ops {
     /* Reads a bulk response for count actions (distinct ids) into results
      * (count entries, owned by the caller: free with bulk_results_free).
      * Items are matched to actions by operation and id, in any order; an
-     * action without an item is not confirmed (BULK_RETRY, status 0).
+     * action without an item is not confirmed (BULK_UNCONFIRMED, status 0);
+     * an item's outcome is classify_error's.
      * Returns 0, or -1 when the response is not a bulk response for these
      * actions (not JSON, more items than actions, an item for an id not
      * sent, answered twice or under the other operation): then nothing can
      * be trusted and the whole request must be retried. */
     int (*bulk_parse_response)(const char *body, size_t len, const struct bulk_action *actions,
                                size_t count, struct bulk_item_result *results);
+
+    /* The class of an answer: an item's (is_delete: of a delete action),
+     * or a whole request's; status is its HTTP status, type and reason
+     * its error's (NULL when it has none). */
+    enum bulk_outcome (*classify_error)(int status, bool is_delete, const char *type,
+                                        const char *reason);
+
+    /* Reads the answer to a bulk request that failed as a whole (an HTTP
+     * status but 200 and 413, and its body: {"error":{"type",...},
+     * "status"}) into *result, to free with bulk_results_free: the status,
+     * the error's texts, and its class, BULK_REFUSING or BULK_UNKNOWN (a
+     * whole request is never one rejected document). */
+    void (*request_failure)(long status, const char *body, size_t len,
+                            struct bulk_item_result *result);
 
     /* The path to GET index's live mapping, and the one to PUT to create
      * index (malloc'ed). */
@@ -178,8 +205,12 @@ struct search_engine_ops {
     int (*parse_identity)(const char *body, size_t len, struct search_engine_identity *identity);
 };
 
-/* Frees the error texts of results (what bulk_parse_response allocated). */
+/* Frees the error texts of results (what bulk_parse_response and
+ * request_failure allocated). */
 void bulk_results_free(struct bulk_item_result *results, size_t count);
+/* The name of an outcome, as logs and docs/operations.md spell it
+ * ("index_refusing"). */
+const char *bulk_outcome_name(enum bulk_outcome outcome);
 /* Frees what scroll_parse allocated for ids. */
 void ids_free(char **ids, size_t count);
 

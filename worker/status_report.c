@@ -133,6 +133,19 @@ void status_report_retry(const char *what, int64_t delay_ms)
     send_event(event);
 }
 
+void status_report_refused(const char *class_name, const char *cause)
+{
+    json_t *event = event_new("refused");
+    json_object_set_new(event, "class", json_string(class_name));
+    json_object_set_new(event, "cause", json_string(cause));
+    send_event(event);
+}
+
+void status_report_accepted(void)
+{
+    send_event(event_new("accepted"));
+}
+
 void status_report_idle(int64_t sleep_ms)
 {
     json_t *event = event_new("idle");

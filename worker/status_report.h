@@ -32,6 +32,12 @@ void status_report_batch(const struct status_batch *batch);
 /* A step failed: what (postgres, elasticsearch, state file) is retried
  * after delay_ms. */
 void status_report_retry(const char *what, int64_t delay_ms);
+/* A bulk answer refused writes: class is "index_refusing" or "unknown"
+ * (bulk_outcome_name), cause the error's type (one event an answer: the
+ * supervisor counts them). */
+void status_report_refused(const char *class_name, const char *cause);
+/* The refusal spell is over: the index took the writes again. */
+void status_report_accepted(void);
 /* A batch of a rebuild went into concrete, the index being built: progress
  * for the watchdog (a long rebuild with no live change is not a hang) and
  * what etlctl status shows of the rebuild. */

@@ -15,11 +15,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* One "retry" line per attempt; the callers reset the backoff on success. */
-enum step worker_back_off(struct worker *w, const char *what, const char *reason)
+/* One "retry" line per attempt, at level; the callers reset the backoff
+ * on success. */
+static enum step back_off(struct worker *w, enum log_level level, const char *what,
+                          const char *reason)
 {
     int64_t delay = backoff_next_ms(&w->backoff);
-    struct log_line *line = log_begin(LOG_WARN, "retry");
+    struct log_line *line = log_begin(level, "retry");
     log_str(line, "what", what);
     log_str(line, "reason", reason);
     log_int(line, "attempt", backoff_attempts(&w->backoff));
@@ -27,6 +29,16 @@ enum step worker_back_off(struct worker *w, const char *what, const char *reason
     log_end(line);
     status_report_retry(what, delay);
     return sleep_unless_stopped(delay, w->stop) ? STEP_RETRY : STEP_STOP;
+}
+
+enum step worker_back_off(struct worker *w, const char *what, const char *reason)
+{
+    return back_off(w, LOG_WARN, what, reason);
+}
+
+enum step worker_back_off_refused(struct worker *w, const char *reason)
+{
+    return back_off(w, LOG_DEBUG, "elasticsearch", reason);
 }
 
 /* Moves an unreadable state file aside so the worker can start over

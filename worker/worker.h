@@ -19,6 +19,25 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+/* Room for a refusal's cause, NUL included. */
+#define REFUSAL_CAUSE_MAX 96
+
+/* A refusal spell: from the first bulk answer the index or cluster refuses
+ * (or answers with an error of an unknown kind) to the next answer that
+ * refuses nothing (refusal.c).  With requests in flight, an answer may be
+ * older than one already read: each is judged by when its request was
+ * sent, so a stale one neither starts nor ends a spell. */
+struct refusal_spell {
+    bool active;
+    enum bulk_outcome outcome;     /* BULK_REFUSING or BULK_UNKNOWN */
+    char cause[REFUSAL_CAUSE_MAX]; /* the error's type, or "http_NNN" without one */
+    int64_t since_ms;              /* monotonic time it began */
+    long attempts;                 /* answers refused in it */
+    int64_t refused_sent_ms;       /* when the latest request it refused was sent */
+    int64_t accepted_sent_ms;      /* when the latest request taken was sent (kept
+                                      from spell to spell) */
+};
+
 /* The worker of one index: its configuration, connections, state and the
  * runtime flags of its loop; the lifecycle's phase is state.phase. */
 struct worker {
@@ -58,6 +77,7 @@ struct worker {
     bool signal_known;              /* signal_seen was read on this run */
     bool signal_warned;             /* "cannot read the change signal" logged since */
     int64_t signal_moved_ms;        /* monotonic time it was last seen moving; 0: never */
+    struct refusal_spell refusal;   /* writes refused for now, if active */
 };
 
 /* Sets the worker up for idx: reads its SQL, mapping and state.  Returns 0,
@@ -89,6 +109,9 @@ enum sync_target {
 /* Logs a retry and sleeps the next backoff delay.  Returns STEP_STOP when a
  * stop request cut the sleep short, else STEP_RETRY. */
 enum step worker_back_off(struct worker *w, const char *what, const char *reason);
+/* The same for a bulk request refused during a refusal spell: its retry
+ * line is debug, the spell's own lines say it (refusal.h). */
+enum step worker_back_off_refused(struct worker *w, const char *reason);
 /* Bad SQL is fatal (EXIT_CONFIG); anything else is backed off. */
 enum step worker_pg_failed(struct worker *w, enum pg_failure failure);
 /* Saves the state, retrying with backoff until it is written or a stop. */

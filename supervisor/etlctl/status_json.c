@@ -17,13 +17,28 @@ static const struct {
     const char *key;
     enum status_kind kind;
 } status_keys[] = {
-    {"name", STATUS_TEXT},      {"index", STATUS_TEXT},        {"pid", STATUS_INT},
-    {"state", STATUS_TEXT},     {"uptime_s", STATUS_INT},      {"restarts", STATUS_INT},
-    {"last_exit", STATUS_TEXT}, {"next_start_ms", STATUS_INT}, {"last_batch", STATUS_TEXT},
-    {"batches", STATUS_INT},    {"docs_sent", STATUS_INT},     {"cursor_modified", STATUS_TEXT},
-    {"cursor_id", STATUS_TEXT}, {"lag_s", STATUS_NUMBER},      {"held_s", STATUS_NUMBER},
-    {"held_by", STATUS_TEXT},   {"concrete", STATUS_TEXT},     {"build", STATUS_TEXT},
-    {"build_docs", STATUS_INT}, {"engine", STATUS_TEXT},       {"engine_version", STATUS_TEXT},
+    {"name", STATUS_TEXT},
+    {"index", STATUS_TEXT},
+    {"pid", STATUS_INT},
+    {"state", STATUS_TEXT},
+    {"uptime_s", STATUS_INT},
+    {"restarts", STATUS_INT},
+    {"last_exit", STATUS_TEXT},
+    {"next_start_ms", STATUS_INT},
+    {"last_batch", STATUS_TEXT},
+    {"batches", STATUS_INT},
+    {"docs_sent", STATUS_INT},
+    {"cursor_modified", STATUS_TEXT},
+    {"cursor_id", STATUS_TEXT},
+    {"lag_s", STATUS_NUMBER},
+    {"held_s", STATUS_NUMBER},
+    {"held_by", STATUS_TEXT},
+    {"concrete", STATUS_TEXT},
+    {"build", STATUS_TEXT},
+    {"build_docs", STATUS_INT},
+    {"engine", STATUS_TEXT},
+    {"engine_version", STATUS_TEXT},
+    {"reason", STATUS_TEXT},
 };
 #define STATUS_KEYS_COUNT (sizeof status_keys / sizeof status_keys[0])
 

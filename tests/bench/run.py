@@ -20,6 +20,15 @@ measures, each in a function of its own that appends rows to one table:
                  deleted), each made at a random point of the poll and
                  refresh cycles
   person rename  seconds until all films of the busiest person are re-sent
+  busy catalogue BENCH_BUSY_WRITERS writers committing about
+                 BENCH_BUSY_RATE title changes a second in all for
+                 BENCH_BUSY_S seconds, while pg_dump dumps the database
+                 over and over and one more writer holds its change open
+                 for BENCH_BUSY_HOLD_S: every change searchable at the end
+                 (compared with PostgreSQL), the latency p50/p99 of a
+                 sample of the others' changes, the held change arriving
+                 after its commit, and the bytes the change records take
+                 per 1 000 changes
 
 Every figure is a row (name, value, target, ok) printed in one table at the
 end; the exit status is 1 when a target is missed.  The shipped poll
@@ -36,6 +45,7 @@ import os
 import pathlib
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -69,6 +79,13 @@ TARGET_FANOUT_FILMS = 100000  # the catalogue the fan-out target is set for
 # the latencies measured.
 PROBE_INTERVAL_S = 0.02
 KINDS = ("title", "rename", "link", "delete")
+# The busy-catalogue scenario (issue of the transaction snapshots: readers
+# and a long writer must hold nobody else back).
+BUSY_WRITERS = int(os.environ.get("BENCH_BUSY_WRITERS", "8"))
+BUSY_RATE = int(os.environ.get("BENCH_BUSY_RATE", "500"))  # changes a second, all writers
+BUSY_S = int(os.environ.get("BENCH_BUSY_S", "60"))
+BUSY_HOLD_S = int(os.environ.get("BENCH_BUSY_HOLD_S", "20"))
+BUSY_SAMPLE_EVERY = 25  # one change in this many has its latency measured
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -393,6 +410,120 @@ def measure_person_rename(table, ctx):
         table.add("busiest person: re-sent (s)", took, f"(at {TARGET_FANOUT_FILMS} films)")
 
 
+def relation_bytes(cur, names):
+    """pg_total_relation_size summed over names (tables with their indexes)."""
+    cur.execute("SELECT sum(pg_total_relation_size(n::regclass))::bigint FROM unnest(%s::text[]) n",
+                (names,))
+    return cur.fetchone()[0]
+
+
+def busy_writer(pg, films, tag, rate, until, samples, lock, errors):
+    """Retitles films in turn, one commit each, at rate a second until the
+    monotonic time until; every BUSY_SAMPLE_EVERY-th change goes into
+    samples as (title, commit time)."""
+    conn = pg.connect("app")
+    try:
+        with conn.cursor() as cur:
+            n = 0
+            next_at = time.monotonic()
+            while time.monotonic() < until:
+                fid = films[n % len(films)]
+                title = f"busy{tag}x{n}"
+                cur.execute("UPDATE content.film_work SET title = %s WHERE id = %s", (title, fid))
+                if n % BUSY_SAMPLE_EVERY == 0:
+                    with lock:
+                        samples.append((title, time.monotonic()))
+                n += 1
+                next_at += 1.0 / rate
+                time.sleep(max(0.0, next_at - time.monotonic()))
+    except Exception as exc:  # reported by the bench, not lost in a thread
+        errors.append(exc)
+    finally:
+        conn.close()
+
+
+def dump_until(pg, until, counts):
+    """Runs a real pg_dump of the database to /dev/null, again and again,
+    until the monotonic time until (a reader holding one snapshot each)."""
+    env = dict(os.environ, PGHOST=str(pg.dir), PGPORT=str(pg.port), PGUSER="postgres")
+    while time.monotonic() < until:
+        subprocess.run(["pg_dump", "-d", pg.dbname, "-f", "/dev/null"], env=env, check=True)
+        counts.append(1)
+
+
+def measure_busy_catalogue(table, ctx):
+    """Writers, a pg_dump and one long writer at once: what readers and a
+    long writer cost everybody else's changes."""
+    pg, es, index = ctx["pg"], ctx["es"], ctx["index"]
+    admin = pg.connect("postgres")
+    with admin.cursor() as cur:
+        cur.execute("SELECT id::text FROM content.film_work ORDER BY md5(id::text) LIMIT %s",
+                    (BUSY_WRITERS * 200 + 1,))
+        films = [r[0] for r in cur.fetchall()]
+        before = relation_bytes(cur, ["content.change_log"])
+    held_film, films = films[0], films[1:]
+    per_writer = [films[i::BUSY_WRITERS] for i in range(BUSY_WRITERS)]
+    samples, lock, errors, dumps = [], threading.Lock(), [], []
+    until = time.monotonic() + BUSY_S
+    holder = pg.connect("app", autocommit=False)
+    threads = [threading.Thread(target=busy_writer, args=(pg, per_writer[i], i, BUSY_RATE / BUSY_WRITERS,
+                                                          until, samples, lock, errors))
+               for i in range(BUSY_WRITERS)]
+    threads.append(threading.Thread(target=dump_until, args=(pg, until, dumps)))
+    for t in threads:
+        t.start()
+    with holder.cursor() as cur:
+        cur.execute("UPDATE content.film_work SET title = 'busyheld' WHERE id = %s", (held_film,))
+    hold_until = time.monotonic() + BUSY_HOLD_S
+    latencies, seen, held_committed, held_latency = [], set(), None, None
+    while any(t.is_alive() for t in threads) or len(seen) < len(samples) or held_latency is None:
+        now = time.monotonic()
+        if held_committed is None and now >= hold_until:
+            holder.commit()
+            held_committed = time.monotonic()
+        with lock:
+            pending = [(title, at) for title, at in samples if title not in seen]
+        for title, at in pending[:200]:
+            if hits(es, index, {"match": {"title": title}}) > 0:
+                seen.add(title)
+                latencies.append(time.monotonic() - at)
+        if held_committed is not None and held_latency is None and \
+                hits(es, index, {"match": {"title": "busyheld"}}) > 0:
+            held_latency = time.monotonic() - held_committed
+        if now > until + 120:
+            raise AssertionError("busy catalogue: changes still not searchable 120 s after the end")
+        time.sleep(PROBE_INTERVAL_S)
+    holder.close()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    # Every film touched holds in the index the title PostgreSQL has.
+    with admin.cursor() as cur:
+        cur.execute("SELECT id::text, title FROM content.film_work WHERE id = ANY(%s::uuid[])",
+                    ([held_film] + films,))
+        want = dict(cur.fetchall())
+        after = relation_bytes(cur, ["content.change_log"])
+        cur.execute("SELECT count(*) FROM content.film_work")
+        rows = cur.fetchone()[0]
+        cur.execute("SELECT pg_relation_size('content.film_work_txid_id_idx')")
+        txid_index = cur.fetchone()[0]
+    admin.close()
+    es.refresh(index)
+    docs = es.post(f"/{index}/_mget", json={"ids": list(want)}).json()["docs"]
+    got = {d["_id"]: d["_source"]["title"] for d in docs if d.get("found")}
+    wrong = [fid for fid, title in want.items() if got.get(fid) != title]
+    changes = len(samples) * BUSY_SAMPLE_EVERY
+    table.add("busy: changes committed (about)", changes)
+    table.add("busy: pg_dump runs during them", len(dumps))
+    table.add("busy: films whose title differs from PostgreSQL", len(wrong), "0", not wrong)
+    table.add("busy: latency p50 (s)", round(statistics.median(latencies), 3))
+    table.add("busy: latency p99 (s)", round(percentile(latencies, 99), 3))
+    table.add(f"busy: held change after its commit (s, held {BUSY_HOLD_S} s)", round(held_latency, 3))
+    table.add("busy: change_log bytes per 1000 changes", round((after - before) / changes * 1000))
+    table.add("busy: (txid, id) index bytes per film row", round(txid_index / rows, 1))
+
+
 def grow(pg, films):
     """Grows the catalogue to films film works; returns how many there are."""
     conn = pg.connect("postgres")
@@ -425,6 +556,7 @@ def main():
             measure_ingest_ceiling(table, ctx)
             measure_change_latency(table, ctx)
             measure_person_rename(table, ctx)
+            measure_busy_catalogue(table, ctx)
         finally:
             if "worker" in ctx:
                 ctx["worker"].stop()

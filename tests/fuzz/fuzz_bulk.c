@@ -2,7 +2,9 @@
  * es_dialect) on any body.  The actions it is checked against come from
  * the body itself when it has an items array (so a well-formed response
  * reaches the per-item code), with one changed when the last byte is odd
- * (so a response that does not match the request is tried too). */
+ * (so a response that does not match the request is tried too).  The
+ * body is also read as a request's failure, which must be a refusal or
+ * unknown, never done nor a rejected document. */
 #include "search_engine.h"
 
 #include "fuzz_helpers.h"
@@ -48,12 +50,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct bulk_item_result results[MAX_ACTIONS + 1];
     if (es_dialect.bulk_parse_response((const char *)data, size, actions, count, results) == 0) {
         for (size_t i = 0; i < count; i++) {
-            if (results[i].outcome != BULK_DONE && results[i].outcome != BULK_RETRY &&
-                results[i].outcome != BULK_REJECTED)
+            if (results[i].outcome > BULK_NO_INDEX)
+                abort();
+            /* An error's texts are kept exactly when it is not done. */
+            if (results[i].outcome == BULK_DONE && results[i].error != NULL)
                 abort();
         }
         bulk_results_free(results, count);
     }
+    /* The same body as the answer to a request that failed as a whole. */
+    struct bulk_item_result failure;
+    es_dialect.request_failure(size > 0 ? 400 + data[0] % 200 : 503, (const char *)data, size,
+                               &failure);
+    if (failure.outcome != BULK_REFUSING && failure.outcome != BULK_UNKNOWN)
+        abort();
+    bulk_results_free(&failure, 1);
     for (size_t i = 0; i < count; i++)
         free((char *)actions[i].id);
     return 0;

@@ -420,8 +420,8 @@ def test_429_items_are_retried_until_accepted(synced, es):
     assert es.put(f"/{synced.index}/_settings", json=block).status_code == 200
     try:
         synced.sql("UPDATE content.film_work SET title = 'Blocked for a while' WHERE id = %s", (fid,))
-        wait_until(lambda: any("status 429" in e.get("reason", "") for e in retries(synced.worker, "elasticsearch")),
-                   timeout=30, what="a 429 retry")
+        wait_until(lambda: any(e.get("status") == "429" for e in synced.worker.events(
+            "index refusing writes; retrying")), timeout=30, what="a 429 refusal")
     finally:
         es.put(f"/{synced.index}/_settings", json={"index.blocks.read_only_allow_delete": None})
     synced.wait_doc(fid, lambda d: d and d["title"] == "Blocked for a while", what="the retried document")

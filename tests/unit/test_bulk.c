@@ -163,17 +163,24 @@ static void test_parse_retryable(void **state)
         "\"error\":{\"type\":\"x\"}}}]}";
     struct bulk_item_result results[3];
     assert_int_equal(parse(response, three_actions, 3, results), 0);
-    assert_int_equal(results[0].outcome, BULK_RETRY);
+    assert_int_equal(results[0].outcome, BULK_REFUSING);
     assert_int_equal(results[0].status, 429);
     assert_string_equal(results[0].error,
                         "{\"type\":\"es_rejected_execution_exception\",\"reason\":\"queue full\"}");
-    assert_int_equal(results[1].outcome, BULK_RETRY);
+    assert_string_equal(results[0].type, "es_rejected_execution_exception");
+    assert_string_equal(results[0].reason, "queue full");
+    assert_null(results[0].index);
+    assert_int_equal(results[1].outcome, BULK_REFUSING);
     assert_int_equal(results[1].status, 503);
-    assert_int_equal(results[2].outcome, BULK_RETRY);
+    assert_int_equal(results[2].outcome, BULK_REFUSING); /* any 5xx, whatever its type */
     assert_int_equal(results[2].status, 500);
+    assert_null(results[2].reason);
     bulk_results_free(results, 3);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         assert_null(results[i].error);
+        assert_null(results[i].type);
+        assert_null(results[i].reason);
+    }
 }
 
 static void test_parse_rejected_keeps_error(void **state)
@@ -201,6 +208,8 @@ static void test_parse_rejected_keeps_error(void **state)
     bulk_results_free(results, 3);
 }
 
+/* Errors the table does not know are never rejected documents: they are
+ * kept and sent again (BULK_UNKNOWN), fail safe. */
 static void test_parse_other_statuses(void **state)
 {
     (void)state;
@@ -212,12 +221,14 @@ static void test_parse_other_statuses(void **state)
                            "{\"delete\":{\"_id\":\"d\",\"status\":502}}]}";
     struct bulk_item_result results[4];
     assert_int_equal(parse(response, actions, 4, results), 0);
-    assert_int_equal(results[0].outcome, BULK_REJECTED);
+    assert_int_equal(results[0].outcome, BULK_UNKNOWN);
     assert_string_equal(results[0].error, "\"conflict\""); /* any JSON, kept as JSON */
-    assert_int_equal(results[1].outcome, BULK_REJECTED);
+    assert_null(results[0].type);
+    assert_string_equal(results[0].reason, "conflict");
+    assert_int_equal(results[1].outcome, BULK_UNKNOWN);
     assert_null(results[1].error);
-    assert_int_equal(results[2].outcome, BULK_REJECTED); /* 404 only means done for a delete */
-    assert_int_equal(results[3].outcome, BULK_RETRY);
+    assert_int_equal(results[2].outcome, BULK_UNKNOWN); /* 404 only means done for a delete */
+    assert_int_equal(results[3].outcome, BULK_REFUSING);
     bulk_results_free(results, 4);
 }
 
@@ -234,28 +245,29 @@ static void expect_untrusted(const char *response, const struct bulk_action *act
 
 /* Fewer items than actions sent (a 200 with "errors": true, cut short):
  * the items there count, the actions without one are not confirmed and go
- * again (BULK_RETRY, status 0). */
+ * again (BULK_UNCONFIRMED, status 0). */
 static void test_parse_fewer_items(void **state)
 {
     (void)state;
     const char *response = "{\"errors\":true,\"items\":["
-                           "{\"index\":{\"_id\":\"" ID3 "\",\"status\":400,\"error\":{\"a\":1}}},"
+                           "{\"index\":{\"_id\":\"" ID3 "\",\"status\":400,"
+                           "\"error\":{\"type\":\"mapper_parsing_exception\"}}},"
                            "{\"index\":{\"_id\":\"" ID1 "\",\"status\":201}}]}";
     struct bulk_item_result results[3];
     assert_int_equal(parse(response, three_actions, 3, results), 0);
     assert_int_equal(results[0].outcome, BULK_DONE);
     assert_int_equal(results[0].status, 201);
-    assert_int_equal(results[1].outcome, BULK_RETRY);
+    assert_int_equal(results[1].outcome, BULK_UNCONFIRMED);
     assert_int_equal(results[1].status, 0);
     assert_null(results[1].error);
     assert_int_equal(results[2].outcome, BULK_REJECTED);
-    assert_string_equal(results[2].error, "{\"a\":1}");
+    assert_string_equal(results[2].error, "{\"type\":\"mapper_parsing_exception\"}");
     bulk_results_free(results, 3);
 
     const struct bulk_action one = {ID1, "{}"};
     struct bulk_item_result result;
     assert_int_equal(parse("{\"errors\":false,\"items\":[]}", &one, 1, &result), 0);
-    assert_int_equal(result.outcome, BULK_RETRY);
+    assert_int_equal(result.outcome, BULK_UNCONFIRMED);
     assert_int_equal(result.status, 0);
     bulk_results_free(&result, 1);
 }
@@ -275,7 +287,7 @@ static void test_parse_out_of_order(void **state)
     assert_int_equal(results[0].outcome, BULK_DONE);
     assert_int_equal(results[0].status, 201);
     assert_null(results[0].error);
-    assert_int_equal(results[1].outcome, BULK_RETRY);
+    assert_int_equal(results[1].outcome, BULK_REFUSING);
     assert_int_equal(results[1].status, 429);
     assert_int_equal(results[2].outcome, BULK_REJECTED);
     assert_int_equal(results[2].status, 400);

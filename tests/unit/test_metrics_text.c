@@ -1,5 +1,6 @@
 /* test_metrics_text.c - series of the Prometheus text: the log lines the
- * supervisor's stdout dropped, and the search engine each worker found. */
+ * supervisor's stdout dropped, the search engine each worker found, and
+ * the refusal spells. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -55,12 +56,45 @@ static void test_search_engine_info_escapes_what_the_engine_said(void **unused)
     free(text);
 }
 
+/* etl_index_refusing is 1 only for a running worker in a refusal spell;
+ * etl_index_refused_attempts_total counts every refused answer. */
+static void test_refusal_series(void **unused)
+{
+    (void)unused;
+    static struct child movies = {.name = "movies", .index = "movies", .state = CHILD_RUNNING};
+    static struct child genres = {.name = "genres", .index = "genres", .state = CHILD_RUNNING};
+    static struct child *slots[] = {&movies, &genres};
+    static struct supervisor sup;
+    sup.children = slots;
+    sup.children_count = 2;
+    movies.pid = 42;
+    genres.pid = 43;
+    const char *refused =
+        "{\"event\":\"refused\",\"class\":\"index_refusing\",\"cause\":\"index_closed_exception\"}";
+    child_stats_update(&movies.stats, refused, 0);
+    child_stats_update(&movies.stats, refused, 0);
+    char *text = metrics_text(&sup, 0);
+    assert_non_null(strstr(text, "# TYPE etl_index_refusing gauge\n"));
+    assert_non_null(strstr(text, "\netl_index_refusing{index=\"movies\"} 1\n"));
+    assert_non_null(strstr(text, "\netl_index_refusing{index=\"genres\"} 0\n"));
+    assert_non_null(strstr(text, "# TYPE etl_index_refused_attempts_total counter\n"));
+    assert_non_null(strstr(text, "\netl_index_refused_attempts_total{index=\"movies\"} 2\n"));
+    assert_non_null(strstr(text, "\netl_index_refused_attempts_total{index=\"genres\"} 0\n"));
+    free(text);
+    child_stats_update(&movies.stats, "{\"event\":\"accepted\"}", 0);
+    text = metrics_text(&sup, 0);
+    assert_non_null(strstr(text, "\netl_index_refusing{index=\"movies\"} 0\n"));
+    assert_non_null(strstr(text, "\netl_index_refused_attempts_total{index=\"movies\"} 2\n"));
+    free(text);
+}
+
 /* Runs the tests. */
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dropped_log_lines_are_a_counter),
         cmocka_unit_test(test_search_engine_info_escapes_what_the_engine_said),
+        cmocka_unit_test(test_refusal_series),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -224,7 +224,8 @@ static void test_status_line(void **unused)
                         "cursor_modified=\"2021-06-16 20:14:09.247396+00\" "
                         "cursor_id=3d8d9bf5 lag_s=12.3 held_s=0.5 held_by=\"transaction pid=77\" "
                         "concrete=movies_1 build=movies_2 "
-                        "build_docs=100 engine=elasticsearch engine_version=7.10.2");
+                        "build_docs=100 engine=elasticsearch engine_version=7.10.2 "
+                        "reason=\"\"");
     /* the alias moved to the index built: the rebuild is over */
     child_stats_update(&child.stats, "{\"event\":\"batch\",\"docs\":1,\"concrete\":\"movies_2\"}",
                        BATCH_WALL_MS);
@@ -238,7 +239,57 @@ static void test_status_line(void **unused)
                         "restarts=0 last_exit=\"\" next_start_ms=1000 last_batch=\"\" "
                         "batches=0 docs_sent=0 cursor_modified=\"\" cursor_id=\"\" lag_s=\"\" "
                         "held_s=0 held_by=\"\" concrete=\"\" build=\"\" build_docs=0 engine=\"\" "
-                        "engine_version=\"\"");
+                        "engine_version=\"\" "
+                        "reason=\"\"");
+}
+
+/* A refusal spell: each refused answer counted, state=refused with its
+ * cause while the worker runs, until accepted (or anything that says the
+ * writes went through, or a new process). */
+static void test_refusal_spell(void **unused)
+{
+    (void)unused;
+    struct child child = {.name = "movies", .index = "movies", .state = CHILD_RUNNING};
+    child.pid = 4242;
+    const char *refused = "{\"event\":\"refused\",\"class\":\"index_refusing\",\"cause\":\"cluster_"
+                          "block_exception\"}";
+    assert_int_equal(child_stats_update(&child.stats, refused, 1), CHILD_EVENT_REFUSED);
+    assert_int_equal(child_stats_update(&child.stats, refused, 2), CHILD_EVENT_REFUSED);
+    assert_true(child.stats.refusing);
+    assert_int_equal(child.stats.refused_attempts, 2);
+    char line[1024];
+    child_status_line(&child, 1000, line, sizeof line);
+    assert_non_null(strstr(line, " state=refused "));
+    assert_non_null(strstr(line, " reason=cluster_block_exception"));
+    /* a retry inside the spell keeps it */
+    child_stats_update(&child.stats,
+                       "{\"event\":\"retry\",\"what\":\"elasticsearch\",\"delay_ms\":7}", 3);
+    assert_true(child.stats.refusing);
+    /* not running: the slot's own state, no reason */
+    child.state = CHILD_STOPPING;
+    child_status_line(&child, 1000, line, sizeof line);
+    assert_non_null(strstr(line, " state=stopping "));
+    assert_non_null(strstr(line, " reason=\"\""));
+    child.state = CHILD_RUNNING;
+    assert_int_equal(child_stats_update(&child.stats, "{\"event\":\"accepted\"}", 4),
+                     CHILD_EVENT_ACCEPTED);
+    assert_false(child.stats.refusing);
+    assert_int_equal(child.stats.refused_attempts, 2);
+    child_status_line(&child, 1000, line, sizeof line);
+    assert_non_null(strstr(line, " state=running "));
+    assert_non_null(strstr(line, " reason=\"\""));
+    /* an accepted event lost: the next batch, idle or start ends it too */
+    const char *ends[] = {BATCH_EVENT, "{\"event\":\"idle\",\"sleep_ms\":1}",
+                          "{\"event\":\"started\"}",
+                          "{\"event\":\"build\",\"concrete\":\"movies_2\",\"docs\":1}"};
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+        child_stats_update(&child.stats, refused, 5);
+        assert_true(child.stats.refusing);
+        child_stats_update(&child.stats, ends[i], 6);
+        assert_false(child.stats.refusing);
+        assert_string_equal(child.stats.refusal, "");
+    }
+    assert_int_equal(child.stats.refused_attempts, 6);
 }
 
 /* Runs the tests. */
@@ -247,8 +298,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_logfmt_get),         cmocka_unit_test(test_line_tag_pass_and_wrap),
         cmocka_unit_test(test_line_tag_truncated), cmocka_unit_test(test_line_tag_long_lines_fit),
-        cmocka_unit_test(test_child_stats),        cmocka_unit_test(test_lag_of_pending_changes),
+        cmocka_unit_test(test_child_stats),
+        cmocka_unit_test(test_lag_of_pending_changes),
         cmocka_unit_test(test_status_line),
+        cmocka_unit_test(test_refusal_spell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
