@@ -12,6 +12,7 @@ enum health {
     HEALTH_READY,    /* running, caught up within the lag allowed */
     HEALTH_LAGGING,  /* running, its oldest waiting change older than allowed */
     HEALTH_STARTING, /* running, but not caught up once yet (a first load) */
+    HEALTH_REFUSING, /* running, but its index refuses its writes for now */
     HEALTH_DOWN,     /* no process: crashed and waiting to restart, or stopped */
     HEALTH_COUNT
 };
@@ -19,6 +20,7 @@ enum health {
 /* What the rule looks at. */
 struct health_input {
     bool running;   /* the worker's process runs and reported that it started */
+    bool refusing;  /* its index refuses its writes (a refusal spell) */
     bool lag_known; /* it has done a batch or caught up since it started */
     double lag_s;   /* the age of its oldest change not yet searchable */
 };

@@ -11,7 +11,8 @@
  * started (as etl_worker_up), and its lag as the metrics give it. */
 static struct health_input input_of(const struct child *c, int64_t wall_now_ms)
 {
-    struct health_input in = {.running = c->pid != 0 && c->state == CHILD_RUNNING};
+    struct health_input in = {.running = c->pid != 0 && c->state == CHILD_RUNNING,
+                              .refusing = c->stats.refusing};
     in.lag_known = child_stats_lag(&c->stats, wall_now_ms, &in.lag_s);
     return in;
 }

@@ -16,19 +16,24 @@ static const int exit_of[HEALTH_COUNT] = {
     [HEALTH_READY] = EXIT_READY,
     [HEALTH_LAGGING] = EXIT_CHECK_LAGGING,
     [HEALTH_STARTING] = EXIT_CHECK_STARTING,
+    [HEALTH_REFUSING] = EXIT_CHECK_REFUSING,
     [HEALTH_DOWN] = EXIT_CHECK_DOWN,
 };
 
 /* What health_judge needs, read from a status line (status.h): running
- * when state=running with a pid, the lag from lag_s ("" unknown).  False
- * when a key is missing or lag_s is not a number. */
+ * when state=running or refused (a running worker whose index refuses its
+ * writes) with a pid, the lag from lag_s ("" unknown).  False when a key
+ * is missing or lag_s is not a number. */
 static bool input_of(const char *line, struct health_input *in)
 {
     char state[32], pid[32], lag[64];
     if (!logfmt_get(line, "state", state, sizeof state) ||
         !logfmt_get(line, "pid", pid, sizeof pid) || !logfmt_get(line, "lag_s", lag, sizeof lag))
         return false;
-    *in = (struct health_input){.running = strcmp(state, "running") == 0 && strcmp(pid, "0") != 0};
+    bool refused = strcmp(state, "refused") == 0;
+    *in = (struct health_input){.running = (strcmp(state, "running") == 0 || refused) &&
+                                           strcmp(pid, "0") != 0,
+                                .refusing = refused};
     in->lag_known = lag[0] != '\0';
     if (!in->lag_known)
         return true;

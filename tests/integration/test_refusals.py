@@ -32,6 +32,7 @@ import time
 import uuid
 
 import pytest
+import requests
 
 from etlproc import document, free_port, wait_until
 from test_observability import scrape, status_json, value
@@ -205,6 +206,11 @@ def test_a_change_during_a_refusal_arrives_after_it(synced, es, refusal):
         status = s.status()
         assert (status["state"], status.get("reason")) == ("refused", refusal.cause), status
         assert s.metric("etl_index_refusing") == 1
+        # Not ready: etlctl check and GET /readyz say why.
+        check = s.sup.ctl("check")
+        assert check.returncode == 4 and "condition=refusing" in check.stdout, check
+        readyz = requests.get(f"http://127.0.0.1:{s.port}/readyz", timeout=5)
+        assert readyz.status_code == 503 and "condition=refusing" in readyz.text, readyz.text
         if refusal.readable:
             assert document(es, s.concrete, fid)["title"] == old_title
         started = s.worker_events(REFUSAL_STARTED)
@@ -227,6 +233,7 @@ def test_a_change_during_a_refusal_arrives_after_it(synced, es, refusal):
     assert s.status()["reason"] is None
     assert s.metric("etl_index_refusing") == 0
     assert s.metric("etl_index_refused_attempts_total") >= ATTEMPTS
+    assert s.sup.ctl("check").returncode == 0
     # The retry lines of the spell are debug: not one warning a retry.
     assert not [e for e in s.worker_events("retry") if refusal.cause in e.get("reason", "")]
 

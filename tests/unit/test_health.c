@@ -20,10 +20,12 @@ static void test_judge(void **unused)
     struct health_input starting = {.running = true, .lag_known = false};
     struct health_input at_max = {.running = true, .lag_known = true, .lag_s = 300};
     struct health_input above = {.running = true, .lag_known = true, .lag_s = 300.5};
+    struct health_input refusing = {.running = true, .refusing = true, .lag_known = true};
     assert_int_equal(health_judge(&down, 300), HEALTH_DOWN);
     assert_int_equal(health_judge(&starting, 300), HEALTH_STARTING);
     assert_int_equal(health_judge(&at_max, 300), HEALTH_READY);
     assert_int_equal(health_judge(&above, 300), HEALTH_LAGGING);
+    assert_int_equal(health_judge(&refusing, 300), HEALTH_REFUSING);
     assert_string_equal(health_name(HEALTH_LAGGING), "lagging");
     assert_string_equal(health_name(HEALTH_COUNT), "unknown");
 }
@@ -37,7 +39,12 @@ static void test_check_lines(void **unused)
     const char *lagging = "name=genres index=genres pid=13 state=running lag_s=400";
     const char *starting = "name=persons index=persons pid=14 state=running lag_s=\"\"";
     const char *down = "name=persons index=persons pid=0 state=backoff lag_s=3";
+    const char *refused = "name=genres index=genres pid=13 state=refused lag_s=4 "
+                          "reason=cluster_block_exception";
     const char *lines[] = {ready, lagging, starting, down};
+    const char *with_refused[] = {ready, refused, starting};
+    assert_int_equal(check_status_lines(with_refused, 2, 300), EXIT_CHECK_REFUSING);
+    assert_int_equal(check_status_lines(with_refused, 3, 300), EXIT_CHECK_REFUSING);
     assert_int_equal(check_status_lines(lines, 1, 300), EXIT_READY);
     assert_int_equal(check_status_lines(lines, 2, 300), EXIT_CHECK_LAGGING);
     assert_int_equal(check_status_lines(lines, 2, 500), EXIT_READY);

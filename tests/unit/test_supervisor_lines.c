@@ -298,10 +298,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_logfmt_get),         cmocka_unit_test(test_line_tag_pass_and_wrap),
         cmocka_unit_test(test_line_tag_truncated), cmocka_unit_test(test_line_tag_long_lines_fit),
-        cmocka_unit_test(test_child_stats),
-        cmocka_unit_test(test_lag_of_pending_changes),
-        cmocka_unit_test(test_status_line),
-        cmocka_unit_test(test_refusal_spell),
+        cmocka_unit_test(test_child_stats),        cmocka_unit_test(test_lag_of_pending_changes),
+        cmocka_unit_test(test_status_line),        cmocka_unit_test(test_refusal_spell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
