@@ -78,6 +78,7 @@ static const struct key_spec key_specs[] = {
     INT("etl", "bulk_concurrency", "2", 1, 16, bulk_concurrency),
     INT("etl", "verify_rebuild_threshold", "10000", 1, CONFIG_VERIFY_REBUILD_THRESHOLD_MAX,
         verify_rebuild_threshold),
+    INT("etl", "verify_interval_s", "0", 0, 31536000, verify_interval_s),
     INT("etl", "keep_old_indices", "0", 0, 10, keep_old_indices),
     {"etl", "on_mapping_change", KIND_MAPPING_CHANGE, "rebuild", 0, 0,
      offsetof(struct etl_config, on_mapping_change)},

@@ -103,9 +103,10 @@ struct etl_config {
     int stop_timeout_s;
     int output_buffer_bytes;
     int control_idle_timeout_ms;
-    char *metrics_listen; /* HOST:PORT of the Prometheus listener; "" off */
-    int ready_max_lag_s;  /* the lag up to which a worker is ready (health.h) */
-    int hang_timeout_s;   /* a worker silent this long (past its announced sleep) is killed */
+    char *metrics_listen;  /* HOST:PORT of the Prometheus listener; "" off */
+    int ready_max_lag_s;   /* the lag up to which a worker is ready (health.h) */
+    int verify_interval_s; /* a background verify every this many seconds; 0 off */
+    int hang_timeout_s;    /* a worker silent this long (past its announced sleep) is killed */
 
     struct index_config *indices;
     size_t indices_count;

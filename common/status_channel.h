@@ -21,6 +21,12 @@
  *   {"event":"accepted"}               the refusal spell is over
  *   {"event":"build","concrete":C,"docs":N}     a batch of a rebuild into C
  *   {"event":"idle","sleep_ms":N,"held_s":X}   caught up, sleeping
+ *   {"event":"verify","differences":N}  a background verify ended
+ *
+ * batch and idle events carry "held_by" too (who holds the snapshot back:
+ * "transaction pid=N", "prepared gid=X" or ""), and every event carries
+ * "pending_since_ms" while changes read from the live window wait to be
+ * searchable (the oldest one's `modified`, wall clock ms).
  *
  * bytes counts the _bulk request bodies sent since the previous batch event
  * (retries included); held_s is how long the horizon was last seen held

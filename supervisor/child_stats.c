@@ -149,6 +149,11 @@ enum child_event child_stats_update(struct child_stats *stats, const char *line,
         kind = CHILD_EVENT_REFUSED;
     } else if (strcmp(name, "accepted") == 0) {
         kind = CHILD_EVENT_ACCEPTED;
+    } else if (strcmp(name, "verify") == 0) {
+        stats->verified = true;
+        stats->verify_differences = get_int(event, "differences");
+        stats->verify_runs++;
+        kind = CHILD_EVENT_VERIFY;
     }
     if (kind == CHILD_EVENT_ACCEPTED || kind == CHILD_EVENT_STARTED || kind == CHILD_EVENT_BATCH ||
         kind == CHILD_EVENT_BUILD || kind == CHILD_EVENT_IDLE) {

@@ -43,19 +43,23 @@ struct child_stats {
     bool refusing;                             /* in a refusal spell: writes refused for now */
     char refusal[CHILD_STATS_TEXT_MAX];        /* its cause (an error type); "" when none */
     int64_t refused_attempts;                  /* bulk answers that refused writes */
+    bool verified;                             /* a background verify has reported ... */
+    int64_t verify_differences;                /* ... documents it found differing */
+    int64_t verify_runs;                       /* background verifies done */
 };
 
 /* The events of a worker's life. */
 enum child_event {
-    CHILD_EVENT_BAD,     /* not an event line (logged by the caller) */
-    CHILD_EVENT_STARTED, /* set up, about to sync */
-    CHILD_EVENT_ENGINE,  /* the search engine was identified */
-    CHILD_EVENT_BATCH,   /* a batch is done */
-    CHILD_EVENT_RETRY,   /* backing off */
-    CHILD_EVENT_IDLE,    /* caught up, sleeping */
-    CHILD_EVENT_BUILD,   /* a batch of a rebuild is done */
-    CHILD_EVENT_REFUSED, /* a bulk answer refused writes: a refusal spell */
-    CHILD_EVENT_ACCEPTED /* the refusal spell is over */
+    CHILD_EVENT_BAD,      /* not an event line (logged by the caller) */
+    CHILD_EVENT_STARTED,  /* set up, about to sync */
+    CHILD_EVENT_ENGINE,   /* the search engine was identified */
+    CHILD_EVENT_BATCH,    /* a batch is done */
+    CHILD_EVENT_RETRY,    /* backing off */
+    CHILD_EVENT_IDLE,     /* caught up, sleeping */
+    CHILD_EVENT_BUILD,    /* a batch of a rebuild is done */
+    CHILD_EVENT_REFUSED,  /* a bulk answer refused writes: a refusal spell */
+    CHILD_EVENT_ACCEPTED, /* the refusal spell is over */
+    CHILD_EVENT_VERIFY    /* a background verify compared the index with PostgreSQL */
 };
 
 /* The upper bound in seconds of histogram bucket i. */

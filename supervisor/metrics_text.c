@@ -29,6 +29,8 @@ enum family_id {
     SNAPSHOT_HELD,
     INDEX_REFUSING,
     REFUSED_ATTEMPTS,
+    VERIFY_DIFFERENCES,
+    VERIFY_RUNS,
     FAMILY_COUNT
 };
 
@@ -65,6 +67,10 @@ static const struct family families[FAMILY_COUNT] = {
     [INDEX_REFUSING] = {"etl_index_refusing", "gauge",
                         "1 while the worker's index refuses its writes for now (a refusal spell: "
                         "a block, a closed index, no write index, security, 429, 5xx), else 0"},
+    [VERIFY_DIFFERENCES] = {"etl_verify_differences", "gauge",
+                            "Documents the last background verify found missing, extra or "
+                            "different (verify_interval_s); absent before the first"},
+    [VERIFY_RUNS] = {"etl_verify_runs_total", "counter", "Background verifies done"},
     [REFUSED_ATTEMPTS] = {"etl_index_refused_attempts_total", "counter",
                           "Bulk answers that refused writes (each is sent again after a backoff)"},
 };
@@ -101,6 +107,10 @@ static struct sample sample_of(enum family_id id, const struct child *c, int64_t
         return (struct sample){true, c->pid != 0 && c->state == CHILD_RUNNING && st->refusing};
     case REFUSED_ATTEMPTS:
         return (struct sample){true, (double)st->refused_attempts};
+    case VERIFY_DIFFERENCES:
+        return (struct sample){st->verified, (double)st->verify_differences};
+    case VERIFY_RUNS:
+        return (struct sample){true, (double)st->verify_runs};
     case SNAPSHOT_HELD:
     case FAMILY_COUNT:
         break;

@@ -169,6 +169,13 @@ void status_report_pending(bool is_pending, int64_t since_ms)
     pending_ms = since_ms;
 }
 
+void status_report_verify(long differences)
+{
+    json_t *event = event_new("verify");
+    json_object_set_new(event, "differences", json_integer(differences));
+    send_event(event);
+}
+
 void status_report_bulk_bytes(size_t bytes)
 {
     bulk_bytes += (long long)bytes;

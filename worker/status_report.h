@@ -54,6 +54,9 @@ void status_report_held(double held_s, const char *kind, const char *detail);
  * with every event until cleared, so the supervisor's lag grows while they
  * wait (a retry, a refusal) instead of reading 0. */
 void status_report_pending(bool pending, int64_t since_ms);
+/* A background verify compared the index with PostgreSQL: differences
+ * documents differ (missing, extra or different). */
+void status_report_verify(long differences);
 /* Adds the size of a _bulk request body sent (sent with the next batch). */
 void status_report_bulk_bytes(size_t bytes);
 

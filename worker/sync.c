@@ -29,6 +29,7 @@
  * engine end the worker. */
 #include "sync.h"
 
+#include "background_verify.h"
 #include "batch.h"
 #include "change_log.h"
 #include "engine_identify.h"
@@ -227,6 +228,7 @@ int worker_run(struct worker *w)
         bool unread;
         signal_moved(w, &unread);
         change_log_prune(w);
+        background_verify_tick(w);
         bool more = false, changed = false;
         if (lifecycle_runs_live(w->state.phase, w->state.concrete))
             step = run_target(w, TARGET_LIVE, &more, &changed);
@@ -273,6 +275,7 @@ int worker_run(struct worker *w)
             woke = next_wait(w, changed);
         }
     }
+    background_verify_stop(w);
     if (step == STEP_FATAL)
         return w->exit_status;
     log_event(LOG_INFO, "stopped", "index", w->idx->index);

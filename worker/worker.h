@@ -61,6 +61,9 @@ struct worker {
     int64_t held_warned_ms;         /* when the last "changes ... wait" warning was logged */
     bool pending;                   /* the live window has rows read, not all yet searchable */
     int64_t pending_since_ms;       /* the oldest `modified` among them, wall clock ms */
+    pid_t verify_pid;               /* a background verify running (background_verify.c); 0 */
+    int64_t verify_started_ms;      /* monotonic time it started */
+    int64_t verify_due_ms;          /* monotonic time the next is due; 0 before the first round */
     bool has_change_log;            /* the index has a change source named change_log ... */
     size_t change_log;              /* ... this one */
     bool position_dirty;            /* change_log position saved but not yet reported */

@@ -289,3 +289,36 @@ def test_health_endpoints_and_check_follow_the_workers(tmp_path, pg, es, catalog
         wait_until(lambda: sup.ctl("check").returncode == 0, timeout=120,
                    what="ready again after start")
         assert requests.get(f"{base}/readyz", timeout=5).status_code == 200
+
+
+def test_background_verify_finds_drift_without_asking(tmp_path, pg, es, catalog, bin_dir):
+    """verify_interval_s: the worker compares its index with PostgreSQL in
+    the background, again and again, while it keeps syncing: equal at
+    first (etl_verify_differences 0), then a document deleted from the
+    index behind its back is found missing (1, the report names it), and a
+    change made meanwhile is searchable all the same."""
+    settings = {("etl", "verify_interval_s"): "2"}
+    with synced_genres(tmp_path, pg, es, catalog, bin_dir, settings) as (stack, port, index, _w):
+        sup = stack.sup
+
+        def verified(after, **fields):
+            return wait_until(lambda: (lambda ev: ev[after:] if len(ev) > after else None)(
+                sup.events("background verify done", worker="genres", **fields)),
+                timeout=120, what=f"a background verify {fields}")[-1]
+        first = verified(0, missing="0")
+        assert (first["extra"], first["different"]) == ("0", "0")
+        assert value(scrape(port), "etl_verify_differences", index=index) == 0
+        gid = stack.sql("SELECT id::text FROM content.genre ORDER BY id LIMIT 1")[0][0]
+        es.delete(f"/{index}/_doc/{gid}", params={"refresh": "true"})
+        done = verified(len(sup.events("background verify done", worker="genres")), missing="1")
+        assert done["level"] == "warn"
+        report = (tmp_path / "state" / "genres.verify").read_text()
+        assert "result=differs" in report and gid in report, report
+        assert value(scrape(port), "etl_verify_differences", index=index) == 1
+        assert value(scrape(port), "etl_verify_runs_total", index=index) >= 2
+        # The sync went on meanwhile.
+        other = stack.sql("SELECT id::text FROM content.genre ORDER BY id DESC LIMIT 1")[0][0]
+        stack.sql("UPDATE content.genre SET description = 'synced while verified' WHERE id = %s",
+                  (other,))
+        wait_until(lambda: (stack.doc("genres", other) or {}).get("description") ==
+                   "synced while verified", timeout=60, what="a change during verifies")

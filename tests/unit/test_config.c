@@ -133,6 +133,7 @@ static void assert_documented_defaults(const struct etl_config *c, const char *d
     assert_int_equal(c->wake_check_ms, 100);
     assert_int_equal(c->backoff_max_ms, 30000);
     assert_int_equal(c->held_warn_s, 60);
+    assert_int_equal(c->ready_max_lag_s, 300);
     assert_int_equal(c->change_log_retention_s, 259200);
     assert_int_equal(c->change_log_prune_interval_s, 3600);
     assert_int_equal(c->bulk_concurrency, 2);
@@ -185,6 +186,7 @@ static void test_shipped_ini_loads_with_documented_defaults(void **state)
     assert_string_equal(c->base_dir, etc_dir);
 
     assert_documented_defaults(c, "movies", "etl");
+    assert_int_equal(c->verify_interval_s, 86400); /* shipped on; the key's default is off */
 
     const struct index_config *movies = config_find_index(c, "movies");
     assert_non_null(movies);
@@ -273,6 +275,7 @@ static void test_defaults_when_keys_absent(void **state)
     assert_string_equal(c->path, path);
     assert_string_equal(c->base_dir, tmp_dir);
     assert_documented_defaults(c, "", "");
+    assert_int_equal(c->verify_interval_s, 0);
     assert_int_equal(c->indices_count, 1);
     assert_string_equal(c->indices[0].name, "movies");
     assert_string_equal(c->indices[0].index, "movies"); /* index defaults to NAME */
