@@ -428,10 +428,19 @@ static void free_batch(PGresult *changes, struct batch_plan *plan)
 }
 
 /* Reads the documents of the plan's ids in chunks of batch_size (one uuid[]
- * each), each chunk released once read into the plan.  PG_BAD_SQL also for
- * a result plan_documents() refuses. */
+ * each), each chunk released once read into the plan, inside the caller's
+ * REPEATABLE READ transaction; every action gets that snapshot's version
+ * (content.etl_snapshot_version()), so a document read from an older state
+ * can never replace one read from a newer (version_type external_gte).
+ * PG_BAD_SQL also for a result plan_documents() refuses. */
 static enum pg_failure fetch_documents(struct worker *w, struct batch_plan *plan)
 {
+    long long version;
+    enum pg_failure got = pg_source_version(&w->pg, &version);
+    if (got != PG_OK)
+        return got;
+    for (size_t i = 0; i < plan->count; i++)
+        plan->actions[i].version = version;
     size_t step = (size_t)w->config->batch_size;
     for (size_t at = 0; at < plan->count; at += step) {
         size_t n = plan->count - at < step ? plan->count - at : step;
@@ -730,7 +739,12 @@ enum step batch_resend(struct worker *w, const char *const *ids, size_t count,
     memcpy(plan.ids, ids, count * sizeof *plan.ids);
     qsort(plan.ids, count, sizeof *plan.ids, compare_strings);
     plan_actions(&plan);
-    enum pg_failure failure = fetch_documents(w, &plan);
+    /* One snapshot for the documents and their version, as a batch's. */
+    enum pg_failure failure = pg_source_begin(&w->pg);
+    if (failure == PG_OK)
+        failure = fetch_documents(w, &plan);
+    if (failure == PG_OK)
+        failure = pg_source_commit(&w->pg);
     if (failure != PG_OK) {
         free_batch(NULL, &plan);
         return worker_pg_failed(w, failure);

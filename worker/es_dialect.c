@@ -55,6 +55,12 @@ static void build_bulk(struct buffer *body, const char *index, const struct bulk
         append_json_string(body, index);
         buffer_append_str(body, ",\"_id\":");
         append_json_string(body, actions[i].id);
+        if (actions[i].version > 0) {
+            char version[64];
+            snprintf(version, sizeof version, ",\"version\":%lld,\"version_type\":\"external_gte\"",
+                     actions[i].version);
+            buffer_append_str(body, version);
+        }
         buffer_append_str(body, "}}\n");
         if (actions[i].document != NULL) {
             buffer_append_str(body, actions[i].document);
@@ -92,6 +98,9 @@ static const struct error_class {
     {"cluster_manager_not_discovered_exception", NULL, BULK_REFUSING},
     /* The alias (or index) written to does not exist. */
     {"index_not_found_exception", NULL, BULK_NO_INDEX},
+    /* The index holds a newer version of the document (read from a newer
+     * state): nothing to write, the newer one stays. */
+    {"version_conflict_engine_exception", NULL, BULK_DONE},
     /* A document the index can never take as its mapping stands. */
     {"mapper_parsing_exception", NULL, BULK_REJECTED},
     {"document_parsing_exception", NULL, BULK_REJECTED}, /* Elasticsearch 8's name */

@@ -22,6 +22,10 @@ static const char *const SNAPSHOT_SQL =
     "  FROM pg_current_snapshot() AS s(at)"
     "  LEFT JOIN content.etl_snapshot_holder(s.at) AS hold ON true";
 
+/* The external version of the documents read in this transaction's
+ * snapshot. */
+static const char *const VERSION_SQL = "SELECT content.etl_snapshot_version()";
+
 /* Why the worker cannot read on this server; NULL when it can. */
 static const char *const PREFLIGHT_SQL = "SELECT content.etl_preflight()";
 
@@ -419,6 +423,24 @@ enum pg_failure pg_source_snapshot(struct pg_source *pg, struct pg_snapshot *out
     copy_column(res, 2, out->detail, sizeof out->detail);
     out->held_s = PQgetisnull(res, 0, 3) ? 0 : strtod(PQgetvalue(res, 0, 3), NULL);
     PQclear(res);
+    return PG_OK;
+}
+
+enum pg_failure pg_source_version(struct pg_source *pg, long long *version)
+{
+    PGresult *res;
+    enum pg_failure failure =
+        run_query(pg, "content.etl_snapshot_version()", VERSION_SQL, 0, NULL, &res);
+    if (failure != PG_OK)
+        return failure;
+    char *end;
+    errno = 0;
+    *version = PQgetisnull(res, 0, 0) ? -1 : strtoll(PQgetvalue(res, 0, 0), &end, 10);
+    PQclear(res);
+    if (*version <= 0 || errno != 0) {
+        keep_error(pg, "content.etl_snapshot_version()", "returned no usable version");
+        return PG_BAD_SQL;
+    }
     return PG_OK;
 }
 

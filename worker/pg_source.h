@@ -74,6 +74,10 @@ enum pg_failure pg_source_change_signal(struct pg_source *pg, int64_t *out);
  * *out, in a statement of its own. */
 enum pg_failure pg_source_snapshot(struct pg_source *pg, struct pg_snapshot *out);
 
+/* The external version of what the current transaction reads
+ * (content.etl_snapshot_version(): it grows with the snapshot). */
+enum pg_failure pg_source_version(struct pg_source *pg, long long *version);
+
 /* Starts and ends the read-only, repeatable-read transaction in which one
  * batch reads its changes and builds its documents (one snapshot). */
 enum pg_failure pg_source_begin(struct pg_source *pg);

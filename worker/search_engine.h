@@ -32,6 +32,7 @@
 struct bulk_action {
     const char *id;       /* document id (borrowed) */
     const char *document; /* JSON text (borrowed); NULL: delete */
+    long long version;    /* external version (version_type external_gte); 0: none */
 };
 
 /* What became of one action, or of a request that failed as a whole: the

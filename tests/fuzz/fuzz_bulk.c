@@ -32,6 +32,7 @@ static size_t actions_from_body(const uint8_t *data, size_t size, struct bulk_ac
             json_object_get(json_object_get(item, is_delete ? "delete" : "index"), "_id"));
         actions[i].id = xstrdup(id != NULL ? id : "x");
         actions[i].document = is_delete ? NULL : "{}";
+        actions[i].version = 0;
     }
     json_decref(root);
     return count;
@@ -45,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (count > 0) /* the first action the other way round */
             actions[0].document = actions[0].document != NULL ? NULL : "{}";
         else
-            actions[count++] = (struct bulk_action){xstrdup("x"), "{}"};
+            actions[count++] = (struct bulk_action){xstrdup("x"), "{}", 0};
     }
     struct bulk_item_result results[MAX_ACTIONS + 1];
     if (es_dialect.bulk_parse_response((const char *)data, size, actions, count, results) == 0) {

@@ -322,12 +322,15 @@ def all_documents(es, index):
 
 
 def document_versions(es, index):
-    """{id: _version} of every document of index."""
+    """{id: _seq_no} of every document of index: the shard's sequence
+    number of the last write of each, which moves with every write (the
+    _version is the external version of the snapshot the worker read it
+    in, which two writes of the same state share)."""
     es.post(f"/{index}/_refresh")
-    resp = es.post(f"/{index}/_search", json={"size": 10000, "version": True, "_source": False,
-                                                "query": {"match_all": {}}})
+    resp = es.post(f"/{index}/_search", json={"size": 10000, "seq_no_primary_term": True,
+                                                "_source": False, "query": {"match_all": {}}})
     resp.raise_for_status()
-    return {hit["_id"]: hit["_version"] for hit in resp.json()["hits"]["hits"]}
+    return {hit["_id"]: hit["_seq_no"] for hit in resp.json()["hits"]["hits"]}
 
 
 def resent(before, after):

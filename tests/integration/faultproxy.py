@@ -16,6 +16,11 @@ node never gives:
                generated as it is sent, never held in memory
   slow         the real answer (status line and headers included) one byte
                every `interval` seconds, until the client hangs up
+  hold         the request kept in the proxy, not sent to the node, until
+               the threading.Event `release` is set (at most `timeout`
+               seconds); then forwarded (whether or not its client is still
+               there) and answered as the node answers: a write that
+               reaches the node late, after newer ones
 
 Faults match "METHOD PATH" (a regular expression, re.search) and fire
 `times` times (None: always).  Every request is recorded in `log` as a
@@ -173,6 +178,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with self.owner.lock:
             self.owner.log.append(record)
         fault = self.owner._take_fault(f"{self.command} {self.path}")
+        if fault is not None and fault[0] == "hold":
+            record.fault = "hold"
+            fault[1]["release"].wait(fault[1].get("timeout", 300))
         status, reason, headers, data = self._forward(body)
         record.status = status
         try:
@@ -287,4 +295,6 @@ FAULTS = {
     "permute": _Handler._permute,
     "huge": _Handler._huge,
     "slow": _Handler._slow,
+    "hold": lambda handler, record, status, reason, headers, data, **_options:
+        handler._send(status, reason, headers, data, record),
 }

@@ -15,9 +15,9 @@
 #define ID3 "025c58cd-1b7e-43be-9ffb-8571a613579b"
 
 static const struct bulk_action three_actions[] = {
-    {ID1, "{\"id\":\"" ID1 "\",\"title\":\"Star Wars\"}"},
-    {ID2, NULL},
-    {ID3, "{\"id\":\"" ID3 "\",\"title\":\"Star Trek\"}"},
+    {ID1, "{\"id\":\"" ID1 "\",\"title\":\"Star Wars\"}", 0},
+    {ID2, NULL, 0},
+    {ID3, "{\"id\":\"" ID3 "\",\"title\":\"Star Trek\"}", 0},
 };
 
 /* Parses body for actions; the caller frees results. */
@@ -46,7 +46,7 @@ static void test_build_appends(void **state)
     (void)state;
     struct buffer body = {0};
     buffer_append_str(&body, "prefix\n");
-    const struct bulk_action del = {"x", NULL};
+    const struct bulk_action del = {"x", NULL, 0};
     es_dialect.bulk_build(&body, "movies", &del, 1);
     es_dialect.bulk_build(&body, "genres", &del, 1);
     assert_string_equal(body.data, "prefix\n"
@@ -69,9 +69,9 @@ static void test_build_quotes_ids(void **state)
     (void)state;
     struct buffer body = {0};
     const struct bulk_action odd[] = {
-        {"a\"b\\c", "{}"},
-        {"line\nbreak", NULL},
-        {"Фильм", NULL},
+        {"a\"b\\c", "{}", 0},
+        {"line\nbreak", NULL, 0},
+        {"Фильм", NULL, 0},
     };
     es_dialect.bulk_build(&body, "in\"dex", odd, 3);
     assert_string_equal(body.data,
@@ -121,7 +121,7 @@ static void test_parse_all_ok(void **state)
 static void test_parse_delete_404_is_done(void **state)
 {
     (void)state;
-    const struct bulk_action del = {ID2, NULL};
+    const struct bulk_action del = {ID2, NULL, 0};
     const char *response = "{\"errors\":false,\"items\":[{\"delete\":{\"_index\":\"movies\","
                            "\"_id\":\"" ID2 "\",\"result\":\"not_found\",\"status\":404}}]}";
     struct bulk_item_result result;
@@ -137,7 +137,7 @@ static void test_parse_delete_404_is_done(void **state)
 static void test_parse_missing_alias(void **state)
 {
     (void)state;
-    const struct bulk_action actions[] = {{ID1, "{}"}, {ID2, NULL}};
+    const struct bulk_action actions[] = {{ID1, "{}", 0}, {ID2, NULL, 0}};
     const char *response =
         "{\"errors\":true,\"items\":[{\"index\":{\"_index\":\"movies\",\"_id\":\"" ID1
         "\",\"status\":404,\"error\":{\"type\":\"index_not_found_exception\"}}},"
@@ -213,7 +213,8 @@ static void test_parse_rejected_keeps_error(void **state)
 static void test_parse_other_statuses(void **state)
 {
     (void)state;
-    const struct bulk_action actions[] = {{"a", "{}"}, {"b", NULL}, {"c", "{}"}, {"d", NULL}};
+    const struct bulk_action actions[] = {
+        {"a", "{}", 0}, {"b", NULL, 0}, {"c", "{}", 0}, {"d", NULL, 0}};
     const char *response = "{\"items\":["
                            "{\"index\":{\"_id\":\"a\",\"status\":409,\"error\":\"conflict\"}},"
                            "{\"delete\":{\"_id\":\"b\",\"status\":400}},"
@@ -264,7 +265,7 @@ static void test_parse_fewer_items(void **state)
     assert_string_equal(results[2].error, "{\"type\":\"mapper_parsing_exception\"}");
     bulk_results_free(results, 3);
 
-    const struct bulk_action one = {ID1, "{}"};
+    const struct bulk_action one = {ID1, "{}", 0};
     struct bulk_item_result result;
     assert_int_equal(parse("{\"errors\":false,\"items\":[]}", &one, 1, &result), 0);
     assert_int_equal(result.outcome, BULK_UNCONFIRMED);
@@ -328,7 +329,7 @@ static void test_parse_mismatched_ids(void **state)
                      "{\"index\":{\"_id\":\"" ID3 "\",\"status\":200}}]}",
                      three_actions, 3);
     /* missing or mistyped status and id */
-    const struct bulk_action one = {ID1, "{}"};
+    const struct bulk_action one = {ID1, "{}", 0};
     expect_untrusted("{\"items\":[{\"index\":{\"_id\":\"" ID1 "\"}}]}", &one, 1);
     expect_untrusted("{\"items\":[{\"index\":{\"_id\":\"" ID1 "\",\"status\":\"201\"}}]}", &one, 1);
     expect_untrusted("{\"items\":[{\"index\":{\"status\":201}}]}", &one, 1);
@@ -338,7 +339,7 @@ static void test_parse_mismatched_ids(void **state)
 static void test_parse_garbage(void **state)
 {
     (void)state;
-    const struct bulk_action one = {ID1, "{}"};
+    const struct bulk_action one = {ID1, "{}", 0};
     expect_untrusted("", &one, 1);
     expect_untrusted("<html>502 Bad Gateway</html>", &one, 1);
     expect_untrusted("{\"error\":{\"type\":\"illegal_argument_exception\"},\"status\":400}", &one,

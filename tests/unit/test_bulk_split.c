@@ -50,7 +50,7 @@ static void test_half(void **state)
 static void test_action_bytes_are_the_built_lines(void **state)
 {
     (void)state;
-    const struct bulk_action actions[] = {{"abc", "{\"a\":1}"}, {"de", NULL}};
+    const struct bulk_action actions[] = {{"abc", "{\"a\":1}", 0}, {"de", NULL, 0}};
     struct buffer body = {0};
     es_dialect.bulk_build(&body, "movies", actions, 2);
     size_t first = bulk_action_bytes(&es_dialect, "movies", &actions[0]);

@@ -374,6 +374,24 @@ BEGIN
     END LOOP;
 END $$;
 
+-- The external version of the documents read in the calling transaction's
+-- snapshot (REPEATABLE READ: the one its first statement took): every
+-- index and delete action carries it (version_type external_gte), so that
+-- a document read from an older state can never replace one read from a
+-- newer state.  It grows with the snapshot: a later snapshot has an xmax at
+-- least as high, and with the same xmax no more transactions in progress
+-- (ids are not given out in between, some may have committed); so
+-- xmax * 2^20 + (2^20 - 1 - in progress) is equal only for snapshots that
+-- see the same rows.  Fits a search engine's version (a signed 64-bit
+-- integer) while xmax is below 2^43, some 8.8 trillion transactions.
+CREATE OR REPLACE FUNCTION content.etl_snapshot_version() RETURNS bigint
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (pg_snapshot_xmax(s)::text::numeric * 1048576 + 1048575
+            - least((SELECT count(*) FROM pg_snapshot_xip(s)), 1048575))::bigint
+      FROM pg_current_snapshot() AS s
+$$;
+REVOKE ALL ON FUNCTION content.etl_snapshot_version() FROM PUBLIC;
+
 -- What holds a round back: the oldest writing transaction in progress (one
 -- with a transaction id: its changes are read only once it commits; readers
 -- have none and hold nothing), as at most one row: kind 'transaction',

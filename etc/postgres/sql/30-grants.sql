@@ -20,6 +20,8 @@ GRANT EXECUTE ON FUNCTION content.etl_snapshot_holder(pg_snapshot), content.etl_
 -- Restores and failovers (20-etl.sql): etl reads which cluster and timeline
 -- it is on, and restamps rows a dump brought from another cluster.
 GRANT EXECUTE ON FUNCTION content.etl_cluster(), content.etl_restamp() TO etl;
+-- The version every index and delete action carries (20-etl.sql).
+GRANT EXECUTE ON FUNCTION content.etl_snapshot_version() TO etl;
 -- The wake-up signal (20-etl.sql): etl reads its last_value, nothing more.
 GRANT SELECT ON SEQUENCE content.etl_change_signal TO etl;
 -- change_log retention (20-etl.sql): etl reports its positions, prunes what
