@@ -17,6 +17,9 @@
  *    "delay_ms":N}
  *   {"event":"build","concrete":C,"docs":N}     a batch of a rebuild into C
  *   {"event":"idle","sleep_ms":N,"held_s":X}   caught up, sleeping
+ *   {"event":"waiting","reason":S,"sleep_ms":N}
+ *                    another worker holds the index's writer lock: waiting
+ *                    (reason names the index and the holder), sleeping
  *
  * bytes counts the _bulk request bodies sent since the previous batch event
  * (retries included); held_s is how long the horizon was last seen held

@@ -122,6 +122,17 @@ enum child_event child_stats_update(struct child_stats *stats, const char *line,
         stats->lag_known = true;
         stats->sleep_ms = get_int(event, "sleep_ms");
         kind = CHILD_EVENT_IDLE;
+    } else if (strcmp(name, "waiting") == 0) {
+        get_text(event, "reason", stats->reason, sizeof stats->reason);
+        stats->sleep_ms = get_int(event, "sleep_ms");
+        kind = CHILD_EVENT_WAITING;
+    }
+    if (kind == CHILD_EVENT_WAITING) {
+        stats->waiting = true;
+    } else if (kind == CHILD_EVENT_STARTED || kind == CHILD_EVENT_BATCH ||
+               kind == CHILD_EVENT_IDLE || kind == CHILD_EVENT_BUILD) {
+        stats->waiting = false;
+        stats->reason[0] = '\0';
     }
     if (kind == CHILD_EVENT_BATCH || kind == CHILD_EVENT_IDLE)
         stats->held_s = json_number_value(json_object_get(event, "held_s"));

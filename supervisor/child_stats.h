@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #define CHILD_STATS_TEXT_MAX 64
+/* Room for why a worker waits: it names its index (up to 255 bytes). */
+#define CHILD_STATS_REASON_MAX 320
 /* Buckets of the batch duration histogram (their bounds: child_stats.c). */
 #define BATCH_BUCKETS_COUNT 10
 
@@ -37,6 +39,8 @@ struct child_stats {
     int64_t build_docs;                   /* documents sent into it so far */
     char engine[CHILD_STATS_TEXT_MAX];    /* distribution of the search engine; "" before */
     char engine_version[CHILD_STATS_TEXT_MAX]; /* and its version */
+    bool waiting;                              /* its last progress event was "waiting" */
+    char reason[CHILD_STATS_REASON_MAX];       /* why it waits; "" when it does not */
 };
 
 /* The events of a worker's life. */
@@ -48,6 +52,7 @@ enum child_event {
     CHILD_EVENT_RETRY,   /* backing off */
     CHILD_EVENT_IDLE,    /* caught up, sleeping */
     CHILD_EVENT_BUILD,   /* a batch of a rebuild is done */
+    CHILD_EVENT_WAITING, /* another worker holds its index's writer lock: waiting */
 };
 
 /* The upper bound in seconds of histogram bucket i. */
@@ -56,7 +61,8 @@ double child_batch_bucket(int i);
 const char *child_retry_what(enum retry_what what);
 
 /* Reads one event line of the status channel into stats; wall_ms is the
- * wall clock now.  Says what it was. */
+ * wall clock now.  Says what it was.  A "waiting" event sets waiting and
+ * reason, until started, a batch, idle or build says the worker works. */
 enum child_event child_stats_update(struct child_stats *stats, const char *line, int64_t wall_ms);
 
 #endif

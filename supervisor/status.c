@@ -50,7 +50,9 @@ void child_status_line(const struct child *child, int64_t now, char *out, size_t
     len = add(out, len, size, "name", child->name);
     len = add(out, len, size, "index", child->index);
     len = add_int(out, len, size, "pid", alive ? (long long)child->pid : 0);
-    len = add(out, len, size, "state", child_state_name(child->state));
+    /* A running worker that waits for another one's writer lock says so. */
+    bool waiting = child->state == CHILD_RUNNING && alive && child->stats.waiting;
+    len = add(out, len, size, "state", waiting ? "waiting" : child_state_name(child->state));
     len = add_int(out, len, size, "uptime_s", alive ? (now - child->started_ms) / 1000 : 0);
     len = add_int(out, len, size, "restarts", child->starts > 0 ? child->starts - 1 : 0);
     len = add(out, len, size, "last_exit", child->last_exit);
@@ -72,5 +74,6 @@ void child_status_line(const struct child *child, int64_t now, char *out, size_t
     len = add(out, len, size, "build", stats->build);
     len = add_int(out, len, size, "build_docs", stats->build_docs);
     len = add(out, len, size, "engine", stats->engine);
-    add(out, len, size, "engine_version", stats->engine_version);
+    len = add(out, len, size, "engine_version", stats->engine_version);
+    add(out, len, size, "reason", waiting ? stats->reason : "");
 }

@@ -6,7 +6,7 @@
  *   restarts=1 last_exit=signal:9 next_start_ms=0 last_batch=2026-...Z
  *   batches=2 docs_sent=1000 cursor_modified="2021-06-16 20:14:09.247396+00"
  *   cursor_id=3d8d... lag_s=0 concrete=movies_20261125221500123 build=""
- *   build_docs=0 engine=opensearch engine_version=2.19.1
+ *   build_docs=0 engine=opensearch engine_version=2.19.1 reason=""
  *
  * docs/operations.md explains every key. */
 #ifndef ETL_STATUS_H

@@ -21,6 +21,7 @@ enum pg_failure {
     PG_BAD_CURSOR,  /* PostgreSQL refused a cursor or a snapshot of the state file
                        (SQLSTATE 22P02, 22007, 22008): the state file is unusable */
     PG_REFUSED,     /* content.etl_preflight(): the worker cannot read here */
+    PG_LOCKED,      /* another session holds this index's writer lock (lock_holder) */
 };
 
 /* Room for what etl_snapshot_holder() says holds a round back. */
@@ -47,6 +48,11 @@ struct pg_source {
      * while has passed (pipeline.c: the bulk requests in flight go on). */
     void (*wait)(void *ctx, int fd);
     void *wait_ctx;
+    /* The index whose writer lock (content.etl_lock_index) every new
+     * connection takes before anything else; NULL: none (verify). */
+    const char *lock_index;
+    bool locked;      /* this connection holds it */
+    long lock_holder; /* after PG_LOCKED: the pid of the session holding it; 0 unknown */
     char err[512];    /* the last failure, without secrets */
     char sqlstate[6]; /* SQLSTATE of the last failed statement, "" if none */
 };
@@ -56,8 +62,16 @@ int pg_source_init(struct pg_source *pg, const struct etl_config *config,
                    const struct index_config *idx, char *err, size_t err_size);
 void pg_source_free(struct pg_source *pg);
 
-/* Connects (if not connected) and prepares the statements. */
+/* Connects (if not connected) and prepares the statements; with a
+ * lock_index, takes its writer lock on a connection that does not hold it
+ * yet (a new one first of all): PG_LOCKED while another session holds it,
+ * the connection kept for the next try. */
 enum pg_failure pg_source_connect(struct pg_source *pg);
+/* Asks PostgreSQL whether this connection still holds the writer lock
+ * (content.etl_index_locked), reconnecting, and so taking it again, when
+ * the connection was lost: PG_OK when it does (or without a lock_index),
+ * PG_LOCKED when another session holds it. */
+enum pg_failure pg_source_confirm_lock(struct pg_source *pg);
 /* Drops the connection; the next call reconnects. */
 void pg_source_disconnect(struct pg_source *pg);
 

@@ -96,6 +96,7 @@ static enum step delete_old(struct worker *w, const char *msg)
         return es_failed(w, err);
     int kept = 0;
     enum step step = STEP_OK;
+    bool confirmed = false;
     for (size_t i = 0; i < count && step == STEP_OK; i++) {
         const char *name = names[i];
         if (strcmp(name, w->state.concrete) == 0 ||
@@ -105,6 +106,10 @@ static enum step delete_old(struct worker *w, const char *msg)
             kept++;
             continue;
         }
+        /* Not another worker's build: this one is still the writer. */
+        if (!confirmed && (step = worker_confirm_lock(w)) != STEP_OK)
+            break;
+        confirmed = true;
         if (index_delete(&w->es, w->engine, name, err, sizeof err) < 0) {
             step = es_failed(w, err);
             break;
@@ -148,6 +153,8 @@ static enum step rebuild_start(struct worker *w, const char *reason, bool had_bu
     log_str(line, "live", w->state.concrete);
     log_end(line);
     enum step step = worker_save_state(w);
+    if (step == STEP_OK && dropped[0] != '\0')
+        step = worker_confirm_lock(w);
     char err[ERR_MAX];
     /* Best effort: one left behind is a stray, deleted after the swap. */
     if (step == STEP_OK && dropped[0] != '\0' &&
@@ -162,6 +169,9 @@ enum step rebuild_begin(struct worker *w)
 {
     struct index_build *build = &w->state.build;
     char err[ERR_MAX];
+    enum step confirmed = worker_confirm_lock(w);
+    if (confirmed != STEP_OK)
+        return confirmed;
     /* No refresh while it loads: nobody searches it before its alias
      * moves, and swap() gives it the file's settings first. */
     int created = index_create_loading(&w->es, w->engine, build->concrete, w->definition,
@@ -274,6 +284,10 @@ static struct outcome swap(struct worker *w)
         actions[n++] = (struct alias_action){ALIAS_REMOVE_INDEX, w->idx->index, NULL};
     actions[n++] = (struct alias_action){ALIAS_ADD, build, w->idx->index};
     actions[n++] = (struct alias_action){ALIAS_REMOVE, build, w->build_alias};
+    /* Still the one writer: the alias is not another worker's to move. */
+    enum step confirmed = worker_confirm_lock(w);
+    if (confirmed != STEP_OK)
+        return (struct outcome){.step = confirmed, .raised = LIFECYCLE_SWAP_FAILED};
     /* The file's refresh_interval back, and every document searchable,
      * before clients see the index. */
     if (index_make_searchable(&w->es, w->engine, build, w->definition, err, sizeof err) < 0)
@@ -450,6 +464,29 @@ enum step rebuild_event(struct worker *w, enum lifecycle_event event, const char
     return on_event(w, event, &args);
 }
 
+/* An empty cluster: the first index gets the alias at once, so clients
+ * find an index filling up rather than none (LIFECYCLE_LIVE_CREATED).
+ * Only by the index's one writer. */
+static enum step create_first(struct worker *w)
+{
+    enum step step = worker_confirm_lock(w);
+    if (step != STEP_OK)
+        return step;
+    char err[ERR_MAX];
+    index_version_name(w->idx->index, wall_clock_ms(), w->state.concrete, sizeof w->state.concrete);
+    if (index_create(&w->es, w->engine, w->state.concrete, w->definition, w->idx->index, err,
+                     sizeof err) < 0) {
+        w->state.concrete[0] = '\0';
+        return es_failed(w, err);
+    }
+    step = rebuild_event(w, LIFECYCLE_LIVE_CREATED, NULL);
+    struct log_line *line = log_begin(LOG_INFO, "index created");
+    log_str(line, "index", w->idx->index);
+    log_str(line, "concrete", w->state.concrete);
+    log_end(line);
+    return step;
+}
+
 enum step rebuild_prepare(struct worker *w)
 {
     for (;;) {
@@ -462,21 +499,7 @@ enum step rebuild_prepare(struct worker *w)
         } else if (!lifecycle_load_due(w->state.phase)) {
             step = reconcile(w, &live);
         } else if (live.kind == INDEX_NONE) {
-            /* An empty cluster: the first index gets the alias at once, so
-             * clients find an index filling up rather than none. */
-            index_version_name(w->idx->index, wall_clock_ms(), w->state.concrete,
-                               sizeof w->state.concrete);
-            if (index_create(&w->es, w->engine, w->state.concrete, w->definition, w->idx->index,
-                             err, sizeof err) < 0) {
-                w->state.concrete[0] = '\0';
-                step = es_failed(w, err);
-            } else {
-                step = rebuild_event(w, LIFECYCLE_LIVE_CREATED, NULL);
-                struct log_line *line = log_begin(LOG_INFO, "index created");
-                log_str(line, "index", w->idx->index);
-                log_str(line, "concrete", w->state.concrete);
-                log_end(line);
-            }
+            step = create_first(w);
         } else if (!live.mapping_equal && refuse_mapping(w) == STEP_FATAL) {
             step = STEP_FATAL;
         } else if (live.kind == INDEX_CONCRETE) {

@@ -3,8 +3,11 @@
  * performed by rebuild.c):
  *
  *   identify the engine (GET /) and pick its dialect
- *   prepare the index (rebuild.c: resolve the alias, reconcile the state)
  *   repeat until a stop request:
+ *     hold the index's writer lock (PostgreSQL advisory lock, taken on every
+ *     new connection): while another worker holds it, wait; the first
+ *     time, and after such a wait, prepare the index (rebuild.c: resolve
+ *     the alias, reconcile the state, read again after a wait)
  *     SIGUSR1, no usable state, change_log pruned past the cursor, the
  *     alias missing or moved, the mapping file changed: a rebuild
  *     (rebuild.c); the first load of an empty cluster: loaded in place
@@ -208,15 +211,33 @@ static const char *next_wait(struct worker *w, bool found)
     return wait_for_change(w, poll_ms, true, "poll");
 }
 
+/* Before anything of a round is written: the index's writer lock held (a
+ * query only on a new connection) and, the first time and after a wait
+ * for it (another worker wrote the index meanwhile), the state file read
+ * again and the alias reconciled with it (rebuild_prepare). */
+static enum step hold_index(struct worker *w)
+{
+    bool waited;
+    enum step step = worker_hold_lock(w, &waited);
+    if (step == STEP_OK && waited)
+        worker_reload_state(w);
+    if (step == STEP_OK && !w->prepared) {
+        step = rebuild_prepare(w);
+        w->prepared = step == STEP_OK;
+    }
+    return step;
+}
+
 /* The loop described at the top of this file. */
 int worker_run(struct worker *w)
 {
     w->exit_status = EXIT_STOPPED;
     enum step step = engine_identify(w);
-    if (step == STEP_OK)
-        step = rebuild_prepare(w);
     const char *woke = "start";
     while (step != STEP_FATAL && !*w->stop) {
+        step = hold_index(w);
+        if (step != STEP_OK)
+            continue;
         log_round(w, woke);
         woke = "retry";
         step = round_setup(w);

@@ -36,6 +36,7 @@ static const struct {
     {"build_docs", STATUS_INT},
     {"engine", STATUS_TEXT},
     {"engine_version", STATUS_TEXT},
+    {"reason", STATUS_TEXT},
 };
 #define STATUS_KEYS_COUNT (sizeof status_keys / sizeof status_keys[0])
 
