@@ -11,7 +11,10 @@
  *                  own rows from the start, the other sources from the
  *                  horizon taken when it began); each round runs the live
  *                  batches, then the build's
- *   swapping       a build round read nothing from any source: A_<t2> gets
+ *   swapping       a build round read its window through to the round's
+ *                  own snapshot, taken after the live batches (so no
+ *                  source, no fan-out, is half-way, and the build has all
+ *                  the live index may have; rebuild_try_swap): A_<t2> gets
  *                  the mapping file's refresh_interval back (it was created
  *                  with -1: no refresh while loading) and is refreshed; one
  *                  POST /_aliases moves A to A_<t2> (removing A_build, or the
@@ -146,6 +149,8 @@ static enum step rebuild_start(struct worker *w, const char *reason, bool had_bu
         build->sources[i].cursor = CURSOR_START;
     w->state.rebuild_due = false;
     w->caught_up = false;
+    w->build_walked_ms = 0;
+    w->build_warned_ms = 0;
     struct log_line *line = log_begin(LOG_INFO, "rebuild started");
     log_str(line, "index", w->idx->index);
     log_str(line, "reason", reason);
@@ -554,6 +559,52 @@ enum step rebuild_check(struct worker *w)
     if (index_lookup(&w->es, w->engine, w->idx->index, w->definition, &live, err, sizeof err) < 0)
         return es_failed(w, err);
     return reconcile(w, &live);
+}
+
+/* Why a build is not ready yet, in words for the log. */
+static const char *not_ready_reason(enum build_readiness readiness)
+{
+    return readiness == BUILD_WINDOW_OPEN
+               ? "a change source has more to read in the build's window"
+               : "the build's window ends before the live index's last read";
+}
+
+/* Logs "build not caught up" build_max_catch_up_s after its walk ended,
+ * then again every as many seconds while it has not. */
+static void note_not_caught_up(struct worker *w, enum build_readiness readiness)
+{
+    const struct index_build *build = &w->state.build;
+    if (strcmp(build->window.from, SNAPSHOT_NONE) == 0)
+        return; /* still walking its own rows: that takes what it takes */
+    int64_t now = monotonic_ms();
+    if (w->build_walked_ms == 0)
+        w->build_walked_ms = now;
+    int64_t every_ms = (int64_t)w->config->build_max_catch_up_s * 1000;
+    if (now - w->build_walked_ms < every_ms ||
+        (w->build_warned_ms != 0 && now - w->build_warned_ms < every_ms))
+        return;
+    w->build_warned_ms = now;
+    struct log_line *line = log_begin(LOG_WARN, "build not caught up");
+    log_str(line, "index", w->idx->index);
+    log_str(line, "concrete", build->concrete);
+    log_double(line, "catching_up_s", (double)(now - w->build_walked_ms) / 1000.0);
+    log_str(line, "reason", not_ready_reason(readiness));
+    if (readiness == BUILD_WINDOW_OPEN && w->build_open_source != NULL)
+        log_str(line, "source", w->build_open_source);
+    log_str(line, "window_to",
+            readiness == BUILD_WINDOW_OPEN ? build->window.to : build->window.from);
+    log_str(line, "hint", "it goes on catching up; the alias stays on the live index");
+    log_end(line);
+}
+
+enum step rebuild_try_swap(struct worker *w)
+{
+    enum build_readiness readiness = state_build_readiness(&w->state, w->snapshot.at);
+    if (readiness != BUILD_READY) {
+        note_not_caught_up(w, readiness);
+        return STEP_OK;
+    }
+    return rebuild_event(w, LIFECYCLE_BUILD_CAUGHT_UP, NULL);
 }
 
 /* The build's batches ran only while building; the live ones while a live

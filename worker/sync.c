@@ -17,7 +17,8 @@
  *     all in one window of transactions between two snapshots (a
  *     transaction is read whole or not at all); during a rebuild, one batch
  *     of each into the index being built, in a window of its own; a
- *     build round that read nothing moves the alias (LIFECYCLE_BUILD_CAUGHT_UP)
+ *     build round that read its window through to its own snapshot (taken
+ *     after the live batches) moves the alias (LIFECYCLE_BUILD_CAUGHT_UP)
  *     nothing more at once: log "caught up" once, wait poll_interval_ms,
  *     reading content.etl_change_signal every wake_check_ms meanwhile: when
  *     it moved (a statement changed the catalogue) the next round starts
@@ -83,10 +84,14 @@ static enum step run_target(struct worker *w, enum sync_target target, bool *mor
     enum step step = batch_take_snapshot(w, target);
     bool target_more = false;
     bool target_changed = false;
+    if (target == TARGET_BUILD)
+        w->build_open_source = NULL;
     for (size_t i = 0; step == STEP_OK && !w->behind && i < w->state.count && !*w->stop; i++) {
         bool full = false;
         step = pipeline_run(w, target, i, &full, &target_changed);
         target_more = target_more || full;
+        if (full && target == TARGET_BUILD && w->build_open_source == NULL)
+            w->build_open_source = w->state.build.sources[i].name;
     }
     /* A change to every document: the window stays open (read again after
      * a crash) until the rebuild it calls for has begun (worker_run). */
@@ -253,10 +258,11 @@ int worker_run(struct worker *w)
         if (step == STEP_OK && lifecycle_runs_build(w->state.phase)) {
             bool built = false;
             step = run_target(w, TARGET_BUILD, &more, &built);
-            /* Walked its own rows and read nothing more from any source:
-             * the swap, unless a lost build index made it pending again. */
-            if (step == STEP_OK && !built && !*w->stop)
-                step = rebuild_event(w, LIFECYCLE_BUILD_CAUGHT_UP, NULL);
+            /* Its window read through to a snapshot taken after the live
+             * batches: the swap, unless a lost build index made it pending
+             * again (rebuild_try_swap). */
+            if (step == STEP_OK && !*w->stop && lifecycle_runs_build(w->state.phase))
+                step = rebuild_try_swap(w);
             changed = changed || built;
         }
         if (step == STEP_OK && w->behind) {

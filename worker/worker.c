@@ -288,6 +288,9 @@ void worker_reload_state(struct worker *w)
     w->window_saved_ms = 0;
     w->next_check_ms = 0;
     w->prepared = false;
+    w->build_walked_ms = 0;
+    w->build_warned_ms = 0;
+    w->build_open_source = NULL;
     log_event(LOG_INFO, "state file read again", "state", loaded > 0 ? "resumed" : "fresh");
 }
 

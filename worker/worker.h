@@ -57,6 +57,9 @@ struct worker {
     bool signal_warned;             /* "cannot read the change signal" logged since */
     bool prepared;                  /* the alias was reconciled since the writer lock was taken */
     int64_t signal_moved_ms;        /* monotonic time it was last seen moving; 0: never */
+    int64_t build_walked_ms;        /* monotonic time the build was first seen walked; 0: not */
+    int64_t build_warned_ms;        /* when "build not caught up" was last logged; 0: never */
+    const char *build_open_source;  /* the build's last round: a source that came full, or NULL */
 };
 
 /* Sets the worker up for idx: reads its SQL, mapping and state.  Returns 0,
