@@ -5,12 +5,14 @@ lock) held and wait: one log line each, etlctl status says so, no alias
 moves, no index is created or deleted, the first one's changes keep
 arriving.  Once the first supervisor and its workers are killed (SIGKILL,
 as a container dies), the second takes over: the indices equal PostgreSQL
-again and later changes arrive."""
+again and later changes arrive.  A worker whose connection (and so lock)
+was lost while another waited takes the lock again before writing
+anything, and waits in turn."""
 import os
 import signal
 import time
 
-from etlproc import document, wait_until
+from etlproc import document, make_config, sql, start_worker, wait_caught_up, wait_until
 from expected_docs import assert_index_matches
 from test_supervisor import Stack, pid_alive
 
@@ -183,3 +185,60 @@ def test_second_supervisor_waits_then_takes_over(tmp_path, pg, es, catalog, bin_
         if second is not None:
             second.close()
         first.close()
+
+
+def lock_holder_backend(pg, catalog, application_name):
+    """The pid of the backend of application_name holding an advisory lock
+    (None when none does)."""
+    return next((pid for pid, name in advisory_holders(pg, catalog).items()
+                 if name == application_name), None)
+
+
+def test_a_worker_whose_connection_was_lost_takes_the_lock_again_before_writing(
+        tmp_path, pg, es, catalog, bin_dir, app, workers):
+    """The first worker's session ends while it is stopped (SIGSTOP), the
+    waiting second one takes the lock; the first, let go on, reconnects,
+    finds the lock taken and waits: it writes nothing more, while the
+    second takes over."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    config_a, names = make_config(tmp_path / "a", pg, es, catalog, overrides=SETTINGS)
+    same = {("index.movies", "index"): names["movies"]}
+    config_b, _ = make_config(tmp_path / "b", pg, es, catalog, overrides={**SETTINGS, **same})
+    first = start_worker(workers, bin_dir, config_a)
+    wait_caught_up(first, timeout=120, what="the first load")
+    second = start_worker(workers, bin_dir, config_b)
+    second.wait_for(lambda ev: [e for e in ev if e.get("msg") == WAITING], timeout=60,
+                    what="the second worker waiting")
+    holder = lock_holder_backend(pg, catalog, "etl-worker-movies")
+    assert holder is not None
+    before = len(first.events())
+
+    first.signal(signal.SIGSTOP)
+    try:
+        admin = pg.connect("postgres", catalog)
+        try:
+            sql(admin, "SELECT pg_terminate_backend(%s)", (holder,))
+        finally:
+            admin.close()
+        second.wait_for(lambda ev: [e for e in ev if e.get("msg") == TAKEN], timeout=30,
+                        what="the second worker taking over")
+    finally:
+        first.signal(signal.SIGCONT)
+    # The first finds its connection gone, takes the lock again first
+    # thing, finds it held, and waits, having written nothing.
+    first.wait_for(lambda ev: [e for e in ev[before:] if e.get("msg") == WAITING], timeout=30,
+                   what="the first worker waiting in turn")
+    second.wait_for(lambda ev: [e for e in ev if e.get("msg") == "alias moved"], timeout=120,
+                    what="the second's rebuild")
+    wait_caught_up(second, timeout=60, what="the second caught up")
+    film = sql(app, "SELECT id::text FROM content.film_work ORDER BY id LIMIT 1")[0][0]
+    sql(app, "UPDATE content.film_work SET title = 'After the lost connection' WHERE id = %s",
+        (film,))
+    wait_until(lambda: (document(es, names["movies"], film) or {}).get("title")
+               == "After the lost connection", timeout=30, what="the change via the second")
+    for msg in ("batch", "build batch", "rebuild started", "alias moved", "index created",
+                "old index deleted", "stray index deleted"):
+        assert [e for e in first.events()[before:] if e.get("msg") == msg] == [], msg
+    assert first.proc.poll() is None
+    assert_index_matches(app, "movies", es, names["movies"])
