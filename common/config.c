@@ -82,6 +82,8 @@ static const struct key_spec key_specs[] = {
     INT("etl", "keep_old_indices", "0", 0, 10, keep_old_indices),
     {"etl", "on_mapping_change", KIND_MAPPING_CHANGE, "rebuild", 0, 0,
      offsetof(struct etl_config, on_mapping_change)},
+    INT("etl", "index_lock_poll_ms", "1000", 100, 600000, index_lock_poll_ms),
+    INT("etl", "build_max_catch_up_s", "300", 1, 86400, build_max_catch_up_s),
 
     STR("postgres", "host", "", pg_host),
     {"postgres", "port", KIND_PORT, "", 0, 0, offsetof(struct etl_config, pg_port)},

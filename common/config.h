@@ -66,6 +66,8 @@ struct etl_config {
     int verify_rebuild_threshold;    /* verify --repair: above this many, a rebuild */
     int keep_old_indices;            /* concrete indices kept after an alias swap */
     enum mapping_change on_mapping_change;
+    int index_lock_poll_ms;   /* another worker holds the index's writer lock: try again after */
+    int build_max_catch_up_s; /* a build not swapped this long after its walk says why */
 
     /* [postgres]: empty strings leave the setting to libpq (PG* variables) */
     char *pg_host;

@@ -21,6 +21,9 @@
  *   {"event":"accepted"}               the refusal spell is over
  *   {"event":"build","concrete":C,"docs":N}     a batch of a rebuild into C
  *   {"event":"idle","sleep_ms":N,"held_s":X}   caught up, sleeping
+ *   {"event":"waiting","reason":S,"sleep_ms":N}
+ *                    another worker holds the index's writer lock: waiting
+ *                    (reason names the index and the holder), sleeping
  *   {"event":"verify","differences":N}  a background verify ended
  *
  * batch and idle events carry "held_by" too (who holds the snapshot back:

@@ -154,6 +154,17 @@ enum child_event child_stats_update(struct child_stats *stats, const char *line,
         stats->verify_differences = get_int(event, "differences");
         stats->verify_runs++;
         kind = CHILD_EVENT_VERIFY;
+    } else if (strcmp(name, "waiting") == 0) {
+        get_text(event, "reason", stats->reason, sizeof stats->reason);
+        stats->sleep_ms = get_int(event, "sleep_ms");
+        kind = CHILD_EVENT_WAITING;
+    }
+    if (kind == CHILD_EVENT_WAITING) {
+        stats->waiting = true;
+    } else if (kind == CHILD_EVENT_STARTED || kind == CHILD_EVENT_BATCH ||
+               kind == CHILD_EVENT_IDLE || kind == CHILD_EVENT_BUILD) {
+        stats->waiting = false;
+        stats->reason[0] = '\0';
     }
     if (kind == CHILD_EVENT_ACCEPTED || kind == CHILD_EVENT_STARTED || kind == CHILD_EVENT_BATCH ||
         kind == CHILD_EVENT_BUILD || kind == CHILD_EVENT_IDLE) {

@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #define CHILD_STATS_TEXT_MAX 64
+/* Room for why a worker waits: it names its index (up to 255 bytes). */
+#define CHILD_STATS_REASON_MAX 320
 /* Buckets of the batch duration histogram (their bounds: child_stats.c). */
 #define BATCH_BUCKETS_COUNT 10
 
@@ -46,6 +48,8 @@ struct child_stats {
     bool verified;                             /* a background verify has reported ... */
     int64_t verify_differences;                /* ... documents it found differing */
     int64_t verify_runs;                       /* background verifies done */
+    bool waiting;                              /* its last progress event was "waiting" */
+    char reason[CHILD_STATS_REASON_MAX];       /* why it waits; "" when it does not */
 };
 
 /* The events of a worker's life. */
@@ -59,7 +63,8 @@ enum child_event {
     CHILD_EVENT_BUILD,    /* a batch of a rebuild is done */
     CHILD_EVENT_REFUSED,  /* a bulk answer refused writes: a refusal spell */
     CHILD_EVENT_ACCEPTED, /* the refusal spell is over */
-    CHILD_EVENT_VERIFY    /* a background verify compared the index with PostgreSQL */
+    CHILD_EVENT_VERIFY,   /* a background verify compared the index with PostgreSQL */
+    CHILD_EVENT_WAITING   /* another worker holds its index's writer lock: waiting */
 };
 
 /* The upper bound in seconds of histogram bucket i. */
@@ -73,7 +78,8 @@ bool child_stats_lag(const struct child_stats *stats, int64_t now_ms, double *la
 const char *child_retry_what(enum retry_what what);
 
 /* Reads one event line of the status channel into stats; wall_ms is the
- * wall clock now.  Says what it was. */
+ * wall clock now.  Says what it was.  A "waiting" event sets waiting and
+ * reason, until started, a batch, idle or build says the worker works. */
 enum child_event child_stats_update(struct child_stats *stats, const char *line, int64_t wall_ms);
 
 #endif

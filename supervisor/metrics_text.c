@@ -17,6 +17,7 @@ struct sample {
 /* The families with one sample per slot, in the order they are written. */
 enum family_id {
     WORKER_UP,
+    WORKER_WAITING,
     WORKER_RESTARTS,
     WORKER_HANGS,
     DOCS_INDEXED,
@@ -43,6 +44,9 @@ struct family {
 static const struct family families[FAMILY_COUNT] = {
     [WORKER_UP] = {"etl_worker_up", "gauge",
                    "1 while the worker's process runs and has reported started"},
+    [WORKER_WAITING] = {"etl_worker_waiting", "gauge",
+                        "1 while the worker waits because another worker holds its index's "
+                        "writer lock"},
     [WORKER_RESTARTS] = {"etl_worker_restarts_total", "counter",
                          "Processes started for the slot after the first"},
     [WORKER_HANGS] = {"etl_worker_hangs_total", "counter",
@@ -82,6 +86,8 @@ static struct sample sample_of(enum family_id id, const struct child *c, int64_t
     switch (id) {
     case WORKER_UP:
         return (struct sample){true, c->pid != 0 && c->state == CHILD_RUNNING};
+    case WORKER_WAITING:
+        return (struct sample){true, c->pid != 0 && c->state == CHILD_RUNNING && st->waiting};
     case WORKER_RESTARTS:
         return (struct sample){true, (double)(c->starts > 0 ? c->starts - 1 : 0)};
     case WORKER_HANGS:

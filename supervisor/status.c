@@ -44,6 +44,7 @@ static size_t add_seconds(char *out, size_t len, size_t size, const char *key, b
 
 /* What state says of a running worker in a refusal spell. */
 #define STATUS_REFUSED "refused"
+#define STATUS_WAITING "waiting"
 
 /* The keys of status.h, in that order. */
 void child_status_line(const struct child *child, int64_t now, char *out, size_t size)
@@ -54,8 +55,14 @@ void child_status_line(const struct child *child, int64_t now, char *out, size_t
     len = add(out, len, size, "name", child->name);
     len = add(out, len, size, "index", child->index);
     len = add_int(out, len, size, "pid", alive ? (long long)child->pid : 0);
+    /* A running worker whose index refuses its writes, or that waits for
+     * another one's writer lock, says so; reason says why. */
     bool refused = alive && child->state == CHILD_RUNNING && child->stats.refusing;
-    len = add(out, len, size, "state", refused ? STATUS_REFUSED : child_state_name(child->state));
+    bool waiting = alive && child->state == CHILD_RUNNING && child->stats.waiting;
+    len = add(out, len, size, "state",
+              waiting   ? STATUS_WAITING
+              : refused ? STATUS_REFUSED
+                        : child_state_name(child->state));
     len = add_int(out, len, size, "uptime_s", alive ? (now - child->started_ms) / 1000 : 0);
     len = add_int(out, len, size, "restarts", child->starts > 0 ? child->starts - 1 : 0);
     len = add(out, len, size, "last_exit", child->last_exit);
@@ -82,5 +89,5 @@ void child_status_line(const struct child *child, int64_t now, char *out, size_t
     len = add_int(out, len, size, "build_docs", stats->build_docs);
     len = add(out, len, size, "engine", stats->engine);
     len = add(out, len, size, "engine_version", stats->engine_version);
-    add(out, len, size, "reason", refused ? stats->refusal : "");
+    add(out, len, size, "reason", waiting ? stats->reason : refused ? stats->refusal : "");
 }

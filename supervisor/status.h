@@ -11,7 +11,9 @@
  *
  * state is the slot's (slot_fsm.h), or "refused" for a running worker
  * whose index refuses its writes for now (a refusal spell), reason then
- * being the cause (the error's type, as cluster_block_exception).
+ * being the cause (the error's type, as cluster_block_exception); or
+ * "waiting" for a running worker that waits for another worker's writer
+ * lock on its index, reason then saying so.
  *
  * docs/operations.md explains every key. */
 #ifndef ETL_STATUS_H

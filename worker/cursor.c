@@ -2,6 +2,7 @@
 #include "cursor.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The longest xid8 as PostgreSQL prints it: 2^64 - 1, 20 digits. */
@@ -92,6 +93,73 @@ bool snapshot_bound(const char *snapshot, int field, char *out, size_t size)
     const char *at = field == 0 ? snapshot : strchr(snapshot, ':') + 1;
     snprintf(out, size, "%.*s", (int)digits(at), at);
     return true;
+}
+
+/* The next id of a snapshot's list of ids in progress at *at (advanced
+ * past it); false at the end.  The snapshot was checked valid. */
+static bool next_in_progress(const char **at, unsigned long long *id)
+{
+    if (**at == '\0')
+        return false;
+    char *end;
+    *id = strtoull(*at, &end, 10);
+    *at = *end == ',' ? end + 1 : end;
+    return true;
+}
+
+/* The ids in progress of a valid snapshot: the text after its second
+ * colon. */
+static const char *in_progress_list(const char *snapshot)
+{
+    return strchr(strchr(snapshot, ':') + 1, ':') + 1;
+}
+
+/* True when id is in the list of ids in progress of a valid snapshot. */
+static bool in_progress(const char *snapshot, unsigned long long id)
+{
+    const char *at = in_progress_list(snapshot);
+    unsigned long long other;
+    while (next_in_progress(&at, &other)) {
+        if (other == id)
+            return true;
+    }
+    return false;
+}
+
+/* An xid8 bound (0: xmin, 1: xmax) of a valid snapshot as a number. */
+static unsigned long long bound_value(const char *snapshot, int field)
+{
+    char text[CURSOR_TEXT_MAX];
+    snapshot_bound(snapshot, field, text, sizeof text);
+    return strtoull(text, NULL, 10);
+}
+
+/* What a sees and b does not is either in progress at a (ids between its
+ * bounds) or at or past its xmax: so every id in progress at a must be
+ * invisible to b, and so must every id from xmax(a) up to xmax(b), which
+ * then are all in progress at b (ids are distinct: count them). */
+bool snapshot_covers(const char *a, const char *b)
+{
+    if (!snapshot_is_valid(a) || !snapshot_is_valid(b))
+        return false;
+    unsigned long long a_xmax = bound_value(a, 1);
+    unsigned long long b_xmin = bound_value(b, 0);
+    unsigned long long b_xmax = bound_value(b, 1);
+    const char *at = in_progress_list(a);
+    unsigned long long id;
+    while (next_in_progress(&at, &id)) {
+        if (id < b_xmax && !in_progress(b, id))
+            return false;
+    }
+    if (a_xmax >= b_xmax)
+        return true;
+    if (a_xmax < b_xmin)
+        return false;
+    unsigned long long unseen = 0;
+    at = in_progress_list(b);
+    while (next_in_progress(&at, &id))
+        unseen += id >= a_xmax && id < b_xmax;
+    return unseen == b_xmax - a_xmax;
 }
 
 /* Nothing of a transaction below xmin(from) is new in the window: the scan

@@ -72,6 +72,13 @@ bool snapshot_is_valid(const char *text);
  * false (out "") for an invalid one. */
 bool snapshot_bound(const char *snapshot, int field, char *out, size_t size);
 
+/* True when every transaction visible in snapshot b is visible in snapshot
+ * a (a is at least as new as b: of two snapshots of one server, the later
+ * one), decided by visibility as PostgreSQL decides it: an id below xmin
+ * is visible, one at or past xmax is not, one between is unless it is in
+ * progress.  False when either is not a valid snapshot. */
+bool snapshot_covers(const char *a, const char *b);
+
 /* Puts cursor at the start of the window that begins with snapshot from:
  * its xmin, where the range scan starts; modified is kept for display. */
 void cursor_window_start(struct cursor *cursor, const char *from);

@@ -41,7 +41,9 @@ enum lifecycle_event {
     LIFECYCLE_LIVE_LOST,             /* a live batch found the alias missing (STEP_LOST) */
     LIFECYCLE_BUILD_MISSING,         /* the build's index is gone (a check, or STEP_LOST) */
     LIFECYCLE_BUILD_MAPPING_CHANGED, /* the build's index is not of the file's mapping */
-    LIFECYCLE_BUILD_CAUGHT_UP,       /* a build round read nothing from any source */
+    LIFECYCLE_BUILD_CAUGHT_UP,       /* the build has everything the live index may have: its
+                                        window read through to the round's snapshot
+                                        (state_build_readiness) */
     LIFECYCLE_SWAP_DONE,             /* the alias was moved to the build's index */
     LIFECYCLE_SWAP_FAILED,           /* moving it failed: backed off, the build goes on */
     LIFECYCLE_STATE_UNUSABLE,        /* PostgreSQL refused a cursor (the state is set aside), or

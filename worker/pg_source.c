@@ -51,6 +51,13 @@ static const char *const PRUNED_ABOVE_SQL =
     "SELECT w.txid::text, coalesce(w.txid >= $1::xid8, false)"
     "  FROM content.etl_change_log_pruned() AS w";
 
+/* This index's writer lock: taken, or who holds it. */
+static const char *const LOCK_INDEX_SQL =
+    "SELECT locked, coalesce(holder, 0) FROM content.etl_lock_index($1::text)";
+
+/* Whether this session holds it. */
+static const char *const INDEX_LOCKED_SQL = "SELECT content.etl_index_locked($1::text)";
+
 /* The wake-up signal: moved by the catalogue's triggers after every
  * statement that changes a row the indices read (etc/postgres/sql/20-etl.sql,
  * "Wake-up signal").  A new sequence's first nextval returns its
@@ -117,11 +124,13 @@ void pg_source_free(struct pg_source *pg)
     *pg = (struct pg_source){0};
 }
 
+/* The writer lock goes with the connection. */
 void pg_source_disconnect(struct pg_source *pg)
 {
     if (pg->conn != NULL)
         PQfinish(pg->conn);
     pg->conn = NULL;
+    pg->locked = false;
 }
 
 enum log_level pg_notice_level(const char *severity)
@@ -283,13 +292,32 @@ static enum pg_failure read_cluster(struct pg_source *pg)
     return failure;
 }
 
+/* content.etl_lock_index() on a connection that does not hold the lock:
+ * PG_LOCKED, with the holder's pid, when another session does. */
+static enum pg_failure take_lock(struct pg_source *pg)
+{
+    const char *params[1] = {pg->lock_index};
+    PGresult *res;
+    enum pg_failure failure =
+        run_query(pg, "content.etl_lock_index()", LOCK_INDEX_SQL, 1, params, &res);
+    if (failure != PG_OK)
+        return failure;
+    pg->locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    pg->lock_holder = pg->locked ? 0 : strtol(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+    if (pg->locked)
+        return PG_OK;
+    keep_error(pg, "content.etl_lock_index()", "another session holds this index's writer lock");
+    return PG_LOCKED;
+}
+
 /* Connects with the [postgres] settings; empty settings are left to libpq's
  * defaults and PG* variables.  The password is passed to libpq only and never
- * logged. */
+ * logged.  The writer lock before anything else on a new connection. */
 enum pg_failure pg_source_connect(struct pg_source *pg)
 {
     if (pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK)
-        return PG_OK;
+        return pg->lock_index == NULL || pg->locked ? PG_OK : take_lock(pg);
     pg_source_disconnect(pg);
     const struct etl_config *c = pg->config;
     bool secret_failed;
@@ -362,9 +390,37 @@ enum pg_failure pg_source_connect(struct pg_source *pg)
         snprintf(name, sizeof name, CHANGES_STATEMENT_FMT, i);
         failure = prepare(pg, name, pg->change_sql[i]);
     }
-    if (failure != PG_OK)
+    if (failure == PG_OK && pg->lock_index != NULL)
+        failure = take_lock(pg);
+    /* Kept while another session holds the lock: the next try asks again
+     * on it. */
+    if (failure != PG_OK && failure != PG_LOCKED)
         pg_source_disconnect(pg);
     return failure;
+}
+
+/* On the connection pg_source_connect leaves: a new one has just taken the
+ * lock; an old one is asked. */
+enum pg_failure pg_source_confirm_lock(struct pg_source *pg)
+{
+    if (pg->lock_index == NULL)
+        return PG_OK;
+    bool fresh = pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK;
+    enum pg_failure failure = pg_source_connect(pg);
+    if (failure != PG_OK || fresh)
+        return failure;
+    const char *params[1] = {pg->lock_index};
+    PGresult *res;
+    failure = run_query(pg, "content.etl_index_locked()", INDEX_LOCKED_SQL, 1, params, &res);
+    if (failure != PG_OK)
+        return failure;
+    pg->locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (pg->locked)
+        return PG_OK;
+    pg->lock_holder = 0;
+    keep_error(pg, "content.etl_index_locked()", "this session no longer holds the writer lock");
+    return PG_LOCKED;
 }
 
 /* Runs a statement that returns nothing. */

@@ -22,6 +22,7 @@ enum pg_failure {
     PG_BAD_CURSOR,  /* PostgreSQL refused a cursor or a snapshot of the state file
                        (SQLSTATE 22P02, 22007, 22008): the state file is unusable */
     PG_REFUSED,     /* content.etl_preflight(): the worker cannot read here */
+    PG_LOCKED,      /* another session holds this index's writer lock (lock_holder) */
 };
 
 /* Room for what etl_snapshot_holder() says holds a round back. */
@@ -49,8 +50,13 @@ struct pg_source {
     void (*wait)(void *ctx, int fd);
     void *wait_ctx;
     struct cluster_id cluster; /* the connection's (content.etl_cluster()), read on connecting */
-    char err[512];             /* the last failure, without secrets */
-    char sqlstate[6];          /* SQLSTATE of the last failed statement, "" if none */
+    /* The index whose writer lock (content.etl_lock_index) every new
+     * connection takes before anything else; NULL: none (verify). */
+    const char *lock_index;
+    bool locked;      /* this connection holds it */
+    long lock_holder; /* after PG_LOCKED: the pid of the session holding it; 0 unknown */
+    char err[512];    /* the last failure, without secrets */
+    char sqlstate[6]; /* SQLSTATE of the last failed statement, "" if none */
 };
 
 /* Reads the SQL files of idx.  Returns 0, or -1 with err filled. */
@@ -61,8 +67,16 @@ void pg_source_free(struct pg_source *pg);
 /* Connects (if not connected): content.etl_preflight() (PG_REFUSED when
  * the worker cannot read here), content.etl_restamp() (rows a dump
  * brought from another cluster, logged when there were any), the
- * cluster's identity into pg->cluster, then the statements prepared. */
+ * cluster's identity into pg->cluster, then the statements prepared; with
+ * a lock_index, takes its writer lock on a connection that does not hold
+ * it yet (a new one first of all): PG_LOCKED while another session holds
+ * it, the connection kept for the next try. */
 enum pg_failure pg_source_connect(struct pg_source *pg);
+/* Asks PostgreSQL whether this connection still holds the writer lock
+ * (content.etl_index_locked), reconnecting, and so taking it again, when
+ * the connection was lost: PG_OK when it does (or without a lock_index),
+ * PG_LOCKED when another session holds it. */
+enum pg_failure pg_source_confirm_lock(struct pg_source *pg);
 /* Drops the connection; the next call reconnects. */
 void pg_source_disconnect(struct pg_source *pg);
 

@@ -11,7 +11,10 @@
  *                  own rows from the start, the other sources from the
  *                  horizon taken when it began); each round runs the live
  *                  batches, then the build's
- *   swapping       a build round read nothing from any source: A_<t2> gets
+ *   swapping       a build round read its window through to the round's
+ *                  own snapshot, taken after the live batches (so no
+ *                  source, no fan-out, is half-way, and the build has all
+ *                  the live index may have; rebuild_try_swap): A_<t2> gets
  *                  the mapping file's refresh_interval back (it was created
  *                  with -1: no refresh while loading) and is refreshed; one
  *                  POST /_aliases moves A to A_<t2> (removing A_build, or the
@@ -96,6 +99,7 @@ static enum step delete_old(struct worker *w, const char *msg)
         return es_failed(w, err);
     int kept = 0;
     enum step step = STEP_OK;
+    bool confirmed = false;
     for (size_t i = 0; i < count && step == STEP_OK; i++) {
         const char *name = names[i];
         if (strcmp(name, w->state.concrete) == 0 ||
@@ -105,6 +109,10 @@ static enum step delete_old(struct worker *w, const char *msg)
             kept++;
             continue;
         }
+        /* Not another worker's build: this one is still the writer. */
+        if (!confirmed && (step = worker_confirm_lock(w)) != STEP_OK)
+            break;
+        confirmed = true;
         if (index_delete(&w->es, w->engine, name, err, sizeof err) < 0) {
             step = es_failed(w, err);
             break;
@@ -141,6 +149,8 @@ static enum step rebuild_start(struct worker *w, const char *reason, bool had_bu
         build->sources[i].cursor = CURSOR_START;
     w->state.rebuild_due = false;
     w->caught_up = false;
+    w->build_walked_ms = 0;
+    w->build_warned_ms = 0;
     struct log_line *line = log_begin(LOG_INFO, "rebuild started");
     log_str(line, "index", w->idx->index);
     log_str(line, "reason", reason);
@@ -148,6 +158,8 @@ static enum step rebuild_start(struct worker *w, const char *reason, bool had_bu
     log_str(line, "live", w->state.concrete);
     log_end(line);
     enum step step = worker_save_state(w);
+    if (step == STEP_OK && dropped[0] != '\0')
+        step = worker_confirm_lock(w);
     char err[ERR_MAX];
     /* Best effort: one left behind is a stray, deleted after the swap. */
     if (step == STEP_OK && dropped[0] != '\0' &&
@@ -162,6 +174,9 @@ enum step rebuild_begin(struct worker *w)
 {
     struct index_build *build = &w->state.build;
     char err[ERR_MAX];
+    enum step confirmed = worker_confirm_lock(w);
+    if (confirmed != STEP_OK)
+        return confirmed;
     /* No refresh while it loads: nobody searches it before its alias
      * moves, and swap() gives it the file's settings first. */
     int created = index_create_loading(&w->es, w->engine, build->concrete, w->definition,
@@ -274,6 +289,10 @@ static struct outcome swap(struct worker *w)
         actions[n++] = (struct alias_action){ALIAS_REMOVE_INDEX, w->idx->index, NULL};
     actions[n++] = (struct alias_action){ALIAS_ADD, build, w->idx->index};
     actions[n++] = (struct alias_action){ALIAS_REMOVE, build, w->build_alias};
+    /* Still the one writer: the alias is not another worker's to move. */
+    enum step confirmed = worker_confirm_lock(w);
+    if (confirmed != STEP_OK)
+        return (struct outcome){.step = confirmed, .raised = LIFECYCLE_SWAP_FAILED};
     /* The file's refresh_interval back, and every document searchable,
      * before clients see the index. */
     if (index_make_searchable(&w->es, w->engine, build, w->definition, err, sizeof err) < 0)
@@ -450,6 +469,29 @@ enum step rebuild_event(struct worker *w, enum lifecycle_event event, const char
     return on_event(w, event, &args);
 }
 
+/* An empty cluster: the first index gets the alias at once, so clients
+ * find an index filling up rather than none (LIFECYCLE_LIVE_CREATED).
+ * Only by the index's one writer. */
+static enum step create_first(struct worker *w)
+{
+    enum step step = worker_confirm_lock(w);
+    if (step != STEP_OK)
+        return step;
+    char err[ERR_MAX];
+    index_version_name(w->idx->index, wall_clock_ms(), w->state.concrete, sizeof w->state.concrete);
+    if (index_create(&w->es, w->engine, w->state.concrete, w->definition, w->idx->index, err,
+                     sizeof err) < 0) {
+        w->state.concrete[0] = '\0';
+        return es_failed(w, err);
+    }
+    step = rebuild_event(w, LIFECYCLE_LIVE_CREATED, NULL);
+    struct log_line *line = log_begin(LOG_INFO, "index created");
+    log_str(line, "index", w->idx->index);
+    log_str(line, "concrete", w->state.concrete);
+    log_end(line);
+    return step;
+}
+
 enum step rebuild_prepare(struct worker *w)
 {
     for (;;) {
@@ -462,21 +504,7 @@ enum step rebuild_prepare(struct worker *w)
         } else if (!lifecycle_load_due(w->state.phase)) {
             step = reconcile(w, &live);
         } else if (live.kind == INDEX_NONE) {
-            /* An empty cluster: the first index gets the alias at once, so
-             * clients find an index filling up rather than none. */
-            index_version_name(w->idx->index, wall_clock_ms(), w->state.concrete,
-                               sizeof w->state.concrete);
-            if (index_create(&w->es, w->engine, w->state.concrete, w->definition, w->idx->index,
-                             err, sizeof err) < 0) {
-                w->state.concrete[0] = '\0';
-                step = es_failed(w, err);
-            } else {
-                step = rebuild_event(w, LIFECYCLE_LIVE_CREATED, NULL);
-                struct log_line *line = log_begin(LOG_INFO, "index created");
-                log_str(line, "index", w->idx->index);
-                log_str(line, "concrete", w->state.concrete);
-                log_end(line);
-            }
+            step = create_first(w);
         } else if (!live.mapping_equal && refuse_mapping(w) == STEP_FATAL) {
             step = STEP_FATAL;
         } else if (live.kind == INDEX_CONCRETE) {
@@ -531,6 +559,52 @@ enum step rebuild_check(struct worker *w)
     if (index_lookup(&w->es, w->engine, w->idx->index, w->definition, &live, err, sizeof err) < 0)
         return es_failed(w, err);
     return reconcile(w, &live);
+}
+
+/* Why a build is not ready yet, in words for the log. */
+static const char *not_ready_reason(enum build_readiness readiness)
+{
+    return readiness == BUILD_WINDOW_OPEN
+               ? "a change source has more to read in the build's window"
+               : "the build's window ends before the live index's last read";
+}
+
+/* Logs "build not caught up" build_max_catch_up_s after its walk ended,
+ * then again every as many seconds while it has not. */
+static void note_not_caught_up(struct worker *w, enum build_readiness readiness)
+{
+    const struct index_build *build = &w->state.build;
+    if (strcmp(build->window.from, SNAPSHOT_NONE) == 0)
+        return; /* still walking its own rows: that takes what it takes */
+    int64_t now = monotonic_ms();
+    if (w->build_walked_ms == 0)
+        w->build_walked_ms = now;
+    int64_t every_ms = (int64_t)w->config->build_max_catch_up_s * 1000;
+    if (now - w->build_walked_ms < every_ms ||
+        (w->build_warned_ms != 0 && now - w->build_warned_ms < every_ms))
+        return;
+    w->build_warned_ms = now;
+    struct log_line *line = log_begin(LOG_WARN, "build not caught up");
+    log_str(line, "index", w->idx->index);
+    log_str(line, "concrete", build->concrete);
+    log_double(line, "catching_up_s", (double)(now - w->build_walked_ms) / 1000.0);
+    log_str(line, "reason", not_ready_reason(readiness));
+    if (readiness == BUILD_WINDOW_OPEN && w->build_open_source != NULL)
+        log_str(line, "source", w->build_open_source);
+    log_str(line, "window_to",
+            readiness == BUILD_WINDOW_OPEN ? build->window.to : build->window.from);
+    log_str(line, "hint", "it goes on catching up; the alias stays on the live index");
+    log_end(line);
+}
+
+enum step rebuild_try_swap(struct worker *w)
+{
+    enum build_readiness readiness = state_build_readiness(&w->state, w->snapshot.at);
+    if (readiness != BUILD_READY) {
+        note_not_caught_up(w, readiness);
+        return STEP_OK;
+    }
+    return rebuild_event(w, LIFECYCLE_BUILD_CAUGHT_UP, NULL);
 }
 
 /* The build's batches ran only while building; the live ones while a live

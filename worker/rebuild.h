@@ -33,6 +33,13 @@ enum step rebuild_begin(struct worker *w);
  * exit 65 under on_mapping_change = refuse. */
 enum step rebuild_check(struct worker *w);
 
+/* After a build round: the swap (LIFECYCLE_BUILD_CAUGHT_UP) once the
+ * build has everything the live index may have (state_build_readiness,
+ * against the round's snapshot, taken after the live batches); else,
+ * build_max_catch_up_s after its walk, why it has not (again every as
+ * many seconds).  Never a swap before. */
+enum step rebuild_try_swap(struct worker *w);
+
 /* A batch of target found its alias missing (STEP_LOST): the live one
  * starts a rebuild, the build's starts the rebuild over. */
 enum step rebuild_lost(struct worker *w, enum sync_target target);

@@ -68,6 +68,16 @@ void state_init(struct worker_state *state, const char *const *names, size_t cou
     }
 }
 
+/* A window's end is set while it is read ("to") and becomes its start
+ * ("from") once every source has read it through. */
+enum build_readiness state_build_readiness(const struct worker_state *state, const char *seen)
+{
+    const struct snapshot_window *window = &state->build.window;
+    if (window->to[0] != '\0')
+        return BUILD_WINDOW_OPEN;
+    return snapshot_covers(window->from, seen) ? BUILD_READY : BUILD_BEHIND;
+}
+
 /* Frees the sources. */
 void state_free(struct worker_state *state)
 {

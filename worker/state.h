@@ -46,6 +46,20 @@ struct worker_state {
     size_t count;
 };
 
+/* Whether a build may replace the live index now. */
+enum build_readiness {
+    BUILD_READY,       /* its window is read to its end, and that end is as new as seen */
+    BUILD_WINDOW_OPEN, /* a source (or a fan-out) is not read to its window's end */
+    BUILD_BEHIND       /* read to an end older than seen: changes since may be live already */
+};
+
+/* Where state's build stands against seen, a snapshot taken after the live
+ * index's last read (the build round's own): ready when every source has
+ * read the build's window to its end (none half-way through a fan-out)
+ * and that end sees every transaction seen sees (snapshot_covers), so the
+ * build holds everything the live index may hold. */
+enum build_readiness state_build_readiness(const struct worker_state *state, const char *seen);
+
 /* Sets state up for the named sources, all at CURSOR_START, in phase
  * LIFECYCLE_FRESH. */
 void state_init(struct worker_state *state, const char *const *names, size_t count);

@@ -146,6 +146,14 @@ void status_report_accepted(void)
     send_event(event_new("accepted"));
 }
 
+void status_report_waiting(const char *reason, int64_t sleep_ms)
+{
+    json_t *event = event_new("waiting");
+    json_object_set_new(event, "reason", json_string(reason));
+    json_object_set_new(event, "sleep_ms", json_integer(sleep_ms));
+    send_event(event);
+}
+
 void status_report_idle(int64_t sleep_ms)
 {
     json_t *event = event_new("idle");

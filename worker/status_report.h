@@ -42,6 +42,10 @@ void status_report_accepted(void);
  * for the watchdog (a long rebuild with no live change is not a hang) and
  * what etlctl status shows of the rebuild. */
 void status_report_build(const char *concrete, long docs);
+/* Waiting for the index's writer lock, which another worker holds (reason
+ * says which): about to sleep sleep_ms before trying again.  The
+ * watchdog's heartbeat while it waits; etlctl status shows it. */
+void status_report_waiting(const char *reason, int64_t sleep_ms);
 /* Caught up: about to sleep sleep_ms. */
 void status_report_idle(int64_t sleep_ms);
 /* Remembers the oldest transaction in progress at the round's snapshot:

@@ -3,8 +3,11 @@
  * performed by rebuild.c):
  *
  *   identify the engine (GET /) and pick its dialect
- *   prepare the index (rebuild.c: resolve the alias, reconcile the state)
  *   repeat until a stop request:
+ *     hold the index's writer lock (PostgreSQL advisory lock, taken on every
+ *     new connection): while another worker holds it, wait; the first
+ *     time, and after such a wait, prepare the index (rebuild.c: resolve
+ *     the alias, reconcile the state, read again after a wait)
  *     SIGUSR1, no usable state (a database behind the state file: another
  *     cluster or timeline, or its ids behind), change_log pruned past the
  *     cursor, the alias missing or moved, the mapping file changed: a rebuild
@@ -15,7 +18,8 @@
  *     all in one window of transactions between two snapshots (a
  *     transaction is read whole or not at all); during a rebuild, one batch
  *     of each into the index being built, in a window of its own; a
- *     build round that read nothing moves the alias (LIFECYCLE_BUILD_CAUGHT_UP)
+ *     build round that read its window through to its own snapshot (taken
+ *     after the live batches) moves the alias (LIFECYCLE_BUILD_CAUGHT_UP)
  *     nothing more at once: log "caught up" once, wait poll_interval_ms,
  *     reading content.etl_change_signal every wake_check_ms meanwhile: when
  *     it moved (a statement changed the catalogue) the next round starts
@@ -82,10 +86,14 @@ static enum step run_target(struct worker *w, enum sync_target target, bool *mor
     enum step step = batch_take_snapshot(w, target);
     bool target_more = false;
     bool target_changed = false;
+    if (target == TARGET_BUILD)
+        w->build_open_source = NULL;
     for (size_t i = 0; step == STEP_OK && !w->behind && i < w->state.count && !*w->stop; i++) {
         bool full = false;
         step = pipeline_run(w, target, i, &full, &target_changed);
         target_more = target_more || full;
+        if (full && target == TARGET_BUILD && w->build_open_source == NULL)
+            w->build_open_source = w->state.build.sources[i].name;
     }
     /* A change to every document: the window stays open (read again after
      * a crash) until the rebuild it calls for has begun (worker_run). */
@@ -210,15 +218,33 @@ static const char *next_wait(struct worker *w, bool found)
     return wait_for_change(w, poll_ms, true, "poll");
 }
 
+/* Before anything of a round is written: the index's writer lock held (a
+ * query only on a new connection) and, the first time and after a wait
+ * for it (another worker wrote the index meanwhile), the state file read
+ * again and the alias reconciled with it (rebuild_prepare). */
+static enum step hold_index(struct worker *w)
+{
+    bool waited;
+    enum step step = worker_hold_lock(w, &waited);
+    if (step == STEP_OK && waited)
+        worker_reload_state(w);
+    if (step == STEP_OK && !w->prepared) {
+        step = rebuild_prepare(w);
+        w->prepared = step == STEP_OK;
+    }
+    return step;
+}
+
 /* The loop described at the top of this file. */
 int worker_run(struct worker *w)
 {
     w->exit_status = EXIT_STOPPED;
     enum step step = engine_identify(w);
-    if (step == STEP_OK)
-        step = rebuild_prepare(w);
     const char *woke = "start";
     while (step != STEP_FATAL && !*w->stop) {
+        step = hold_index(w);
+        if (step != STEP_OK)
+            continue;
         log_round(w, woke);
         woke = "retry";
         step = round_setup(w);
@@ -237,11 +263,12 @@ int worker_run(struct worker *w)
         if (step == STEP_OK && !w->behind && lifecycle_runs_build(w->state.phase)) {
             bool built = false;
             step = run_target(w, TARGET_BUILD, &more, &built);
-            /* Walked its own rows and read nothing more from any source:
-             * the swap, unless a lost build index made it pending again,
-             * or the build found the database behind (it read nothing). */
-            if (step == STEP_OK && !built && !*w->stop && !w->behind)
-                step = rebuild_event(w, LIFECYCLE_BUILD_CAUGHT_UP, NULL);
+            /* Its window read through to a snapshot taken after the live
+             * batches: the swap, unless a lost build index made it pending
+             * again (rebuild_try_swap), or the build found the database
+             * behind (it read nothing). */
+            if (step == STEP_OK && !*w->stop && !w->behind && lifecycle_runs_build(w->state.phase))
+                step = rebuild_try_swap(w);
             changed = changed || built;
         }
         /* The cursors are of another database: dropped, and the next

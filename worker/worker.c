@@ -94,7 +94,67 @@ enum step worker_pg_failed(struct worker *w, enum pg_failure failure)
         worker_restart_state(w, REBUILD_UNUSABLE_STATE);
         return STEP_RETRY;
     }
+    if (failure == PG_LOCKED)
+        return STEP_YIELD;
     return worker_back_off(w, "postgres", w->pg.err);
+}
+
+/* The one line of a wait for the writer lock: who holds it. */
+static void log_lock_waiting(const struct worker *w)
+{
+    struct log_line *line = log_begin(LOG_WARN, "another worker holds the index; waiting");
+    log_str(line, "index", w->idx->index);
+    log_int(line, "holder_pid", w->pg.lock_holder);
+    log_int(line, "retry_ms", w->config->index_lock_poll_ms);
+    log_str(line, "hint",
+            "another etl-worker for this index (a second supervisor, a run by hand): see "
+            "pg_stat_activity for holder_pid; this one takes over when it ends");
+    log_end(line);
+}
+
+/* Another worker holding the lock is not a failure: no backoff, no retry
+ * event, only the waiting status, which the watchdog takes as a
+ * heartbeat. */
+enum step worker_hold_lock(struct worker *w, bool *waited)
+{
+    *waited = false;
+    int64_t since = 0;
+    for (;;) {
+        enum pg_failure failure = pg_source_connect(&w->pg);
+        if (failure == PG_OK)
+            break;
+        if (failure != PG_LOCKED) {
+            enum step step = worker_pg_failed(w, failure);
+            if (step != STEP_RETRY)
+                return step;
+            continue;
+        }
+        if (!*waited) {
+            since = monotonic_ms();
+            log_lock_waiting(w);
+        }
+        *waited = true;
+        char reason[STATE_INDEX_NAME_MAX + 64];
+        snprintf(reason, sizeof reason, "another worker holds index %s (pid %ld)", w->idx->index,
+                 w->pg.lock_holder);
+        status_report_waiting(reason, w->config->index_lock_poll_ms);
+        if (!sleep_unless_stopped(w->config->index_lock_poll_ms, w->stop))
+            return STEP_STOP;
+    }
+    if (*waited) {
+        struct log_line *line = log_begin(LOG_INFO, "index lock taken; taking over");
+        log_str(line, "index", w->idx->index);
+        log_double(line, "waited_s", (double)(monotonic_ms() - since) / 1000.0);
+        log_end(line);
+    }
+    return STEP_OK;
+}
+
+/* One query on the open connection (a new one has just taken the lock). */
+enum step worker_confirm_lock(struct worker *w)
+{
+    enum pg_failure failure = pg_source_confirm_lock(&w->pg);
+    return failure == PG_OK ? STEP_OK : worker_pg_failed(w, failure);
 }
 
 /* Saves the state, retrying with backoff: the documents are already in the
@@ -207,6 +267,48 @@ json_t *worker_read_mapping(const char *path, char *err, size_t err_size)
     return definition;
 }
 
+/* Sets the state up for the index's change sources and reads the state
+ * file into it (one that cannot be used is set aside).  Returns what
+ * state_load returned. */
+static int load_state(struct worker *w)
+{
+    const struct index_config *idx = w->idx;
+    const char **names = xcalloc(idx->changes_count, sizeof *names);
+    char(*storage)[STATE_SOURCE_NAME_MAX] = xcalloc(idx->changes_count, sizeof *storage);
+    for (size_t i = 0; i < idx->changes_count; i++) {
+        state_source_name(idx->changes_sql[i], storage[i], sizeof storage[i]);
+        names[i] = storage[i];
+    }
+    state_init(&w->state, names, idx->changes_count);
+    free(names);
+    free(storage);
+    char err[512];
+    int loaded = state_load(&w->state, w->state_path, idx->index, err, sizeof err);
+    if (loaded < 0)
+        set_aside_bad_state(w, err);
+    return loaded;
+}
+
+/* As worker_init left them, but for what it set up once. */
+void worker_reload_state(struct worker *w)
+{
+    state_free(&w->state);
+    w->fresh_reason = REBUILD_NO_STATE;
+    int loaded = load_state(w);
+    w->caught_up = false;
+    w->truncated = false;
+    w->behind = false;
+    w->held_warned_ms = 0;
+    w->position_dirty = w->has_change_log;
+    w->window_saved_ms = 0;
+    w->next_check_ms = 0;
+    w->prepared = false;
+    w->build_walked_ms = 0;
+    w->build_warned_ms = 0;
+    w->build_open_source = NULL;
+    log_event(LOG_INFO, "state file read again", "state", loaded > 0 ? "resumed" : "fresh");
+}
+
 /* The mapping, the SQL files and HTTP client, the state directory, the
  * state file; then "started" is logged and reported. */
 int worker_init(struct worker *w, const struct etl_config *config, const struct index_config *idx,
@@ -235,19 +337,9 @@ int worker_init(struct worker *w, const struct etl_config *config, const struct 
     }
     w->state_path = xasprintf("%s/%s.state", config->state_dir, idx->name);
     w->rejects_path = xasprintf("%s/%s.rejects", config->state_dir, idx->name);
-    const char **names = xcalloc(idx->changes_count, sizeof *names);
-    char(*storage)[STATE_SOURCE_NAME_MAX] = xcalloc(idx->changes_count, sizeof *storage);
-    for (size_t i = 0; i < idx->changes_count; i++) {
-        state_source_name(idx->changes_sql[i], storage[i], sizeof storage[i]);
-        names[i] = storage[i];
-    }
-    state_init(&w->state, names, idx->changes_count);
     find_change_log(w);
-    free(names);
-    free(storage);
-    int loaded = state_load(&w->state, w->state_path, idx->index, err, sizeof err);
-    if (loaded < 0)
-        set_aside_bad_state(w, err);
+    w->pg.lock_index = idx->index;
+    int loaded = load_state(w);
     status_report_started();
     struct log_line *line = log_begin(LOG_INFO, "started");
     log_str(line, "index", idx->index);

@@ -79,8 +79,12 @@ struct worker {
     int64_t signal_seen;            /* content.etl_change_signal as last read */
     bool signal_known;              /* signal_seen was read on this run */
     bool signal_warned;             /* "cannot read the change signal" logged since */
+    bool prepared;                  /* the alias was reconciled since the writer lock was taken */
     int64_t signal_moved_ms;        /* monotonic time it was last seen moving; 0: never */
     struct refusal_spell refusal;   /* writes refused for now, if active */
+    int64_t build_walked_ms;        /* monotonic time the build was first seen walked; 0: not */
+    int64_t build_warned_ms;        /* when "build not caught up" was last logged; 0: never */
+    const char *build_open_source;  /* the build's last round: a source that came full, or NULL */
 };
 
 /* Sets the worker up for idx: reads its SQL, mapping and state.  Returns 0,
@@ -100,7 +104,9 @@ enum step {
     STEP_RETRY, /* a service failed: the loop backs off and starts over */
     STEP_STOP,  /* stop requested */
     STEP_FATAL, /* cannot go on: exit with w->exit_status */
-    STEP_LOST   /* the alias written to is missing: rebuild (rebuild.c) */
+    STEP_LOST,  /* the alias written to is missing: rebuild (rebuild.c) */
+    STEP_YIELD  /* another worker holds the index's writer lock: write nothing more until
+                   worker_hold_lock has it again */
 };
 
 /* Whose cursors a batch moves and where it writes. */
@@ -115,8 +121,23 @@ enum step worker_back_off(struct worker *w, const char *what, const char *reason
 /* The same for a bulk request refused during a refusal spell: its retry
  * line is debug, the spell's own lines say it (refusal.h). */
 enum step worker_back_off_refused(struct worker *w, const char *reason);
-/* Bad SQL is fatal (EXIT_CONFIG); anything else is backed off. */
+/* Bad SQL is fatal (EXIT_CONFIG); the writer lock held elsewhere yields;
+ * anything else is backed off. */
 enum step worker_pg_failed(struct worker *w, enum pg_failure failure);
+
+/* Holds the index's writer lock on the PostgreSQL connection, waiting
+ * while another worker holds it (one warning per spell, a waiting status
+ * every index_lock_poll_ms).  *waited when it had to wait: the index may
+ * have been written by another meanwhile.  STEP_OK, STEP_STOP, or
+ * STEP_FATAL. */
+enum step worker_hold_lock(struct worker *w, bool *waited);
+/* Before a change to the cluster's indices or aliases (a create, a
+ * delete, a swap): still the index's one writer?  STEP_OK, STEP_YIELD, or
+ * a PostgreSQL failure's step. */
+enum step worker_confirm_lock(struct worker *w);
+/* Reads the state file again (after a wait for the writer lock: the one
+ * that held it may have written it) and resets what the loop knew. */
+void worker_reload_state(struct worker *w);
 /* Saves the state, retrying with backoff until it is written or a stop. */
 enum step worker_save_state(struct worker *w);
 

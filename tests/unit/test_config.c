@@ -139,6 +139,8 @@ static void assert_documented_defaults(const struct etl_config *c, const char *d
     assert_int_equal(c->bulk_concurrency, 2);
     assert_int_equal(c->keep_old_indices, 0);
     assert_int_equal(c->on_mapping_change, MAPPING_CHANGE_REBUILD);
+    assert_int_equal(c->index_lock_poll_ms, 1000);
+    assert_int_equal(c->build_max_catch_up_s, 300);
     assert_string_equal(c->pg_host, "");
     assert_string_equal(c->pg_port, "");
     assert_string_equal(c->pg_dbname, dbname);
@@ -549,6 +551,12 @@ static const struct error_case error_cases[] = {
      "2: keep_old_indices: \"11\" is not a whole number from 0 to 10", NULL, NULL},
     {"[etl]\non_mapping_change = exit\n" INDEX_SECTION,
      "2: on_mapping_change: \"exit\" is not rebuild or refuse", NULL, NULL},
+    {"[etl]\nbuild_max_catch_up_s = 0\n" INDEX_SECTION,
+     "2: build_max_catch_up_s: \"0\" is not a whole number from 1 to 86400", NULL, NULL},
+
+    /* one writer per index: how often a waiting worker tries the lock again */
+    {"[etl]\nindex_lock_poll_ms = 99\n" INDEX_SECTION,
+     "2: index_lock_poll_ms: \"99\" is not a whole number from 100 to 600000", NULL, NULL},
 
     /* the reader: syntax, the first of two errors */
     {"[etl]\nbatch_size = 5\nthis line is not valid\npoll_interval_ms = 1000\n" INDEX_SECTION,

@@ -57,6 +57,39 @@ static void test_snapshot_bounds(void **state)
 
 /* A window's cursors start at its start's xmin, their group done; the
  * modified shown is kept. */
+/* snapshot_covers: a later snapshot sees all an earlier one sees, by
+ * visibility, not by comparing texts or one bound. */
+static void test_snapshot_covers(void **state)
+{
+    (void)state;
+    /* the same, or the same transactions seen */
+    assert_true(snapshot_covers("100:105:100,102", "100:105:100,102"));
+    /* later: 100 and 102 committed, 107 in progress, xmax moved on */
+    assert_true(snapshot_covers("102:110:102,107", "100:105:100,102"));
+    assert_false(snapshot_covers("100:105:100,102", "102:110:102,107"));
+    /* one xmax, one transaction fewer in progress: the later one */
+    assert_true(snapshot_covers("100:105:100", "100:105:100,102"));
+    assert_false(snapshot_covers("100:105:100,102", "100:105:100"));
+    /* a lower xmax, but b sees nothing from it on: every such id is in
+     * progress at b */
+    assert_true(snapshot_covers("100:103:", "100:105:103,104"));
+    assert_false(snapshot_covers("100:103:", "100:105:104"));
+    /* a's xmax below b's xmin: b sees ids a has never heard of */
+    assert_false(snapshot_covers("90:95:", "100:105:"));
+    /* nothing visible (a full load's start) covers only itself */
+    assert_true(snapshot_covers(SNAPSHOT_NONE, SNAPSHOT_NONE));
+    assert_false(snapshot_covers(SNAPSHOT_NONE, "5:5:"));
+    assert_true(snapshot_covers("5:5:", SNAPSHOT_NONE));
+    /* in progress at a, committed below b's xmin: b sees it */
+    assert_false(snapshot_covers("100:110:101", "105:110:"));
+    /* ids up to 2^64 - 1 */
+    assert_true(snapshot_covers("18446744073709551614:18446744073709551615:",
+                                "18446744073709551614:18446744073709551615:18446744073709551614"));
+    /* not snapshots */
+    assert_false(snapshot_covers("", "1:1:"));
+    assert_false(snapshot_covers("1:1:", "x"));
+}
+
 static void test_window_start(void **state)
 {
     (void)state;
@@ -90,7 +123,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_txid_text),       cmocka_unit_test(test_snapshot_text),
         cmocka_unit_test(test_snapshot_bounds), cmocka_unit_test(test_window_start),
-        cmocka_unit_test(test_uuid_text),
+        cmocka_unit_test(test_uuid_text),       cmocka_unit_test(test_snapshot_covers),
     };
     return cmocka_run_group_tests_name("cursor", tests, NULL, NULL);
 }

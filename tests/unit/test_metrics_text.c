@@ -88,6 +88,35 @@ static void test_refusal_series(void **unused)
     free(text);
 }
 
+/* etl_worker_waiting: 1 for a running worker whose last word was that
+ * another worker holds its index's writer lock, 0 once it works and for
+ * one without a process. */
+static void test_worker_waiting(void **unused)
+{
+    (void)unused;
+    static struct child movies = {
+        .name = "movies", .index = "movies", .state = CHILD_RUNNING, .pid = 42};
+    static struct child genres = {.name = "genres", .index = "genres", .state = CHILD_BACKOFF};
+    static struct child *slots[] = {&movies, &genres};
+    static struct supervisor sup;
+    sup.children = slots;
+    sup.children_count = 2;
+    static const char waiting[] =
+        "{\"event\":\"waiting\",\"reason\":\"another worker holds index x (pid 1)\","
+        "\"sleep_ms\":1000}";
+    child_stats_update(&movies.stats, waiting, 0);
+    child_stats_update(&genres.stats, waiting, 0);
+    char *text = metrics_text(&sup, 0);
+    assert_non_null(strstr(text, "# TYPE etl_worker_waiting gauge\n"));
+    assert_non_null(strstr(text, "\netl_worker_waiting{index=\"movies\"} 1\n"));
+    assert_non_null(strstr(text, "\netl_worker_waiting{index=\"genres\"} 0\n"));
+    free(text);
+    child_stats_update(&movies.stats, "{\"event\":\"idle\",\"sleep_ms\":1000}", 0);
+    text = metrics_text(&sup, 0);
+    assert_non_null(strstr(text, "\netl_worker_waiting{index=\"movies\"} 0\n"));
+    free(text);
+}
+
 /* Runs the tests. */
 int main(void)
 {
@@ -95,6 +124,7 @@ int main(void)
         cmocka_unit_test(test_dropped_log_lines_are_a_counter),
         cmocka_unit_test(test_search_engine_info_escapes_what_the_engine_said),
         cmocka_unit_test(test_refusal_series),
+        cmocka_unit_test(test_worker_waiting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

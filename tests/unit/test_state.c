@@ -613,6 +613,39 @@ static void test_build_key_decides(void **state)
     expect_phase(FILE_START "\"phase\":\"serving\"," BUILD_NOT_BEGUN "}", LIFECYCLE_BUILD_PENDING);
 }
 
+/* The swap's condition: a build's window read to its end, at a snapshot as
+ * new as the one taken after the live index's last read; not a build
+ * round that merely read nothing. */
+static void test_build_readiness(void **state)
+{
+    (void)state;
+    struct worker_state ws;
+    state_init(&ws, source_names, SOURCE_COUNT);
+    struct snapshot_window *window = &ws.build.window;
+    /* the walk is being read: its window is open */
+    snprintf(window->from, sizeof window->from, "%s", SNAPSHOT_NONE);
+    snprintf(window->to, sizeof window->to, "%s", "100:100:");
+    assert_int_equal(state_build_readiness(&ws, "100:100:"), BUILD_WINDOW_OPEN);
+    /* walked; transactions committed since its horizon: behind */
+    snprintf(window->from, sizeof window->from, "%s", "100:100:");
+    window->to[0] = '\0';
+    assert_int_equal(state_build_readiness(&ws, "100:108:104"), BUILD_BEHIND);
+    /* walked, nothing committed since: ready at once */
+    assert_int_equal(state_build_readiness(&ws, "100:100:"), BUILD_READY);
+    /* a window read to the round's snapshot: ready, whatever it held; a
+     * writer in progress at both is read by the live index once it commits */
+    snprintf(window->from, sizeof window->from, "%s", "104:108:104");
+    assert_int_equal(state_build_readiness(&ws, "104:108:104"), BUILD_READY);
+    /* a window left open by an earlier round and read to its end in this
+     * one: its end is older than what the live index read meanwhile */
+    assert_int_equal(state_build_readiness(&ws, "104:112:104"), BUILD_BEHIND);
+    /* the round's window still open (a source came full, a fan-out
+     * half-way): not yet, even at the newest end */
+    snprintf(window->to, sizeof window->to, "%s", "104:112:104");
+    assert_int_equal(state_build_readiness(&ws, "104:112:104"), BUILD_WINDOW_OPEN);
+    state_free(&ws);
+}
+
 static void test_source_missing_from_file_starts_at_start(void **state)
 {
     (void)state;
@@ -702,6 +735,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_phase_saved_by_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_phase_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_build_key_decides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_build_readiness, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_missing_from_file_starts_at_start, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_path, setup, teardown),

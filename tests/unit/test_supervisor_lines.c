@@ -292,14 +292,64 @@ static void test_refusal_spell(void **unused)
     assert_int_equal(child.stats.refused_attempts, 6);
 }
 
+/* A worker waiting for another one's writer lock: state waiting and the
+ * reason while it runs, until it reports work; not once it has exited. */
+static void test_status_line_waiting(void **unused)
+{
+    (void)unused;
+    struct child child = {.name = "movies", .index = "movies", .state = CHILD_RUNNING};
+    child.pid = 4242;
+    child.started_ms = 1000;
+    child.starts = 1;
+    assert_int_equal(child_stats_update(&child.stats, "{\"event\":\"started\"}", 1),
+                     CHILD_EVENT_STARTED);
+    assert_int_equal(child_stats_update(&child.stats,
+                                        "{\"event\":\"waiting\",\"reason\":\"another worker "
+                                        "holds index movies (pid 77)\",\"sleep_ms\":1000}",
+                                        2),
+                     CHILD_EVENT_WAITING);
+    assert_int_equal(child.stats.sleep_ms, 1000);
+    /* a PostgreSQL retry while waiting: still waiting */
+    child_stats_update(&child.stats, "{\"event\":\"retry\",\"what\":\"postgres\",\"delay_ms\":7}",
+                       3);
+    char line[1024];
+    child_status_line(&child, 2000, line, sizeof line);
+    assert_string_equal(line, "name=movies index=movies pid=4242 state=waiting uptime_s=1 "
+                              "restarts=0 last_exit=\"\" next_start_ms=0 last_batch=\"\" "
+                              "batches=0 docs_sent=0 cursor_modified=\"\" cursor_id=\"\" "
+                              "lag_s=\"\" held_s=0 held_by=\"\" concrete=\"\" build=\"\" build_docs=0 engine=\"\" "
+                              "engine_version=\"\" reason=\"another worker holds index movies "
+                              "(pid 77)\"");
+    /* exited: backoff, whatever it last said */
+    child.state = CHILD_BACKOFF;
+    child.pid = 0;
+    child_status_line(&child, 2000, line, sizeof line);
+    assert_non_null(strstr(line, "state=backoff"));
+    assert_non_null(strstr(line, "reason=\"\""));
+    /* took over: a build batch says it works */
+    child.state = CHILD_RUNNING;
+    child.pid = 4243;
+    child_stats_update(&child.stats, "{\"event\":\"build\",\"concrete\":\"movies_2\",\"docs\":5}",
+                       4);
+    assert_false(child.stats.waiting);
+    assert_string_equal(child.stats.reason, "");
+    child_status_line(&child, 2000, line, sizeof line);
+    assert_non_null(strstr(line, "state=running"));
+}
+
 /* Runs the tests. */
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_logfmt_get),         cmocka_unit_test(test_line_tag_pass_and_wrap),
-        cmocka_unit_test(test_line_tag_truncated), cmocka_unit_test(test_line_tag_long_lines_fit),
-        cmocka_unit_test(test_child_stats),        cmocka_unit_test(test_lag_of_pending_changes),
-        cmocka_unit_test(test_status_line),        cmocka_unit_test(test_refusal_spell),
+        cmocka_unit_test(test_logfmt_get),
+        cmocka_unit_test(test_line_tag_pass_and_wrap),
+        cmocka_unit_test(test_line_tag_truncated),
+        cmocka_unit_test(test_line_tag_long_lines_fit),
+        cmocka_unit_test(test_child_stats),
+        cmocka_unit_test(test_lag_of_pending_changes),
+        cmocka_unit_test(test_status_line),
+        cmocka_unit_test(test_refusal_spell),
+        cmocka_unit_test(test_status_line_waiting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -518,3 +518,54 @@ BEGIN
     RETURN restamped;
 END $$;
 REVOKE ALL ON FUNCTION content.etl_restamp() FROM PUBLIC;
+
+-- One writer per index.  A worker holds a session advisory lock for its
+-- index (the alias clients query) for as long as it runs, taken on every
+-- new connection before it writes anything to the search engine: it dies
+-- with the connection.  A second worker for the same index (another
+-- supervisor, a run by hand) finds it held and waits (docs/architecture.md,
+-- "One writer per index").  The key is two int4: the hash of a fixed class
+-- name and the hash of the index name (two index names with the same hash
+-- would share one lock: their workers would take turns, never write
+-- together).  Advisory locks need no privilege, and pg_locks is readable by
+-- every role.  Locks are per database: workers reading two databases into
+-- one search cluster are not kept apart.
+--
+-- etl_lock_index: takes the lock, once per connection.  locked: taken;
+-- holder: otherwise the pid of the session holding it (NULL when it was
+-- released meanwhile).
+CREATE OR REPLACE FUNCTION content.etl_lock_index(index_name text)
+RETURNS TABLE (locked boolean, holder integer)
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    locked := pg_try_advisory_lock(hashtext('etl index writer'), hashtext(index_name));
+    holder := NULL;
+    IF NOT locked THEN
+        SELECT l.pid INTO holder
+          FROM pg_locks l
+         WHERE l.locktype = 'advisory' AND l.granted
+           AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+           AND l.classid = hashtext('etl index writer')::oid
+           AND l.objid = hashtext(etl_lock_index.index_name)::oid
+           AND l.objsubid = 2
+         LIMIT 1;
+    END IF;
+    RETURN NEXT;
+END $$;
+REVOKE ALL ON FUNCTION content.etl_lock_index(text) FROM PUBLIC;
+
+-- etl_index_locked: whether this session holds the lock (asked before a
+-- swap or a deletion: a connection lost since, and the lock with it, says
+-- no, or fails).
+CREATE OR REPLACE FUNCTION content.etl_index_locked(index_name text)
+RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT EXISTS (
+        SELECT FROM pg_locks l
+         WHERE l.locktype = 'advisory' AND l.granted AND l.pid = pg_backend_pid()
+           AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+           AND l.classid = hashtext('etl index writer')::oid
+           AND l.objid = hashtext(etl_index_locked.index_name)::oid
+           AND l.objsubid = 2)
+$$;
+REVOKE ALL ON FUNCTION content.etl_index_locked(text) FROM PUBLIC;

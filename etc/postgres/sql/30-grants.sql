@@ -28,6 +28,9 @@ GRANT SELECT ON SEQUENCE content.etl_change_signal TO etl;
 -- every index has read, reads the prune watermark; all through functions.
 GRANT EXECUTE ON FUNCTION content.etl_report_position(text, text, xid8),
     content.etl_prune_change_log(text[], interval), content.etl_change_log_pruned() TO etl;
+-- One writer per index (20-etl.sql): etl takes and checks its index's
+-- advisory lock (no privilege needed for the lock itself).
+GRANT EXECUTE ON FUNCTION content.etl_lock_index(text), content.etl_index_locked(text) TO etl;
 
 -- The admin panel's own tables (auth, sessions, admin log) live apart.
 CREATE SCHEMA IF NOT EXISTS admin AUTHORIZATION catalog_owner;
