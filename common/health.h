@@ -13,6 +13,7 @@ enum health {
     HEALTH_LAGGING,  /* running, its oldest waiting change older than allowed */
     HEALTH_STARTING, /* running, but not caught up once yet (a first load) */
     HEALTH_REFUSING, /* running, but its index refuses its writes for now */
+    HEALTH_WAITING,  /* running, but another worker holds its index's writer lock */
     HEALTH_DOWN,     /* no process: crashed and waiting to restart, or stopped */
     HEALTH_COUNT
 };
@@ -21,6 +22,7 @@ enum health {
 struct health_input {
     bool running;   /* the worker's process runs and reported that it started */
     bool refusing;  /* its index refuses its writes (a refusal spell) */
+    bool waiting;   /* it waits for another worker's writer lock on its index */
     bool lag_known; /* it has done a batch or caught up since it started */
     double lag_s;   /* the age of its oldest change not yet searchable */
 };

@@ -12,7 +12,8 @@
 static struct health_input input_of(const struct child *c, int64_t wall_now_ms)
 {
     struct health_input in = {.running = c->pid != 0 && c->state == CHILD_RUNNING,
-                              .refusing = c->stats.refusing};
+                              .refusing = c->stats.refusing,
+                              .waiting = c->stats.waiting};
     in.lag_known = child_stats_lag(&c->stats, wall_now_ms, &in.lag_s);
     return in;
 }

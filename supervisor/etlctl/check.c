@@ -17,13 +17,14 @@ static const int exit_of[HEALTH_COUNT] = {
     [HEALTH_LAGGING] = EXIT_CHECK_LAGGING,
     [HEALTH_STARTING] = EXIT_CHECK_STARTING,
     [HEALTH_REFUSING] = EXIT_CHECK_REFUSING,
+    [HEALTH_WAITING] = EXIT_CHECK_WAITING,
     [HEALTH_DOWN] = EXIT_CHECK_DOWN,
 };
 
 /* What health_judge needs, read from a status line (status.h): running
- * when state=running or refused (a running worker whose index refuses its
- * writes) with a pid, the lag from lag_s ("" unknown).  False when a key
- * is missing or lag_s is not a number. */
+ * when state=running, refused (a running worker whose index refuses its
+ * writes) or waiting (for another worker's writer lock) with a pid, the lag from lag_s (""
+ * unknown).  False when a key is missing or lag_s is not a number. */
 static bool input_of(const char *line, struct health_input *in)
 {
     char state[32], pid[32], lag[64];
@@ -31,9 +32,11 @@ static bool input_of(const char *line, struct health_input *in)
         !logfmt_get(line, "pid", pid, sizeof pid) || !logfmt_get(line, "lag_s", lag, sizeof lag))
         return false;
     bool refused = strcmp(state, "refused") == 0;
-    *in = (struct health_input){.running = (strcmp(state, "running") == 0 || refused) &&
+    bool waiting = strcmp(state, "waiting") == 0;
+    *in = (struct health_input){.running = (strcmp(state, "running") == 0 || refused || waiting) &&
                                            strcmp(pid, "0") != 0,
-                                .refusing = refused};
+                                .refusing = refused,
+                                .waiting = waiting};
     in->lag_known = lag[0] != '\0';
     if (!in->lag_known)
         return true;

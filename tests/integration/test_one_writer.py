@@ -147,6 +147,9 @@ def test_second_supervisor_waits_then_takes_over(tmp_path, pg, es, catalog, bin_
         for name, w in status.items():
             assert w["reason"].startswith(f"another worker holds index {first.names[name]} (pid ")
             assert int(w["pid"]) > 0
+        # A standby is not ready: etlctl check says so, with its own status.
+        check = second.sup.ctl("check")
+        assert check.returncode == 5 and "condition=waiting" in check.stdout, check
 
         # The first one goes on: changes made meanwhile arrive.
         wait_searchable(first, change_each_index(first, "while two run"))

@@ -45,6 +45,9 @@ static void test_check_lines(void **unused)
     const char *with_refused[] = {ready, refused, starting};
     assert_int_equal(check_status_lines(with_refused, 2, 300), EXIT_CHECK_REFUSING);
     assert_int_equal(check_status_lines(with_refused, 3, 300), EXIT_CHECK_REFUSING);
+    const char *waiting[] = {"name=movies index=movies pid=12 state=waiting lag_s=\"\" "
+                             "reason=\"another worker holds index movies (pid 7)\""};
+    assert_int_equal(check_status_lines(waiting, 1, 300), EXIT_CHECK_WAITING);
     assert_int_equal(check_status_lines(lines, 1, 300), EXIT_READY);
     assert_int_equal(check_status_lines(lines, 2, 300), EXIT_CHECK_LAGGING);
     assert_int_equal(check_status_lines(lines, 2, 500), EXIT_READY);

@@ -314,12 +314,13 @@ static void test_status_line_waiting(void **unused)
                        3);
     char line[1024];
     child_status_line(&child, 2000, line, sizeof line);
-    assert_string_equal(line, "name=movies index=movies pid=4242 state=waiting uptime_s=1 "
-                              "restarts=0 last_exit=\"\" next_start_ms=0 last_batch=\"\" "
-                              "batches=0 docs_sent=0 cursor_modified=\"\" cursor_id=\"\" "
-                              "lag_s=\"\" held_s=0 held_by=\"\" concrete=\"\" build=\"\" build_docs=0 engine=\"\" "
-                              "engine_version=\"\" reason=\"another worker holds index movies "
-                              "(pid 77)\"");
+    assert_string_equal(
+        line, "name=movies index=movies pid=4242 state=waiting uptime_s=1 "
+              "restarts=0 last_exit=\"\" next_start_ms=0 last_batch=\"\" "
+              "batches=0 docs_sent=0 cursor_modified=\"\" cursor_id=\"\" "
+              "lag_s=\"\" held_s=0 held_by=\"\" concrete=\"\" build=\"\" build_docs=0 engine=\"\" "
+              "engine_version=\"\" reason=\"another worker holds index movies "
+              "(pid 77)\"");
     /* exited: backoff, whatever it last said */
     child.state = CHILD_BACKOFF;
     child.pid = 0;
@@ -341,14 +342,10 @@ static void test_status_line_waiting(void **unused)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_logfmt_get),
-        cmocka_unit_test(test_line_tag_pass_and_wrap),
-        cmocka_unit_test(test_line_tag_truncated),
-        cmocka_unit_test(test_line_tag_long_lines_fit),
-        cmocka_unit_test(test_child_stats),
-        cmocka_unit_test(test_lag_of_pending_changes),
-        cmocka_unit_test(test_status_line),
-        cmocka_unit_test(test_refusal_spell),
+        cmocka_unit_test(test_logfmt_get),          cmocka_unit_test(test_line_tag_pass_and_wrap),
+        cmocka_unit_test(test_line_tag_truncated),  cmocka_unit_test(test_line_tag_long_lines_fit),
+        cmocka_unit_test(test_child_stats),         cmocka_unit_test(test_lag_of_pending_changes),
+        cmocka_unit_test(test_status_line),         cmocka_unit_test(test_refusal_spell),
         cmocka_unit_test(test_status_line_waiting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
