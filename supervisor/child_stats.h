@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #define CHILD_STATS_TEXT_MAX 64
+/* A node's URL (scheme, host, port, maybe a path prefix). */
+#define CHILD_STATS_NODE_MAX 256
 /* Buckets of the batch duration histogram (their bounds: child_stats.c). */
 #define BATCH_BUCKETS_COUNT 10
 
@@ -40,6 +42,7 @@ struct child_stats {
     int64_t build_docs;                   /* documents sent into it so far */
     char engine[CHILD_STATS_TEXT_MAX];    /* distribution of the search engine; "" before */
     char engine_version[CHILD_STATS_TEXT_MAX]; /* and its version */
+    char node[CHILD_STATS_NODE_MAX];           /* the node of url in use; "" before */
 };
 
 /* The events of a worker's life. */
@@ -47,6 +50,7 @@ enum child_event {
     CHILD_EVENT_BAD,     /* not an event line (logged by the caller) */
     CHILD_EVENT_STARTED, /* set up, about to sync */
     CHILD_EVENT_ENGINE,  /* the search engine was identified */
+    CHILD_EVENT_NODE,    /* requests go to another node of [elasticsearch] url */
     CHILD_EVENT_BATCH,   /* a batch is done */
     CHILD_EVENT_RETRY,   /* backing off */
     CHILD_EVENT_IDLE,    /* caught up, sleeping */

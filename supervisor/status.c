@@ -77,5 +77,6 @@ void child_status_line(const struct child *child, int64_t now, char *out, size_t
     len = add(out, len, size, "build", stats->build);
     len = add_int(out, len, size, "build_docs", stats->build_docs);
     len = add(out, len, size, "engine", stats->engine);
-    add(out, len, size, "engine_version", stats->engine_version);
+    len = add(out, len, size, "engine_version", stats->engine_version);
+    add(out, len, size, "node", stats->node);
 }

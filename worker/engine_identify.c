@@ -63,7 +63,12 @@ enum step engine_identify(struct worker *w)
         }
         log_end(line);
         status_report_engine(identity.distribution, identity.version);
+        es_client_report_node(&w->es);
         w->engine = ops;
+        /* Every write waits for that many copies of its shard (a cluster
+         * with too few active copies answers 503 per item: retried). */
+        snprintf(w->bulk_path, sizeof w->bulk_path, "%s&wait_for_active_shards=%s",
+                 ops->bulk_path, w->config->es_wait_for_active_shards);
         return STEP_OK;
     }
 }

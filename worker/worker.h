@@ -19,6 +19,9 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+/* Room for the _bulk path and its wait_for_active_shards parameter. */
+#define WORKER_BULK_PATH_MAX 128
+
 /* The worker of one index: its configuration, connections, state and the
  * runtime flags of its loop; the lifecycle's phase is state.phase. */
 struct worker {
@@ -28,6 +31,7 @@ struct worker {
     struct es_client es;                    /* the HTTP transport */
     struct es_multi multi;                  /* bulk requests in flight (pipeline.c) */
     const struct search_engine_ops *engine; /* what to say over it */
+    char bulk_path[WORKER_BULK_PATH_MAX];   /* its bulk_path with wait_for_active_shards */
     json_t *definition;                     /* the mapping file */
     struct worker_state state;
     char *state_path;
