@@ -211,8 +211,8 @@ static bool store_value(struct etl_config *config, const struct key_spec *spec, 
     case KIND_SHARDS: {
         int copies;
         if (strcmp(value, "all") != 0 && !parse_int(value, 1, SHARD_COPIES_MAX, &copies)) {
-            snprintf(reason, reason_size, "\"%s\" is not all or a whole number from 1 to %d",
-                     value, SHARD_COPIES_MAX);
+            snprintf(reason, reason_size, "\"%s\" is not all or a whole number from 1 to %d", value,
+                     SHARD_COPIES_MAX);
             return false;
         }
         *(char **)(void *)field = xstrdup(value);

@@ -90,7 +90,7 @@ struct etl_config {
     char *es_client_key_file;  /* its private key ("": in es_client_cert_file) */
     int es_connect_timeout_ms;
     int es_request_timeout_ms;
-    int es_response_max_bytes; /* a longer answer is cut off: a failed request */
+    int es_response_max_bytes;       /* a longer answer is cut off: a failed request */
     char *es_wait_for_active_shards; /* "all" or N: copies active before a bulk write */
 
     /* [supervisor] */

@@ -15,7 +15,7 @@
 struct es_multi_slot {
     CURL *curl;
     char *url;
-    size_t node; /* the node of the transport it was sent to */
+    size_t node;            /* the node of the transport it was sent to */
     struct buffer response; /* body of the answer */
     char err[CURL_ERROR_SIZE + 64];
     bool busy;           /* started and not yet taken back by es_multi_take */

@@ -19,9 +19,6 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-/* Room for the _bulk path and its wait_for_active_shards parameter. */
-#define WORKER_BULK_PATH_MAX 128
-
 /* The worker of one index: its configuration, connections, state and the
  * runtime flags of its loop; the lifecycle's phase is state.phase. */
 struct worker {
@@ -31,11 +28,11 @@ struct worker {
     struct es_client es;                    /* the HTTP transport */
     struct es_multi multi;                  /* bulk requests in flight (pipeline.c) */
     const struct search_engine_ops *engine; /* what to say over it */
-    char bulk_path[WORKER_BULK_PATH_MAX];   /* its bulk_path with wait_for_active_shards */
     json_t *definition;                     /* the mapping file */
     struct worker_state state;
     char *state_path;
     char *rejects_path;
+    char *bulk_path; /* the engine's bulk_path with wait_for_active_shards and timeout */
     struct backoff backoff;
     const volatile sig_atomic_t *stop;
     int exit_status;                /* what a STEP_FATAL exits with */

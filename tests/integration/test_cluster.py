@@ -22,10 +22,10 @@ FAILOVER = "search node failed; the next one takes over"
 
 @pytest.fixture
 def cluster(search_cluster):
-    """The module's cluster with every node up, before and after the test."""
+    """The module's cluster with every node up when the test starts (nodes
+    a test leaves down are started by the next one, or go with the module)."""
     search_cluster.ensure_running()
-    yield search_cluster
-    search_cluster.ensure_running()
+    return search_cluster
 
 
 def sharded_mapping(tmp_path):

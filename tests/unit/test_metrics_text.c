@@ -72,7 +72,8 @@ static void test_search_node_info_names_the_node_in_use(void **unused)
         CHILD_EVENT_NODE);
     char *text = metrics_text(&sup, 0);
     assert_non_null(strstr(text, "# TYPE etl_search_node_info gauge\n"));
-    assert_non_null(strstr(text, "\netl_search_node_info{index=\"movies\",node=\"http://es2:9200\"} 1\n"));
+    assert_non_null(
+        strstr(text, "\netl_search_node_info{index=\"movies\",node=\"http://es2:9200\"} 1\n"));
     assert_null(strstr(text, "node=\"http://es1:9200\""));
     assert_null(strstr(text, "etl_search_node_info{index=\"genres\""));
     free(text);
