@@ -9,6 +9,7 @@
 #include "config_index.h"
 #include "ini_reader.h"
 #include "listen_addr.h"
+#include "url_list.h"
 #include "util.h"
 
 #include <errno.h>
@@ -18,6 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The most shard copies wait_for_active_shards may ask for (a primary and
+ * its replicas). */
+#define SHARD_COPIES_MAX 100
+
 /* How a key's value is checked and stored. */
 enum key_kind {
     KIND_STRING,
@@ -26,7 +31,8 @@ enum key_kind {
     KIND_LOG_LEVEL,
     KIND_PORT,
     KIND_MODE,
-    KIND_URL,
+    KIND_URL,    /* one or more node URLs (url_list.h) */
+    KIND_SHARDS, /* "all" or a whole number of shard copies */
     KIND_LISTEN, /* "" (off) or HOST:PORT (listen_addr.h) */
     KIND_MAPPING_CHANGE
 };
@@ -107,6 +113,8 @@ static const struct key_spec key_specs[] = {
     PATH("elasticsearch", "client_key_file", "", es_client_key_file),
     INT("elasticsearch", "connect_timeout_ms", "3000", 100, 60000, es_connect_timeout_ms),
     INT("elasticsearch", "request_timeout_ms", "30000", 1000, 600000, es_request_timeout_ms),
+    {"elasticsearch", "wait_for_active_shards", KIND_SHARDS, "1", 0, 0,
+     offsetof(struct etl_config, es_wait_for_active_shards)},
     INT("elasticsearch", "response_max_bytes", "104857600", 65536, 1073741824,
         es_response_max_bytes),
 
@@ -195,13 +203,24 @@ static bool store_value(struct etl_config *config, const struct key_spec *spec, 
         *(char **)(void *)field = xstrdup(value);
         return true;
     }
-    case KIND_URL:
-        if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) {
-            snprintf(reason, reason_size, "\"%s\" is not an http:// or https:// URL", value);
+    case KIND_URL: {
+        struct url_list nodes;
+        if (url_list_parse(value, &nodes, reason, reason_size) < 0)
+            return false;
+        url_list_free(&nodes);
+        *(char **)(void *)field = xstrdup(value);
+        return true;
+    }
+    case KIND_SHARDS: {
+        int copies;
+        if (strcmp(value, "all") != 0 && !parse_int(value, 1, SHARD_COPIES_MAX, &copies)) {
+            snprintf(reason, reason_size, "\"%s\" is not all or a whole number from 1 to %d", value,
+                     SHARD_COPIES_MAX);
             return false;
         }
         *(char **)(void *)field = xstrdup(value);
         return true;
+    }
     case KIND_LISTEN: {
         struct sockaddr_storage addr;
         if (value[0] != '\0' && !listen_addr_parse(value, &addr, reason, reason_size))
@@ -341,7 +360,7 @@ void config_free(struct etl_config *config)
     for (size_t i = 0; i < KEY_SPECS_COUNT; i++) {
         enum key_kind kind = key_specs[i].kind;
         if (kind == KIND_STRING || kind == KIND_PATH || kind == KIND_PORT || kind == KIND_URL ||
-            kind == KIND_LISTEN)
+            kind == KIND_SHARDS || kind == KIND_LISTEN)
             free(*(char **)(void *)((char *)config + key_specs[i].offset));
     }
     for (size_t i = 0; i < config->indices_count; i++)

@@ -83,7 +83,7 @@ struct etl_config {
     int pg_tcp_user_timeout_ms; /* unacknowledged data longer than this drops the connection */
 
     /* [elasticsearch] */
-    char *es_url;
+    char *es_url; /* one or more node URLs separated by spaces (url_list.h) */
     char *es_user;
     char *es_password_file;
     char *es_api_key_file;     /* first line: the encoded API key; exclusive with es_user */
@@ -92,7 +92,8 @@ struct etl_config {
     char *es_client_key_file;  /* its private key ("": in es_client_cert_file) */
     int es_connect_timeout_ms;
     int es_request_timeout_ms;
-    int es_response_max_bytes; /* a longer answer is cut off: a failed request */
+    int es_response_max_bytes;       /* a longer answer is cut off: a failed request */
+    char *es_wait_for_active_shards; /* "all" or N: copies active before a bulk write */
 
     /* [supervisor] */
     char *control_socket;

@@ -130,6 +130,9 @@ enum child_event child_stats_update(struct child_stats *stats, const char *line,
         get_text(event, "distribution", stats->engine, sizeof stats->engine);
         get_text(event, "version", stats->engine_version, sizeof stats->engine_version);
         kind = CHILD_EVENT_ENGINE;
+    } else if (strcmp(name, "node") == 0) {
+        get_text(event, "node", stats->node, sizeof stats->node);
+        kind = CHILD_EVENT_NODE;
     } else if (strcmp(name, "batch") == 0) {
         add_batch(stats, event, wall_ms);
         kind = CHILD_EVENT_BATCH;

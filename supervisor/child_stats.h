@@ -11,6 +11,8 @@
 #define CHILD_STATS_TEXT_MAX 64
 /* Room for why a worker waits: it names its index (up to 255 bytes). */
 #define CHILD_STATS_REASON_MAX 320
+/* A node's URL (scheme, host, port, maybe a path prefix). */
+#define CHILD_STATS_NODE_MAX 256
 /* Buckets of the batch duration histogram (their bounds: child_stats.c). */
 #define BATCH_BUCKETS_COUNT 10
 
@@ -50,6 +52,7 @@ struct child_stats {
     int64_t verify_runs;                       /* background verifies done */
     bool waiting;                              /* its last progress event was "waiting" */
     char reason[CHILD_STATS_REASON_MAX];       /* why it waits; "" when it does not */
+    char node[CHILD_STATS_NODE_MAX];           /* the node of url in use; "" before */
 };
 
 /* The events of a worker's life. */
@@ -57,6 +60,7 @@ enum child_event {
     CHILD_EVENT_BAD,      /* not an event line (logged by the caller) */
     CHILD_EVENT_STARTED,  /* set up, about to sync */
     CHILD_EVENT_ENGINE,   /* the search engine was identified */
+    CHILD_EVENT_NODE,     /* requests go to another node of [elasticsearch] url */
     CHILD_EVENT_BATCH,    /* a batch is done */
     CHILD_EVENT_RETRY,    /* backing off */
     CHILD_EVENT_IDLE,     /* caught up, sleeping */

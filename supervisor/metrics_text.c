@@ -226,6 +226,22 @@ static void engines(struct buffer *out, const struct supervisor *sup)
     }
 }
 
+/* etl_search_node_info{index, node} 1: the node of [elasticsearch] url
+ * each worker sends its requests to; no series before the first. */
+static void nodes(struct buffer *out, const struct supervisor *sup)
+{
+    const char *name = "etl_search_node_info";
+    header(out, name, "gauge", "The search node each worker sends its requests to");
+    for (size_t i = 0; i < sup->children_count; i++) {
+        const struct child_stats *st = &sup->children[i]->stats;
+        if (st->node[0] == '\0')
+            continue;
+        append(out, "%s{index=\"%s\",node=\"", name, sup->children[i]->index);
+        append_label_value(out, st->node);
+        buffer_append_str(out, "\"} 1\n");
+    }
+}
+
 /* The supervisor's own stdout, one for all workers: no index label. */
 static void dropped_lines(struct buffer *out, const struct supervisor *sup)
 {
@@ -246,6 +262,7 @@ char *metrics_text(const struct supervisor *sup, int64_t now_wall_ms)
     retries(&out, sup);
     durations(&out, sup);
     engines(&out, sup);
+    nodes(&out, sup);
     dropped_lines(&out, sup);
     return out.data;
 }

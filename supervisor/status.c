@@ -89,5 +89,6 @@ void child_status_line(const struct child *child, int64_t now, char *out, size_t
     len = add_int(out, len, size, "build_docs", stats->build_docs);
     len = add(out, len, size, "engine", stats->engine);
     len = add(out, len, size, "engine_version", stats->engine_version);
-    add(out, len, size, "reason", waiting ? stats->reason : refused ? stats->refusal : "");
+    len = add(out, len, size, "reason", waiting ? stats->reason : refused ? stats->refusal : "");
+    add(out, len, size, "node", stats->node);
 }

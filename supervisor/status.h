@@ -8,6 +8,7 @@
  *   cursor_id=3d8d... lag_s=0 held_s=0 held_by="" concrete=movies_2026112522150
  *   build=""
  *   build_docs=0 engine=opensearch engine_version=2.19.1 reason=""
+ *   node=http://10.0.0.2:9200
  *
  * state is the slot's (slot_fsm.h), or "refused" for a running worker
  * whose index refuses its writes for now (a refusal spell), reason then

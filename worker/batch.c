@@ -150,7 +150,7 @@ static enum step send_bulk(struct worker *w, const char *alias, const struct bul
             buffer_reset(&body);
             w->engine->bulk_build(&body, alias, pending, count);
             int64_t sent_ms = monotonic_ms();
-            long sent = es_request(&w->es, "POST", w->engine->bulk_path, body.data, body.len, true);
+            long sent = es_request(&w->es, "POST", w->bulk_path, body.data, body.len, true);
             answer = (struct bulk_answer){
                 sent, w->es.response.data, w->es.response.len, w->es.err, body.len, sent_ms};
         }

@@ -1,7 +1,10 @@
 /* es_client.c - see es_client.h. */
 #include "es_client.h"
 
+#include "http_status.h"
+#include "log.h"
 #include "secrets.h"
+#include "status_report.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,10 +119,9 @@ int es_client_init(struct es_client *es, const struct etl_config *config,
         snprintf(err, err_size, "curl_easy_init failed");
         return -1;
     }
-    es->base_url = xstrdup(config->es_url);
-    size_t len = strlen(es->base_url);
-    while (len > 0 && es->base_url[len - 1] == '/')
-        es->base_url[--len] = '\0';
+    if (url_list_parse(config->es_url, &es->nodes, err, err_size) < 0)
+        return -1;
+    es->base_url = es->nodes.urls[0];
     es->json_headers = curl_slist_append(NULL, "Content-Type: application/json");
     es->ndjson_headers = curl_slist_append(NULL, "Content-Type: application/x-ndjson");
     curl_easy_setopt(es->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)config->es_connect_timeout_ms);
@@ -152,12 +154,46 @@ void es_client_free(struct es_client *es)
     curl_slist_free_all(es->json_headers);
     curl_slist_free_all(es->ndjson_headers);
     buffer_free(&es->response);
-    free(es->base_url);
+    url_list_free(&es->nodes);
     *es = (struct es_client){0};
 }
 
-long es_request(struct es_client *es, const char *method, const char *path, const char *body,
-                size_t body_len, bool ndjson)
+bool es_node_failed(long status, bool too_long)
+{
+    if (status < 0)
+        return !too_long;
+    return status == HTTP_BAD_GATEWAY || status == HTTP_SERVICE_UNAVAILABLE ||
+           status == HTTP_GATEWAY_TIMEOUT;
+}
+
+void es_client_fail_over(struct es_client *es, size_t node, const char *why)
+{
+    if (es->nodes.count < 2 || node != es->node)
+        return;
+    es->node = (node + 1) % es->nodes.count;
+    es->base_url = es->nodes.urls[es->node];
+    char *failed = url_list_shown(es->nodes.urls[node]);
+    char *next = url_list_shown(es->base_url);
+    struct log_line *line = log_begin(LOG_WARN, "search node failed; the next one takes over");
+    log_str(line, "node", failed);
+    log_str(line, "next", next);
+    log_str(line, "reason", why);
+    log_end(line);
+    status_report_node(next);
+    free(failed);
+    free(next);
+}
+
+void es_client_report_node(const struct es_client *es)
+{
+    char *shown = url_list_shown(es->base_url);
+    status_report_node(shown);
+    free(shown);
+}
+
+/* One attempt of es_request on the node in use. */
+static long request_once(struct es_client *es, const char *method, const char *path,
+                         const char *body, size_t body_len, bool ndjson)
 {
     char *url = xasprintf("%s%s", es->base_url, path);
     buffer_reset(&es->response);
@@ -184,5 +220,24 @@ long es_request(struct es_client *es, const char *method, const char *path, cons
     }
     long status = 0;
     curl_easy_getinfo(es->curl, CURLINFO_RESPONSE_CODE, &status);
+    return status;
+}
+
+long es_request(struct es_client *es, const char *method, const char *path, const char *body,
+                size_t body_len, bool ndjson)
+{
+    long status = -1;
+    for (size_t tried = 0; tried < es->nodes.count; tried++) {
+        size_t node = es->node;
+        status = request_once(es, method, path, body, body_len, ndjson);
+        if (!es_node_failed(status, es->too_long) || (es->stop != NULL && *es->stop))
+            break;
+        char why[sizeof es->err];
+        if (status < 0)
+            snprintf(why, sizeof why, "%s", es->err);
+        else
+            snprintf(why, sizeof why, "HTTP %ld", status);
+        es_client_fail_over(es, node, why);
+    }
     return status;
 }

@@ -17,7 +17,7 @@ static size_t collect_slot_body(char *data, size_t size, size_t count, void *use
 
 /* Each slot is a copy of the transport's handle (options, headers,
  * credentials, the stop check), writing into its own buffers. */
-int es_multi_init(struct es_multi *m, const struct es_client *es, size_t count, char *err,
+int es_multi_init(struct es_multi *m, struct es_client *es, size_t count, char *err,
                   size_t err_size)
 {
     *m = (struct es_multi){.es = es, .count = count};
@@ -69,6 +69,7 @@ void es_multi_start(struct es_multi *m, size_t slot_index, const char *path, con
     struct es_multi_slot *slot = &m->slots[slot_index];
     free(slot->url);
     slot->url = xasprintf("%s%s", m->es->base_url, path);
+    slot->node = m->es->node;
     buffer_reset(&slot->response);
     slot->err[0] = '\0';
     slot->too_long = false;
@@ -96,9 +97,18 @@ static void finish_slot(struct es_multi *m, CURL *curl, CURLcode rc)
         else if (slot->err[0] == '\0')
             snprintf(slot->err, sizeof slot->err, "%s", curl_easy_strerror(rc));
         slot->status = -1;
-        return;
+    } else {
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &slot->status);
     }
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &slot->status);
+    const volatile sig_atomic_t *stop = m->es->stop;
+    if (es_node_failed(slot->status, slot->too_long) && (stop == NULL || !*stop)) {
+        char why[sizeof slot->err];
+        if (slot->status < 0)
+            snprintf(why, sizeof why, "%s", slot->err);
+        else
+            snprintf(why, sizeof why, "HTTP %ld", slot->status);
+        es_client_fail_over(m->es, slot->node, why);
+    }
 }
 
 void es_multi_pump(struct es_multi *m, int extra_fd, int timeout_ms)

@@ -15,6 +15,7 @@
 struct es_multi_slot {
     CURL *curl;
     char *url;
+    size_t node;            /* the node of the transport it was sent to */
     struct buffer response; /* body of the answer */
     char err[CURL_ERROR_SIZE + 64];
     bool busy;           /* started and not yet taken back by es_multi_take */
@@ -26,19 +27,22 @@ struct es_multi_slot {
 
 struct es_multi {
     CURLM *multi;
-    const struct es_client *es; /* the transport the slots copy */
+    struct es_client *es; /* the transport the slots copy; told when a node fails */
     struct es_multi_slot *slots;
     size_t count;
 };
 
 /* count slots copied from es (set up, and outliving m).  Returns 0, or -1
  * with err filled. */
-int es_multi_init(struct es_multi *m, const struct es_client *es, size_t count, char *err,
+int es_multi_init(struct es_multi *m, struct es_client *es, size_t count, char *err,
                   size_t err_size);
 void es_multi_free(struct es_multi *m);
 
 /* POSTs body (NDJSON; it must stay valid until the slot is taken back) to
- * base_url/path on slot slot_index, which must not be busy. */
+ * base_url/path (the node in use) on slot slot_index, which must not be
+ * busy.  When that node fails it (es_node_failed), the transport moves to
+ * the next node for the requests that follow; this one's failure is the
+ * slot's answer, retried by the caller. */
 void es_multi_start(struct es_multi *m, size_t slot_index, const char *path, const char *body,
                     size_t body_len);
 

@@ -145,7 +145,7 @@ static void launch(struct pipeline *p, const struct batch *b)
     }
     if (batch_body(p->w, p->target, &f->batch, &f->body)) {
         f->sent_ms = monotonic_ms();
-        es_multi_start(&p->w->multi, slot, p->w->engine->bulk_path, f->body.data, f->body.len);
+        es_multi_start(&p->w->multi, slot, p->w->bulk_path, f->body.data, f->body.len);
         return;
     }
     settle(p, slot, batch_send(p->w, p->target, &f->batch, NULL));

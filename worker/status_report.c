@@ -92,6 +92,13 @@ void status_report_engine(const char *distribution, const char *version)
     send_event(event);
 }
 
+void status_report_node(const char *node)
+{
+    json_t *event = event_new("node");
+    json_object_set_new(event, "node", json_string(node));
+    send_event(event);
+}
+
 /* lag_s is left out when the cursor is not a timestamp (the start). */
 void status_report_batch(const struct status_batch *batch)
 {

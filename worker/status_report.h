@@ -27,6 +27,9 @@ void status_report_started(void);
 /* The search engine answering at [elasticsearch] url was identified
  * (engine_identify.h): shown by etlctl status and the metrics. */
 void status_report_engine(const char *distribution, const char *version);
+/* The node of [elasticsearch] url that requests go to (after the engine
+ * check, and whenever it changes): etlctl status and the metrics show it. */
+void status_report_node(const char *node);
 /* A batch is done and its cursor saved. */
 void status_report_batch(const struct status_batch *batch);
 /* A step failed: what (postgres, elasticsearch, state file) is retried

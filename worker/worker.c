@@ -359,5 +359,6 @@ void worker_free(struct worker *w)
     free(w->prune_indices);
     free(w->state_path);
     free(w->rejects_path);
+    free(w->bulk_path);
     free(w->build_alias);
 }

@@ -51,6 +51,7 @@ struct worker {
     struct worker_state state;
     char *state_path;
     char *rejects_path;
+    char *bulk_path; /* the engine's bulk_path with wait_for_active_shards and timeout */
     struct backoff backoff;
     const volatile sig_atomic_t *stop;
     int exit_status;                /* what a STEP_FATAL exits with */

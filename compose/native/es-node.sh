@@ -13,7 +13,12 @@
 #   elasticsearch7  Elasticsearch 7.10.2 (org.codelibs:elasticsearch-cluster-runner)
 # The runners only serve HTTP ports 9200..9299.
 # Environment: ES_ENGINE, ES_HEAP (default 512m), ES_START_TIMEOUT (default
-# 180 s), ES_STOP_TIMEOUT (default 30 s).
+# 180 s), ES_STOP_TIMEOUT (default 30 s), ES_CLUSTER (the cluster name;
+# default etl-search-PORT, so lone nodes never join each other).  Several
+# nodes form one cluster when they share ES_CLUSTER and each has, before its
+# first start, a DIR/node/node_1/config/opensearch.yml (elasticsearch.yml)
+# naming its transport port and the others' (tests/integration/conftest.py,
+# SearchCluster): the runner writes its default file only when none is there.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 pom="$top/tests/elasticsearch/pom.xml"
@@ -63,7 +68,7 @@ start)
     # setsid: the node gets its own process group, so stop reaches the JVM
     # that maven forks as well as maven itself.
     setsid mvn -q -B -f "$pom" -P"$engine" exec:exec -Des.base="$dir/node" \
-        -Des.port=$((port - 1)) -Des.heap="${ES_HEAP:-512m}" -Des.cluster="etl-search-$port" \
+        -Des.port=$((port - 1)) -Des.heap="${ES_HEAP:-512m}" -Des.cluster="${ES_CLUSTER:-etl-search-$port}" \
         >"$dir/node.log" 2>&1 </dev/null &
     node=$!
     echo "$node" >"$dir/pid"

@@ -27,7 +27,9 @@ static const int exit_of[HEALTH_COUNT] = {
  * unknown).  False when a key is missing or lag_s is not a number. */
 static bool input_of(const char *line, struct health_input *in)
 {
-    char state[32], pid[32], lag[64];
+    char state[32];
+    char pid[32];
+    char lag[64];
     if (!logfmt_get(line, "state", state, sizeof state) ||
         !logfmt_get(line, "pid", pid, sizeof pid) || !logfmt_get(line, "lag_s", lag, sizeof lag))
         return false;

@@ -45,6 +45,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import warnings
 
@@ -561,6 +562,162 @@ class SearchNode:
         return self.json("GET", f"/_cluster/health?wait_for_status={status}&timeout={timeout}")
 
 
+class ClusterNode(SearchNode):
+    """One node of a SearchCluster: a SearchNode on a port chosen by the
+    cluster, whose settings file (written before its first start) names its
+    transport port and its peers', so the nodes form one cluster."""
+
+    # The transport port of a node: its HTTP port + this (9201..9299 give
+    # 10201..10299, away from the 9300.. range lone nodes take).
+    TRANSPORT_OFFSET = 1000
+
+    def __init__(self, base, engine, port, cluster_name):
+        super().__init__(base, engine)
+        self.dir = base
+        self.port = port
+        self.transport_port = port + self.TRANSPORT_OFFSET
+        self.url = f"http://127.0.0.1:{port}"
+        self.cluster_name = cluster_name
+
+    def _env(self):
+        return dict(super()._env(), ES_CLUSTER=self.cluster_name, ES_HEAP=SearchCluster.HEAP)
+
+    def write_settings(self, peers):
+        """The node's opensearch.yml (elasticsearch.yml): loopback, its own
+        transport port, every peer (itself included) as a seed and as an
+        initial cluster manager, named by transport address: the runner names
+        every node "Node 1", so names cannot tell them apart."""
+        conf = self.dir / "node" / "node_1" / "config"
+        conf.mkdir(parents=True, exist_ok=True)
+        addresses = ", ".join(f'"127.0.0.1:{p.transport_port}"' for p in peers)
+        managers = ("cluster.initial_master_nodes" if self.engine == "elasticsearch7"
+                    else "cluster.initial_cluster_manager_nodes")
+        (conf / self.expected["config_file"]).write_text(
+            "network.host: 127.0.0.1\n"
+            f"transport.port: {self.transport_port}\n"
+            f"discovery.seed_hosts: [{addresses}]\n"
+            f"{managers}: [{addresses}]\n")
+
+    def kill(self):
+        """A crash: SIGKILL to the node's process group (maven and the JVM),
+        then waits until it is gone.  start() brings it back."""
+        pid_file = self.dir / "pid"
+        pgid = int(pid_file.read_text().split()[0])
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        pid_file.unlink(missing_ok=True)
+        self.running = False
+
+
+class SearchCluster:
+    """Several real search nodes (ClusterNode, one JVM each, ~HEAP of heap)
+    forming one cluster of TEST_ENGINE.  url lists every node, as
+    [elasticsearch] url takes it; nodes[i] can be killed, stopped and
+    started; any_node() is a running node for the HTTP helpers."""
+
+    HEAP = "320m"
+
+    def __init__(self, base, size=3, engine=TEST_ENGINE):
+        self.base = base
+        self.size = size
+        self.engine = engine
+        self.expected = ENGINES[engine]
+        self.name = f"etl-cluster-{secrets.token_hex(3)}"
+        self.nodes = []
+
+    @property
+    def url(self):
+        return " ".join(n.url for n in self.nodes)
+
+    def create(self):
+        ports = [p for p in ES_PORTS
+                 if port_free(p) and port_free(p + ClusterNode.TRANSPORT_OFFSET)]
+        if len(ports) < self.size:
+            raise RuntimeError(f"not {self.size} free ports in 9201..9299 for the cluster")
+        chosen = random.sample(ports, self.size)
+        self.nodes = [ClusterNode(self.base / f"node{i}", self.engine, port, self.name)
+                      for i, port in enumerate(chosen)]
+        for node in self.nodes:
+            node.write_settings(self.nodes)
+        # Together: a node answers only once a majority of the initial
+        # cluster managers has formed the cluster.
+        self.start(self.nodes)
+
+    def start(self, nodes):
+        """Starts nodes at once (threads: es-node.sh returns once its node
+        answers, which needs a majority up), then waits until every node of
+        the cluster has joined."""
+        errors = []
+
+        def run(node):
+            try:
+                node.start()
+            except Exception as exc:  # reported below, after every thread ended
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in nodes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        self.wait_nodes(self.size)
+
+    def wait_nodes(self, count, timeout=300):
+        """Waits until count nodes are in the cluster (and its health answers)."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                health = self.any_node().json(
+                    "GET", f"/_cluster/health?wait_for_nodes={count}&timeout=5s", timeout=30)
+                if health["number_of_nodes"] == count:
+                    return health
+                last = health
+            except (requests.RequestException, RuntimeError) as exc:
+                last = exc
+            time.sleep(1)
+        raise RuntimeError(f"the cluster has not {count} nodes after {timeout} s: {last}")
+
+    def wait_green(self, index, timeout=300):
+        """Waits until every shard copy of index is assigned and started."""
+        return self.any_node().json(
+            "GET", f"/_cluster/health/{index}?wait_for_status=green&timeout={timeout}s",
+            timeout=timeout + 30)
+
+    def any_node(self):
+        for node in self.nodes:
+            if node.running:
+                return node
+        raise RuntimeError("no node of the cluster runs")
+
+    def ensure_running(self):
+        """Starts the nodes a test stopped or killed; waits for all of them."""
+        stopped = [n for n in self.nodes if not n.running]
+        if stopped:
+            self.start(stopped)
+
+    def destroy(self):
+        threads = [threading.Thread(target=n._stop_quietly) for n in self.nodes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for node in self.nodes:
+            node.http.close()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
 # ---------------------------------------------------------------------------
 # Fixtures.
 
@@ -677,6 +834,17 @@ def admin(pg, catalog):
 @pytest.fixture(scope="session")
 def es():
     yield from _session_service(SearchNode(_tempdir("etl-it-es-")))
+
+
+@pytest.fixture(scope="module")
+def search_cluster():
+    """Three search nodes forming one cluster (test_cluster.py only: it costs
+    three JVMs); torn down with the module."""
+    cluster = _service(SearchCluster(_tempdir("etl-it-cluster-")))
+    try:
+        yield cluster
+    finally:
+        _teardown(cluster)
 
 
 @pytest.fixture

@@ -103,6 +103,7 @@ def test_status_does_not_depend_on_the_log_level(tmp_path, pg, es, catalog, bin_
         # What answered GET /, as the node under test really is.
         assert (w["engine"], w["engine_version"]) == (es.expected["distribution"],
                                                       es.expected["version"])
+        assert w["node"] == es.url  # the only node of url
         assert not sup.events("batch") and not sup.events("caught up")  # nothing logged
         # A change: one more batch, its lag reported, then caught up again.
         stack.sql("UPDATE content.genre SET description = 'seen at error level' "
@@ -124,6 +125,7 @@ def test_metrics_count_exactly_the_changes(tmp_path, pg, es, catalog, bin_dir):
         assert value(before, "etl_search_engine_info", index=index,
                      distribution=es.expected["distribution"],
                      version=es.expected["version"]) == 1
+        assert value(before, "etl_search_node_info", index=index, node=es.url) == 1
         assert value(before, "etl_worker_up", index=index) == 1
         assert value(before, "etl_worker_restarts_total", index=index) == 0
         assert value(before, "etl_documents_indexed_total", index=index) == 26

@@ -28,7 +28,8 @@ OWN_SOURCE = {"movies": "film_work", "genres": "genre", "persons": "person"}
 OWN_TABLE = {"movies": "film_work", "genres": "genre", "persons": "person"}
 STATUS_KEYS = ["name", "index", "pid", "state", "uptime_s", "restarts", "last_exit",
                "next_start_ms", "last_batch", "batches", "docs_sent", "cursor_modified", "cursor_id",
-               "lag_s", "held_s", "held_by", "concrete", "build", "build_docs", "engine", "engine_version", "reason"]
+               "lag_s", "held_s", "held_by", "concrete", "build", "build_docs", "engine", "engine_version",
+               "reason", "node"]
 
 # etlctl's exit statuses (etlctl --help, docs/operations.md).
 EXIT_USAGE, EXIT_UNKNOWN_WORKER, EXIT_NOT_RUNNING, EXIT_CONFIG = 64, 67, 69, 78

@@ -4,6 +4,7 @@
  * config_read_secret. */
 #include "config.h"
 #include "secrets.h"
+#include "url_list.h"
 #include "util.h"
 
 #include "unit_helpers.h"
@@ -151,6 +152,7 @@ static void assert_documented_defaults(const struct etl_config *c, const char *d
     assert_int_equal(c->pg_connect_timeout_s, 5);
     assert_int_equal(c->pg_statement_timeout_ms, 30000);
     assert_string_equal(c->es_url, "http://127.0.0.1:9200");
+    assert_string_equal(c->es_wait_for_active_shards, "1");
     assert_string_equal(c->es_user, "");
     assert_string_equal(c->es_password_file, "");
     assert_string_equal(c->es_api_key_file, "");
@@ -291,6 +293,29 @@ static void test_renamed_key_read_under_its_old_name(void **state)
     (void)state;
     load_ok("[etl]\nhorizon_warn_s = 7\n" INDEX_SECTION);
     assert_int_equal(loaded.held_warn_s, 7);
+}
+
+/* Several nodes, split on spaces and tabs, each without its trailing '/';
+ * the node named in logs loses any user:password@. */
+static void test_url_lists_nodes(void **state)
+{
+    (void)state;
+    struct etl_config *c = &loaded;
+    load_ok("[elasticsearch]\n"
+            "url = http://a:9200/  http://b:9201\thttp://c:9202\n"
+            "wait_for_active_shards = all\n" INDEX_SECTION);
+    struct url_list nodes;
+    char reason[CONFIG_ERROR_MAX];
+    assert_int_equal(url_list_parse(c->es_url, &nodes, reason, sizeof reason), 0);
+    assert_int_equal(nodes.count, 3);
+    assert_string_equal(nodes.urls[0], "http://a:9200");
+    assert_string_equal(nodes.urls[1], "http://b:9201");
+    assert_string_equal(nodes.urls[2], "http://c:9202");
+    url_list_free(&nodes);
+    assert_string_equal(c->es_wait_for_active_shards, "all");
+    char *shown = url_list_shown("https://u:secret@es.example:9243/prefix");
+    assert_string_equal(shown, "https://es.example:9243/prefix");
+    free(shown);
 }
 
 static void test_values_are_stored(void **state)
@@ -693,8 +718,22 @@ static const struct error_case error_cases[] = {
      "2: url: \"ftp://es:9200\" is not an http:// or https:// URL", NULL, NULL},
     {"[elasticsearch]\nurl = 127.0.0.1:9200\n" INDEX_SECTION,
      "2: url: \"127.0.0.1:9200\" is not an http:// or https:// URL", NULL, NULL},
-    {"[elasticsearch]\nurl =\n" INDEX_SECTION, "2: url: \"\" is not an http:// or https:// URL",
+    {"[elasticsearch]\nurl =\n" INDEX_SECTION,
+     "2: url: names no node (one or more http:// or https:// URLs)", NULL, NULL},
+    {"[elasticsearch]\nurl = http://a:9200 http://b:9200 http://A:9200/\n" INDEX_SECTION,
+     "2: url: \"http://A:9200\" is listed twice", NULL, NULL},
+    {"[elasticsearch]\nurl = https://a:9200 http://b:9200\n" INDEX_SECTION,
+     "2: url: \"http://b:9200\" mixes http:// and https:// with the first node (the TLS "
+     "settings apply to every node)",
      NULL, NULL},
+    {"[elasticsearch]\nurl = http://a:9200 b:9200\n" INDEX_SECTION,
+     "2: url: \"b:9200\" is not an http:// or https:// URL", NULL, NULL},
+    {"[elasticsearch]\nurl = http:// http://b:9200\n" INDEX_SECTION,
+     "2: url: \"http://\" names no host", NULL, NULL},
+    {"[elasticsearch]\nwait_for_active_shards = 0\n" INDEX_SECTION,
+     "2: wait_for_active_shards: \"0\" is not all or a whole number from 1 to 100", NULL, NULL},
+    {"[elasticsearch]\nwait_for_active_shards = most\n" INDEX_SECTION,
+     "2: wait_for_active_shards: \"most\" is not all or a whole number from 1 to 100", NULL, NULL},
     {"[supervisor]\ncontrol_socket_mode = 0644\n" INDEX_SECTION,
      "2: control_socket_mode: \"0644\" is not 0600 or 0660", NULL, NULL},
     {"[supervisor]\ncontrol_socket_mode = 600\n" INDEX_SECTION,
@@ -1161,6 +1200,7 @@ int main(void)
         cmocka_unit_test_teardown(test_env_expansion_set, cleanup),
         cmocka_unit_test_teardown(test_env_expansion_defaults, cleanup),
         cmocka_unit_test_teardown(test_errors, cleanup),
+        cmocka_unit_test_teardown(test_url_lists_nodes, cleanup),
         cmocka_unit_test_teardown(test_error_long_line, cleanup),
         cmocka_unit_test_teardown(test_hang_timeout_just_above_the_longest_step, cleanup),
         cmocka_unit_test_teardown(test_error_nul_byte, cleanup),

@@ -117,6 +117,30 @@ static void test_worker_waiting(void **unused)
     free(text);
 }
 
+/* etl_search_node_info: the node each worker sends to, after its first
+ * node event; none before. */
+static void test_search_node_info_names_the_node_in_use(void **unused)
+{
+    (void)unused;
+    static struct child movies = {.name = "movies", .index = "movies"};
+    static struct child genres = {.name = "genres", .index = "genres"};
+    static struct child *slots[] = {&movies, &genres};
+    static struct supervisor sup;
+    sup.children = slots;
+    sup.children_count = 2;
+    child_stats_update(&movies.stats, "{\"event\":\"node\",\"node\":\"http://es1:9200\"}", 0);
+    assert_int_equal(
+        child_stats_update(&movies.stats, "{\"event\":\"node\",\"node\":\"http://es2:9200\"}", 0),
+        CHILD_EVENT_NODE);
+    char *text = metrics_text(&sup, 0);
+    assert_non_null(strstr(text, "# TYPE etl_search_node_info gauge\n"));
+    assert_non_null(
+        strstr(text, "\netl_search_node_info{index=\"movies\",node=\"http://es2:9200\"} 1\n"));
+    assert_null(strstr(text, "node=\"http://es1:9200\""));
+    assert_null(strstr(text, "etl_search_node_info{index=\"genres\""));
+    free(text);
+}
+
 /* Runs the tests. */
 int main(void)
 {
@@ -125,6 +149,7 @@ int main(void)
         cmocka_unit_test(test_search_engine_info_escapes_what_the_engine_said),
         cmocka_unit_test(test_refusal_series),
         cmocka_unit_test(test_worker_waiting),
+        cmocka_unit_test(test_search_node_info_names_the_node_in_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -215,6 +215,10 @@ static void test_status_line(void **unused)
                        "{\"event\":\"engine\",\"distribution\":\"elasticsearch\","
                        "\"version\":\"7.10.2\"}",
                        BATCH_WALL_MS);
+    assert_int_equal(child_stats_update(&child.stats,
+                                        "{\"event\":\"node\",\"node\":\"http://10.0.0.3:9200\"}",
+                                        BATCH_WALL_MS),
+                     CHILD_EVENT_NODE);
     char line[1024];
     child_status_line(&child, 61000, line, sizeof line);
     assert_string_equal(line,
@@ -225,7 +229,7 @@ static void test_status_line(void **unused)
                         "cursor_id=3d8d9bf5 lag_s=12.3 held_s=0.5 held_by=\"transaction pid=77\" "
                         "concrete=movies_1 build=movies_2 "
                         "build_docs=100 engine=elasticsearch engine_version=7.10.2 "
-                        "reason=\"\"");
+                        "reason=\"\" node=http://10.0.0.3:9200");
     /* the alias moved to the index built: the rebuild is over */
     child_stats_update(&child.stats, "{\"event\":\"batch\",\"docs\":1,\"concrete\":\"movies_2\"}",
                        BATCH_WALL_MS);
@@ -240,7 +244,7 @@ static void test_status_line(void **unused)
                         "batches=0 docs_sent=0 cursor_modified=\"\" cursor_id=\"\" lag_s=\"\" "
                         "held_s=0 held_by=\"\" concrete=\"\" build=\"\" build_docs=0 engine=\"\" "
                         "engine_version=\"\" "
-                        "reason=\"\"");
+                        "reason=\"\" node=\"\"");
 }
 
 /* A refusal spell: each refused answer counted, state=refused with its
@@ -320,7 +324,7 @@ static void test_status_line_waiting(void **unused)
               "batches=0 docs_sent=0 cursor_modified=\"\" cursor_id=\"\" "
               "lag_s=\"\" held_s=0 held_by=\"\" concrete=\"\" build=\"\" build_docs=0 engine=\"\" "
               "engine_version=\"\" reason=\"another worker holds index movies "
-              "(pid 77)\"");
+              "(pid 77)\" node=\"\"");
     /* exited: backoff, whatever it last said */
     child.state = CHILD_BACKOFF;
     child.pid = 0;
