@@ -30,10 +30,8 @@ struct child_stats {
     int64_t last_batch_ms;                      /* wall clock of the last batch event; 0 before */
     char cursor_modified[CHILD_STATS_TEXT_MAX]; /* its cursor; "" before */
     char cursor_id[CHILD_STATS_TEXT_MAX];
-    bool lag_known;                       /* lag_s is set */
     double lag_s;                         /* of the last batch; 0 once idle after it */
-    bool pending;                         /* changes read wait to be searchable ... */
-    int64_t pending_since_ms;             /* ... the oldest modified among them (wall ms) */
+    int64_t pending_since_ms;             /* with pending: the oldest modified waiting (wall ms) */
     double held_s;                        /* how long the snapshot's oldest writer was open */
     char held_by[CHILD_STATS_TEXT_MAX];   /* who: "transaction pid=N", "prepared gid=X", "" */
     int64_t buckets[BATCH_BUCKETS_COUNT]; /* batches whose took_ms fits bucket i (not cumulative) */
@@ -44,15 +42,18 @@ struct child_stats {
     int64_t build_docs;                   /* documents sent into it so far */
     char engine[CHILD_STATS_TEXT_MAX];    /* distribution of the search engine; "" before */
     char engine_version[CHILD_STATS_TEXT_MAX]; /* and its version */
-    bool refusing;                             /* in a refusal spell: writes refused for now */
     char refusal[CHILD_STATS_TEXT_MAX];        /* its cause (an error type); "" when none */
     int64_t refused_attempts;                  /* bulk answers that refused writes */
-    bool verified;                             /* a background verify has reported ... */
-    int64_t verify_differences;                /* ... documents it found differing */
+    int64_t verify_differences;                /* with verified: documents it found differing */
     int64_t verify_runs;                       /* background verifies done */
-    bool waiting;                              /* its last progress event was "waiting" */
     char reason[CHILD_STATS_REASON_MAX];       /* why it waits; "" when it does not */
     char node[CHILD_STATS_NODE_MAX];           /* the node of url in use; "" before */
+    /* The flags last: they pack without padding. */
+    bool lag_known; /* lag_s is set */
+    bool pending;   /* changes read wait to be searchable */
+    bool refusing;  /* in a refusal spell: writes refused for now */
+    bool verified;  /* a background verify has reported */
+    bool waiting;   /* its last progress event was "waiting" */
 };
 
 /* The events of a worker's life. */

@@ -54,20 +54,12 @@ struct worker {
     char *bulk_path; /* the engine's bulk_path with wait_for_active_shards and timeout */
     struct backoff backoff;
     const volatile sig_atomic_t *stop;
-    int exit_status;                /* what a STEP_FATAL exits with */
-    bool caught_up;                 /* the last round found nothing: logged once per idle spell */
     struct pg_snapshot snapshot;    /* the round's, for the target being run (batch.c) */
-    bool truncated;                 /* a batch met a change to every document: rebuild */
-    bool behind;                    /* the database is not the one the cursors read: rebuild */
     int64_t held_warned_ms;         /* when the last "changes ... wait" warning was logged */
-    bool pending;                   /* the live window has rows read, not all yet searchable */
-    int64_t pending_since_ms;       /* the oldest `modified` among them, wall clock ms */
-    pid_t verify_pid;               /* a background verify running (background_verify.c); 0 */
+    int64_t pending_since_ms;       /* with pending: the oldest `modified` waiting, wall ms */
     int64_t verify_started_ms;      /* monotonic time it started */
     int64_t verify_due_ms;          /* monotonic time the next is due; 0 before the first round */
-    bool has_change_log;            /* the index has a change source named change_log ... */
-    size_t change_log;              /* ... this one */
-    bool position_dirty;            /* change_log position saved but not yet reported */
+    size_t change_log;              /* with has_change_log: which source is change_log */
     const char **prune_indices;     /* names of the indices that read change_log */
     size_t prune_count;             /* 0: this worker does not prune */
     int64_t next_prune_ms;          /* monotonic time of the next prune */
@@ -78,14 +70,23 @@ struct worker {
     int64_t next_check_ms;          /* monotonic time of the next alias and mapping check */
     volatile sig_atomic_t *reindex; /* set by SIGUSR1: rebuild (NULL: none) */
     int64_t signal_seen;            /* content.etl_change_signal as last read */
-    bool signal_known;              /* signal_seen was read on this run */
-    bool signal_warned;             /* "cannot read the change signal" logged since */
-    bool prepared;                  /* the alias was reconciled since the writer lock was taken */
     int64_t signal_moved_ms;        /* monotonic time it was last seen moving; 0: never */
     struct refusal_spell refusal;   /* writes refused for now, if active */
     int64_t build_walked_ms;        /* monotonic time the build was first seen walked; 0: not */
     int64_t build_warned_ms;        /* when "build not caught up" was last logged; 0: never */
     const char *build_open_source;  /* the build's last round: a source that came full, or NULL */
+    /* The small fields last: they pack without padding. */
+    int exit_status;     /* what a STEP_FATAL exits with */
+    bool caught_up;      /* the last round found nothing: logged once per idle spell */
+    bool truncated;      /* a batch met a change to every document: rebuild */
+    bool behind;         /* the database is not the one the cursors read: rebuild */
+    bool pending;        /* the live window has rows read, not all yet searchable */
+    pid_t verify_pid;    /* a background verify running (background_verify.c); 0 */
+    bool has_change_log; /* the index has a change source named change_log */
+    bool position_dirty; /* change_log position saved but not yet reported */
+    bool signal_known;   /* signal_seen was read on this run */
+    bool signal_warned;  /* "cannot read the change signal" logged since */
+    bool prepared;       /* the alias was reconciled since the writer lock was taken */
 };
 
 /* Sets the worker up for idx: reads its SQL, mapping and state.  Returns 0,

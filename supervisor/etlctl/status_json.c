@@ -24,8 +24,7 @@ static const struct {
     {"cursor_id", STATUS_TEXT}, {"lag_s", STATUS_NUMBER},      {"held_s", STATUS_NUMBER},
     {"held_by", STATUS_TEXT},   {"concrete", STATUS_TEXT},     {"build", STATUS_TEXT},
     {"build_docs", STATUS_INT}, {"engine", STATUS_TEXT},       {"engine_version", STATUS_TEXT},
-    {"reason", STATUS_TEXT},
-    {"node", STATUS_TEXT},
+    {"reason", STATUS_TEXT},    {"node", STATUS_TEXT},
 };
 #define STATUS_KEYS_COUNT (sizeof status_keys / sizeof status_keys[0])
 
