@@ -65,15 +65,7 @@ enum step engine_identify(struct worker *w)
         log_end(line);
         status_report_engine(identity.distribution, identity.version);
         es_client_report_node(&w->es);
-        w->engine = ops;
-        /* Every write waits for that many copies of its shard, for half of
-         * request_timeout_ms at most: a shard without them (a red cluster,
-         * no cluster manager) is answered 503 before the client gives up,
-         * so the retry says why instead of "timed out". */
-        free(w->bulk_path);
-        w->bulk_path =
-            xasprintf("%s&wait_for_active_shards=%s&timeout=%dms", ops->bulk_path,
-                      w->config->es_wait_for_active_shards, w->config->es_request_timeout_ms / 2);
+        worker_set_engine(w, ops);
         return STEP_OK;
     }
 }

@@ -473,7 +473,8 @@ static int verify_init(struct verify *v, const struct etl_config *config,
                        const struct index_config *idx, const volatile sig_atomic_t *stop)
 {
     struct worker *w = &v->w;
-    *w = (struct worker){.config = config, .idx = idx, .engine = &es_dialect, .stop = stop};
+    *w = (struct worker){.config = config, .idx = idx, .stop = stop};
+    worker_set_engine(w, &es_dialect);
     backoff_init(&w->backoff, config->backoff_initial_ms, config->backoff_max_ms);
     int status = worker_open(w);
     if (status != 0)
@@ -498,6 +499,7 @@ static void verify_free(struct verify *v)
     es_client_free(&v->w.es);
     free(v->w.state_path);
     free(v->w.rejects_path);
+    free(v->w.bulk_path);
     free(v->source_names);
     free(v->source_storage);
 }

@@ -253,6 +253,19 @@ int worker_open(struct worker *w)
     return 0;
 }
 
+/* Every write waits for that many copies of its shard, for half of
+ * request_timeout_ms at most: a shard without them (a red cluster, no
+ * cluster manager) is answered 503 before the client gives up, so the
+ * retry says why instead of "timed out". */
+void worker_set_engine(struct worker *w, const struct search_engine_ops *ops)
+{
+    w->engine = ops;
+    free(w->bulk_path);
+    w->bulk_path =
+        xasprintf("%s&wait_for_active_shards=%s&timeout=%dms", ops->bulk_path,
+                  w->config->es_wait_for_active_shards, w->config->es_request_timeout_ms / 2);
+}
+
 /* Parses the file with jansson and checks its shape. */
 json_t *worker_read_mapping(const char *path, char *err, size_t err_size)
 {

@@ -97,6 +97,10 @@ int worker_init(struct worker *w, const struct etl_config *config, const struct 
  * idx and stop set).  Returns 0, or an exit status with the reason logged
  * (worker_init does this; verify too). */
 int worker_open(struct worker *w);
+/* Says what to speak to the search engine (ops) and sets the bulk path
+ * every write uses (engine_identify at start; verify, which writes with
+ * --repair, too). */
+void worker_set_engine(struct worker *w, const struct search_engine_ops *ops);
 /* Releases everything worker_init or worker_open set up. */
 void worker_free(struct worker *w);
 
