@@ -16,9 +16,9 @@ search node.
   alias only once it has them all (no search ever finds fewer)."""
 import signal
 import threading
+import time
 
 import pytest
-import time
 
 from etlproc import make_config, sql, start_worker, wait_caught_up, wait_until
 from expected_docs import assert_index_matches
