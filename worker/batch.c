@@ -729,6 +729,115 @@ void batch_free(struct batch *b)
     b->plan = (struct batch_plan){0};
 }
 
+/* Appends the doc ids of a change result (neither NULL nor CURSOR_DOC_ALL)
+ * to *ids, copied: the result is freed before the next is read. */
+static void append_doc_ids(PGresult *changes, char ***ids, size_t *count, size_t *cap)
+{
+    for (int r = 0; r < PQntuples(changes); r++) {
+        if (PQgetisnull(changes, r, 2) || strcmp(PQgetvalue(changes, r, 2), CURSOR_DOC_ALL) == 0)
+            continue;
+        if (*count == *cap) {
+            *cap = *cap ? *cap * 2 : 64;
+            *ids = xrealloc(*ids, *cap * sizeof **ids);
+        }
+        (*ids)[(*count)++] = xstrdup(PQgetvalue(changes, r, 2));
+    }
+}
+
+/* Sorts ids and frees the copies of any id twice; the distinct count. */
+static size_t distinct_copies(char **ids, size_t count)
+{
+    qsort(ids, count, sizeof *ids, compare_strings);
+    size_t unique = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (unique > 0 && strcmp(ids[unique - 1], ids[i]) == 0)
+            free(ids[i]);
+        else
+            ids[unique++] = ids[i];
+    }
+    return unique;
+}
+
+/* Inside the caller's REPEATABLE READ transaction, before anything else in
+ * it: the ids of the index's own rows written since the snapshot since (the
+ * first source over the window from since to this transaction's own
+ * snapshot, batch after batch), copied into *ids.  Every batch reads that
+ * same snapshot, so no row can change between the window's end and its
+ * read, which is how a window of the rounds can miss a row. */
+static enum pg_failure own_rows_since(struct worker *w, const char *since, char ***ids,
+                                      size_t *count)
+{
+    struct pg_snapshot now;
+    enum pg_failure failure = pg_source_snapshot(&w->pg, &now);
+    if (failure != PG_OK)
+        return failure;
+    struct snapshot_window window;
+    snprintf(window.from, sizeof window.from, "%s", since);
+    snprintf(window.to, sizeof window.to, "%s", now.at);
+    struct cursor cursor = CURSOR_START;
+    cursor_window_start(&cursor, since);
+    size_t cap = 0;
+    for (;;) {
+        PGresult *changes = NULL;
+        failure = pg_source_changes(&w->pg, 0, &cursor, &window, w->config->batch_size, &changes);
+        if (failure != PG_OK)
+            break;
+        int rows = PQntuples(changes);
+        append_doc_ids(changes, ids, count, &cap);
+        if (rows > 0) {
+            int last = rows - 1;
+            cursor_set_within(&cursor, PQgetvalue(changes, last, 0), PQgetvalue(changes, last, 1),
+                              PQgetisnull(changes, last, 2) ? NULL : PQgetvalue(changes, last, 2),
+                              NULL);
+        }
+        PQclear(changes);
+        if (rows == 0)
+            break;
+    }
+    *count = distinct_copies(*ids, *count);
+    return failure;
+}
+
+enum step batch_fill_build(struct worker *w)
+{
+    int64_t started_ms = monotonic_ms();
+    char **owned = NULL;
+    struct batch_plan plan = {0};
+    enum pg_failure failure = pg_source_begin(&w->pg);
+    if (failure == PG_OK)
+        failure = own_rows_since(w, w->state.build.window.from, &owned, &plan.count);
+    if (failure == PG_OK) {
+        plan.ids = xcalloc(plan.count + 1, sizeof *plan.ids);
+        for (size_t i = 0; i < plan.count; i++)
+            plan.ids[i] = owned[i];
+        plan_actions(&plan);
+        failure = fetch_documents(w, &plan);
+    }
+    if (failure == PG_OK)
+        failure = pg_source_commit(&w->pg);
+    enum step step = failure == PG_OK ? STEP_OK : worker_pg_failed(w, failure);
+    struct batch_counts counts = {0};
+    if (step == STEP_OK && plan.count > 0)
+        step = send_bounded(w, w->build_alias, plan.actions, plan.count, &counts, NULL);
+    if (step == STEP_OK) {
+        struct log_line *line = log_begin(LOG_INFO, "build filled");
+        log_str(line, "index", w->idx->index);
+        log_str(line, "concrete", w->state.build.concrete);
+        log_int(line, "docs", (long long)plan.count);
+        log_int(line, "indexed", counts.indexed);
+        log_int(line, "deleted", counts.deleted);
+        log_int(line, "rejected", counts.rejected);
+        log_int(line, "took_ms", monotonic_ms() - started_ms);
+        log_end(line);
+    }
+    size_t copies = plan.count;
+    free_batch(NULL, &plan);
+    for (size_t i = 0; i < copies && owned != NULL; i++)
+        free(owned[i]);
+    free(owned);
+    return step;
+}
+
 /* A plan of the given ids instead of a change result's; no cursor moves. */
 enum step batch_resend(struct worker *w, const char *const *ids, size_t count,
                        struct resend_counts *out)

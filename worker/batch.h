@@ -88,6 +88,15 @@ enum step batch_finish(struct worker *w, enum sync_target target, size_t source,
 /* Releases what batch_read kept. */
 void batch_free(struct batch *b);
 
+/* Just before a swap: writes to the build the documents of every own row
+ * (the first source's) written since the build's window ended, all read in
+ * one snapshot, and moves no cursor (the next window reads them again).  A
+ * row written during the build's walk and again before each later
+ * window's read is in no window the build read, and the live index has an
+ * older version of it: without this, the swap would leave it out of
+ * searches until a window reads it.  STEP_OK once every action is done. */
+enum step batch_fill_build(struct worker *w);
+
 /* What batch_resend did. */
 struct resend_counts {
     long indexed, deleted, rejected;

@@ -29,6 +29,7 @@
  * over); the alias only ever moves to a build that has caught up. */
 #include "rebuild.h"
 
+#include "batch.h"
 #include "index_setup.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -604,6 +605,11 @@ enum step rebuild_try_swap(struct worker *w)
         note_not_caught_up(w, readiness);
         return STEP_OK;
     }
+    enum step step = batch_fill_build(w);
+    if (step == STEP_LOST)
+        return rebuild_lost(w, TARGET_BUILD);
+    if (step != STEP_OK)
+        return step;
     return rebuild_event(w, LIFECYCLE_BUILD_CAUGHT_UP, NULL);
 }
 
