@@ -34,11 +34,17 @@ enum key_kind {
     KIND_URL,    /* one or more node URLs (url_list.h) */
     KIND_SHARDS, /* "all" or a whole number of shard copies */
     KIND_LISTEN, /* "" (off) or HOST:PORT (listen_addr.h) */
-    KIND_MAPPING_CHANGE
+    KIND_MAPPING_CHANGE,
+    KIND_VERIFY_REPAIR
 };
 
 /* The values of on_mapping_change, in enum mapping_change order. */
 static const char *const mapping_change_names[] = {"rebuild", "refuse"};
+/* The values of verify_repair, in enum verify_repair order. */
+static const char *const verify_repair_names[] = {"off", "auto"};
+
+/* The number of a choice's names. */
+#define CHOICES(names) (sizeof(names) / sizeof((names)[0]))
 
 /* A known key of a fixed section: its default and its range. */
 struct key_spec {
@@ -85,6 +91,8 @@ static const struct key_spec key_specs[] = {
     INT("etl", "verify_rebuild_threshold", "10000", 1, CONFIG_VERIFY_REBUILD_THRESHOLD_MAX,
         verify_rebuild_threshold),
     INT("etl", "verify_interval_s", "0", 0, 31536000, verify_interval_s),
+    {"etl", "verify_repair", KIND_VERIFY_REPAIR, "off", 0, 0,
+     offsetof(struct etl_config, verify_repair)},
     INT("etl", "keep_old_indices", "0", 0, 10, keep_old_indices),
     {"etl", "on_mapping_change", KIND_MAPPING_CHANGE, "rebuild", 0, 0,
      offsetof(struct etl_config, on_mapping_change)},
@@ -155,6 +163,16 @@ static bool parse_int(const char *text, long min, long max, int *out)
     return true;
 }
 
+/* The number of value among names (count of them), or -1. */
+static int choice_of(const char *value, const char *const *names, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(value, names[i]) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
 /* Checks one value against its kind and stores it in config.  Returns false
  * with a reason (no file, line or key) in reason. */
 static bool store_value(struct etl_config *config, const struct key_spec *spec, const char *value,
@@ -185,15 +203,22 @@ static bool store_value(struct etl_config *config, const struct key_spec *spec, 
             return false;
         }
         return true;
-    case KIND_MAPPING_CHANGE:
-        for (size_t i = 0; i < sizeof mapping_change_names / sizeof mapping_change_names[0]; i++) {
-            if (strcmp(value, mapping_change_names[i]) == 0) {
-                *(enum mapping_change *)(void *)field = (enum mapping_change)i;
-                return true;
-            }
-        }
-        snprintf(reason, reason_size, "\"%s\" is not rebuild or refuse", value);
-        return false;
+    case KIND_MAPPING_CHANGE: {
+        int choice = choice_of(value, mapping_change_names, CHOICES(mapping_change_names));
+        if (choice >= 0)
+            *(enum mapping_change *)(void *)field = (enum mapping_change)choice;
+        else
+            snprintf(reason, reason_size, "\"%s\" is not rebuild or refuse", value);
+        return choice >= 0;
+    }
+    case KIND_VERIFY_REPAIR: {
+        int choice = choice_of(value, verify_repair_names, CHOICES(verify_repair_names));
+        if (choice >= 0)
+            *(enum verify_repair *)(void *)field = (enum verify_repair)choice;
+        else
+            snprintf(reason, reason_size, "\"%s\" is not off or auto", value);
+        return choice >= 0;
+    }
     case KIND_PORT: {
         int port;
         if (value[0] != '\0' && !parse_int(value, 1, 65535, &port)) {
@@ -402,6 +427,10 @@ char *config_worker_settings(const struct etl_config *config, const struct index
         case KIND_MAPPING_CHANGE:
             line = xasprintf("%s.%s=%s\n", spec->section, spec->name,
                              mapping_change_names[*(const enum mapping_change *)field]);
+            break;
+        case KIND_VERIFY_REPAIR:
+            line = xasprintf("%s.%s=%s\n", spec->section, spec->name,
+                             verify_repair_names[*(const enum verify_repair *)field]);
             break;
         default:
             line = xasprintf("%s.%s=%s\n", spec->section, spec->name,

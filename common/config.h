@@ -30,6 +30,12 @@ enum mapping_change {
     MAPPING_CHANGE_REFUSE   /* exit 65 (EXIT_MAPPING_DIFFERS) */
 };
 
+/* What a background verify does with the differences it finds. */
+enum verify_repair {
+    VERIFY_REPAIR_OFF, /* reports them only */
+    VERIFY_REPAIR_AUTO /* re-sends them (versioned writes), or asks for a rebuild */
+};
+
 /* One [index.NAME] section: what the generic worker needs for one index. */
 struct index_config {
     char *name;          /* NAME from the section header */
@@ -106,10 +112,11 @@ struct etl_config {
     int stop_timeout_s;
     int output_buffer_bytes;
     int control_idle_timeout_ms;
-    char *metrics_listen;  /* HOST:PORT of the Prometheus listener; "" off */
-    int ready_max_lag_s;   /* the lag up to which a worker is ready (health.h) */
-    int verify_interval_s; /* a background verify every this many seconds; 0 off */
-    int hang_timeout_s;    /* a worker silent this long (past its announced sleep) is killed */
+    char *metrics_listen;             /* HOST:PORT of the Prometheus listener; "" off */
+    int ready_max_lag_s;              /* the lag up to which a worker is ready (health.h) */
+    int verify_interval_s;            /* a background verify every this many seconds; 0 off */
+    enum verify_repair verify_repair; /* what a background verify does with differences */
+    int hang_timeout_s; /* a worker silent this long (past its announced sleep) is killed */
 
     struct index_config *indices;
     size_t indices_count;

@@ -41,8 +41,15 @@ static void exec_verify(const struct worker *w, const char *partial)
     int fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
         _exit(EXIT_INTERNAL);
-    char *argv[] = {"etl-worker", "--index", (char *)w->idx->name, "-c", (char *)w->config->path,
-                    "--verify",   NULL};
+    bool repair = w->config->verify_repair == VERIFY_REPAIR_AUTO;
+    char *argv[] = {"etl-worker",
+                    "--index",
+                    (char *)w->idx->name,
+                    "-c",
+                    (char *)w->config->path,
+                    "--verify",
+                    repair ? "--repair" : NULL,
+                    NULL};
     execv(SELF_EXE, argv);
     _exit(EXIT_EXEC_FAILED);
 }
@@ -76,17 +83,32 @@ static long count_of(const char *summary, const char *key)
     return logfmt_get(summary, key, text, sizeof text) ? strtol(text, NULL, 10) : 0;
 }
 
+/* What a repair did, from its line of the report ("repair=done ..." or
+ * "repair=rebuild ..."): "done", "rebuild", or NULL when none ran. */
+static const char *repair_of(const char *report)
+{
+    const char *line = report != NULL ? strstr(report, "\nrepair=") : NULL;
+    if (line == NULL)
+        return NULL;
+    line += strlen("\nrepair=");
+    return strncmp(line, "rebuild", strlen("rebuild")) == 0 ? "rebuild" : "done";
+}
+
 /* A verify ended with status: the report kept, the result logged and
- * reported. */
+ * reported.  With verify_repair = auto, what differed was re-sent (status
+ * 0, or EXIT_DIFFERS when the index rejected some), or, above
+ * verify_rebuild_threshold, the index is rebuilt behind its alias. */
 static void finish(struct worker *w, int status)
 {
     char *partial = report_path(w, true);
     char *final = report_path(w, false);
     char *text = read_whole_file(partial, NULL);
+    const char *repair = repair_of(text);
     char *newline = text != NULL ? strchr(text, '\n') : NULL;
     if (newline != NULL)
         *newline = '\0';
-    bool compared = text != NULL && (status == EXIT_EQUAL || status == EXIT_DIFFERS);
+    bool compared = text != NULL && (status == EXIT_EQUAL || status == EXIT_DIFFERS ||
+                                     (status == EXIT_REBUILD_NEEDED && repair != NULL));
     if (compared)
         rename(partial, final);
     else
@@ -94,10 +116,9 @@ static void finish(struct worker *w, int status)
     long missing = compared ? count_of(text, "missing") : 0;
     long extra = compared ? count_of(text, "extra") : 0;
     long different = compared ? count_of(text, "different") : 0;
+    bool found = missing + extra + different > 0;
     struct log_line *line =
-        log_begin(!compared              ? LOG_WARN
-                  : status == EXIT_EQUAL ? LOG_INFO
-                                         : LOG_WARN,
+        log_begin(!compared || (found && repair == NULL) ? LOG_WARN : LOG_INFO,
                   !compared ? "background verify failed" : "background verify done");
     log_str(line, "index", w->idx->index);
     log_int(line, "status", status);
@@ -105,14 +126,18 @@ static void finish(struct worker *w, int status)
         log_int(line, "missing", missing);
         log_int(line, "extra", extra);
         log_int(line, "different", different);
+        if (repair != NULL)
+            log_str(line, "repair", repair);
         log_str(line, "report", final);
-        if (status == EXIT_DIFFERS)
+        if (found && repair == NULL)
             log_str(line, "hint", "see the report; etlctl verify NAME --repair re-sends them");
     }
     log_int(line, "took_ms", monotonic_ms() - w->verify_started_ms);
     log_end(line);
     if (compared)
         status_report_verify(missing + extra + different);
+    if (compared && repair != NULL && strcmp(repair, "rebuild") == 0)
+        w->verify_rebuild_due = true;
     free(text);
     free(partial);
     free(final);

@@ -3,8 +3,11 @@
  * index as a child process at the lowest CPU priority (nice 19), the
  * report written to STATE_DIR/NAME.verify.  The worker keeps syncing
  * meanwhile; each round it looks whether the child has ended, then logs
- * the result and reports it (etl_verify_differences).  Report only: a
- * repair's writes could race the live worker's (docs/operations.md). */
+ * the result and reports it (etl_verify_differences).  With verify_repair
+ * = auto the child re-sends what differs (`--repair`, versioned writes, so
+ * it can never put an older document over the live worker's newer one),
+ * or, above verify_rebuild_threshold, the worker rebuilds the index behind
+ * its alias at its next round. */
 #ifndef ETL_BACKGROUND_VERIFY_H
 #define ETL_BACKGROUND_VERIFY_H
 

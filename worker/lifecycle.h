@@ -87,6 +87,7 @@ struct lifecycle_transition {
 #define REBUILD_CHANGE_LOG_PRUNED "change_log_pruned"
 #define REBUILD_TRUNCATED         "truncated"
 #define REBUILD_DATABASE_BEHIND   "database_behind"
+#define REBUILD_VERIFY            "verify_differences"
 #define REBUILD_BUILD_MISSING     "build_index_missing"
 
 /* The table's entry for event in phase. */

@@ -59,6 +59,11 @@ static enum step round_setup(struct worker *w)
         *w->reindex = 0;
         step = rebuild_event(w, LIFECYCLE_REINDEX_REQUESTED, REBUILD_REQUESTED);
     }
+    /* More differences than a repair may re-send (verify_repair = auto). */
+    if (step == STEP_OK && w->verify_rebuild_due) {
+        w->verify_rebuild_due = false;
+        step = rebuild_event(w, LIFECYCLE_REINDEX_REQUESTED, REBUILD_VERIFY);
+    }
     if (step == STEP_OK)
         step = rebuild_event(w, LIFECYCLE_LOAD_DUE, w->fresh_reason);
     bool pruned_past = false;

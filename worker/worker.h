@@ -76,17 +76,18 @@ struct worker {
     int64_t build_warned_ms;        /* when "build not caught up" was last logged; 0: never */
     const char *build_open_source;  /* the build's last round: a source that came full, or NULL */
     /* The small fields last: they pack without padding. */
-    int exit_status;     /* what a STEP_FATAL exits with */
-    bool caught_up;      /* the last round found nothing: logged once per idle spell */
-    bool truncated;      /* a batch met a change to every document: rebuild */
-    bool behind;         /* the database is not the one the cursors read: rebuild */
-    bool pending;        /* the live window has rows read, not all yet searchable */
-    pid_t verify_pid;    /* a background verify running (background_verify.c); 0 */
-    bool has_change_log; /* the index has a change source named change_log */
-    bool position_dirty; /* change_log position saved but not yet reported */
-    bool signal_known;   /* signal_seen was read on this run */
-    bool signal_warned;  /* "cannot read the change signal" logged since */
-    bool prepared;       /* the alias was reconciled since the writer lock was taken */
+    int exit_status;         /* what a STEP_FATAL exits with */
+    bool caught_up;          /* the last round found nothing: logged once per idle spell */
+    bool truncated;          /* a batch met a change to every document: rebuild */
+    bool behind;             /* the database is not the one the cursors read: rebuild */
+    bool pending;            /* the live window has rows read, not all yet searchable */
+    pid_t verify_pid;        /* a background verify running (background_verify.c); 0 */
+    bool has_change_log;     /* the index has a change source named change_log */
+    bool position_dirty;     /* change_log position saved but not yet reported */
+    bool signal_known;       /* signal_seen was read on this run */
+    bool signal_warned;      /* "cannot read the change signal" logged since */
+    bool prepared;           /* the alias was reconciled since the writer lock was taken */
+    bool verify_rebuild_due; /* a background verify found too much to repair: rebuild */
 };
 
 /* Sets the worker up for idx: reads its SQL, mapping and state.  Returns 0,

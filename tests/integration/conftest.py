@@ -547,8 +547,12 @@ class SearchNode:
         if not prefix:
             raise ValueError("delete_indices needs a prefix")
         names = self.indices(prefix)
-        if names:
-            self.json("DELETE", "/" + ",".join(names))
+        for name in names:
+            # One may go meanwhile (a worker deleting an old index).
+            resp = self.request("DELETE", f"/{name}")
+            if resp.status_code not in (200, 404):
+                raise requests.HTTPError(f"DELETE /{name}: {resp.status_code} {resp.text}",
+                                         response=resp)
         return names
 
     def refresh(self, index="_all"):

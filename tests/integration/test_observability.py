@@ -324,3 +324,62 @@ def test_background_verify_finds_drift_without_asking(tmp_path, pg, es, catalog,
                   (other,))
         wait_until(lambda: (stack.doc("genres", other) or {}).get("description") ==
                    "synced while verified", timeout=60, what="a change during verifies")
+
+
+def background_verified(sup, after, **fields):
+    """The first "background verify done" line of the genres worker after
+    the after-th with fields, waited for."""
+    return wait_until(lambda: [e for e in sup.events("background verify done", worker="genres")[after:]
+                               if all(e.get(k) == v for k, v in fields.items())],
+                      timeout=120, what=f"a background verify {fields}")[0]
+
+
+def test_background_verify_repairs_drift_with_verify_repair_auto(tmp_path, pg, es, catalog,
+                                                                 bin_dir):
+    """verify_repair = auto: a document deleted from the index behind the
+    worker's back and another one altered are found (missing 1, different
+    1), re-sent by the verify itself (repair=done), and the next verify
+    finds the index equal; no rebuild."""
+    settings = {("etl", "verify_interval_s"): "2", ("etl", "verify_repair"): "auto"}
+    with synced_genres(tmp_path, pg, es, catalog, bin_dir, settings) as (stack, port, index, _w):
+        sup = stack.sup
+        background_verified(sup, 0, missing="0", different="0")
+        gone, altered = [r[0] for r in stack.sql("SELECT id::text FROM content.genre"
+                                                 " ORDER BY id LIMIT 2")]
+        kept = stack.doc("genres", altered)
+        es.delete(f"/{index}/_doc/{gone}", params={"refresh": "true"})
+        es.post(f"/{index}/_update/{altered}", params={"refresh": "true"},
+                json={"doc": {"name": "drifted"}})
+        n = len(sup.events("background verify done", worker="genres"))
+        done = background_verified(sup, n, missing="1", different="1")
+        assert done["repair"] == "done" and done["level"] == "info", done
+        wait_until(lambda: stack.doc("genres", gone) is not None, timeout=30,
+                   what="the deleted document back")
+        assert stack.doc("genres", altered) == kept
+        background_verified(sup, n + 1, missing="0", different="0", extra="0")
+        assert not sup.events("rebuild started", worker="genres")
+
+
+def test_background_verify_rebuilds_above_the_threshold(tmp_path, pg, es, catalog, bin_dir):
+    """verify_repair = auto with more documents differing than
+    verify_rebuild_threshold: the worker rebuilds the index behind its
+    alias (reason verify_differences) rather than re-send them one by one,
+    and the new index has them all."""
+    settings = {("etl", "verify_interval_s"): "2", ("etl", "verify_repair"): "auto",
+                ("etl", "verify_rebuild_threshold"): "2"}
+    with synced_genres(tmp_path, pg, es, catalog, bin_dir, settings) as (stack, port, index, _w):
+        sup = stack.sup
+        background_verified(sup, 0, missing="0")
+        ids = [r[0] for r in stack.sql("SELECT id::text FROM content.genre ORDER BY id LIMIT 3")]
+        for gid in ids:
+            es.delete(f"/{index}/_doc/{gid}", params={"refresh": "true"})
+        n = len(sup.events("background verify done", worker="genres"))
+        done = background_verified(sup, n, missing="3")
+        assert done["repair"] == "rebuild", done
+        started = wait_until(lambda: sup.events("rebuild started", worker="genres"), timeout=60,
+                             what="the rebuild")[0]
+        assert started["reason"] == "verify_differences", started
+        wait_until(lambda: sup.events("alias moved", worker="genres"), timeout=120,
+                   what="the swap")
+        wait_until(lambda: all(stack.doc("genres", gid) is not None for gid in ids), timeout=30,
+                   what="the deleted documents in the new index")
