@@ -78,6 +78,40 @@ class AliasWatcher:
         return [h[word] for t, _, h in self.polls if t >= since]
 
 
+class CommitStream:
+    """Commits statement(n) (its SQL and parameters) again and again, n =
+    0, 1, ..., in a thread of its own on its own connection, pausing
+    pause seconds between commits, until stopped; keeps each commit's
+    time."""
+
+    def __init__(self, pg, catalog, statement, pause):
+        self.pg, self.catalog, self.statement, self.pause = pg, catalog, statement, pause
+        self.commits = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self):
+        conn = self.pg.connect("app", self.catalog)
+        try:
+            n = 0
+            while not self.stopping.is_set():
+                sql(conn, *self.statement(n))
+                self.commits.append(time.monotonic())
+                n += 1
+                time.sleep(self.pause)
+        finally:
+            conn.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join()
+        return False
+
+
 def loaded(tmp_path, pg, es, catalog, bin_dir, workers):
     """A movies worker whose first load is done and searchable (the index
     refreshes every second; nothing forces it here): (worker, alias)."""
@@ -171,27 +205,15 @@ def test_rebuild_swaps_while_commits_keep_coming(tmp_path, pg, es, catalog, bin_
                                                   workers):
     w, alias = loaded(tmp_path, pg, es, catalog, bin_dir, workers)
     ids = films(app, 50, 200)
-    stopping = threading.Event()
-    commits = []
 
-    def stream():
-        conn = pg.connect("app", catalog)
-        try:
-            n = 0
-            while not stopping.is_set():
-                sql(conn, "UPDATE content.film_work SET title = %s WHERE id = %s",
-                    (f"Film {STREAM_WORD} {n}", ids[n % len(ids)]))
-                commits.append(time.monotonic())
-                n += 1
-                time.sleep(0.005)
-        finally:
-            conn.close()
+    def retitle_one(n):
+        return ("UPDATE content.film_work SET title = %s WHERE id = %s",
+                (f"Film {STREAM_WORD} {n}", ids[n % len(ids)]))
 
-    writer = threading.Thread(target=stream)
     with AliasWatcher(es, alias, [STREAM_WORD]) as watch:
-        writer.start()
-        try:
-            wait_until(lambda: len(commits) > 50, timeout=30, what="the stream of commits")
+        with CommitStream(pg, catalog, retitle_one, 0.005) as stream:
+            wait_until(lambda: len(stream.commits) > 50, timeout=30,
+                       what="the stream of commits")
             n = len(w.events())
             w.signal(signal.SIGUSR1)
             started = time.monotonic()
@@ -199,10 +221,7 @@ def test_rebuild_swaps_while_commits_keep_coming(tmp_path, pg, es, catalog, bin_
             w.wait_for(lambda ev: [e for e in ev[n:] if e.get("msg") == "alias moved"],
                        timeout=90, what="the alias to move while commits go on")
             moved_at = time.monotonic()
-            assert len([t for t in commits if started <= t <= moved_at]) > 50
-        finally:
-            stopping.set()
-            writer.join()
+            assert len([t for t in stream.commits if started <= t <= moved_at]) > 50
         wait_until(lambda: equal_to_postgres(app, es, alias), timeout=60,
                    what="the last commits in the index")
     assert not watch.failures, watch.failures[:3]
@@ -225,26 +244,14 @@ def test_a_film_changed_again_before_every_read_is_in_the_build_at_the_swap(
     wait_until(lambda: es.post(f"/{alias}/_count").json().get("count") == FILMS, timeout=30,
                what="the first load searchable")
     ids = films(app, 50, 400)
-    stopping = threading.Event()
-    commits = []
 
-    def churn():
-        conn = pg.connect("app", catalog)
-        try:
-            n = 0
-            while not stopping.is_set():
-                sql(conn, "UPDATE content.film_work SET title = %s || ' ' || id"
-                          " WHERE id = ANY(%s::uuid[])", (f"Film {CHURN_WORD} {n}", ids))
-                commits.append(time.monotonic())
-                n += 1
-        finally:
-            conn.close()
+    def retitle_all(n):
+        return ("UPDATE content.film_work SET title = %s || ' ' || id WHERE id = ANY(%s::uuid[])",
+                (f"Film {CHURN_WORD} {n}", ids))
 
-    writer = threading.Thread(target=churn)
     with AliasWatcher(es, alias, [CHURN_WORD]) as watch:
-        writer.start()
-        try:
-            wait_until(lambda: len(commits) > 20, timeout=30, what="the churn")
+        with CommitStream(pg, catalog, retitle_all, 0) as churn:
+            wait_until(lambda: len(churn.commits) > 20, timeout=30, what="the churn")
             n = len(w.events())
             w.signal(signal.SIGUSR1)
             w.wait_for(lambda ev: [e for e in ev[n:] if e.get("msg") == "alias moved"],
@@ -253,9 +260,6 @@ def test_a_film_changed_again_before_every_read_is_in_the_build_at_the_swap(
             moved_at = time.monotonic()
             wait_until(lambda: watch.polls and watch.polls[-1][0] > moved_at + 3, timeout=30,
                        what="searches after the swap")
-        finally:
-            stopping.set()
-            writer.join()
         wait_until(lambda: equal_to_postgres(app, es, alias), timeout=60,
                    what="the last commits in the index")
     assert not watch.failures, watch.failures[:3]
