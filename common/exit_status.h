@@ -43,11 +43,11 @@ enum exit_program {
     X(EXIT_READY, EX_OK, EXIT_BY_CHECK, "every worker ready")                                      \
     X(EXIT_SCHEMA_CURRENT, EX_OK, EXIT_BY_SCHEMA, "the schema is current (upgrade: now)")          \
     X(EXIT_CHECK_LAGGING, 1, EXIT_BY_CHECK, "a worker lags more than allowed")                     \
+    X(EXIT_SCHEMA_BEHIND, 1, EXIT_BY_SCHEMA, "status: migrations are missing (or the catalogue)")  \
     X(EXIT_CHECK_STARTING, 2, EXIT_BY_CHECK, "a worker has not caught up once since it started")   \
     X(EXIT_CHECK_DOWN, 3, EXIT_BY_CHECK, "a worker has no process (restarting, or stopped)")       \
     X(EXIT_CHECK_REFUSING, 4, EXIT_BY_CHECK, "a worker's index refuses its writes for now")        \
     X(EXIT_CHECK_WAITING, 5, EXIT_BY_CHECK, "a worker waits for another worker's writer lock")     \
-    X(EXIT_SCHEMA_BEHIND, 1, EXIT_BY_SCHEMA, "status: migrations are missing (or the catalogue)")  \
     X(EXIT_USAGE, EX_USAGE, EXIT_BY_ALL, "bad command line")                                       \
     X(EXIT_MAPPING_DIFFERS, EX_DATAERR, EXIT_BY_WORKER,                                            \
       "the live index mapping differs from its file")                                              \
