@@ -7,9 +7,8 @@
 
 /* Which of the version table and the catalogue exist (to_regclass: NULL,
  * not an error, for a missing one). */
-static const char *const TABLES_SQL =
-    "SELECT to_regclass('content.schema_migrations') IS NOT NULL,"
-    "       to_regclass('content.film_work') IS NOT NULL";
+static const char *const TABLES_SQL = "SELECT to_regclass('content.schema_migrations') IS NOT NULL,"
+                                      "       to_regclass('content.film_work') IS NOT NULL";
 
 /* The highest version applied; 0 for an empty table. */
 static const char *const VERSION_SQL =

@@ -49,7 +49,6 @@ enum schema_verdict schema_version_judge(const struct schema_found *found, int e
 /* One sentence for a verdict that is not SCHEMA_CURRENT, naming the version
  * found, the one expected and what to do (SCHEMA_UPGRADE_COMMAND, or a
  * newer build); for SCHEMA_CURRENT, that it is current. */
-void schema_version_explain(const struct schema_found *found, int expected, char *out,
-                            size_t size);
+void schema_version_explain(const struct schema_found *found, int expected, char *out, size_t size);
 
 #endif

@@ -61,9 +61,9 @@ static const char *const INDEX_LOCKED_SQL = "SELECT content.etl_index_locked($1:
 
 /* The wake-up signal: moved by the catalogue's triggers after every
  * statement that changes a row the indices read
- * (etc/postgres/migrations/0002_snapshots.sql, "Wake-up signal").  A new sequence's first nextval returns its
- * last_value (is_called false until then): counted as one below it, so
- * the first move shows too. */
+ * (etc/postgres/migrations/0002_snapshots.sql, "Wake-up signal").  A new sequence's first nextval
+ * returns its last_value (is_called false until then): counted as one below it, so the first move
+ * shows too. */
 static const char *const CHANGE_SIGNAL_SQL =
     "SELECT (last_value - CASE WHEN is_called THEN 0 ELSE 1 END)::text"
     "  FROM content.etl_change_signal";

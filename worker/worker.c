@@ -94,7 +94,8 @@ enum step worker_pg_failed(struct worker *w, enum pg_failure failure)
         struct log_line *line =
             log_begin(LOG_ERROR, "schema version not this build's; not starting");
         log_str(line, "reason", w->pg.err);
-        log_str(line, "hint", "run " SCHEMA_UPGRADE_COMMAND " (docs/operations.md, \"Schema upgrades\")");
+        log_str(line, "hint",
+                "run " SCHEMA_UPGRADE_COMMAND " (docs/operations.md, \"Schema upgrades\")");
         log_end(line);
         w->exit_status = EXIT_CONFIG;
         return STEP_FATAL;

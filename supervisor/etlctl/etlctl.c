@@ -134,8 +134,9 @@ static int do_schema(const char *action, const char *config_opt, const char *dsn
     if (migrations == NULL) {
         const char *config = config_opt != NULL ? config_opt : CONFIG_DEFAULT_PATH;
         const char *slash = strrchr(config, '/');
-        dir = slash == NULL ? xstrdup(MIGRATIONS_SUBDIR)
-                            : xasprintf("%.*s/%s", (int)(slash - config), config, MIGRATIONS_SUBDIR);
+        dir = slash == NULL
+                  ? xstrdup(MIGRATIONS_SUBDIR)
+                  : xasprintf("%.*s/%s", (int)(slash - config), config, MIGRATIONS_SUBDIR);
     }
     struct schema_options options = {action, dsn, migrations != NULL ? migrations : dir, timeout_s};
     int status = schema_command(&options);

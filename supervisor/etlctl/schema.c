@@ -39,6 +39,12 @@ static const char *const RECORD_SQL =
     "INSERT INTO content.schema_migrations (version, name, checksum, baseline)"
     " VALUES ($1::int, $2, encode(sha256($3::bytea), 'hex'), $4::boolean)";
 
+/* A row for version $1, run (not a baseline), whose checksum is not that
+ * of $2, the file's bytes now. */
+static const char *const CHANGED_SQL =
+    "SELECT 1 FROM content.schema_migrations"
+    " WHERE version = $1::int AND NOT baseline AND checksum <> encode(sha256($2::bytea), 'hex')";
+
 /* An index of that name on that table's schema left invalid by a
  * concurrent build that stopped: the statement that drops it. */
 static const char *const INVALID_INDEX_SQL =
@@ -182,8 +188,8 @@ static int apply_in_transaction(PGconn *conn, const struct schema_migrations *al
 static bool concurrent_index(const char *sql, char *name, size_t name_size, char *table,
                              size_t table_size)
 {
-    static const char *const shape[] = {"CREATE", "INDEX", "CONCURRENTLY", "IF", "NOT",
-                                        "EXISTS", NULL,    "ON"};
+    static const char *const shape[] = {"CREATE", "INDEX",  "CONCURRENTLY", "IF",
+                                        "NOT",    "EXISTS", NULL,           "ON"};
     char words[INDEX_WORDS][128];
     int n = 0;
     const char *p = sql;
@@ -324,8 +330,29 @@ static int upgrade(PGconn *conn, const struct schema_migrations *all)
     return rc;
 }
 
+/* Warns of each applied migration (not a baseline) whose file has
+ * changed since: it is not applied again, so the database may differ from
+ * what the file now says. */
+static void warn_changed(PGconn *conn, const struct schema_migrations *all, int applied)
+{
+    for (int v = 1; v <= applied && v <= (int)all->count; v++) {
+        const struct schema_migration *m = &all->items[v - 1];
+        char version[16];
+        snprintf(version, sizeof version, "%d", v);
+        const char *params[2] = {version, m->text};
+        int lengths[2] = {0, (int)m->len};
+        int formats[2] = {0, 1};
+        PGresult *res = PQexecParams(conn, CHANGED_SQL, 2, NULL, params, lengths, formats, 0);
+        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+            printf("warning: %s.sql has changed since it was applied (checksum); it is not "
+                   "applied again\n",
+                   m->name);
+        PQclear(res);
+    }
+}
+
 /* status: the version found against the files'. */
-static int status(PGconn *conn, const struct schema_migrations *all)
+static int show_status(PGconn *conn, const struct schema_migrations *all)
 {
     int known = (int)all->count;
     struct schema_found found;
@@ -335,6 +362,8 @@ static int status(PGconn *conn, const struct schema_migrations *all)
     char text[512];
     schema_version_explain(&found, known, text, sizeof text);
     printf("version=%d expected=%d\n%s\n", found.version, known, text);
+    if (found.versioned)
+        warn_changed(conn, all, found.version);
     switch (schema_version_judge(&found, known)) {
     case SCHEMA_CURRENT:
         return EXIT_SCHEMA_CURRENT;
@@ -366,7 +395,7 @@ int schema_command(const struct schema_options *options)
     PGconn *conn = connect_to(options->dsn);
     int rc = conn == NULL ? EXIT_SCHEMA_UNREACHABLE : run(conn, "SET", SESSION_SQL);
     if (rc == 0 && strcmp(options->action, "status") == 0) {
-        rc = status(conn, &all);
+        rc = show_status(conn, &all);
     } else if (rc == 0) {
         rc = take_lock(conn, options->timeout_s);
         if (rc == 0)

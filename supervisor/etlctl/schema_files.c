@@ -97,8 +97,8 @@ int schema_files_read(const char *dir, struct schema_migrations *out, char *err,
         qsort(out->items, out->count, sizeof *out->items, by_version);
     for (size_t i = 0; rc == 0 && i < out->count; i++) {
         if (out->items[i].version != (int)i + 1) {
-            snprintf(err, err_size, "%s: migration %04zu is %s (numbers run from 1, one each)",
-                     dir, i + 1, i > 0 && out->items[i].version == (int)i ? "there twice" : "missing");
+            snprintf(err, err_size, "%s: migration %04zu is %s (numbers run from 1, one each)", dir,
+                     i + 1, i > 0 && out->items[i].version == (int)i ? "there twice" : "missing");
             rc = -1;
         }
     }

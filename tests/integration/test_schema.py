@@ -235,6 +235,7 @@ def test_upgrade_of_a_current_database_does_nothing(pg, bin_dir, repo_root, cata
     assert schema_dump(pg, catalog) == before_schema
     status = schema(bin_dir, repo_root, "status", pg.dsn("etl", catalog))
     assert status.returncode == 0, status.stdout + status.stderr
+    assert "warning" not in status.stdout  # every file as it was applied
 
 
 def test_a_newer_database_is_refused(pg, es, bin_dir, repo_root, tmp_path, catalog):
