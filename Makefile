@@ -106,6 +106,10 @@ $(BUILD)/tests/unit/%.o: CPPFLAGS += $(PROGRAM_INCLUDES)
 # test_exit_status checks docs/operations.md against common/exit_status.h,
 # from whatever directory it runs in.
 $(BUILD)/tests/unit/test_exit_status.o: CPPFLAGS += -DETL_OPERATIONS_MD='"$(abspath docs/operations.md)"'
+# test_schema_version checks the compiled-in schema version against the
+# migration files.
+$(BUILD)/tests/unit/test_schema_version.o: CPPFLAGS += \
+    -DETL_MIGRATIONS_DIR='"$(abspath etc/postgres/migrations)"'
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_OBJS)
 	@mkdir -p $(dir $@)

@@ -22,9 +22,11 @@ enum exit_program {
     EXIT_BY_SUPERVISOR = 1U << 2, /* etl-supervisor */
     EXIT_BY_ETLCTL = 1U << 3,     /* etlctl (but verify) */
     EXIT_BY_CHECK = 1U << 4,      /* etlctl check, besides etlctl's own */
+    EXIT_BY_SCHEMA = 1U << 5,     /* etlctl schema upgrade | status */
 };
 #define EXIT_BY_ALL                                                                                \
-    (EXIT_BY_WORKER | EXIT_BY_VERIFY | EXIT_BY_SUPERVISOR | EXIT_BY_ETLCTL | EXIT_BY_CHECK)
+    (EXIT_BY_WORKER | EXIT_BY_VERIFY | EXIT_BY_SUPERVISOR | EXIT_BY_ETLCTL | EXIT_BY_CHECK |       \
+     EXIT_BY_SCHEMA)
 
 /* What a shell reports for a command it could not run. */
 #define EXIT_STATUS_EXEC_FAILED 127
@@ -39,7 +41,9 @@ enum exit_program {
     X(EXIT_EQUAL, EX_OK, EXIT_BY_VERIFY, "equal (or repaired)")                                    \
     X(EXIT_DONE, EX_OK, EXIT_BY_ETLCTL, "done")                                                    \
     X(EXIT_READY, EX_OK, EXIT_BY_CHECK, "every worker ready")                                      \
+    X(EXIT_SCHEMA_CURRENT, EX_OK, EXIT_BY_SCHEMA, "the schema is current (upgrade: now)")          \
     X(EXIT_CHECK_LAGGING, 1, EXIT_BY_CHECK, "a worker lags more than allowed")                     \
+    X(EXIT_SCHEMA_BEHIND, 1, EXIT_BY_SCHEMA, "status: migrations are missing (or the catalogue)")  \
     X(EXIT_CHECK_STARTING, 2, EXIT_BY_CHECK, "a worker has not caught up once since it started")   \
     X(EXIT_CHECK_DOWN, 3, EXIT_BY_CHECK, "a worker has no process (restarting, or stopped)")       \
     X(EXIT_CHECK_REFUSING, 4, EXIT_BY_CHECK, "a worker's index refuses its writes for now")        \
@@ -49,6 +53,8 @@ enum exit_program {
       "the live index mapping differs from its file")                                              \
     X(EXIT_DIFFERS, EX_DATAERR, EXIT_BY_VERIFY,                                                    \
       "the index differs from PostgreSQL (or a rebuild was requested)")                            \
+    X(EXIT_SCHEMA_FAILED, EX_DATAERR, EXIT_BY_SCHEMA,                                              \
+      "a migration failed (those before it stay applied)")                                         \
     X(EXIT_UNKNOWN_WORKER, EX_NOUSER, EXIT_BY_ETLCTL, "no worker of that name")                    \
     X(EXIT_WORKER_STOPPED, EX_NOHOST, EXIT_BY_ETLCTL, "reindex: the worker is not running")        \
     X(EXIT_ENGINE_UNSUPPORTED, EX_UNAVAILABLE, EXIT_BY_WORKER,                                     \
@@ -56,6 +62,7 @@ enum exit_program {
     X(EXIT_UNREACHABLE, EX_UNAVAILABLE, EXIT_BY_VERIFY,                                            \
       "PostgreSQL or the search engine did not answer")                                            \
     X(EXIT_NOT_RUNNING, EX_UNAVAILABLE, EXIT_BY_ETLCTL, "the supervisor is not running")           \
+    X(EXIT_SCHEMA_UNREACHABLE, EX_UNAVAILABLE, EXIT_BY_SCHEMA, "PostgreSQL did not answer")        \
     X(EXIT_INTERNAL, EX_SOFTWARE, EXIT_BY_WORKER | EXIT_BY_VERIFY, "internal error")               \
     X(EXIT_OS_ERROR, EX_OSERR, EXIT_BY_SUPERVISOR | EXIT_BY_ETLCTL,                                \
       "signals, poll or a socket cannot be set up")                                                \
@@ -68,6 +75,8 @@ enum exit_program {
       "another supervisor is running on the control socket")                                       \
     X(EXIT_TRY_LATER, EX_TEMPFAIL, EXIT_BY_ETLCTL,                                                 \
       "no answer within the timeout, busy, or shutting down")                                      \
+    X(EXIT_SCHEMA_LOCKED, EX_TEMPFAIL, EXIT_BY_SCHEMA,                                             \
+      "upgrade -t: another upgrade still held the lock")                                           \
     X(EXIT_BAD_REPLY, EX_PROTOCOL, EXIT_BY_ETLCTL, "unreadable reply")                             \
     X(EXIT_NO_PERMISSION, EX_NOPERM, EXIT_BY_ETLCTL, "permission denied on the socket")            \
     X(EXIT_CONFIG, EX_CONFIG, EXIT_BY_ALL, "configuration (FILE:LINE: KEY: REASON on stderr)")     \

@@ -1,6 +1,6 @@
 /* change_log.c - see change_log.h.  change_log is the catalogue's record of
- * deletions and link changes (etc/postgres/sql/20-etl.sql); its rows are
- * kept until every index that reads it has passed them or
+ * deletions and link changes (etc/postgres/migrations/0002_snapshots.sql);
+ * its rows are kept until every index that reads it has passed them or
  * change_log_retention_s is over, and pruned by one worker (the first
  * configured index's). */
 #include "change_log.h"

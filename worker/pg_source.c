@@ -2,6 +2,7 @@
 #include "pg_source.h"
 
 #include "log.h"
+#include "schema_version.h"
 #include "secrets.h"
 #include "util.h"
 
@@ -12,7 +13,7 @@
 #include <time.h>
 
 /* The queries the worker does not read from an index's files: the
- * functions of etc/postgres/sql/20-etl.sql. */
+ * functions of etc/postgres/migrations/. */
 
 /* The round's snapshot, the oldest transaction in progress at it, and how
  * long that one has been open (seconds). */
@@ -59,10 +60,10 @@ static const char *const LOCK_INDEX_SQL =
 static const char *const INDEX_LOCKED_SQL = "SELECT content.etl_index_locked($1::text)";
 
 /* The wake-up signal: moved by the catalogue's triggers after every
- * statement that changes a row the indices read (etc/postgres/sql/20-etl.sql,
- * "Wake-up signal").  A new sequence's first nextval returns its
- * last_value (is_called false until then): counted as one below it, so
- * the first move shows too. */
+ * statement that changes a row the indices read
+ * (etc/postgres/migrations/0002_snapshots.sql, "Wake-up signal").  A new sequence's first nextval
+ * returns its last_value (is_called false until then): counted as one below it, so the first move
+ * shows too. */
 static const char *const CHANGE_SIGNAL_SQL =
     "SELECT (last_value - CASE WHEN is_called THEN 0 ELSE 1 END)::text"
     "  FROM content.etl_change_signal";
@@ -224,6 +225,26 @@ static enum pg_failure run_query(struct pg_source *pg, const char *what, const c
     return PG_OK;
 }
 
+/* The schema version on every new connection, before anything that needs
+ * the schema: another version than this build's is PG_SCHEMA, which
+ * waiting does not fix (an upgrade does). */
+static enum pg_failure check_schema(struct pg_source *pg)
+{
+    struct schema_found found;
+    char why[512];
+    if (schema_version_read(pg->conn, &found, why, sizeof why) < 0) {
+        keep_error(pg, "schema version", why);
+        if (PQstatus(pg->conn) != CONNECTION_OK)
+            pg_source_disconnect(pg);
+        return PG_UNAVAILABLE;
+    }
+    if (schema_version_judge(&found, SCHEMA_VERSION_EXPECTED) == SCHEMA_CURRENT)
+        return PG_OK;
+    schema_version_explain(&found, SCHEMA_VERSION_EXPECTED, why, sizeof why);
+    keep_error(pg, "schema version", why);
+    return PG_SCHEMA;
+}
+
 /* content.etl_preflight() on every new connection: a standby, or a
  * trigger that does not fire always, and waiting does not fix that
  * (PG_REFUSED, with its reason in pg->err). */
@@ -378,7 +399,9 @@ enum pg_failure pg_source_connect(struct pg_source *pg)
         pg_source_disconnect(pg);
         return PG_UNAVAILABLE;
     }
-    enum pg_failure failure = preflight(pg);
+    enum pg_failure failure = check_schema(pg);
+    if (failure == PG_OK)
+        failure = preflight(pg);
     if (failure == PG_OK)
         failure = restamp(pg);
     if (failure == PG_OK)

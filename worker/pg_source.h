@@ -23,6 +23,7 @@ enum pg_failure {
                        (SQLSTATE 22P02, 22007, 22008): the state file is unusable */
     PG_REFUSED,     /* content.etl_preflight(): the worker cannot read here */
     PG_LOCKED,      /* another session holds this index's writer lock (lock_holder) */
+    PG_SCHEMA,      /* the catalogue's schema version is not this build's (schema_version.h) */
 };
 
 /* Room for what etl_snapshot_holder() says holds a round back. */
@@ -64,7 +65,9 @@ int pg_source_init(struct pg_source *pg, const struct etl_config *config,
                    const struct index_config *idx, char *err, size_t err_size);
 void pg_source_free(struct pg_source *pg);
 
-/* Connects (if not connected): content.etl_preflight() (PG_REFUSED when
+/* Connects (if not connected): the schema version (PG_SCHEMA when it is not
+ * this build's, with why and the command to run in err),
+ * content.etl_preflight() (PG_REFUSED when
  * the worker cannot read here), content.etl_restamp() (rows a dump
  * brought from another cluster, logged when there were any), the
  * cluster's identity into pg->cluster, then the statements prepared; with

@@ -6,6 +6,7 @@
 #include "worker.h"
 
 #include "log.h"
+#include "schema_version.h"
 #include "status_report.h"
 #include "util.h"
 
@@ -86,6 +87,16 @@ enum step worker_pg_failed(struct worker *w, enum pg_failure failure)
     }
     if (failure == PG_REFUSED) {
         log_event(LOG_ERROR, "cannot read from this server; not starting", "reason", w->pg.err);
+        w->exit_status = EXIT_CONFIG;
+        return STEP_FATAL;
+    }
+    if (failure == PG_SCHEMA) {
+        struct log_line *line =
+            log_begin(LOG_ERROR, "schema version not this build's; not starting");
+        log_str(line, "reason", w->pg.err);
+        log_str(line, "hint",
+                "run " SCHEMA_UPGRADE_COMMAND " (docs/operations.md, \"Schema upgrades\")");
+        log_end(line);
         w->exit_status = EXIT_CONFIG;
         return STEP_FATAL;
     }

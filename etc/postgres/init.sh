@@ -1,12 +1,16 @@
 #!/bin/sh
-# Creates the catalogue in a PostgreSQL database: roles, schema content, the
-# ETL's triggers and horizon function, privileges, and (unless
-# LOAD_SAMPLE_DATA=0) the sample data.  Safe to run again.
+# Creates the catalogue in a PostgreSQL database: roles and their passwords
+# (sql/00-roles.sql), then, on a database without the catalogue, the schema
+# by its migrations (migrations/NNNN_*.sql, each recorded in
+# content.schema_migrations), and (unless LOAD_SAMPLE_DATA=0) the sample
+# data.  Safe to run again: on a database that has the catalogue it leaves
+# the schema alone (upgrades are `etlctl schema upgrade`'s, docs/operations.md
+# "Schema upgrades"), resets the passwords and loads only missing rows.
 #
 # Used as is by both runs of the stack:
 #   - docker: the postgres image runs it from /docker-entrypoint-initdb.d on a
 #     new data volume (only top-level files there are run; the SQL it applies
-#     sits in sql/ and data/ beside it);
+#     sits in sql/, migrations/ and data/ beside it);
 #   - native: compose/native/pg-cluster.sh runs it after initdb.
 #
 # Connects as a superuser with libpq's usual variables (PGHOST, PGPORT, ...);
@@ -31,11 +35,35 @@ run_psql() {
 # them with \getenv): never on a command line, where ps would show them.
 export CATALOG_OWNER_PASSWORD APP_DB_PASSWORD ETL_DB_PASSWORD
 run_psql -f "$here/sql/00-roles.sql"
-# Everything else is created by the owner, so the owner owns it.
-{
-    echo 'SET ROLE catalog_owner;'
-    cat "$here/sql/10-schema.sql" "$here/sql/20-etl.sql" "$here/sql/30-grants.sql"
-} | run_psql
+
+# A new database: every migration in order, as etlctl schema upgrade would
+# apply them (the same files): a transactional one in one transaction with
+# its version row (the first one also creates the version table); one whose
+# first line says no-transaction statement by statement, then its row.  The
+# files set the role that owns what they create.
+migrations="$here/migrations"
+fresh=$(run_psql -At -c "SELECT to_regclass('content.film_work') IS NULL")
+if [ "$fresh" = t ]; then
+    first=1
+    for file in "$migrations"/[0-9][0-9][0-9][0-9]_*.sql; do
+        name=$(basename "$file" .sql)
+        version=$(expr "$name" : '0*\([0-9][0-9]*\)_')
+        checksum=$(sha256sum "$file" | cut -c1-64)
+        record="INSERT INTO content.schema_migrations (version, name, checksum)
+                VALUES ($version, '$name', '$checksum');"
+        if [ "$(head -n 1 "$file")" = "-- etl-migration: no-transaction" ]; then
+            run_psql -f "$file"
+            echo "$record" | run_psql
+        else
+            {
+                cat "$file"
+                [ "$first" = 1 ] && cat "$migrations/schema_migrations.sql"
+                echo "$record"
+            } | run_psql -1 -f -
+        fi
+        first=0
+    done
+fi
 if [ "${LOAD_SAMPLE_DATA:-1}" != 0 ]; then
     "$here/data/load.sh"
 fi

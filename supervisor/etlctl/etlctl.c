@@ -2,6 +2,7 @@
  *
  *   etlctl [-c FILE | -s SOCKET] [-t SECONDS] [--json] COMMAND [NAME]
  *   etlctl [-c FILE] [-s SOCKET] verify NAME [--repair]
+ *   etlctl [-c FILE] [-t SECONDS] schema upgrade|status [--dsn DSN] [--migrations DIR]
  *
  * Sends one request line (common/control_proto.h), prints the reply's data
  * lines on stdout (or, for status --json, one JSON document made of them)
@@ -12,12 +13,16 @@
  * verify is not a request: etlctl runs the worker program with --verify
  * (which compares the index with PostgreSQL itself) and exits with its
  * status; when --repair finds too many differences the worker says so
- * (EXIT_REBUILD_NEEDED) and etlctl asks the supervisor "reindex NAME". */
+ * (EXIT_REBUILD_NEEDED) and etlctl asks the supervisor "reindex NAME".
+ *
+ * schema is not a request either: etlctl connects to PostgreSQL itself
+ * (schema.h). */
 #include "config.h"
 #include "control_proto.h"
 #include "check.h"
 #include "exit_status.h"
 #include "line_buffer.h"
+#include "schema.h"
 #include "status_json.h"
 #include "util.h"
 #include "worker_path.h"
@@ -48,8 +53,13 @@
 #define VERIFY_COMMAND "verify"
 /* The command etlctl answers from the status lines (check.h). */
 #define CHECK_COMMAND "check"
+/* The command etlctl runs against PostgreSQL (schema.h). */
+#define SCHEMA_COMMAND "schema"
+/* The migrations' directory, below the config file's, without
+ * --migrations. */
+#define MIGRATIONS_SUBDIR "postgres/migrations"
 /* getopt values of the options without a short form. */
-enum { OPT_REPAIR = 256, OPT_MAX_LAG };
+enum { OPT_REPAIR = 256, OPT_MAX_LAG, OPT_DSN, OPT_MIGRATIONS };
 
 /* What becomes of the status lines of a reply. */
 enum output_kind {
@@ -82,7 +92,19 @@ static void usage(FILE *out)
                  "  verify NAME [--repair]\n"
                  "                  compare the index with PostgreSQL (runs etl-worker --verify,\n"
                  "                  needs the config); --repair re-sends what differs, or asks\n"
-                 "                  for a rebuild above verify_rebuild_threshold\n\n"
+                 "                  for a rebuild above verify_rebuild_threshold\n"
+                 "  schema upgrade [--dsn DSN] [--migrations DIR]\n"
+                 "                  apply the catalogue's missing migrations to PostgreSQL\n"
+                 "                  (DDL only; safe on every start; -t bounds the wait for\n"
+                 "                  another upgrade); run it as the schema's owner,\n"
+                 "                  catalog_owner (a superuser on a new database)\n"
+                 "  schema status [--dsn DSN] [--migrations DIR]\n"
+                 "                  the schema version found and the one expected\n"
+                 "      --dsn DSN         libpq connection string or URI; without it the\n"
+                 "                        PG* variables (PGHOST, PGUSER, ...): not [postgres]\n"
+                 "                        of the config, whose role may not run DDL\n"
+                 "      --migrations DIR  default: " MIGRATIONS_SUBDIR " beside the config\n"
+                 "                        file (-c, else the default one)\n\n"
                  "  -s, --socket SOCKET  the control socket\n"
                  "  -c, --config FILE    read control_socket from FILE; without -s and -c:\n"
                  "                       $" SOCKET_ENV ", else " CONFIG_DEFAULT_PATH "\n"
@@ -96,6 +118,30 @@ static void usage(FILE *out)
     exit_status_print_usage(out, "Exit status of check, besides those:", EXIT_BY_CHECK);
     exit_status_print_usage(
         out, "Exit status of verify (after asking for a rebuild: as reindex):", EXIT_BY_VERIFY);
+    exit_status_print_usage(out, "Exit status of schema:", EXIT_BY_SCHEMA);
+}
+
+/* "schema upgrade|status": the migrations beside the config file unless
+ * --migrations names them. */
+static int do_schema(const char *action, const char *config_opt, const char *dsn,
+                     const char *migrations, int timeout_s)
+{
+    if (strcmp(action, "upgrade") != 0 && strcmp(action, "status") != 0) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    char *dir = NULL;
+    if (migrations == NULL) {
+        const char *config = config_opt != NULL ? config_opt : CONFIG_DEFAULT_PATH;
+        const char *slash = strrchr(config, '/');
+        dir = slash == NULL
+                  ? xstrdup(MIGRATIONS_SUBDIR)
+                  : xasprintf("%.*s/%s", (int)(slash - config), config, MIGRATIONS_SUBDIR);
+    }
+    struct schema_options options = {action, dsn, migrations != NULL ? migrations : dir, timeout_s};
+    int status = schema_command(&options);
+    free(dir);
+    return status;
 }
 
 /* The values of the config that etlctl uses besides the socket. */
@@ -454,6 +500,8 @@ int main(int argc, char **argv)
                                             {"version", no_argument, NULL, 'V'},
                                             {"repair", no_argument, NULL, OPT_REPAIR},
                                             {"max-lag", required_argument, NULL, OPT_MAX_LAG},
+                                            {"dsn", required_argument, NULL, OPT_DSN},
+                                            {"migrations", required_argument, NULL, OPT_MIGRATIONS},
                                             {NULL, 0, NULL, 0}};
     const char *socket_opt = NULL;
     bool repair = false;
@@ -461,6 +509,8 @@ int main(int argc, char **argv)
     int timeout_s = 0;
     bool json = false;
     double max_lag_s = -1; /* not given */
+    const char *dsn = NULL;
+    const char *migrations = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, "s:c:t:jhV", options, NULL)) != -1) {
         char *end;
@@ -492,6 +542,12 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
+        case OPT_DSN:
+            dsn = optarg;
+            break;
+        case OPT_MIGRATIONS:
+            migrations = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -502,6 +558,18 @@ int main(int argc, char **argv)
             usage(stderr);
             return EXIT_USAGE;
         }
+    }
+    if (optind < argc && strcmp(argv[optind], SCHEMA_COMMAND) == 0) {
+        if (argc - optind != 2 || json || repair || socket_opt != NULL || max_lag_s >= 0) {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        return do_schema(argv[optind + 1], config_opt, dsn, migrations, timeout_s);
+    }
+    if (dsn != NULL || migrations != NULL) {
+        fprintf(stderr, "etlctl: --dsn and --migrations go with schema only\n");
+        usage(stderr);
+        return EXIT_USAGE;
     }
     if (optind < argc && strcmp(argv[optind], VERIFY_COMMAND) == 0) {
         if (argc - optind != 2 || json) {

@@ -133,6 +133,20 @@ def test_start_order_waited_for_health(stack):
             assert started[service] > first_healthy[dep], (service, dep, started, first_healthy)
 
 
+def test_schema_upgrade_ran_before_etl_and_admin(stack):
+    """The one-shot schema service ran etlctl schema upgrade (a new volume:
+    init.sh made version 3, so nothing to apply), exited 0, and etl and
+    admin started only after it had (service_completed_successfully)."""
+    cid = stack.container("schema")
+    state = inspect(cid)["State"]
+    assert state["Status"] == "exited" and state["ExitCode"] == 0, state
+    assert "version 3, current" in stack.logs("schema")
+    finished = parse_time(state["FinishedAt"])
+    for service in ("etl", "admin"):
+        started = parse_time(inspect(stack.container(service))["State"]["StartedAt"])
+        assert started > finished, (service, started, finished)
+
+
 def test_only_nginx_publishes_a_port(stack):
     published = {}
     for service in SERVICES:

@@ -1,5 +1,6 @@
-"""The database side of exact change capture (etc/postgres/sql/20-etl.sql,
-docs/architecture.md "Change capture by transaction snapshots"):
+"""The database side of exact change capture
+(etc/postgres/migrations/0002_snapshots.sql, docs/architecture.md "Change
+capture by transaction snapshots"):
 
 - every row the ETL reads, and every change_log event, carries the id of
   the transaction that wrote it (txid), stamped by triggers that fire
@@ -504,20 +505,26 @@ def test_init_keeps_passwords_off_the_command_line(pg, tmp_path, repo_root):
 
 
 # ---------------------------------------------------------------------------
-# The upgrade: one idempotent step (docs/operations.md, "Upgrading to
-# snapshots").
+# The upgrade: migration 0002 (and 0003) idempotent, so that a catalogue
+# brought part of the way by hand is upgraded too (docs/operations.md,
+# "Schema upgrades").
 
 
-def run_etl_sql(pg, dbname):
-    """Runs 20-etl.sql and 30-grants.sql as catalog_owner, as init.sh does."""
-    sql_dir = pathlib.Path(__file__).resolve().parents[2] / "etc" / "postgres" / "sql"
-    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", pg.dsn("postgres", dbname),
-                    "-c", "SET ROLE catalog_owner",
-                    "-f", str(sql_dir / "20-etl.sql"), "-f", str(sql_dir / "30-grants.sql")],
-                   check=True, stdin=subprocess.DEVNULL, capture_output=True)
+def run_etl_sql(pg, dbname, bin_dir, repo_root):
+    """Forgets migrations 0002 and 0003 were applied and runs the upgrade,
+    as catalog_owner: both are applied again."""
+    conn = pg.connect("postgres", dbname)
+    try:
+        sql(conn, "DELETE FROM content.schema_migrations WHERE version > 1")
+    finally:
+        conn.close()
+    subprocess.run([str(bin_dir / "etlctl"), "schema", "upgrade",
+                    "--migrations", str(repo_root / "etc" / "postgres" / "migrations"),
+                    "--dsn", pg.dsn("catalog_owner", dbname)],
+                   check=True, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
 
 
-def test_the_schema_step_upgrades_and_is_idempotent(pg, catalog, conns):
+def test_the_schema_step_upgrades_and_is_idempotent(pg, catalog, conns, bin_dir, repo_root):
     """A catalogue as the clock release left it (no txid, triggers enabled
     for origin sessions only) gets everything from one run of the step; a
     second run changes nothing."""
@@ -528,7 +535,7 @@ def test_the_schema_step_upgrades_and_is_idempotent(pg, catalog, conns):
     sql(admin, "ALTER TABLE content.film_work ENABLE TRIGGER film_work_set_modified")
     sql(admin, "DROP FUNCTION content.etl_triggers() CASCADE")
     for _ in range(2):
-        run_etl_sql(pg, catalog)
+        run_etl_sql(pg, catalog, bin_dir, repo_root)
         for table in ("film_work", "genre", "person", "change_log"):
             assert one(admin, f"SELECT count(*) FROM content.{table} WHERE txid IS NULL") == (0,)
             assert one(admin, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'content'"

@@ -35,7 +35,7 @@ static const struct {
 } doc_tables[] = {
     {"etl-worker", EXIT_BY_WORKER},         {"verify", EXIT_BY_VERIFY},
     {"etl-supervisor", EXIT_BY_SUPERVISOR}, {"etlctl", EXIT_BY_ETLCTL},
-    {"etlctl check", EXIT_BY_CHECK},
+    {"etlctl check", EXIT_BY_CHECK},        {"etlctl schema", EXIT_BY_SCHEMA},
 };
 
 /* "NUMBER NAME\n" for each row of exit_status.h naming one of

@@ -42,7 +42,7 @@ RESET log_statement;
 RESET log_min_duration_statement;
 
 -- The ETL names what holds a round back: the oldest transaction in progress
--- (content.etl_snapshot_holder() in 20-etl.sql), by pid and start time.
+-- (content.etl_snapshot_holder(), migrations/0002_snapshots.sql), by pid and start time.
 -- pg_stat_activity hides other roles' xact_start unless one has
 -- pg_read_all_stats; the owner gets it so that its SECURITY DEFINER function
 -- can answer that one question, and etl itself never sees other sessions'

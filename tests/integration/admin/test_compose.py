@@ -21,7 +21,9 @@ REPO = pathlib.Path(__file__).resolve().parents[3]
 COMPOSE_DIR = REPO / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
 ENV_EXAMPLE = COMPOSE_DIR / ".env.example"
-SERVICES = {"nginx", "admin", "postgres", "elasticsearch", "etl"}
+SERVICES = {"nginx", "admin", "postgres", "elasticsearch", "schema", "etl"}
+# The service that runs once per up and exits (the schema upgrade).
+ONE_SHOT = "schema"
 
 
 def env_example():
@@ -117,7 +119,7 @@ def test_only_nginx_publishes_a_port(config):
 
 def test_internal_services_are_on_the_internal_network_only(config):
     assert config["networks"]["backend"]["internal"] is True
-    for name in ("postgres", "elasticsearch", "etl"):
+    for name in ("postgres", "elasticsearch", "schema", "etl"):
         assert set(config["services"][name]["networks"]) == {"backend"}
     assert set(config["services"]["nginx"]["networks"]) == {"frontend"}
     assert set(config["services"]["admin"]["networks"]) == {"backend", "frontend"}
@@ -126,6 +128,9 @@ def test_internal_services_are_on_the_internal_network_only(config):
 def test_healthchecks_and_start_order(config):
     services = config["services"]
     for name, svc in services.items():
+        if name == ONE_SHOT:
+            assert svc.get("restart") == "no" and "healthcheck" not in svc
+            continue
         assert svc.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
         assert svc.get("restart") == "unless-stopped"
     depends = {
@@ -135,8 +140,10 @@ def test_healthchecks_and_start_order(config):
     assert depends == {
         "postgres": {},
         "elasticsearch": {},
-        "etl": {"postgres": "service_healthy", "elasticsearch": "service_healthy"},
-        "admin": {"postgres": "service_healthy"},
+        "schema": {"postgres": "service_healthy"},
+        "etl": {"postgres": "service_healthy", "schema": "service_completed_successfully",
+                "elasticsearch": "service_healthy"},
+        "admin": {"postgres": "service_healthy", "schema": "service_completed_successfully"},
         "nginx": {"admin": "service_healthy"},
     }
 

@@ -1,6 +1,9 @@
--- What the ETL needs from the schema.  Run as catalog_owner after 10-schema.sql.
--- Safe to run again: it is also the one step that upgrades a database of the
--- release that read by clock (docs/operations.md, "Upgrading to snapshots").
+-- Migration 0002: change capture by transaction snapshots (release 0.2.0),
+-- from the catalogue of 0.1.0 (migration 0001).  One transaction, run as
+-- catalog_owner.  It rewrites film_work, genre, person and change_log once
+-- (a new column): pick a quiet moment on a large catalogue.  Idempotent
+-- (IF NOT EXISTS, CREATE OR REPLACE): a database already brought part of
+-- the way by hand (the 0.2.0 development files run again) is upgraded too.
 --
 -- Change capture by transaction snapshots (docs/architecture.md):
 --
@@ -16,22 +19,18 @@
 --
 -- The triggers are ENABLE ALWAYS: they fire in logical replication apply
 -- workers and under session_replication_role = replica too.
-\set ON_ERROR_STOP on
 
--- The transaction stamp of every row the ETL reads, and the index of its
--- range scan.  Adding the column gives every existing row the id of the
+SET LOCAL ROLE catalog_owner;
+-- What it finds already there (IF NOT EXISTS) is no news.
+SET LOCAL client_min_messages = warning;
+
+-- The transaction stamp of every row the ETL reads (its index: migration
+-- 0003).  Adding the column gives every existing row the id of the
 -- transaction that adds it: the first round after the upgrade reads them all
 -- again (harmless: documents are rebuilt from current state).
 ALTER TABLE content.film_work ADD COLUMN IF NOT EXISTS txid xid8 NOT NULL DEFAULT pg_current_xact_id();
 ALTER TABLE content.genre ADD COLUMN IF NOT EXISTS txid xid8 NOT NULL DEFAULT pg_current_xact_id();
 ALTER TABLE content.person ADD COLUMN IF NOT EXISTS txid xid8 NOT NULL DEFAULT pg_current_xact_id();
-CREATE INDEX IF NOT EXISTS film_work_txid_id_idx ON content.film_work (txid, id);
-CREATE INDEX IF NOT EXISTS genre_txid_id_idx ON content.genre (txid, id);
-CREATE INDEX IF NOT EXISTS person_txid_id_idx ON content.person (txid, id);
--- Read by (modified, id) no more.
-DROP INDEX IF EXISTS content.film_work_modified_id_idx;
-DROP INDEX IF EXISTS content.genre_modified_id_idx;
-DROP INDEX IF EXISTS content.person_modified_id_idx;
 
 -- Stamps `txid` and `modified` on every insert and update.  An update that
 -- writes nothing but `txid` is a restamp (content.etl_restamp() below): the
@@ -70,11 +69,9 @@ CREATE TABLE IF NOT EXISTS content.change_log (
     person_id    uuid
 );
 ALTER TABLE content.change_log ADD COLUMN IF NOT EXISTS txid xid8 NOT NULL DEFAULT pg_current_xact_id();
-CREATE INDEX IF NOT EXISTS change_log_txid_id_idx ON content.change_log (txid, id);
-DROP INDEX IF EXISTS content.change_log_modified_id_idx;
 
 -- The logging triggers below run as their owner (SECURITY DEFINER): app, the
--- web-facing role, may not write change_log itself (30-grants.sql), so a
+-- web-facing role, may not write change_log itself (below), so a
 -- writer can neither forge nor erase events; its changes to the catalogue
 -- still log theirs.  EXECUTE is revoked from PUBLIC: firing a trigger needs
 -- no such right, attaching the function to another table does.
@@ -180,7 +177,7 @@ CREATE OR REPLACE TRIGGER person_film_work_log_truncate AFTER TRUNCATE ON conten
 -- exactly as without it, and the poll goes on, so a signal missed delays a
 -- change by at most one poll interval and loses nothing.  The trigger
 -- function runs as the owner (SECURITY DEFINER): writers need no privilege
--- on the sequence; etl may only read it (30-grants.sql).
+-- on the sequence; etl may only read it (below).
 CREATE SEQUENCE IF NOT EXISTS content.etl_change_signal CYCLE;
 
 CREATE OR REPLACE FUNCTION content.etl_signal_change() RETURNS trigger
@@ -438,7 +435,7 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS 
             'the primary'
         ELSE (SELECT 'trigger ' || string_agg(t.tgname, ', ' ORDER BY t.tgname)
                      || ' is not enabled always (ALTER TABLE ... ENABLE ALWAYS TRIGGER ...): '
-                     'changes would be missed; run etc/postgres/sql/20-etl.sql again'
+                     'changes would be missed; enable it again'
                 FROM content.etl_triggers() t
                WHERE t.enabled <> 'A')
     END
@@ -569,3 +566,51 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
            AND l.objsubid = 2)
 $$;
 REVOKE ALL ON FUNCTION content.etl_index_locked(text) FROM PUBLIC;
+
+-- Privileges of app and etl (30-grants.sql of 0.1.0 again, with the new
+-- functions).
+--   app: reads and writes the rows of content (change_log: reads only; its
+--        rows come from the triggers) and of the admin panel's own schema,
+--        created by Django's migrations run as catalog_owner; creates,
+--        alters and drops nothing.
+--   etl: reads content (and the sequence content.etl_change_signal) and
+--        calls the etl_* functions above; writes no table itself.
+
+GRANT USAGE ON SCHEMA content TO app, etl;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA content TO app;
+-- ... except the ETL's own bookkeeping: change_log is written by the triggers
+-- only (they run as the owner), etl_position and change_log_pruned by their
+-- functions only, so app reads them and nothing more.
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON content.change_log FROM app;
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON content.etl_position, content.change_log_pruned FROM app;
+GRANT SELECT ON ALL TABLES IN SCHEMA content TO etl;
+GRANT EXECUTE ON FUNCTION content.etl_snapshot_holder(pg_snapshot), content.etl_triggers(),
+    content.etl_preflight() TO etl;
+-- Restores and failovers (above): etl reads which cluster and timeline
+-- it is on, and restamps rows a dump brought from another cluster.
+GRANT EXECUTE ON FUNCTION content.etl_cluster(), content.etl_restamp() TO etl;
+-- The version every index and delete action carries (above).
+GRANT EXECUTE ON FUNCTION content.etl_snapshot_version() TO etl;
+-- The wake-up signal (above): etl reads its last_value, nothing more.
+GRANT SELECT ON SEQUENCE content.etl_change_signal TO etl;
+-- change_log retention (above): etl reports its positions, prunes what
+-- every index has read, reads the prune watermark; all through functions.
+GRANT EXECUTE ON FUNCTION content.etl_report_position(text, text, xid8),
+    content.etl_prune_change_log(text[], interval), content.etl_change_log_pruned() TO etl;
+-- One writer per index (above): etl takes and checks its index's
+-- advisory lock (no privilege needed for the lock itself).
+GRANT EXECUTE ON FUNCTION content.etl_lock_index(text), content.etl_index_locked(text) TO etl;
+
+-- The admin panel's own tables (auth, sessions, admin log) live apart.
+CREATE SCHEMA IF NOT EXISTS admin AUTHORIZATION catalog_owner;
+GRANT USAGE ON SCHEMA admin TO app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA admin TO app;
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA admin TO app;
+ALTER DEFAULT PRIVILEGES FOR ROLE catalog_owner IN SCHEMA admin
+    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO app;
+ALTER DEFAULT PRIVILEGES FOR ROLE catalog_owner IN SCHEMA admin
+    GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO app;
+ALTER DEFAULT PRIVILEGES FOR ROLE catalog_owner IN SCHEMA content
+    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO app;
+ALTER DEFAULT PRIVILEGES FOR ROLE catalog_owner IN SCHEMA content
+    GRANT SELECT ON TABLES TO etl;
