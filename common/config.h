@@ -21,8 +21,12 @@
 /* ready_max_lag_s when not set; etlctl check uses it when it reads no
  * config (-s, or the environment's socket). */
 #define CONFIG_READY_MAX_LAG_DEFAULT_S 300
-/* The file read when no -c is given. */
-#define CONFIG_DEFAULT_PATH "/usr/local/etc/etl/etl.ini"
+/* The file read when no -c is given: etl/etl.ini under the SYSCONFDIR the
+ * programs were built for (make install; /etc for PREFIX=/usr). */
+#ifndef ETL_SYSCONFDIR
+#define ETL_SYSCONFDIR "/usr/local/etc"
+#endif
+#define CONFIG_DEFAULT_PATH ETL_SYSCONFDIR "/etl/etl.ini"
 
 /* What a worker does when its mapping file differs from the live mapping. */
 enum mapping_change {
