@@ -14,7 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-
 /* Runs "WORKER --index NAME --check-connect -c CONFIG", its stderr (the
  * problems it finds) going to ours.  Returns its exit status. */
 static int run_connect_check(const char *worker, const char *config_path, const char *index)
