@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -104,7 +105,8 @@ static void usage(FILE *out)
                  "                        PG* variables (PGHOST, PGUSER, ...): not [postgres]\n"
                  "                        of the config, whose role may not run DDL\n"
                  "      --migrations DIR  default: " MIGRATIONS_SUBDIR " beside the config\n"
-                 "                        file (-c, else the default one)\n\n"
+                 "                        file (-c, else the default one), else\n"
+                 "                        " ETL_DATADIR "/" MIGRATIONS_SUBDIR "\n\n"
                  "  -s, --socket SOCKET  the control socket\n"
                  "  -c, --config FILE    read control_socket from FILE; without -s and -c:\n"
                  "                       $" SOCKET_ENV ", else " CONFIG_DEFAULT_PATH "\n"
@@ -121,8 +123,9 @@ static void usage(FILE *out)
     exit_status_print_usage(out, "Exit status of schema:", EXIT_BY_SCHEMA);
 }
 
-/* "schema upgrade|status": the migrations beside the config file unless
- * --migrations names them. */
+/* "schema upgrade|status": the migrations --migrations names, else those
+ * beside the config file (a source tree: etc/postgres/migrations), else
+ * the installed ones (DATADIR/postgres/migrations). */
 static int do_schema(const char *action, const char *config_opt, const char *dsn,
                      const char *migrations, int timeout_s)
 {
@@ -137,6 +140,11 @@ static int do_schema(const char *action, const char *config_opt, const char *dsn
         dir = slash == NULL
                   ? xstrdup(MIGRATIONS_SUBDIR)
                   : xasprintf("%.*s/%s", (int)(slash - config), config, MIGRATIONS_SUBDIR);
+        struct stat st;
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+            free(dir);
+            dir = xstrdup(ETL_DATADIR "/" MIGRATIONS_SUBDIR);
+        }
     }
     struct schema_options options = {action, dsn, migrations != NULL ? migrations : dir, timeout_s};
     int status = schema_command(&options);
