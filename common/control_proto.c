@@ -15,10 +15,14 @@ struct command_spec {
 };
 
 static const struct command_spec command_specs[] = {
-    {"status", CONTROL_STATUS, NAME_OPTIONAL},       {"restart", CONTROL_RESTART, NAME_REQUIRED},
-    {"stop", CONTROL_STOP, NAME_REQUIRED},           {"start", CONTROL_START, NAME_REQUIRED},
-    {"reopen-logs", CONTROL_REOPEN_LOGS, NAME_NONE}, {"reindex", CONTROL_REINDEX, NAME_REQUIRED},
-    {"reload", CONTROL_RELOAD, NAME_NONE},           {"log-level", CONTROL_LOG_LEVEL, NAME_AND_LEVEL},
+    {"status", CONTROL_STATUS, NAME_OPTIONAL},
+    {"restart", CONTROL_RESTART, NAME_REQUIRED},
+    {"stop", CONTROL_STOP, NAME_REQUIRED},
+    {"start", CONTROL_START, NAME_REQUIRED},
+    {"reopen-logs", CONTROL_REOPEN_LOGS, NAME_NONE},
+    {"reindex", CONTROL_REINDEX, NAME_REQUIRED},
+    {"reload", CONTROL_RELOAD, NAME_NONE},
+    {"log-level", CONTROL_LOG_LEVEL, NAME_AND_LEVEL},
 };
 #define COMMAND_SPECS_COUNT (sizeof command_specs / sizeof command_specs[0])
 

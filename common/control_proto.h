@@ -44,7 +44,7 @@ enum control_error {
 
 struct control_request {
     enum control_command command;
-    char name[CONTROL_NAME_MAX]; /* "" when the command has none */
+    char name[CONTROL_NAME_MAX];  /* "" when the command has none */
     char level[CONTROL_NAME_MAX]; /* log-level's LEVEL; "" for the others */
 };
 

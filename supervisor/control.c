@@ -246,8 +246,8 @@ static void do_reload(struct supervisor *sup, struct control_client *client)
     bool applied = supervisor_reload(sup, &report);
     reply_lines(client, &report);
     if (applied)
-        control_reply_ok(&client->out, report.len == 0 ? "config reloaded: nothing changed"
-                                                       : "config reloaded");
+        control_reply_ok(&client->out,
+                         report.len == 0 ? "config reloaded: nothing changed" : "config reloaded");
     else
         control_reply_error(&client->out, CONTROL_ERR_CONFIG,
                             "the new configuration was refused; the old one stays");

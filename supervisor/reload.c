@@ -130,11 +130,9 @@ static void report_live(struct reload_counts *counts, const struct etl_config *o
     char *old_line = strtok_r(before, "\n", &save_before);
     for (char *line = strtok_r(after, "\n", &save_after); line != NULL;
          line = strtok_r(NULL, "\n", &save_after)) {
+        bool deferred = strncmp(line, CONTROL_SOCKET_KEY, strlen(CONTROL_SOCKET_KEY)) == 0;
         if (old_line == NULL || strcmp(old_line, line) != 0)
-            report_line(counts, strncmp(line, CONTROL_SOCKET_KEY, strlen(CONTROL_SOCKET_KEY)) == 0
-                                    ? "next-start"
-                                    : "live",
-                        line);
+            report_line(counts, deferred ? "next-start" : "live", line);
         if (old_line != NULL)
             old_line = strtok_r(NULL, "\n", &save_before);
     }
@@ -147,8 +145,7 @@ static void report_errors(struct reload_counts *counts, const char *err)
 {
     char *copy = xstrdup(err);
     char *save = NULL;
-    for (char *line = strtok_r(copy, "\n", &save); line != NULL;
-         line = strtok_r(NULL, "\n", &save))
+    for (char *line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
         report_line(counts, "error", line);
     free(copy);
 }

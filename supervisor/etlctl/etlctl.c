@@ -55,9 +55,9 @@ enum { OPT_REPAIR = 256, OPT_MAX_LAG };
 
 /* What becomes of the status lines of a reply. */
 enum output_kind {
-    OUTPUT_TEXT,  /* printed as they come */
-    OUTPUT_JSON,  /* kept, printed as one JSON document (status_json.h) */
-    OUTPUT_CHECK, /* kept, judged (check.h) */
+    OUTPUT_TEXT,   /* printed as they come */
+    OUTPUT_JSON,   /* kept, printed as one JSON document (status_json.h) */
+    OUTPUT_CHECK,  /* kept, judged (check.h) */
     OUTPUT_RELOAD, /* kept, printed with the final line (reload_print.h) */
 };
 struct output {
@@ -69,7 +69,7 @@ struct output {
 /* Prints the usage text. */
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: etlctl [-c FILE | -s SOCKET] [-t SECONDS] [--json] COMMAND [NAME [LEVEL]]\n"
+    fprintf(out, "usage: etlctl [-c FILE | -s SOCKET] [-t SECONDS] [--json] COMMAND [NAME]\n"
                  "Asks the running etl-supervisor.\n\n"
                  "Commands:\n"
                  "  status [NAME]   one logfmt line per worker (see docs/operations.md);\n"

@@ -13,9 +13,12 @@ static const struct {
     const char *member;
     bool pairs;
 } reload_words[] = {
-    {"restarted", "restarted", false}, {"changed", "changed", false},
-    {"added", "added", false},         {"removed", "removed", false},
-    {"live", "live", true},            {"next-start", "next_start", true},
+    {"restarted", "restarted", false},
+    {"changed", "changed", false},
+    {"added", "added", false},
+    {"removed", "removed", false},
+    {"live", "live", true},
+    {"next-start", "next_start", true},
     {"error", "errors", false},
 };
 #define RELOAD_WORDS_COUNT (sizeof reload_words / sizeof reload_words[0])
