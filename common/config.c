@@ -432,41 +432,61 @@ const struct index_config *config_find_index(const struct etl_config *config, co
     return NULL;
 }
 
+/* "section.key=value\n" of one key of config. */
+static char *key_line(const struct etl_config *config, const struct key_spec *spec)
+{
+    const char *field = (const char *)config + spec->offset;
+    switch (spec->kind) {
+    case KIND_INT:
+    case KIND_MODE:
+        return xasprintf("%s.%s=%d\n", spec->section, spec->name, *(const int *)field);
+    case KIND_LOG_LEVEL:
+        return xasprintf("%s.%s=%s\n", spec->section, spec->name,
+                         log_level_name(*(const enum log_level *)field));
+    case KIND_MAPPING_CHANGE:
+        return xasprintf("%s.%s=%s\n", spec->section, spec->name,
+                         mapping_change_names[*(const enum mapping_change *)field]);
+    case KIND_VERIFY_REPAIR:
+        return xasprintf("%s.%s=%s\n", spec->section, spec->name,
+                         verify_repair_names[*(const enum verify_repair *)field]);
+    default:
+        return xasprintf("%s.%s=%s\n", spec->section, spec->name,
+                         *(char *const *)(const void *)field);
+    }
+}
+
+/* Appends key_line() of every key for which supervisor_side says
+ * whether it is the supervisor's (its section, and log_level, which the
+ * supervisor passes to running workers itself) or a worker's. */
+static void append_keys(struct buffer *out, const struct etl_config *config, bool supervisor_side)
+{
+    for (size_t i = 0; i < KEY_SPECS_COUNT; i++) {
+        const struct key_spec *spec = &key_specs[i];
+        bool supervisors = strcmp(spec->section, "supervisor") == 0 || spec->kind == KIND_LOG_LEVEL;
+        if (supervisors != supervisor_side)
+            continue;
+        char *line = key_line(config, spec);
+        buffer_append_str(out, line);
+        free(line);
+    }
+}
+
 /* Walks the key table, so a key added to it is compared too. */
 char *config_worker_settings(const struct etl_config *config, const struct index_config *idx)
 {
     struct buffer out = {0};
-    for (size_t i = 0; i < KEY_SPECS_COUNT; i++) {
-        const struct key_spec *spec = &key_specs[i];
-        if (strcmp(spec->section, "supervisor") == 0)
-            continue;
-        const char *field = (const char *)config + spec->offset;
-        char *line;
-        switch (spec->kind) {
-        case KIND_INT:
-        case KIND_MODE:
-            line = xasprintf("%s.%s=%d\n", spec->section, spec->name, *(const int *)field);
-            break;
-        case KIND_LOG_LEVEL:
-            line = xasprintf("%s.%s=%s\n", spec->section, spec->name,
-                             log_level_name(*(const enum log_level *)field));
-            break;
-        case KIND_MAPPING_CHANGE:
-            line = xasprintf("%s.%s=%s\n", spec->section, spec->name,
-                             mapping_change_names[*(const enum mapping_change *)field]);
-            break;
-        case KIND_VERIFY_REPAIR:
-            line = xasprintf("%s.%s=%s\n", spec->section, spec->name,
-                             verify_repair_names[*(const enum verify_repair *)field]);
-            break;
-        default:
-            line = xasprintf("%s.%s=%s\n", spec->section, spec->name,
-                             *(char *const *)(const void *)field);
-        }
-        buffer_append_str(&out, line);
-        free(line);
-    }
+    append_keys(&out, config, false);
     config_index_settings(&out, idx);
+    if (out.data == NULL)
+        buffer_append(&out, "", 0);
+    return out.data;
+}
+
+/* The same walk, for the other keys. */
+char *config_supervisor_settings(const struct etl_config *config)
+{
+    struct buffer out = {0};
+    append_keys(&out, config, true);
     if (out.data == NULL)
         buffer_append(&out, "", 0);
     return out.data;

@@ -143,9 +143,14 @@ void config_free(struct etl_config *config);
 const struct index_config *config_find_index(const struct etl_config *config, const char *name);
 
 /* Every setting a worker of idx runs with, as "section.key=value" lines:
- * the keys of every fixed section but [supervisor], then idx's own keys.
- * The supervisor compares these texts on SIGHUP to restart exactly the
- * workers whose settings changed.  A new string. */
+ * the keys of every fixed section but [supervisor], then idx's own keys;
+ * not log_level, which the supervisor passes to a running worker without
+ * a restart (log_signal.h).  The supervisor compares these texts on a
+ * reload to restart exactly the workers whose settings changed.  A new
+ * string. */
 char *config_worker_settings(const struct etl_config *config, const struct index_config *idx);
+/* The other keys, in the same form: [supervisor]'s and log_level, which
+ * a reload applies without restarting a worker.  A new string. */
+char *config_supervisor_settings(const struct etl_config *config);
 
 #endif

@@ -6,17 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A command's word and whether it takes a worker name. */
+/* A command's word and whether it takes a worker name (NAME_AND_LEVEL:
+ * a name and a log level, both required). */
 struct command_spec {
     const char *word;
     enum control_command command;
-    enum { NAME_NONE, NAME_OPTIONAL, NAME_REQUIRED } name;
+    enum { NAME_NONE, NAME_OPTIONAL, NAME_REQUIRED, NAME_AND_LEVEL } name;
 };
 
 static const struct command_spec command_specs[] = {
-    {"status", CONTROL_STATUS, NAME_OPTIONAL},       {"restart", CONTROL_RESTART, NAME_REQUIRED},
-    {"stop", CONTROL_STOP, NAME_REQUIRED},           {"start", CONTROL_START, NAME_REQUIRED},
-    {"reopen-logs", CONTROL_REOPEN_LOGS, NAME_NONE}, {"reindex", CONTROL_REINDEX, NAME_REQUIRED},
+    {"status", CONTROL_STATUS, NAME_OPTIONAL},
+    {"restart", CONTROL_RESTART, NAME_REQUIRED},
+    {"stop", CONTROL_STOP, NAME_REQUIRED},
+    {"start", CONTROL_START, NAME_REQUIRED},
+    {"reopen-logs", CONTROL_REOPEN_LOGS, NAME_NONE},
+    {"reindex", CONTROL_REINDEX, NAME_REQUIRED},
+    {"reload", CONTROL_RELOAD, NAME_NONE},
+    {"log-level", CONTROL_LOG_LEVEL, NAME_AND_LEVEL},
 };
 #define COMMAND_SPECS_COUNT (sizeof command_specs / sizeof command_specs[0])
 
@@ -26,6 +32,7 @@ static const char *const error_names[] = {
     [CONTROL_ERR_UNAVAILABLE] = "unavailable",
     [CONTROL_ERR_BUSY] = "busy",
     [CONTROL_ERR_NOT_RUNNING] = "not-running",
+    [CONTROL_ERR_CONFIG] = "config",
     [CONTROL_ERR_UNKNOWN_CODE] = "unknown-code",
 };
 
@@ -89,9 +96,17 @@ int control_parse_request(const char *line, struct control_request *req, char *e
         snprintf(err, err_size, "%s takes no worker name", spec->word);
         return -1;
     }
-    if (name_len == 0 && spec->name == NAME_REQUIRED) {
+    if (name_len == 0 && (spec->name == NAME_REQUIRED || spec->name == NAME_AND_LEVEL)) {
         snprintf(err, err_size, "%s needs a worker name", spec->word);
         return -1;
+    }
+    if (spec->name == NAME_AND_LEVEL) {
+        size_t level_len = next_word(&cursor, req->level, sizeof req->level);
+        if (level_len == 0 || level_len == sizeof req->level) {
+            req->level[0] = '\0';
+            snprintf(err, err_size, "%s needs a level (debug, info, warn, error)", spec->word);
+            return -1;
+        }
     }
     if (next_word(&cursor, extra, sizeof extra) != 0) {
         snprintf(err, err_size, "too many words after %s", spec->word);

@@ -1,9 +1,9 @@
 /* control_proto.h - the line protocol of the control socket, spoken by
  * etlctl (client) and etl-supervisor (server).
  *
- * Request: one line "COMMAND [NAME]\n", words separated by spaces:
+ * Request: one line "COMMAND [NAME [LEVEL]]\n", words separated by spaces:
  *     status [NAME]   restart NAME   stop NAME   start NAME   reopen-logs
- *     reindex NAME
+ *     reindex NAME    reload         log-level NAME LEVEL
  * Reply: any number of "data TEXT" lines, then one final line, either
  *     "ok [TEXT]"   or   "error CODE TEXT"
  * (CODE below), after which the supervisor closes the connection.  Every
@@ -27,6 +27,8 @@ enum control_command {
     CONTROL_START,       /* start NAME if it is not running */
     CONTROL_REOPEN_LOGS, /* reopen log_dir/NAME.log files */
     CONTROL_REINDEX,     /* send SIGUSR1 to NAME: it starts a rebuild */
+    CONTROL_RELOAD,      /* read the config file again; data lines say what changed */
+    CONTROL_LOG_LEVEL,   /* set NAME's log level (a worker, "supervisor", "all") */
 };
 
 /* The CODE of an "error" reply. */
@@ -36,12 +38,14 @@ enum control_error {
     CONTROL_ERR_UNAVAILABLE,    /* "unavailable": the supervisor is shutting down */
     CONTROL_ERR_BUSY,           /* "busy": too many control connections */
     CONTROL_ERR_NOT_RUNNING,    /* "not-running": the worker has no process now */
+    CONTROL_ERR_CONFIG,         /* "config": the file was refused (data lines say why) */
     CONTROL_ERR_UNKNOWN_CODE,   /* a code this version does not know */
 };
 
 struct control_request {
     enum control_command command;
-    char name[CONTROL_NAME_MAX]; /* "" when the command has none */
+    char name[CONTROL_NAME_MAX];  /* "" when the command has none */
+    char level[CONTROL_NAME_MAX]; /* log-level's LEVEL; "" for the others */
 };
 
 /* Parses a request line (with or without its '\n').  Returns 0, or -1 with

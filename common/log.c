@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -19,7 +20,8 @@ struct log_line {
 
 static struct log_line current_line;
 static char worker_name[64] = "etl";
-static enum log_level min_level = LOG_INFO;
+/* A sig_atomic_t, so that a signal handler may set it (log_set_level). */
+static volatile sig_atomic_t min_level = LOG_INFO;
 static int log_fd = 2;
 static log_sink sink_fn;
 static void *sink_ctx;
@@ -33,7 +35,7 @@ void log_init(const char *name)
 
 void log_set_level(enum log_level level)
 {
-    min_level = level;
+    min_level = (sig_atomic_t)level;
 }
 
 bool log_level_parse(const char *text, enum log_level *level)
@@ -167,7 +169,7 @@ void log_format_ts(char *buf, size_t size, int64_t wall_ms)
 
 struct log_line *log_begin(enum log_level level, const char *msg)
 {
-    if (level < min_level)
+    if ((sig_atomic_t)level < min_level)
         return NULL;
     struct log_line *line = &current_line;
     struct timespec now;

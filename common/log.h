@@ -22,7 +22,8 @@ struct log_line;
 
 /* Sets the name logged as worker= on every line (copied). */
 void log_init(const char *worker_name);
-/* Lines below this level are dropped. */
+/* Lines below this level are dropped.  Async-signal-safe: the worker
+ * calls it from its LOG_LEVEL_SIGNAL handler (log_signal.h). */
 void log_set_level(enum log_level level);
 /* Parses "debug", "info", "warn", "error"; false when it is none of them. */
 bool log_level_parse(const char *text, enum log_level *level);

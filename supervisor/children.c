@@ -5,6 +5,7 @@
 #include "exit_status.h"
 #include "line_tag.h"
 #include "log.h"
+#include "log_signal.h"
 #include "slot_fsm.h"
 #include "status_channel.h"
 #include "supervisor.h"
@@ -56,6 +57,8 @@ struct child *child_new(const struct supervisor *sup, const struct index_config 
     line_buffer_init(&child->status, STATUS_LINE_MAX - 1);
     log_file_open(&child->log, sup->config.log_dir, child->name);
     backoff_init(&child->backoff, sup->config.restart_initial_ms, sup->config.restart_max_ms);
+    child->log_level = sup->config.log_level;
+    child->run_level = child->log_level;
     return child;
 }
 
@@ -123,6 +126,7 @@ static void exec_worker(const struct supervisor *sup, const struct child *child,
     char fd_text[16];
     snprintf(fd_text, sizeof fd_text, "%d", STATUS_CHANNEL_FD);
     setenv(STATUS_CHANNEL_ENV, fd_text, 1);
+    setenv(LOG_LEVEL_ENV, log_level_name(child->log_level), 1);
     char *argv[] = {sup->worker_path, "--index", child->name, "-c", (char *)sup->config_path, NULL};
     execv(sup->worker_path, argv);
     dprintf(STDERR_FILENO, "etl-supervisor: cannot run %s: %s\n", sup->worker_path,
@@ -188,6 +192,8 @@ bool child_spawn(struct supervisor *sup, struct child *child)
     child->kill_ms = 0;
     child->hang_at_ms = now + (int64_t)sup->config.hang_timeout_s * MS_PER_S;
     child->last_event_ms = now;
+    child->run_level = child->log_level;
+    child->reported = false;
     child->starts++;
     struct log_line *line = child_log(LOG_INFO, "worker started", child);
     log_int(line, "child_pid", pid);
@@ -275,6 +281,10 @@ static void on_status_line(void *ctx_ptr, const char *text, size_t len, bool tru
         log_str(line, "event", text);
         log_end(line);
         return;
+    }
+    if (!child->reported) {
+        child->reported = true;
+        child_set_log_level(child, child->log_level); /* one set while it started */
     }
     if (event != CHILD_EVENT_RETRY)
         slot_event(ctx->sup, child, SLOT_PROGRESS);
@@ -443,6 +453,32 @@ int64_t children_run_timers(struct supervisor *sup, int64_t now)
             next = earliest(next, child->hang_at_ms);
     }
     return next == 0 ? -1 : (next > now ? next - now : 0);
+}
+
+/* sigqueue carries the level (log_signal.h).  A process that has not
+ * reported yet may not have its handler installed, and the signal's
+ * default action would end it: it gets the level at its first event.  A
+ * stopping process is left alone. */
+bool child_set_log_level(struct child *child, enum log_level level)
+{
+    child->log_level = level;
+    if (child->pid <= 0 || slot_stopping(child->state) || child->run_level == level)
+        return true;
+    if (!child->reported)
+        return false;
+    union sigval value = {.sival_int = (int)level};
+    if (sigqueue(child->pid, LOG_LEVEL_SIGNAL, value) < 0) {
+        struct log_line *line = child_log(LOG_WARN, "cannot send the log level", child);
+        log_str(line, "error", strerror(errno));
+        log_end(line);
+        return false;
+    }
+    child->run_level = level;
+    struct log_line *line = child_log(LOG_INFO, "worker log level set", child);
+    log_int(line, "child_pid", child->pid);
+    log_str(line, "level", log_level_name(level));
+    log_end(line);
+    return true;
 }
 
 /* Closes and opens again, in the log_dir in force. */

@@ -21,6 +21,7 @@
 #include "child_stats.h"
 #include "config.h"
 #include "line_buffer.h"
+#include "log.h"
 #include "log_file.h"
 
 #include <stdbool.h>
@@ -61,6 +62,9 @@ struct child {
     long long hangs;           /* processes killed as hung in this slot */
     long long starts;          /* processes started in this slot */
     char last_exit[32];        /* how the last one ended: "78", "signal:9"; "" before */
+    enum log_level log_level;  /* the level it is to log at (log_signal.h) */
+    enum log_level run_level;  /* the level its process was started with or last sent */
+    bool reported;             /* its process has sent a status event: it takes signals */
     struct child_stats stats;
 };
 
@@ -102,6 +106,11 @@ void children_reap(struct supervisor *sup);
  * running), and SLOT_HUNG to every worker silent past its hang_at_ms.
  * Returns the ms until the next deadline, or -1 when none. */
 int64_t children_run_timers(struct supervisor *sup, int64_t now);
+/* Sets the level child is to log at: its process gets it now when it
+ * can take it, else at its first status event; a new process starts
+ * with it.  Returns true when the process (if any) has it now. */
+bool child_set_log_level(struct child *child, enum log_level level);
+
 /* Reopens every log file (log_dir may have changed). */
 void children_reopen_logs(struct supervisor *sup);
 /* True while any process is alive or its output still open. */

@@ -2,6 +2,7 @@
 #include "control.h"
 
 #include "log.h"
+#include "reload.h"
 #include "slot_fsm.h"
 #include "status.h"
 #include "supervisor.h"
@@ -222,6 +223,91 @@ static void do_reindex(struct control_client *client, const struct child *child)
     begin_reply(client);
 }
 
+/* Sends every line of text (each ending in '\n') as a data line. */
+static void reply_lines(struct control_client *client, const struct buffer *text)
+{
+    size_t at = 0;
+    while (at < text->len) {
+        const char *line = text->data + at;
+        const char *end = memchr(line, '\n', text->len - at);
+        size_t len = end != NULL ? (size_t)(end - line) : text->len - at;
+        char *copy = xasprintf("%.*s", (int)len, line);
+        control_reply_data(&client->out, copy);
+        free(copy);
+        at += len + 1;
+    }
+}
+
+/* "reload": the same as SIGHUP, with what changed (reload.h) as data
+ * lines; a refused file is "error config" after its errors. */
+static void do_reload(struct supervisor *sup, struct control_client *client)
+{
+    struct buffer report = {0};
+    bool applied = supervisor_reload(sup, &report);
+    reply_lines(client, &report);
+    if (applied)
+        control_reply_ok(&client->out,
+                         report.len == 0 ? "config reloaded: nothing changed" : "config reloaded");
+    else
+        control_reply_error(&client->out, CONTROL_ERR_CONFIG,
+                            "the new configuration was refused; the old one stays");
+    buffer_free(&report);
+    begin_reply(client);
+}
+
+/* The name of log-level that means the supervisor itself, and the one
+ * that means it and every worker. */
+#define LOG_LEVEL_SUPERVISOR "supervisor"
+#define LOG_LEVEL_ALL        "all"
+
+/* Sets child's level and says so in a data line: "NAME LEVEL", with
+ * "pending" when its process takes it only at its first status event. */
+static void set_child_level(struct control_client *client, struct child *child,
+                            enum log_level level)
+{
+    bool now = child_set_log_level(child, level);
+    char line[CONTROL_NAME_MAX + 64];
+    snprintf(line, sizeof line, "%s %s%s", child->name, log_level_name(level),
+             now ? "" : " pending");
+    control_reply_data(&client->out, line);
+}
+
+/* "log-level NAME LEVEL": the level of a worker, of the supervisor, or of
+ * all; the file is not touched, and the next reload sets the file's again. */
+static void do_log_level(struct supervisor *sup, struct control_client *client)
+{
+    const struct control_request *req = &client->req;
+    enum log_level level;
+    if (!log_level_parse(req->level, &level)) {
+        char text[CONTROL_NAME_MAX + 64];
+        snprintf(text, sizeof text, "\"%s\" is not one of debug, info, warn, error", req->level);
+        reply_error(client, CONTROL_ERR_USAGE, text);
+        return;
+    }
+    bool all = strcmp(req->name, LOG_LEVEL_ALL) == 0;
+    struct child *child = NULL;
+    if (!all && strcmp(req->name, LOG_LEVEL_SUPERVISOR) != 0 &&
+        (child = child_find(sup, req->name)) == NULL) {
+        char text[CONTROL_NAME_MAX + 32];
+        snprintf(text, sizeof text, "no worker named \"%s\"", req->name);
+        reply_error(client, CONTROL_ERR_UNKNOWN_WORKER, text);
+        return;
+    }
+    if (child != NULL) {
+        set_child_level(client, child, level);
+    } else {
+        log_set_level(level);
+        log_event(LOG_INFO, "supervisor log level set", "level", log_level_name(level));
+        char line[CONTROL_NAME_MAX + 16];
+        snprintf(line, sizeof line, "%s %s", LOG_LEVEL_SUPERVISOR, log_level_name(level));
+        control_reply_data(&client->out, line);
+    }
+    for (size_t i = 0; all && i < sup->children_count; i++)
+        set_child_level(client, sup->children[i], level);
+    control_reply_ok(&client->out, "log level set");
+    begin_reply(client);
+}
+
 /* Acts on a parsed request; the reply now, or once the worker is no
  * longer stopping (control_complete_waiting). */
 static void execute(struct supervisor *sup, struct control_client *client)
@@ -238,6 +324,15 @@ static void execute(struct supervisor *sup, struct control_client *client)
         children_reopen_logs(sup);
         control_reply_ok(&client->out, "logs reopened");
         begin_reply(client);
+        return;
+    }
+    if (req->command == CONTROL_RELOAD || req->command == CONTROL_LOG_LEVEL) {
+        if (sup->shutting_down)
+            reply_error(client, CONTROL_ERR_UNAVAILABLE, "the supervisor is shutting down");
+        else if (req->command == CONTROL_RELOAD)
+            do_reload(sup, client);
+        else
+            do_log_level(sup, client);
         return;
     }
     struct child *child = req->name[0] != '\0' ? child_find(sup, req->name) : NULL;

@@ -111,7 +111,7 @@ static void handle_signals(struct supervisor *sup, int sfd)
     if (reload && sup->shutting_down)
         log_event(LOG_WARN, "SIGHUP ignored while stopping", NULL, NULL);
     else if (reload)
-        supervisor_reload(sup);
+        supervisor_reload(sup, NULL);
 }
 
 /* The sooner of two waits in ms, -1 meaning none. */

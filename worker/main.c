@@ -14,6 +14,7 @@
 #include "connect_check.h"
 #include "exit_status.h"
 #include "log.h"
+#include "log_signal.h"
 #include "status_report.h"
 #include "sync.h"
 #include "verify.h"
@@ -36,6 +37,18 @@ static void request_reindex(int signo)
 {
     (void)signo;
     reindex_requested = 1;
+}
+
+/* LOG_LEVEL_SIGNAL (the supervisor, log_signal.h): the level is the
+ * signal's value; one sent without a value (kill) or out of range is
+ * ignored.  log_set_level is async-signal-safe. */
+static void set_log_level(int signo, siginfo_t *info, void *context)
+{
+    (void)signo;
+    (void)context;
+    if (info->si_code == SI_QUEUE && info->si_value.sival_int >= LOG_DEBUG &&
+        info->si_value.sival_int <= LOG_ERROR)
+        log_set_level((enum log_level)info->si_value.sival_int);
 }
 
 /* getopt values of the long options without a short form. */
@@ -62,7 +75,21 @@ static void install_signals(void)
     reindex.sa_flags = SA_RESTART;
     sigemptyset(&reindex.sa_mask);
     sigaction(SIGUSR1, &reindex, NULL);
+    struct sigaction level = {0};
+    level.sa_sigaction = set_log_level;
+    level.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&level.sa_mask);
+    sigaction(LOG_LEVEL_SIGNAL, &level, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* The level to start with: the supervisor's (LOG_LEVEL_ENV) when it gives
+ * one, else the file's. */
+static enum log_level start_level(enum log_level file_level)
+{
+    const char *text = getenv(LOG_LEVEL_ENV);
+    enum log_level level;
+    return text != NULL && log_level_parse(text, &level) ? level : file_level;
 }
 
 /* Prints the usage text. */
@@ -80,7 +107,9 @@ static void usage(FILE *out)
             "                     --connect runs it): 0 ok, 69 unreachable, 78 config\n"
             "  -h, --help         this text\n"
             "  -V, --version      version\n\n"
-            "SIGUSR1 rebuilds the index into a new one, then moves its alias.\n\n");
+            "SIGUSR1 rebuilds the index into a new one, then moves its alias.\n"
+            "$" LOG_LEVEL_ENV " (debug, info, warn, error) overrides log_level;\n"
+            "the supervisor sets it, and changes it live (etlctl log-level).\n\n");
     exit_status_print_usage(out, "Exit status:", EXIT_BY_WORKER);
     exit_status_print_usage(out, "Exit status with --verify:", EXIT_BY_VERIFY);
 }
@@ -149,7 +178,7 @@ int main(int argc, char **argv)
         config_free(&config);
         return EXIT_CONFIG;
     }
-    log_set_level(config.log_level);
+    log_set_level(start_level(config.log_level));
     status_report_open();
     install_signals();
     srandom((unsigned)(time(NULL) ^ getpid()));

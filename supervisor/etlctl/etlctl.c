@@ -1,12 +1,13 @@
 /* etlctl: asks a running etl-supervisor over its control socket.
  *
- *   etlctl [-c FILE | -s SOCKET] [-t SECONDS] [--json] COMMAND [NAME]
+ *   etlctl [-c FILE | -s SOCKET] [-t SECONDS] [--json] COMMAND [NAME [LEVEL]]
  *   etlctl [-c FILE] [-s SOCKET] verify NAME [--repair]
  *   etlctl [-c FILE] [-t SECONDS] schema upgrade|status [--dsn DSN] [--migrations DIR]
  *
  * Sends one request line (common/control_proto.h), prints the reply's data
- * lines on stdout (or, for status --json, one JSON document made of them)
- * and turns its final line into the exit status.  Connecting, sending and
+ * lines on stdout (or, for status --json, one JSON document made of them;
+ * reload prints them with its own rules, reload_print.h) and turns its
+ * final line into the exit status.  Connecting, sending and
  * reading share one deadline, so a supervisor that does not answer (hung,
  * or its backlog full) costs at most the timeout.
  *
@@ -22,6 +23,7 @@
 #include "check.h"
 #include "exit_status.h"
 #include "line_buffer.h"
+#include "reload_print.h"
 #include "schema.h"
 #include "status_json.h"
 #include "util.h"
@@ -64,13 +66,15 @@ enum { OPT_REPAIR = 256, OPT_MAX_LAG, OPT_DSN, OPT_MIGRATIONS };
 
 /* What becomes of the status lines of a reply. */
 enum output_kind {
-    OUTPUT_TEXT,  /* printed as they come */
-    OUTPUT_JSON,  /* kept, printed as one JSON document (status_json.h) */
-    OUTPUT_CHECK, /* kept, judged (check.h) */
+    OUTPUT_TEXT,   /* printed as they come */
+    OUTPUT_JSON,   /* kept, printed as one JSON document (status_json.h) */
+    OUTPUT_CHECK,  /* kept, judged (check.h) */
+    OUTPUT_RELOAD, /* kept, printed with the final line (reload_print.h) */
 };
 struct output {
     enum output_kind kind;
     double max_lag_s; /* for OUTPUT_CHECK */
+    bool json;        /* for OUTPUT_RELOAD: as JSON */
 };
 
 /* Prints the usage text. */
@@ -86,6 +90,14 @@ static void usage(FILE *out)
                  "  start NAME      start a stopped (or backing-off) worker now\n"
                  "  reopen-logs     reopen log_dir/NAME.log (after logrotate moved them)\n"
                  "  reindex NAME    ask the running worker for a full rebuild (SIGUSR1)\n"
+                 "  reload          read the config file again (as SIGHUP) and print what\n"
+                 "                  changed: restarted/changed/added/removed NAME, live\n"
+                 "                  KEY=VALUE; a refused file: its errors, exit 78\n"
+                 "                  (the old configuration stays); --json: one document\n"
+                 "  log-level NAME LEVEL\n"
+                 "                  set the log level (debug, info, warn, error) of a worker,\n"
+                 "                  of \"supervisor\", or of \"all\", without a restart; the\n"
+                 "                  file is not changed: the next reload sets its level\n"
                  "  check [--max-lag SECONDS]\n"
                  "                  is every worker ready (running, caught up once, lag at\n"
                  "                  most SECONDS, default ready_max_lag_s)? one line each;\n"
@@ -113,7 +125,7 @@ static void usage(FILE *out)
                  "  -t, --timeout SECONDS  give up after SECONDS (exit 75); default 5, for\n"
                  "                       stop and restart stop_timeout_s + 5 (from the\n"
                  "                       config; 3605 with -s or $" SOCKET_ENV ")\n"
-                 "  -j, --json           status as JSON\n"
+                 "  -j, --json           status and reload as JSON\n"
                  "  -h, --help           this text\n"
                  "  -V, --version        version\n\n");
     exit_status_print_usage(out, "Exit status:", EXIT_BY_ETLCTL);
@@ -257,8 +269,10 @@ struct reply_state {
     bool done;      /* the final line came */
     int status;     /* exit status it means */
     int data_lines; /* data lines printed (or kept) */
-    bool keep;      /* keep the data lines (status_json, check) */
+    bool keep;      /* keep the data lines (status_json, check, reload) */
     char **kept;    /* their texts when keep */
+    bool reload;    /* keep the final line's text too (and a config error's) */
+    char *final;    /* that text */
 };
 
 /* The exit status of an error reply. */
@@ -271,6 +285,8 @@ static int error_status(enum control_error code)
         return EXIT_UNKNOWN_WORKER;
     case CONTROL_ERR_NOT_RUNNING:
         return EXIT_WORKER_STOPPED;
+    case CONTROL_ERR_CONFIG:
+        return EXIT_CONFIG;
     case CONTROL_ERR_UNAVAILABLE:
     case CONTROL_ERR_BUSY:
         return EXIT_TRY_LATER;
@@ -307,10 +323,15 @@ static void on_reply_line(void *ctx, const char *text, size_t len, bool truncate
     case CONTROL_REPLY_OK:
         if (state->data_lines == 0 && reply.text[0] != '\0' && !state->keep)
             printf("%s\n", reply.text);
+        if (state->reload)
+            state->final = xstrdup(reply.text);
         state->status = 0;
         break;
     case CONTROL_REPLY_ERROR:
-        fprintf(stderr, "etlctl: %s\n", reply.text);
+        if (state->reload && reply.error == CONTROL_ERR_CONFIG)
+            state->final = xstrdup(reply.text);
+        else
+            fprintf(stderr, "etlctl: %s\n", reply.text);
         state->status = error_status(reply.error);
         break;
     }
@@ -364,7 +385,8 @@ static int converse(const struct session *session, int fd, const char *request,
         return status;
     struct line_buffer lines;
     line_buffer_init(&lines, CONTROL_LINE_MAX - 1);
-    struct reply_state state = {.keep = output->kind != OUTPUT_TEXT};
+    struct reply_state state = {.keep = output->kind != OUTPUT_TEXT,
+                                .reload = output->kind == OUTPUT_RELOAD};
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
     while (!state.done) {
         int ready = poll(&pfd, 1, ms_left(session));
@@ -391,6 +413,13 @@ static int converse(const struct session *session, int fd, const char *request,
     if (state.done && state.status == 0 && output->kind == OUTPUT_CHECK)
         state.status = check_status_lines((const char *const *)state.kept, (size_t)state.data_lines,
                                           output->max_lag_s);
+    if (state.final != NULL &&
+        reload_print((const char *const *)state.kept, (size_t)state.data_lines, state.status == 0,
+                     state.final, output->json) < 0) {
+        fprintf(stderr, "etlctl: unexpected reload lines (another version?)\n");
+        state.status = EXIT_BAD_REPLY;
+    }
+    free(state.final);
     for (int i = 0; i < state.data_lines && state.kept != NULL; i++)
         free(state.kept[i]);
     free(state.kept);
@@ -493,7 +522,7 @@ static int do_verify(const char *socket_opt, const char *config_opt, int timeout
     }
     /* The config names the socket unless -s does. */
     status = ask(socket_opt, socket_opt != NULL ? NULL : config_path, timeout_s, &req, request,
-                 (struct output){OUTPUT_TEXT, 0});
+                 (struct output){OUTPUT_TEXT, 0, false});
     return status == 0 ? EXIT_DIFFERS : status;
 }
 
@@ -586,7 +615,7 @@ int main(int argc, char **argv)
         }
         return do_verify(socket_opt, config_opt, timeout_s, argv[optind + 1], repair);
     }
-    if (optind >= argc || argc - optind > 2 || (socket_opt != NULL && config_opt != NULL) ||
+    if (optind >= argc || argc - optind > 3 || (socket_opt != NULL && config_opt != NULL) ||
         repair) {
         usage(stderr);
         return EXIT_USAGE;
@@ -598,11 +627,12 @@ int main(int argc, char **argv)
         }
         struct control_request status_req = {.command = CONTROL_STATUS};
         return ask(socket_opt, config_opt, timeout_s, &status_req, "status\n",
-                   (struct output){OUTPUT_CHECK, max_lag_s});
+                   (struct output){OUTPUT_CHECK, max_lag_s, false});
     }
     char request[CONTROL_LINE_MAX];
-    snprintf(request, sizeof request, "%s%s%s\n", argv[optind], argc - optind > 1 ? " " : "",
-             argc - optind > 1 ? argv[optind + 1] : "");
+    snprintf(request, sizeof request, "%s%s%s%s%s\n", argv[optind], argc - optind > 1 ? " " : "",
+             argc - optind > 1 ? argv[optind + 1] : "", argc - optind > 2 ? " " : "",
+             argc - optind > 2 ? argv[optind + 2] : "");
     struct control_request req;
     char err[CONTROL_LINE_MAX];
     if (control_parse_request(request, &req, err, sizeof err) < 0) {
@@ -610,8 +640,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (json && req.command != CONTROL_STATUS) {
-        fprintf(stderr, "etlctl: --json goes with status only\n");
+    if (json && req.command != CONTROL_STATUS && req.command != CONTROL_RELOAD) {
+        fprintf(stderr, "etlctl: --json goes with status and reload only\n");
         usage(stderr);
         return EXIT_USAGE;
     }
@@ -620,6 +650,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    return ask(socket_opt, config_opt, timeout_s, &req, request,
-               (struct output){json ? OUTPUT_JSON : OUTPUT_TEXT, 0});
+    enum output_kind kind = req.command == CONTROL_RELOAD ? OUTPUT_RELOAD
+                            : json                        ? OUTPUT_JSON
+                                                          : OUTPUT_TEXT;
+    return ask(socket_opt, config_opt, timeout_s, &req, request, (struct output){kind, 0, json});
 }

@@ -423,6 +423,29 @@ static void test_several_index_sections(void **state)
     assert_ptr_equal(config_find_index(c, "movies"), &c->indices[0]);
 }
 
+/* log_level and the [supervisor] keys are the supervisor's to apply live:
+ * not in a worker's settings (whose change restarts it), in the others. */
+static void test_worker_and_supervisor_settings(void **state)
+{
+    (void)state;
+    struct etl_config *c = &loaded;
+    load_ok("[etl]\n"
+            "log_level = debug\n"
+            "batch_size = 7\n"
+            "[supervisor]\n"
+            "stop_timeout_s = 3\n" INDEX_SECTION);
+    char *worker = config_worker_settings(c, &c->indices[0]);
+    char *supervisor = config_supervisor_settings(c);
+    assert_non_null(strstr(worker, "etl.batch_size=7\n"));
+    assert_null(strstr(worker, "log_level"));
+    assert_null(strstr(worker, "supervisor."));
+    assert_non_null(strstr(supervisor, "etl.log_level=debug\n"));
+    assert_non_null(strstr(supervisor, "supervisor.stop_timeout_s=3\n"));
+    assert_null(strstr(supervisor, "batch_size"));
+    free(worker);
+    free(supervisor);
+}
+
 /* ---- paths ---- */
 
 static void test_relative_paths_resolved_against_config_dir(void **state)
@@ -1243,6 +1266,7 @@ int main(void)
         cmocka_unit_test_teardown(test_utf8_text, cleanup),
         cmocka_unit_test_teardown(test_dollar_without_braces_is_literal, cleanup),
         cmocka_unit_test_teardown(test_several_index_sections, cleanup),
+        cmocka_unit_test_teardown(test_worker_and_supervisor_settings, cleanup),
         cmocka_unit_test_teardown(test_relative_paths_resolved_against_config_dir, cleanup),
         cmocka_unit_test_teardown(test_config_path_without_directory, cleanup),
         cmocka_unit_test_teardown(test_changes_split_on_spaces, cleanup),

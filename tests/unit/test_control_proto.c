@@ -50,6 +50,14 @@ static void test_valid_requests(void **unused)
     req = parse_ok("reindex movies");
     assert_int_equal(req.command, CONTROL_REINDEX);
     assert_string_equal(req.name, "movies");
+    req = parse_ok("reload\n");
+    assert_int_equal(req.command, CONTROL_RELOAD);
+    assert_string_equal(req.name, "");
+    req = parse_ok("log-level movies debug\n");
+    assert_int_equal(req.command, CONTROL_LOG_LEVEL);
+    assert_string_equal(req.name, "movies");
+    assert_string_equal(req.level, "debug");
+    assert_string_equal(control_command_name(CONTROL_LOG_LEVEL), "log-level");
 }
 
 /* Wrong words and wrong numbers of words. */
@@ -65,6 +73,10 @@ static void test_invalid_requests(void **unused)
     parse_fails("reopen-logs movies", "takes no worker name");
     parse_fails("reindex", "needs a worker name");
     parse_fails("status a b", "too many words");
+    parse_fails("reload now", "takes no worker name");
+    parse_fails("log-level", "needs a worker name");
+    parse_fails("log-level movies", "needs a level");
+    parse_fails("log-level movies debug now", "too many words");
     char long_name[200] = "start ";
     memset(long_name + 6, 'x', 100);
     parse_fails(long_name, "longer than 63");
@@ -96,6 +108,9 @@ static void test_reply_round_trip(void **unused)
     assert_int_equal(reply.kind, CONTROL_REPLY_ERROR);
     assert_int_equal(reply.error, CONTROL_ERR_UNKNOWN_WORKER);
     assert_string_equal(reply.text, "no worker \"x\"");
+    assert_int_equal(control_parse_reply_line("error config refused", &reply), 0);
+    assert_int_equal(reply.error, CONTROL_ERR_CONFIG);
+    assert_string_equal(reply.text, "refused");
     assert_int_equal(control_parse_reply_line("error busy", &reply), 0);
     assert_int_equal(reply.error, CONTROL_ERR_BUSY);
     assert_int_equal(control_parse_reply_line("error not-running worker stopped", &reply), 0);
