@@ -85,13 +85,54 @@ def test_compose_file_validates(config):
     assert set(config["services"]) == SERVICES
 
 
-def test_missing_secret_is_an_error(tmp_path):
-    lines = [l for l in ENV_EXAMPLE.read_text().splitlines() if not l.startswith("DJANGO_SECRET_KEY=")]
-    env_file = tmp_path / "env"
-    env_file.write_text("\n".join(lines) + "\n")
-    proc = compose_config(env_file)
-    assert proc.returncode != 0
-    assert "DJANGO_SECRET_KEY" in proc.stderr
+def test_secrets_are_files_never_environment(config):
+    """Every password and key is a file secret under SECRETS_DIR, mounted at
+    /run/secrets/NAME and named to its reader by a *_FILE variable; no
+    service has a secret's value in its environment."""
+    secret_dir = COMPOSE_DIR / "secrets"
+    assert {name: pathlib.Path(s["file"]) for name, s in config["secrets"].items()} == {
+        name: secret_dir / name
+        for name in ("postgres_password", "catalog_owner_password", "app_db_password",
+                     "etl_db_password", "django_secret_key")
+    }
+    expected = {
+        "postgres": {"POSTGRES_PASSWORD_FILE": "postgres_password",
+                     "CATALOG_OWNER_PASSWORD_FILE": "catalog_owner_password",
+                     "APP_DB_PASSWORD_FILE": "app_db_password",
+                     "ETL_DB_PASSWORD_FILE": "etl_db_password"},
+        "etl": {"ETL_PG_PASSWORD_FILE": "etl_db_password"},
+        "admin": {"DJANGO_SECRET_KEY_FILE": "django_secret_key",
+                  "APP_DB_PASSWORD_FILE": "app_db_password",
+                  "CATALOG_OWNER_PASSWORD_FILE": "catalog_owner_password"},
+    }
+    for name, svc in config["services"].items():
+        env = svc.get("environment", {})
+        files = {k: v for k, v in env.items() if k.endswith("_FILE")}
+        assert files == {k: f"/run/secrets/{v}" for k, v in expected.get(name, {}).items()}, name
+        mounted = {s["source"] for s in svc.get("secrets", [])}
+        assert mounted == set(expected.get(name, {}).values()), name
+        for key, value in env.items():
+            if re.search(r"PASSWORD|SECRET|API_KEY", key) and not key.endswith("_FILE"):
+                # the superuser's first password only: empty means generated
+                assert (name, key, value) == ("admin", "DJANGO_SUPERUSER_PASSWORD", ""), key
+    assert "compose/secrets/" in (REPO / ".gitignore").read_text().split()
+
+
+def test_make_secrets_makes_every_secret_once(config, tmp_path):
+    target = tmp_path / "secrets"
+    subprocess.run([str(COMPOSE_DIR / "make-secrets.sh"), str(target)], check=True,
+                   capture_output=True, timeout=60)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o700
+    made = {p.name: p.read_text() for p in target.iterdir()}
+    assert set(made) == set(config["secrets"])
+    for name, text in made.items():
+        assert re.fullmatch(r"[A-Za-z0-9_-]{40,}\n", text), name
+        assert stat.S_IMODE((target / name).stat().st_mode) == 0o644
+    assert len(set(made.values())) == len(made)
+    # run again: nothing changes
+    subprocess.run([str(COMPOSE_DIR / "make-secrets.sh"), str(target)], check=True,
+                   capture_output=True, timeout=60)
+    assert {p.name: p.read_text() for p in target.iterdir()} == made
 
 
 def test_every_variable_is_in_env_example():
@@ -179,9 +220,11 @@ def test_postgres_init_scripts(config):
     for ref in re.findall(r'\$here/((?:sql|data)/[\w.-]+)', init):
         assert (initdb / ref).exists(), ref
     assert (initdb / "data" / "load.sh").exists()
-    # The variables init.sh needs are all given.
-    for var in re.findall(r'\$\{([A-Z_]+):\?', init):
-        assert var in svc["environment"], var
+    # The passwords init.sh reads are all given, as files.
+    needed = re.findall(r'^read_secret ([A-Z_]+)$', init, re.M)
+    assert needed == ["CATALOG_OWNER_PASSWORD", "APP_DB_PASSWORD", "ETL_DB_PASSWORD"]
+    for var in needed:
+        assert svc["environment"][f"{var}_FILE"].startswith("/run/secrets/"), var
     assert svc["environment"]["POSTGRES_DB"] == "movies"
 
 
@@ -278,10 +321,9 @@ def test_etl_environment_matches_etl_ini(config):
     read_by_ini = set(re.findall(r"\$\{([A-Z0-9_]+)", ini))
     env = config["services"]["etl"]["environment"]
     for name in env:
-        # ETL_PG_PASSWORD is read by the program itself (etl.ini says so)
         assert name in read_by_ini or name in ini, f"{name} is not read by etc/etl.ini"
     for required in ("ETL_PG_HOST", "ETL_PG_PORT", "ETL_PG_DBNAME", "ETL_PG_USER",
-                     "ETL_PG_PASSWORD", "ETL_ES_URL", "ETL_STATE_DIR"):
+                     "ETL_PG_PASSWORD_FILE", "ETL_ES_URL", "ETL_STATE_DIR"):
         assert required in env
     assert env["ETL_PG_USER"] == "etl"
     assert env["ETL_PG_HOST"] == "postgres"
@@ -351,7 +393,7 @@ def test_test_override_only_swaps_registry_images(config):
     merged = yaml.safe_load(proc.stdout)
     # Put the production values back: the rest must be the production stack
     # (up to what merging writes differently: a network's None as {}, the
-    # order of volumes).
+    # order of volumes and secrets).
     for name, svc in services.items():
         for key in svc:
             if key == "build":
@@ -363,6 +405,7 @@ def test_test_override_only_swaps_registry_images(config):
         for svc in stack["services"].values():
             svc["networks"] = {k: v or {} for k, v in svc.get("networks", {}).items()}
             svc["volumes"] = sorted(map(str, svc.get("volumes", [])))
+            svc["secrets"] = sorted(map(str, svc.get("secrets", [])))
         return stack
 
     assert normal(merged) == normal(copy.deepcopy(config))
