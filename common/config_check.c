@@ -68,7 +68,8 @@ static int check_placeholder_secrets(const struct etl_config *config,
         if (!config_secret_is_placeholder(s->file, s->env_name))
             continue;
         config_error(err, err_size, config->path, key_line(doc, s->section, s->key), s->key,
-                     SECRET_PLACEHOLDER_REASON " (in %s)", s->file[0] != '\0' ? s->file : s->env_name);
+                     SECRET_PLACEHOLDER_REASON " (in %s)",
+                     s->file[0] != '\0' ? s->file : s->env_name);
         return -1;
     }
     return 0;

@@ -3,6 +3,7 @@
 # one random value each, in DIR (default: compose/secrets beside this
 # script; SECRETS_DIR in compose/.env when you choose another).  A file that
 # exists is left as it is, so running it again changes nothing.
+# elastic_password is read only by compose/docker-compose.es8-secure.yml.
 #
 #   compose/make-secrets.sh [DIR]
 #
@@ -16,7 +17,7 @@ umask 077
 mkdir -p "$dir"
 chmod 0700 "$dir"
 for name in postgres_password catalog_owner_password app_db_password etl_db_password \
-    django_secret_key; do
+    django_secret_key elastic_password; do
     file=$dir/$name
     if [ -e "$file" ]; then
         echo "make-secrets.sh: $file exists; left as it is"

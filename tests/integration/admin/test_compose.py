@@ -124,7 +124,7 @@ def test_make_secrets_makes_every_secret_once(config, tmp_path):
                    capture_output=True, timeout=60)
     assert stat.S_IMODE(target.stat().st_mode) == 0o700
     made = {p.name: p.read_text() for p in target.iterdir()}
-    assert set(made) == set(config["secrets"])
+    assert set(made) == set(config["secrets"]) | {"elastic_password"}  # es8-secure's
     for name, text in made.items():
         assert re.fullmatch(r"[A-Za-z0-9_-]{40,}\n", text), name
         assert stat.S_IMODE((target / name).stat().st_mode) == 0o644
@@ -409,3 +409,46 @@ def test_test_override_only_swaps_registry_images(config):
         return stack
 
     assert normal(merged) == normal(copy.deepcopy(config))
+
+
+def test_es8_secure_override(tmp_path):
+    """compose/docker-compose.es8-secure.yml merges with the stack: security
+    on over https with the certificates es-setup makes, the elastic password
+    from a secret, and the ETL on https with the CA and the API key es-setup
+    writes, the key's privileges as docs/docker.md lists them."""
+    env = {k: v for k, v in os.environ.items() if k not in env_example()}
+    proc = subprocess.run(
+        ["docker-compose", "--env-file", str(ENV_EXAMPLE), "-f", str(COMPOSE_FILE),
+         "-f", str(COMPOSE_DIR / "docker-compose.es8-secure.yml"), "config"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    merged = yaml.safe_load(proc.stdout)
+    services = merged["services"]
+    assert set(services) == SERVICES | {"es-setup"}
+    es = services["elasticsearch"]["environment"]
+    assert es["xpack.security.enabled"] == "true"
+    assert es["xpack.security.http.ssl.enabled"] == "true"
+    assert es["ELASTIC_PASSWORD_FILE"] == "/run/secrets/elastic_password"
+    assert not any("PASSWORD" in k and not k.endswith("_FILE") for k in es)
+    assert merged["secrets"]["elastic_password"]["file"] == str(COMPOSE_DIR / "secrets" / "elastic_password")
+    assert services["elasticsearch"]["depends_on"] == {"es-setup": {"condition": "service_healthy"}}
+    etl = services["etl"]
+    assert etl["environment"]["ETL_ES_URL"] == "https://elasticsearch:9200"
+    assert etl["environment"]["ETL_ES_CA_FILE"] == "/etc/etl-es/ca.crt"
+    assert etl["environment"]["ETL_ES_API_KEY_FILE"] == "/etc/etl-es/api_key"
+    assert "etl_es_key:/etc/etl-es:ro" in etl["volumes"]
+    assert etl["depends_on"]["es-setup"] == {"condition": "service_completed_successfully"}
+    # the API key's privileges: in the setup script, and the same in the docs
+    script = services["es-setup"]["command"][0]
+    role = re.search(r'"cluster": \[([^\]]*)\].*"names": \[([^\]]*)\].*"privileges": \[([^\]]*)\]',
+                     script, re.S)
+    assert role, script
+    cluster, names, privileges = (re.findall(r'"([^"]+)"', g) for g in role.groups())
+    assert cluster == ["monitor"]
+    assert names == ["movies*", "genres*", "persons*"]
+    assert privileges == ["create_index", "delete_index", "manage", "read", "write",
+                          "view_index_metadata"]
+    docs = (REPO / "docs" / "docker.md").read_text()
+    for privilege in cluster + names + privileges:
+        assert f"`{privilege}`" in docs, privilege
