@@ -61,7 +61,7 @@ def secret(name, required=False):
     if value.startswith(PLACEHOLDER_PREFIX):
         raise ImproperlyConfigured(f"{where}: placeholder secret, set a real one")
     if value == "" and required:
-        raise ImproperlyConfigured(f"{name} or {name}_FILE must be set")
+        raise ImproperlyConfigured(f"environment variable {name} must be set (or {name}_FILE)")
     return value or None
 
 

@@ -452,3 +452,32 @@ def test_es8_secure_override(tmp_path):
     docs = (REPO / "docs" / "docker.md").read_text()
     for privilege in cluster + names + privileges:
         assert f"`{privilege}`" in docs, privilege
+
+
+def test_init_sh_reads_password_files_and_refuses_placeholders(tmp_path):
+    """etc/postgres/init.sh takes each role's password from NAME_FILE (the
+    compose secrets) and stops on a "change-me" placeholder before it
+    connects anywhere."""
+    files = {}
+    for name in ("CATALOG_OWNER_PASSWORD", "APP_DB_PASSWORD", "ETL_DB_PASSWORD"):
+        files[name] = tmp_path / name.lower()
+        files[name].write_text("Xq7real" + name.lower() + "\n")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    base.update({f"{k}_FILE": str(v) for k, v in files.items()})
+    # No server there: with real passwords it gets as far as psql.
+    base.update(PGHOST=str(tmp_path / "no-server"), PGCONNECT_TIMEOUT="2")
+    init = REPO / "etc" / "postgres" / "init.sh"
+    real = subprocess.run([str(init)], env=base, capture_output=True, text=True, timeout=60)
+    assert real.returncode != 0 and "psql" in real.stderr, real.stderr
+    assert "placeholder" not in real.stderr
+    files["APP_DB_PASSWORD"].write_text("change-me-app\n")
+    refused = subprocess.run([str(init)], env=base, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
+    assert refused.stderr == (f"init.sh: APP_DB_PASSWORD_FILE ({files['APP_DB_PASSWORD']}): "
+                              "placeholder secret, set a real one\n")
+    env = dict(base, ETL_DB_PASSWORD="change-me-etl")
+    del env["ETL_DB_PASSWORD_FILE"]
+    files["APP_DB_PASSWORD"].write_text("Xq7real\n")
+    refused = subprocess.run([str(init)], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
+    assert refused.stderr == "init.sh: ETL_DB_PASSWORD: placeholder secret, set a real one\n"
