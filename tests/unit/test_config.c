@@ -1193,6 +1193,18 @@ static void test_placeholder_secret_files_refused(void **state)
         free(real);
         free(placeholder);
     }
+    /* neither a FIFO without a writer nor an endless device holds the load
+     * up: only the first bytes of a regular file are looked at */
+    char fifo[PATH_MAX + 32];
+    snprintf(fifo, sizeof fifo, "%s/secret.fifo", tmp_dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *odd[] = {fifo, "/dev/zero"};
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        char text[PATH_MAX + 512];
+        snprintf(text, sizeof text, "[postgres]\npassword_file = %s\n" INDEX_SECTION, odd[i]);
+        load_ok(text);
+    }
+    unlink(fifo);
 }
 
 /* config_read_secret refuses a placeholder too (a file changed after the
