@@ -2,6 +2,7 @@
 #include "config_check.h"
 
 #include "config_error.h"
+#include "secrets.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -37,6 +38,38 @@ static int check_es_credentials(const struct etl_config *config, const struct in
     if (config->es_client_key_file[0] != '\0' && config->es_client_cert_file[0] == '\0') {
         config_error(errors, config->path, config_key_line(doc, section, "client_key_file"),
                      "client_key_file", "needs client_cert_file");
+        rc = -1;
+    }
+    return rc;
+}
+
+/* A secret of the configuration: its key, and where it is read from. */
+struct secret_source {
+    const char *section;
+    const char *key;
+    const char *file;     /* the key's value: the secret's file, or empty */
+    const char *env_name; /* read when file is empty; NULL: none */
+};
+
+/* A placeholder secret ("change-me-...", as compose/.env.example has them)
+ * is refused at start rather than sent to a server as a password.  Blamed on
+ * the key that names the file (or whose environment variable holds it). */
+static int check_placeholder_secrets(const struct etl_config *config,
+                                     const struct ini_document *doc, struct config_errors *errors)
+{
+    int rc = 0;
+    const struct secret_source secrets[] = {
+        {"postgres", "password_file", config->pg_password_file, "ETL_PG_PASSWORD"},
+        {"elasticsearch", "password_file", config->es_password_file, "ETL_ES_PASSWORD"},
+        {"elasticsearch", "api_key_file", config->es_api_key_file, NULL},
+    };
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+        const struct secret_source *s = &secrets[i];
+        if (!config_secret_is_placeholder(s->file, s->env_name))
+            continue;
+        config_error(errors, config->path, config_key_line(doc, s->section, s->key), s->key,
+                     SECRET_PLACEHOLDER_REASON " (in %s)",
+                     s->file[0] != '\0' ? s->file : s->env_name);
         rc = -1;
     }
     return rc;
@@ -130,6 +163,8 @@ int config_check_cross_keys(struct etl_config *config, const struct ini_document
     if (check_hang_timeout(config, doc, errors) < 0)
         rc = -1;
     if (check_es_credentials(config, doc, errors) < 0)
+        rc = -1;
+    if (check_placeholder_secrets(config, doc, errors) < 0)
         rc = -1;
     if (config->indices_count == 0) {
         config_error(errors, config->path, doc->line_count, "[index.NAME]",

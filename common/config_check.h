@@ -1,7 +1,7 @@
 /* config_check.h - the rules that tie several keys of the configuration
  * together (backoff ranges, wake_check_ms against poll_interval_ms, the
  * watchdog against the longest blocking step, the search engine's
- * credentials, at least one index), checked once every key has its value. */
+ * credentials, no placeholder secret, at least one index), checked once every key has its value. */
 #ifndef ETL_CONFIG_CHECK_H
 #define ETL_CONFIG_CHECK_H
 

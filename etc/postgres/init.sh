@@ -15,15 +15,40 @@
 #
 # Connects as a superuser with libpq's usual variables (PGHOST, PGPORT, ...);
 # POSTGRES_USER/POSTGRES_DB, set by the postgres image, are used when PGUSER/
-# PGDATABASE are not.  Passwords come only from the environment:
+# PGDATABASE are not.  Each role's password is the first line of the file
+# NAME_FILE names (compose's secrets: /run/secrets/...), else NAME from the
+# environment; one starting with "change-me" (compose/.env.example's
+# placeholders) is refused:
 #   CATALOG_OWNER_PASSWORD  catalog_owner (DDL, Django migrations)
 #   APP_DB_PASSWORD         app (the admin panel)
 #   ETL_DB_PASSWORD         etl (the ETL)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-: "${CATALOG_OWNER_PASSWORD:?CATALOG_OWNER_PASSWORD must be set}"
-: "${APP_DB_PASSWORD:?APP_DB_PASSWORD must be set}"
-: "${ETL_DB_PASSWORD:?ETL_DB_PASSWORD must be set}"
+
+# read_secret NAME: sets NAME from the file NAME_FILE names when that is set;
+# stops when NAME ends up empty or a placeholder.
+read_secret() {
+    eval "file=\${${1}_FILE:-}"
+    if [ -n "$file" ]; then
+        if ! IFS= read -r value <"$file" && [ -z "${value:-}" ]; then
+            echo "init.sh: ${1}_FILE: cannot read $file" >&2
+            exit 1
+        fi
+        eval "$1=\$value"
+        where="${1}_FILE ($file)"
+    else
+        where=$1
+    fi
+    eval "value=\${$1:-}"
+    case "$value" in
+        '') echo "init.sh: $1 or ${1}_FILE must be set" >&2; exit 1 ;;
+        change-me*) echo "init.sh: $where: placeholder secret, set a real one" >&2; exit 1 ;;
+    esac
+    value=
+}
+read_secret CATALOG_OWNER_PASSWORD
+read_secret APP_DB_PASSWORD
+read_secret ETL_DB_PASSWORD
 export PGUSER="${PGUSER:-${POSTGRES_USER:-postgres}}"
 export PGDATABASE="${PGDATABASE:-${POSTGRES_DB:-$PGUSER}}"
 

@@ -5,6 +5,7 @@ a user of compose/docker-compose.yml has, the published nginx port, and
 The tests run in file order on one stack: the last one stops it.
 """
 
+import base64
 import html.parser
 import re
 import time
@@ -247,6 +248,102 @@ def test_film_edited_in_the_panel_reaches_the_index(stack):
     doc = stack.search(f"/movies/_doc/{film_id}")["_source"]
     assert doc["title"] == f"Star Wars: X-Wing {word}"
     assert count(stack, "movies") == SAMPLE_FILMS
+
+
+def project_containers(stack):
+    """The ids of every container of the stack's project, running or not."""
+    return podman("ps", "-a", "-q", "--no-trunc", "--filter",
+                  f"label=com.docker.compose.project={stack.project}").stdout.split()
+
+
+def test_no_secret_in_any_containers_inspect(stack):
+    """Passwords and keys are file secrets: no container's inspect output
+    (its environment, command, labels, mounts) holds one, while the services
+    that need them read them from /run/secrets."""
+    ids = project_containers(stack)
+    assert len(ids) >= len(SERVICES) + 1, ids  # and es-tls
+    for cid in ids:
+        text = podman("inspect", cid).stdout
+        for name, value in stack.secrets.items():
+            assert value not in text, f"{name} in the inspect output of {cid}"
+    for service, name in (("etl", "etl_db_password"), ("etl", "etl_es_api_key"),
+                          ("admin", "django_secret_key"), ("postgres", "app_db_password")):
+        read = stack.exec(service, "cat", f"/run/secrets/{name}").stdout.strip()
+        assert read == stack.secrets[name], (service, name)
+    env = inspect(stack.container("etl"))["Config"]["Env"]
+    assert "ETL_PG_PASSWORD_FILE=/run/secrets/etl_db_password" in env
+    assert not [e for e in env if e.startswith(("ETL_PG_PASSWORD=", "ETL_ES_PASSWORD="))]
+
+
+def test_etl_loads_through_https_with_its_api_key(stack):
+    """The secured search path: the ETL talks https to es-tls, which checks
+    its certificate against the CA file and lets only its API key through
+    (compose/test/docker-compose.secured.yml); the full load went that way."""
+    env = dict(e.split("=", 1) for e in inspect(stack.container("etl"))["Config"]["Env"])
+    assert env["ETL_ES_URL"] == "https://es-tls:9243"
+    assert env["ETL_ES_API_KEY_FILE"] == "/run/secrets/etl_es_api_key"
+    assert env["ETL_ES_CA_FILE"] == "/run/secrets/es_ca"
+    proxied = stack.logs("es-tls")
+    assert re.search(r'"POST /_bulk[^"]*" 200 ', proxied), proxied[-3000:]
+    assert not re.search(r'" 401 ', proxied), "the ETL's own key was refused"
+    assert count(stack, "movies") == SAMPLE_FILMS
+
+
+def run_etl_once(stack, env, mounts, command=()):
+    """A one-off container of the etl service's image, on its network, with
+    its environment (which holds no secret: see above) changed by env and
+    its secret files plus mounts ({host file: path}), its own state
+    directory and socket; returns the CompletedProcess.  (`docker-compose
+    run` cannot: podman refuses the links it asks for.)"""
+    info = inspect(stack.container("etl"))
+    merged = dict(e.split("=", 1) for e in info["Config"]["Env"])
+    merged.update({"ETL_STATE_DIR": "/tmp/etl-state", "ETL_CONTROL_SOCKET": "/tmp/etl.sock"}, **env)
+    options = ["--network", next(iter(info["NetworkSettings"]["Networks"]))]
+    for name, value in merged.items():
+        options += ["-e", f"{name}={value}"]
+    files = {stack.secrets_dir / name: f"/run/secrets/{name}"
+             for name in ("etl_db_password", "es_ca", "etl_es_api_key")}
+    for host, path in {**files, **mounts}.items():
+        options += ["-v", f"{host}:{path}:ro"]
+    return podman("run", "--rm", *options, info["Config"]["Image"], *command,
+                  timeout=180, check=False)
+
+
+def test_wrong_api_key_is_refused_and_nothing_loaded(stack):
+    """A one-off ETL with another key (and its own index names) through
+    es-tls: every request refused with 401, retried with the reason named,
+    no index made."""
+    wrong = stack.workdir / "wrong_api_key"
+    wrong.write_text(base64.b64encode(b"someone:else").decode() + "\n")
+    wrong.chmod(0o644)
+    proc = run_etl_once(
+        stack, {"ETL_ES_API_KEY_FILE": "/run/wrong_api_key", "ETL_INDEX_MOVIES": "wrongkey_movies",
+                "ETL_INDEX_GENRES": "wrongkey_genres", "ETL_INDEX_PERSONS": "wrongkey_persons"},
+        {wrong: "/run/wrong_api_key"},
+        command=("timeout", "-s", "TERM", "25", "etl-supervisor", "-c", ETL_INI))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 124, out[-3000:]  # stopped by timeout, still retrying
+    assert re.search(r"msg=retry .*HTTP 401", out), out[-3000:]
+    assert "credentials were refused" in out
+    assert "full load started" not in out
+    missing = stack.exec("elasticsearch", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                         "http://127.0.0.1:9200/wrongkey_movies").stdout
+    assert missing == "404"
+    assert base64.b64encode(b"someone:else").decode() not in out
+
+
+def test_placeholder_password_refused_at_start(stack):
+    """A secret file still holding a "change-me" placeholder stops the ETL at
+    start: exit 78, the key, its line and the file named, not the value."""
+    placeholder = stack.workdir / "placeholder_password"
+    placeholder.write_text("change-me-etl\n")
+    placeholder.chmod(0o644)
+    proc = run_etl_once(stack, {"ETL_PG_PASSWORD_FILE": "/run/placeholder"},
+                        {placeholder: "/run/placeholder"})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 78, out[-3000:]
+    assert re.search(rf"{re.escape(ETL_INI)}:\d+: password_file: placeholder secret, set a real one "
+                     r"\(in /run/placeholder\)", out), out[-3000:]
 
 
 def test_restart_of_etl_resumes_from_the_state_volume(stack):

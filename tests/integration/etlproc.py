@@ -466,3 +466,27 @@ class TcpProxy:
 
     def pair(self, number, client, server):
         raise NotImplementedError
+
+
+def _openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def make_ca(directory, name):
+    """A self-signed test CA made with openssl: directory/name.key and directory/name.crt."""
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", f"/CN=etl test {name}", "-keyout", f"{name}.key", "-out", f"{name}.crt",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=directory)
+
+
+def make_cert(directory, name, ca, extensions):
+    """directory/name.key and name.crt, signed by ca (made by make_ca in
+    directory), with extensions (an openssl extension file's lines)."""
+    (directory / f"{name}.ext").write_text("\n".join(extensions) + "\n")
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
+             "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=directory)
+    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key",
+             "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext",
+             "-out", f"{name}.crt", cwd=directory)

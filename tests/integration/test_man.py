@@ -20,8 +20,10 @@ def pages(bin_dir, tmp_path_factory):
     """{page file name: path} of the pages made by make man from the
     binaries under test, into a build directory of its own."""
     build = tmp_path_factory.mktemp("man-build")
+    # -o: the binaries under test are never remade (nor replaced).
+    keep = [arg for p in PROGRAMS for arg in ("-o", f"{bin_dir}/{p}")]
     result = subprocess.run(["make", "-C", str(REPO_ROOT), f"BUILD={build}", f"BIN={bin_dir}",
-                             "man"], capture_output=True, text=True, timeout=300)
+                             *keep, "man"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     made = {p.name: p for p in (build / "man").iterdir()}
     assert sorted(made) == sorted([f"{p}.8" for p in PROGRAMS] + ["etl.ini.5"])

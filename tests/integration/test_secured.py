@@ -37,33 +37,10 @@ import threading
 
 import pytest
 
-from etlproc import free_port, make_config, run_worker, stop_process_group, wait_caught_up, wait_until
+from etlproc import (free_port, make_ca, make_cert, make_config, run_worker, stop_process_group,
+                     wait_caught_up, wait_until)
 
 FILMS = 999  # film_work rows of the sample data: the movies index's documents
-
-
-def _openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _make_ca(directory, name):
-    """A self-signed CA: directory/name.key and directory/name.crt."""
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-subj", f"/CN=etl test {name}", "-keyout", f"{name}.key", "-out", f"{name}.crt",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=directory)
-
-
-def _make_cert(directory, name, ca, extensions):
-    """directory/name.key and name.crt, signed by ca, with extensions (an
-    openssl extension file's lines)."""
-    (directory / f"{name}.ext").write_text("\n".join(extensions) + "\n")
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
-             "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=directory)
-    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key",
-             "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext",
-             "-out", f"{name}.crt", cwd=directory)
 
 
 class TlsProxy:
@@ -86,12 +63,12 @@ class TlsProxy:
 
     def start(self):
         d = self.dir
-        _make_ca(d, "ca")
-        _make_ca(d, "other-ca")
-        _make_cert(d, "server", "ca", ["basicConstraints=CA:FALSE",
+        make_ca(d, "ca")
+        make_ca(d, "other-ca")
+        make_cert(d, "server", "ca", ["basicConstraints=CA:FALSE",
                                        "extendedKeyUsage=serverAuth",
                                        "subjectAltName=IP:127.0.0.1,DNS:localhost"])
-        _make_cert(d, "client", "ca", ["basicConstraints=CA:FALSE",
+        make_cert(d, "client", "ca", ["basicConstraints=CA:FALSE",
                                        "extendedKeyUsage=clientAuth"])
         (d / "api.key").write_text(self.api_key + "\n")
         (d / "es.password").write_text(self.password + "\n")

@@ -867,6 +867,13 @@ static const struct error_case error_cases[] = {
      "2: api_key_file: exclusive with user and password_file: set one or the other", NULL, NULL},
     {"[elasticsearch]\nca_file = /ca.pem\nclient_key_file = /key.pem\n" INDEX_SECTION,
      "3: client_key_file: needs client_cert_file", NULL, NULL},
+    /* a placeholder password from the environment (compose/.env.example's) */
+    {"[postgres]\nuser = etl\npassword_file =\n" INDEX_SECTION,
+     "3: password_file: placeholder secret, set a real one (in ETL_PG_PASSWORD)", "ETL_PG_PASSWORD",
+     "change-me-etl"},
+    {"[elasticsearch]\npassword_file =\nuser = elastic\n" INDEX_SECTION,
+     "2: password_file: placeholder secret, set a real one (in ETL_ES_PASSWORD)", "ETL_ES_PASSWORD",
+     "change-me"},
     /* metrics_listen: numeric HOST:PORT only */
     {"[supervisor]\nmetrics_listen = localhost:9187\n" INDEX_SECTION,
      "2: metrics_listen: \"localhost:9187\" is not a numeric IPv4 address or [IPv6] address "
@@ -1178,6 +1185,78 @@ static void test_secret_from_environment(void **state)
     assert_false(failed);
 }
 
+/* A placeholder secret ("change-me...") in a file named by password_file or
+ * api_key_file stops the load with the key's line; the secret's file is
+ * named, nothing else of it is shown; a real secret or an unreadable file
+ * (reported when connecting) loads. */
+static void test_placeholder_secret_files_refused(void **state)
+{
+    (void)state;
+    const char *keys[][2] = {
+        {"postgres", "password_file"},
+        {"elasticsearch", "password_file"},
+        {"elasticsearch", "api_key_file"},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char *placeholder = ut_temp_file(tmp_dir, "change-me-etl\nreal-looking-second-line\n");
+        char text[PATH_MAX + 512];
+        char error[PATH_MAX + 256];
+        snprintf(text, sizeof text, "[etl]\nbatch_size = 7\n[%s]\n%s = %s\n" INDEX_SECTION,
+                 keys[i][0], keys[i][1], placeholder);
+        snprintf(error, sizeof error, "4: %s: placeholder secret, set a real one (in %s)",
+                 keys[i][1], placeholder);
+        expect_error(text, error);
+
+        char *real = ut_temp_file(tmp_dir, "Xq7-not-a-placeholder-change-me\n");
+        snprintf(text, sizeof text, "[%s]\n%s = %s\n" INDEX_SECTION, keys[i][0], keys[i][1], real);
+        load_ok(text);
+        snprintf(text, sizeof text, "[%s]\n%s = %s/no-such-secret\n" INDEX_SECTION, keys[i][0],
+                 keys[i][1], tmp_dir);
+        load_ok(text);
+        free(real);
+        free(placeholder);
+    }
+    /* neither a FIFO without a writer nor an endless device holds the load
+     * up: only the first bytes of a regular file are looked at */
+    char fifo[PATH_MAX + 32];
+    snprintf(fifo, sizeof fifo, "%s/secret.fifo", tmp_dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *odd[] = {fifo, "/dev/zero"};
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        char text[PATH_MAX + 512];
+        snprintf(text, sizeof text, "[postgres]\npassword_file = %s\n" INDEX_SECTION, odd[i]);
+        load_ok(text);
+    }
+    unlink(fifo);
+}
+
+/* config_read_secret refuses a placeholder too (a file changed after the
+ * start, or the environment), with the file or variable named, never the
+ * value. */
+static void test_read_secret_refuses_placeholder(void **state)
+{
+    (void)state;
+    char *file = ut_temp_file(tmp_dir, "change-me-postgres\n");
+    bool failed = false;
+    char err[PATH_MAX + 256] = "";
+    setenv("ETL_UNIT_SECRET", "change-me-too", 1);
+    assert_null(config_read_secret(file, "ETL_UNIT_SECRET", &failed, err, sizeof err));
+    assert_true(failed);
+    char expected[PATH_MAX + 256];
+    snprintf(expected, sizeof expected, "%s: placeholder secret, set a real one", file);
+    assert_string_equal(err, expected);
+    failed = false;
+    assert_null(config_read_secret("", "ETL_UNIT_SECRET", &failed, err, sizeof err));
+    assert_true(failed);
+    assert_string_equal(err, "ETL_UNIT_SECRET: placeholder secret, set a real one");
+    unsetenv("ETL_UNIT_SECRET");
+    assert_true(secret_is_placeholder("change-me"));
+    assert_false(secret_is_placeholder("Change-me"));
+    assert_false(secret_is_placeholder("xchange-me"));
+    assert_false(secret_is_placeholder(NULL));
+    free(file);
+}
+
 static void test_secret_unreadable_file(void **state)
 {
     (void)state;
@@ -1290,6 +1369,8 @@ int main(void)
         cmocka_unit_test_teardown(test_secret_from_file, cleanup),
         cmocka_unit_test_teardown(test_secret_from_environment, cleanup),
         cmocka_unit_test_teardown(test_secret_unreadable_file, cleanup),
+        cmocka_unit_test_teardown(test_placeholder_secret_files_refused, cleanup),
+        cmocka_unit_test_teardown(test_read_secret_refuses_placeholder, cleanup),
     };
     return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }

@@ -1,6 +1,9 @@
 """Settings of the catalogue's admin panel, all taken from the environment.
 
-Required: DJANGO_SECRET_KEY, APP_DB_PASSWORD.
+Required: DJANGO_SECRET_KEY, APP_DB_PASSWORD.  Each secret (those two and
+CATALOG_OWNER_PASSWORD) may instead be the first line of the file named by
+NAME_FILE (compose's secrets: /run/secrets/...); one starting with
+"change-me" (compose/.env.example's placeholders) is refused.
 Optional (defaults in brackets):
   DJANGO_DEBUG [0]                     1/true/yes turns debug on
   DJANGO_ALLOWED_HOSTS [localhost,127.0.0.1]   comma-separated
@@ -37,6 +40,31 @@ def env(name, default=None, required=False):
     return value
 
 
+PLACEHOLDER_PREFIX = "change-me"
+
+
+def secret(name, required=False):
+    """Returns a secret: the first line of the file NAME_FILE names, else the
+    environment variable NAME; raises when a required one is missing, and
+    when it is a placeholder ("change-me...") never replaced by a real one."""
+    path = os.environ.get(f"{name}_FILE", "")
+    if path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                value = f.readline().rstrip("\r\n")
+        except OSError as e:
+            raise ImproperlyConfigured(f"{name}_FILE: cannot read {path}: {e.strerror}") from None
+        where = f"{name}_FILE ({path})"
+    else:
+        value = os.environ.get(name, "")
+        where = name
+    if value.startswith(PLACEHOLDER_PREFIX):
+        raise ImproperlyConfigured(f"{where}: placeholder secret, set a real one")
+    if value == "" and required:
+        raise ImproperlyConfigured(f"environment variable {name} must be set (or {name}_FILE)")
+    return value or None
+
+
 def env_bool(name, default=False):
     """Reads a yes/no environment variable (1, true, yes, on are yes)."""
     value = env(name)
@@ -50,7 +78,7 @@ def env_list(name, default=""):
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
-SECRET_KEY = env("DJANGO_SECRET_KEY", required=True)
+SECRET_KEY = secret("DJANGO_SECRET_KEY", required=True)
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
@@ -114,16 +142,17 @@ DATABASES = {
     "default": {
         **_DB_COMMON,
         "USER": env("DB_USER", "app"),
-        "PASSWORD": env("APP_DB_PASSWORD", required=True),
+        "PASSWORD": secret("APP_DB_PASSWORD", required=True),
     },
 }
 # The schema owner's connection, only for migrations (see the module's doc).
-if env("CATALOG_OWNER_PASSWORD"):
+_OWNER_PASSWORD = secret("CATALOG_OWNER_PASSWORD")
+if _OWNER_PASSWORD:
     DATABASES["owner"] = {
         **_DB_COMMON,
         "CONN_MAX_AGE": 0,
         "USER": env("DB_OWNER_USER", "catalog_owner"),
-        "PASSWORD": env("CATALOG_OWNER_PASSWORD"),
+        "PASSWORD": _OWNER_PASSWORD,
         "OPTIONS": {**_DB_COMMON["OPTIONS"], "application_name": "admin-migrations"},
     }
 

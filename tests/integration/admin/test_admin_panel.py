@@ -6,6 +6,7 @@ the catalogue's admin pages, and the settings' safe defaults.
 import os
 import pathlib
 import re
+import secrets
 import subprocess
 import time
 import uuid
@@ -298,6 +299,27 @@ def test_secret_key_is_required(admin_stack):
     resp = admin_stack.manage("check", env={"DJANGO_SECRET_KEY": ""}, check=False)
     assert resp.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in resp.stderr
+
+
+def test_secrets_from_files_and_placeholders_refused(admin_stack, tmp_path):
+    """Each secret may be the first line of the file NAME_FILE names (as
+    compose mounts them); a "change-me" placeholder, in a file or the
+    environment, stops the panel naming where it is, never its value."""
+    key = tmp_path / "django_secret_key"
+    key.write_text(secrets.token_urlsafe(50) + "\nignored second line\n")
+    ok = admin_stack.manage("check", env={"DJANGO_SECRET_KEY": "", "DJANGO_SECRET_KEY_FILE": str(key)},
+                            check=False)
+    assert ok.returncode == 0, ok.stderr
+    placeholder = tmp_path / "placeholder"
+    placeholder.write_text("change-me-to-a-long-random-string\n")
+    refused = admin_stack.manage("check", env={"DJANGO_SECRET_KEY_FILE": str(placeholder)}, check=False)
+    assert refused.returncode != 0
+    assert (f"DJANGO_SECRET_KEY_FILE ({placeholder}): placeholder secret, set a real one"
+            in refused.stderr), refused.stderr[-2000:]
+    refused = admin_stack.manage("check", env={"APP_DB_PASSWORD": "change-me-app"}, check=False)
+    assert refused.returncode != 0
+    assert "APP_DB_PASSWORD: placeholder secret, set a real one" in refused.stderr
+    assert "change-me-app" not in refused.stderr.replace("APP_DB_PASSWORD", "")
 
 
 def test_stop_and_start_again(admin_stack):

@@ -87,13 +87,55 @@ def test_compose_file_validates(config):
     assert set(config["services"]) == SERVICES
 
 
-def test_missing_secret_is_an_error(tmp_path):
-    lines = [l for l in ENV_EXAMPLE.read_text().splitlines() if not l.startswith("DJANGO_SECRET_KEY=")]
-    env_file = tmp_path / "env"
-    env_file.write_text("\n".join(lines) + "\n")
-    proc = compose_config(env_file)
-    assert proc.returncode != 0
-    assert "DJANGO_SECRET_KEY" in proc.stderr
+def test_secrets_are_files_never_environment(config):
+    """Every password and key is a file secret under SECRETS_DIR, mounted at
+    /run/secrets/NAME and named to its reader by a *_FILE variable; no
+    service has a secret's value in its environment."""
+    secret_dir = COMPOSE_DIR / "secrets"
+    assert {name: pathlib.Path(s["file"]) for name, s in config["secrets"].items()} == {
+        name: secret_dir / name
+        for name in ("postgres_password", "catalog_owner_password", "app_db_password",
+                     "etl_db_password", "django_secret_key")
+    }
+    expected = {
+        "postgres": {"POSTGRES_PASSWORD_FILE": "postgres_password",
+                     "CATALOG_OWNER_PASSWORD_FILE": "catalog_owner_password",
+                     "APP_DB_PASSWORD_FILE": "app_db_password",
+                     "ETL_DB_PASSWORD_FILE": "etl_db_password"},
+        "etl": {"ETL_PG_PASSWORD_FILE": "etl_db_password"},
+        "schema": {"CATALOG_OWNER_PASSWORD_FILE": "catalog_owner_password"},
+        "admin": {"DJANGO_SECRET_KEY_FILE": "django_secret_key",
+                  "APP_DB_PASSWORD_FILE": "app_db_password",
+                  "CATALOG_OWNER_PASSWORD_FILE": "catalog_owner_password"},
+    }
+    for name, svc in config["services"].items():
+        env = svc.get("environment", {})
+        files = {k: v for k, v in env.items() if k.endswith("_FILE")}
+        assert files == {k: f"/run/secrets/{v}" for k, v in expected.get(name, {}).items()}, name
+        mounted = {s["source"] for s in svc.get("secrets", [])}
+        assert mounted == set(expected.get(name, {}).values()), name
+        for key, value in env.items():
+            if re.search(r"PASSWORD|SECRET|API_KEY", key) and not key.endswith("_FILE"):
+                # the superuser's first password only: empty means generated
+                assert (name, key, value) == ("admin", "DJANGO_SUPERUSER_PASSWORD", ""), key
+    assert "compose/secrets/" in (REPO / ".gitignore").read_text().split()
+
+
+def test_make_secrets_makes_every_secret_once(config, tmp_path):
+    target = tmp_path / "secrets"
+    subprocess.run([str(COMPOSE_DIR / "make-secrets.sh"), str(target)], check=True,
+                   capture_output=True, timeout=60)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o700
+    made = {p.name: p.read_text() for p in target.iterdir()}
+    assert set(made) == set(config["secrets"]) | {"elastic_password"}  # es8-secure's
+    for name, text in made.items():
+        assert re.fullmatch(r"[A-Za-z0-9_-]{40,}\n", text), name
+        assert stat.S_IMODE((target / name).stat().st_mode) == 0o644
+    assert len(set(made.values())) == len(made)
+    # run again: nothing changes
+    subprocess.run([str(COMPOSE_DIR / "make-secrets.sh"), str(target)], check=True,
+                   capture_output=True, timeout=60)
+    assert {p.name: p.read_text() for p in target.iterdir()} == made
 
 
 def test_every_variable_is_in_env_example():
@@ -186,9 +228,11 @@ def test_postgres_init_scripts(config):
     for ref in re.findall(r'\$here/((?:sql|data)/[\w.-]+)', init):
         assert (initdb / ref).exists(), ref
     assert (initdb / "data" / "load.sh").exists()
-    # The variables init.sh needs are all given.
-    for var in re.findall(r'\$\{([A-Z_]+):\?', init):
-        assert var in svc["environment"], var
+    # The passwords init.sh reads are all given, as files.
+    needed = re.findall(r'^read_secret ([A-Z_]+)$', init, re.M)
+    assert needed == ["CATALOG_OWNER_PASSWORD", "APP_DB_PASSWORD", "ETL_DB_PASSWORD"]
+    for var in needed:
+        assert svc["environment"][f"{var}_FILE"].startswith("/run/secrets/"), var
     assert svc["environment"]["POSTGRES_DB"] == "movies"
 
 
@@ -262,8 +306,11 @@ def test_etl_image(config, tmp_path):
 
     # `make install PREFIX=/opt/etl` puts there what the image's CMD and the
     # compose healthcheck run (installed into a scratch DESTDIR here).
+    # A build directory of its own: the binaries under test stay as built.
+    build = tmp_path / "build"
     proc = subprocess.run(
-        ["make", "-s", "install", "PREFIX=/opt/etl", f"DESTDIR={tmp_path}"],
+        ["make", "-s", "-j2", "install", "PREFIX=/opt/etl", f"DESTDIR={tmp_path}",
+         f"BUILD={build}", f"BIN={build}/bin"],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -274,10 +321,12 @@ def test_etl_image(config, tmp_path):
     assert ini.is_file()
     health = config["services"]["etl"]["healthcheck"]["test"]
     assert health[1] == "etlctl" and "/opt/etl/etc/etl/etl.ini" in health
-    # Files the config names (relative to its directory) are installed too.
+    # Files the config names (under DATADIR, /opt/etl/share/etl) are
+    # installed too.
     for key, value in re.findall(r"^(mapping|documents|changes)\s*=\s*(.+)$", ini.read_text(), re.M):
-        for rel in value.split():
-            assert (ini.parent / rel).is_file(), f"{key}: {rel}"
+        for path in value.split():
+            assert path.startswith("/opt/etl/share/etl/"), f"{key}: {path}"
+            assert (tmp_path / path.lstrip("/")).is_file(), f"{key}: {path}"
 
 
 def test_etl_environment_matches_etl_ini(config):
@@ -285,10 +334,9 @@ def test_etl_environment_matches_etl_ini(config):
     read_by_ini = set(re.findall(r"\$\{([A-Z0-9_]+)", ini))
     env = config["services"]["etl"]["environment"]
     for name in env:
-        # ETL_PG_PASSWORD is read by the program itself (etl.ini says so)
         assert name in read_by_ini or name in ini, f"{name} is not read by etc/etl.ini"
     for required in ("ETL_PG_HOST", "ETL_PG_PORT", "ETL_PG_DBNAME", "ETL_PG_USER",
-                     "ETL_PG_PASSWORD", "ETL_ES_URL", "ETL_STATE_DIR"):
+                     "ETL_PG_PASSWORD_FILE", "ETL_ES_URL", "ETL_STATE_DIR"):
         assert required in env
     assert env["ETL_PG_USER"] == "etl"
     assert env["ETL_PG_HOST"] == "postgres"
@@ -358,7 +406,7 @@ def test_test_override_only_swaps_registry_images(config):
     merged = yaml.safe_load(proc.stdout)
     # Put the production values back: the rest must be the production stack
     # (up to what merging writes differently: a network's None as {}, the
-    # order of volumes).
+    # order of volumes and secrets).
     for name, svc in services.items():
         for key in svc:
             if key == "build":
@@ -370,6 +418,79 @@ def test_test_override_only_swaps_registry_images(config):
         for svc in stack["services"].values():
             svc["networks"] = {k: v or {} for k, v in svc.get("networks", {}).items()}
             svc["volumes"] = sorted(map(str, svc.get("volumes", [])))
+            svc["secrets"] = sorted(map(str, svc.get("secrets", [])))
         return stack
 
     assert normal(merged) == normal(copy.deepcopy(config))
+
+
+def test_es8_secure_override(tmp_path):
+    """compose/docker-compose.es8-secure.yml merges with the stack: security
+    on over https with the certificates es-setup makes, the elastic password
+    from a secret, and the ETL on https with the CA and the API key es-setup
+    writes, the key's privileges as docs/docker.md lists them."""
+    env = {k: v for k, v in os.environ.items() if k not in env_example()}
+    proc = subprocess.run(
+        ["docker-compose", "--env-file", str(ENV_EXAMPLE), "-f", str(COMPOSE_FILE),
+         "-f", str(COMPOSE_DIR / "docker-compose.es8-secure.yml"), "config"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    merged = yaml.safe_load(proc.stdout)
+    services = merged["services"]
+    assert set(services) == SERVICES | {"es-setup"}
+    es = services["elasticsearch"]["environment"]
+    assert es["xpack.security.enabled"] == "true"
+    assert es["xpack.security.http.ssl.enabled"] == "true"
+    assert es["ELASTIC_PASSWORD_FILE"] == "/run/secrets/elastic_password"
+    assert not any("PASSWORD" in k and not k.endswith("_FILE") for k in es)
+    assert merged["secrets"]["elastic_password"]["file"] == str(COMPOSE_DIR / "secrets" / "elastic_password")
+    assert services["elasticsearch"]["depends_on"] == {"es-setup": {"condition": "service_healthy"}}
+    etl = services["etl"]
+    assert etl["environment"]["ETL_ES_URL"] == "https://elasticsearch:9200"
+    assert etl["environment"]["ETL_ES_CA_FILE"] == "/etc/etl-es/ca.crt"
+    assert etl["environment"]["ETL_ES_API_KEY_FILE"] == "/etc/etl-es/api_key"
+    assert "etl_es_key:/etc/etl-es:ro" in etl["volumes"]
+    assert etl["depends_on"]["es-setup"] == {"condition": "service_completed_successfully"}
+    # the API key's privileges: in the setup script, and the same in the docs
+    script = services["es-setup"]["command"][0]
+    role = re.search(r'"cluster": \[([^\]]*)\].*"names": \[([^\]]*)\].*"privileges": \[([^\]]*)\]',
+                     script, re.S)
+    assert role, script
+    cluster, names, privileges = (re.findall(r'"([^"]+)"', g) for g in role.groups())
+    assert cluster == ["monitor"]
+    assert names == ["movies*", "genres*", "persons*"]
+    assert privileges == ["create_index", "delete_index", "manage", "read", "write",
+                          "view_index_metadata"]
+    docs = (REPO / "docs" / "docker.md").read_text()
+    for privilege in cluster + names + privileges:
+        assert f"`{privilege}`" in docs, privilege
+
+
+def test_init_sh_reads_password_files_and_refuses_placeholders(tmp_path):
+    """etc/postgres/init.sh takes each role's password from NAME_FILE (the
+    compose secrets) and stops on a "change-me" placeholder before it
+    connects anywhere."""
+    files = {}
+    for name in ("CATALOG_OWNER_PASSWORD", "APP_DB_PASSWORD", "ETL_DB_PASSWORD"):
+        files[name] = tmp_path / name.lower()
+        files[name].write_text("Xq7real" + name.lower() + "\n")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    base.update({f"{k}_FILE": str(v) for k, v in files.items()})
+    # No server there: with real passwords it gets as far as psql.
+    base.update(PGHOST=str(tmp_path / "no-server"), PGCONNECT_TIMEOUT="2")
+    init = REPO / "etc" / "postgres" / "init.sh"
+    real = subprocess.run([str(init)], env=base, capture_output=True, text=True, timeout=60)
+    assert real.returncode != 0 and "psql" in real.stderr, real.stderr
+    assert "placeholder" not in real.stderr
+    files["APP_DB_PASSWORD"].write_text("change-me-app\n")
+    refused = subprocess.run([str(init)], env=base, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
+    assert refused.stderr == (f"init.sh: APP_DB_PASSWORD_FILE ({files['APP_DB_PASSWORD']}): "
+                              "placeholder secret, set a real one\n")
+    env = dict(base, ETL_DB_PASSWORD="change-me-etl")
+    del env["ETL_DB_PASSWORD_FILE"]
+    files["APP_DB_PASSWORD"].write_text("Xq7real\n")
+    refused = subprocess.run([str(init)], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
+    assert refused.stderr == "init.sh: ETL_DB_PASSWORD: placeholder secret, set a real one\n"

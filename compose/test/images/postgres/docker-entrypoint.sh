@@ -3,7 +3,8 @@
 # image's entry point does, for what the stack uses.  As root it fixes the
 # data directory's owner and starts itself again as postgres; on an empty
 # data directory it runs initdb (superuser POSTGRES_USER with
-# POSTGRES_PASSWORD), creates POSTGRES_DB, runs /docker-entrypoint-initdb.d's
+# POSTGRES_PASSWORD, or the first line of the file POSTGRES_PASSWORD_FILE
+# names), creates POSTGRES_DB, runs /docker-entrypoint-initdb.d's
 # top-level files against a server on the socket only, then runs the command.
 set -eu
 : "${POSTGRES_USER:=postgres}"
@@ -18,6 +19,9 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
+    if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+        IFS= read -r POSTGRES_PASSWORD <"$POSTGRES_PASSWORD_FILE" || [ -n "${POSTGRES_PASSWORD:-}" ]
+    fi
     : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set for a new database}"
     pwfile=$(mktemp)
     printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"
