@@ -54,7 +54,7 @@ def installed(build, tmp_path):
 def test_layout(installed):
     share = ["usr/share/etl/" + f for f in
              shipped("sql/README.md") + shipped("sql/*/*.sql") + shipped("elasticsearch/*.json")
-             + shipped("postgres/sql/*.sql")]
+             + shipped("postgres/sql/*.sql") + shipped("postgres/migrations/*.sql")]
     man = [f"usr/share/man/man8/{p}.8" for p in PROGRAMS] + ["usr/share/man/man5/etl.ini.5"]
     expected = sorted(["etc/etl/etl.ini"] + [f"usr/bin/{p}" for p in PROGRAMS] + share + man)
     # Neither the sample data nor init.sh (they load sample rows and set
