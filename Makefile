@@ -29,8 +29,10 @@ PKG_CONFIG ?= pkg-config
 VERSION := 0.2.0
 
 PKGS     := libpq libcurl jansson inih
-# Only etl-supervisor serves HTTP (the metrics): only it links this.
+# Only etl-supervisor serves HTTP (the metrics) and talks to systemd
+# (sd_notify): only it links these.
 HTTP_PKG := libmicrohttpd
+SYSTEMD_PKG := libsystemd
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -53,9 +55,10 @@ CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,und
 endif
 BIN := $(if $(filter 1,$(SANITIZE)),$(BUILD)/bin,bin)
 
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(HTTP_PKG) 2>/dev/null)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(HTTP_PKG) $(SYSTEMD_PKG) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 HTTP_LIBS  := $(shell $(PKG_CONFIG) --libs $(HTTP_PKG) 2>/dev/null)
+SYSTEMD_LIBS := $(shell $(PKG_CONFIG) --libs $(SYSTEMD_PKG) 2>/dev/null)
 
 # Each program's sources: its own folder, and common/ which all three link.
 # etlctl is a program of its own (supervisor/etlctl/); it shares only
@@ -86,7 +89,7 @@ $(BIN)/etl-worker: $(call obj,$(WORKER_SRC) $(COMMON_SRC))
 
 $(BIN)/etl-supervisor: $(call obj,$(SUPERVISOR_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(HTTP_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(HTTP_LIBS) $(SYSTEMD_LIBS) -lm
 
 $(BIN)/etlctl: $(call obj,$(ETLCTL_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)
@@ -109,7 +112,7 @@ $(BUILD)/tests/unit/test_exit_status.o: CPPFLAGS += -DETL_OPERATIONS_MD='"$(absp
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(HTTP_LIBS) $(shell $(PKG_CONFIG) --libs cmocka) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(HTTP_LIBS) $(SYSTEMD_LIBS) $(shell $(PKG_CONFIG) --libs cmocka) -lm
 
 deps:
 	@compose/native/install-deps.sh

@@ -14,6 +14,7 @@
 #include "control.h"
 #include "exit_status.h"
 #include "log.h"
+#include "notify.h"
 #include "output.h"
 #include "reload.h"
 #include "slot_fsm.h"
@@ -74,6 +75,7 @@ static void begin_shutdown(struct supervisor *sup, int signo)
         return;
     sup->shutting_down = true;
     log_event(LOG_INFO, "stopping", "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
+    notify_stopping(&sup->notify);
     for (size_t i = 0; i < sup->children_count; i++)
         slot_event(sup, sup->children[i], SLOT_STOP);
 }
@@ -118,6 +120,11 @@ static int run(struct supervisor *sup, int sfd)
         int64_t now = monotonic_ms();
         int64_t wait = sooner(children_run_timers(sup, now), control_expire(&sup->control, now));
         wait = sooner(wait, metrics_timeout(&sup->metrics));
+        /* The watchdog's ping comes from this loop and nowhere else: a
+         * loop that stops turning stops the pings, and systemd restarts
+         * the supervisor. */
+        notify_update(sup, now);
+        wait = sooner(wait, notify_timeout(&sup->notify, now));
         control_complete_waiting(sup);
         size_t cap = 1 + 2 * sup->children_count + 1 + CONTROL_MAX_CLIENTS + 1 + 1;
         fds = xrealloc(fds, cap * sizeof *fds);
@@ -172,6 +179,7 @@ static int run(struct supervisor *sup, int sfd)
 static void cleanup(struct supervisor *sup)
 {
     metrics_close(&sup->metrics);
+    notify_free(&sup->notify);
     output_close(&sup->output, EXIT_DRAIN_MS);
     log_set_sink(NULL, NULL);
     for (size_t i = 0; i < sup->children_count; i++)
@@ -254,6 +262,7 @@ int main(int argc, char **argv)
         return EXIT_SOCKET_FAILED;
     }
     srandom((unsigned)(time(NULL) ^ getpid()));
+    notify_init(&sup.notify);
     log_dir_create(sup.config.log_dir);
     struct log_line *line = log_begin(LOG_INFO, "started");
     log_str(line, "config", sup.config_path);
