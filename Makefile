@@ -18,12 +18,22 @@
 #   make bench       speed and memory benchmarks
 #   make soak        random writes and faults for SOAK_MINUTES (default 10),
 #                    then every index compared with PostgreSQL (tests/soak)
-#   make install     PREFIX=/usr/local DESTDIR=
+#   make install     PREFIX=/usr/local SYSCONFDIR=PREFIX/etc (/etc when PREFIX=/usr)
+#                    DESTDIR=; make uninstall the same (docs/operations.md)
 #
 # See README.md and docs/.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+# etl.ini's directory is SYSCONFDIR/etl; the programs read SYSCONFDIR/etl/etl.ini
+# when no -c is given.  A Debian layout (PREFIX=/usr) keeps it in /etc.
+ifeq ($(PREFIX),/usr)
+SYSCONFDIR ?= /etc
+else
+SYSCONFDIR ?= $(PREFIX)/etc
+endif
+# The SQL and mapping files the installed etl.ini names, and the database's SQL.
+DATADIR ?= $(PREFIX)/share/etl
 PYTHON  ?= /usr/bin/python3
 PKG_CONFIG ?= pkg-config
 VERSION := 0.2.0
@@ -36,7 +46,7 @@ SYSTEMD_PKG := libsystemd
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS += -D_GNU_SOURCE -DETL_VERSION='"$(VERSION)"' -Icommon
+CPPFLAGS += -D_GNU_SOURCE -DETL_VERSION='"$(VERSION)"' -DETL_SYSCONFDIR='"$(SYSCONFDIR)"' -Icommon
 DEPFLAGS := -MMD -MP
 
 # Build flavours: the default, and one with sanitizers (make test-asan).
@@ -75,11 +85,18 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 PROGRAMS := $(BIN)/etl-worker $(BIN)/etl-supervisor $(BIN)/etlctl
 
 .PHONY: all deps test unit integration integration-es7 test-asan test-valgrind test-compose \
-        clean-compose unit-bins lint format bench soak demo demo-stop install clean fuzz fuzz-smoke \
+        clean-compose unit-bins lint format bench soak demo demo-stop install uninstall clean fuzz fuzz-smoke \
         fuzz-build
 all: $(PROGRAMS)
 
-$(BUILD)/%.o: %.c
+# The compiled-in default config path follows SYSCONFDIR: this stamp holds
+# the value the objects were built with, rewritten (and so everything
+# rebuilt) only when it changes.
+SYSCONFDIR_STAMP := $(BUILD)/sysconfdir.stamp
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(SYSCONFDIR_STAMP) 2>/dev/null)" = '$(SYSCONFDIR)' ] \
+    || printf '%s\n' '$(SYSCONFDIR)' >$(SYSCONFDIR_STAMP); })
+
+$(BUILD)/%.o: %.c $(SYSCONFDIR_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
@@ -246,10 +263,40 @@ demo: deps all
 demo-stop:
 	compose/native/demo.sh stop
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/etc/etl
-	install -m 0755 bin/etl-supervisor bin/etl-worker bin/etlctl $(DESTDIR)$(PREFIX)/bin/
-	cp -R etc/. $(DESTDIR)$(PREFIX)/etc/etl/
+# make install: the programs to PREFIX/bin; etl.ini to SYSCONFDIR/etl only
+# when none is there (an edited one is kept: the new one goes beside it as
+# etl.ini.dist, unless both are the same); the index SQL and mappings, and
+# the database's SQL (not the sample data), to DATADIR.  The installed
+# etl.ini names its SQL and mapping files by absolute paths under DATADIR
+# (relative ones would be read beside the ini file).  make uninstall
+# removes all of it but an etl.ini that differs from the one installed.
+SHARE_FILES := $(wildcard etc/sql/README.md etc/sql/*/*.sql etc/elasticsearch/*.json \
+                 etc/postgres/sql/*.sql)
+ETC_DIR     := $(DESTDIR)$(SYSCONFDIR)/etl
+INSTALL_INI := $(BUILD)/etl.ini
+
+$(INSTALL_INI): etc/etl.ini $(SYSCONFDIR_STAMP) Makefile
+	@mkdir -p $(dir $@)
+	sed -E '/^(mapping|documents|changes)[[:space:]]*=/ s#([=[:space:]])(sql|elasticsearch)/#\1$(DATADIR)/\2/#g' \
+	    etc/etl.ini >$@.tmp && mv $@.tmp $@
+
+install: all $(INSTALL_INI)
+	install -d $(DESTDIR)$(PREFIX)/bin $(ETC_DIR) $(DESTDIR)$(DATADIR)
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	for f in $(SHARE_FILES); do install -D -m 0644 $$f $(DESTDIR)$(DATADIR)/$${f#etc/}; done
+	if [ ! -e $(ETC_DIR)/etl.ini ]; then install -m 0644 $(INSTALL_INI) $(ETC_DIR)/etl.ini; \
+	elif cmp -s $(INSTALL_INI) $(ETC_DIR)/etl.ini; then rm -f $(ETC_DIR)/etl.ini.dist; \
+	else install -m 0644 $(INSTALL_INI) $(ETC_DIR)/etl.ini.dist; \
+	    echo "$(ETC_DIR)/etl.ini kept; the new one is $(ETC_DIR)/etl.ini.dist"; fi
+
+uninstall: $(INSTALL_INI)
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,etl-supervisor etl-worker etlctl)
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(patsubst etc/%,%,$(SHARE_FILES)))
+	find $(DESTDIR)$(DATADIR) -depth -type d -empty -delete 2>/dev/null || true
+	rm -f $(ETC_DIR)/etl.ini.dist
+	if cmp -s $(INSTALL_INI) $(ETC_DIR)/etl.ini; then rm -f $(ETC_DIR)/etl.ini; \
+	elif [ -e $(ETC_DIR)/etl.ini ]; then echo "$(ETC_DIR)/etl.ini differs from the one installed: kept"; fi
+	rmdir $(ETC_DIR) 2>/dev/null || true
 
 clean:
 	rm -rf build build-asan build-fuzz bin

@@ -262,6 +262,18 @@ static ptrdiff_t find_spec(const char *section, const char *name)
     return -1;
 }
 
+/* Frees the string a key of one of the string kinds holds, if any. */
+static void free_value(struct etl_config *config, const struct key_spec *spec)
+{
+    enum key_kind kind = spec->kind;
+    if (kind == KIND_STRING || kind == KIND_PATH || kind == KIND_PORT || kind == KIND_URL ||
+        kind == KIND_SHARDS || kind == KIND_LISTEN) {
+        char **field = (char **)(void *)((char *)config + spec->offset);
+        free(*field);
+        *field = NULL;
+    }
+}
+
 /* True for the names of the fixed sections. */
 static bool is_fixed_section(const char *name)
 {
@@ -272,69 +284,76 @@ static bool is_fixed_section(const char *name)
     return false;
 }
 
-/* Validates everything collected by the parser into config. */
-static int validate(struct etl_config *config, const struct ini_document *doc, char *err,
-                    size_t err_size)
+/* Validates everything collected by the parser into config, every error
+ * added to errors: a bad value leaves its key's default in config, so the
+ * checks after it still see a value of the right kind.  Returns 0, or -1
+ * when errors has anything. */
+static int validate(struct etl_config *config, const struct ini_document *doc,
+                    struct config_errors *errors)
 {
+    size_t before = errors->count;
     /* Sections: known, or index.NAME; never twice. */
     for (size_t i = 0; i < doc->sections_count; i++) {
         const struct ini_section *s = &doc->sections[i];
-        for (size_t j = 0; j < i; j++) {
+        bool twice = false;
+        for (size_t j = 0; j < i && !twice; j++) {
             if (strcmp(doc->sections[j].name, s->name) == 0) {
-                config_error(err, err_size, config->path, s->line, s->name,
+                config_error(errors, config->path, s->line, s->name,
                              "section appears twice (first at line %d)", doc->sections[j].line);
-                return -1;
+                twice = true;
             }
         }
-        if (!is_fixed_section(s->name) && !config_is_index_section(s->name))
-            return config_error(err, err_size, config->path, s->line, s->name, "unknown section"),
-                   -1;
+        if (!twice && !is_fixed_section(s->name) && !config_is_index_section(s->name))
+            config_error(errors, config->path, s->line, s->name, "unknown section");
     }
     /* Keys of the fixed sections: known, set once, valid. */
     bool seen[KEY_SPECS_COUNT] = {false};
+    bool bad[KEY_SPECS_COUNT] = {false};
     for (size_t i = 0; i < doc->entries_count; i++) {
         const struct ini_entry *e = &doc->entries[i];
         if (e->section[0] == '\0') {
-            config_error(err, err_size, config->path, e->line, e->name, "key outside any section");
-            return -1;
+            config_error(errors, config->path, e->line, e->name, "key outside any section");
+            continue;
         }
         if (!is_fixed_section(e->section))
             continue;
         ptrdiff_t at = find_spec(e->section, e->name);
-        if (config_check_key(config->path, e, at, seen, err, err_size) < 0)
-            return -1;
+        if (config_check_key(config->path, e, at, seen, errors) < 0 || e->invalid) {
+            if (at >= 0)
+                bad[at] = true;
+            continue;
+        }
         const struct key_spec *spec = &key_specs[at];
         char reason[CONFIG_ERROR_MAX];
         if (!store_value(config, spec, e->value, reason, sizeof reason)) {
-            config_error(err, err_size, config->path, e->line, e->name, "%s", reason);
-            return -1;
+            config_error(errors, config->path, e->line, e->name, "%s", reason);
+            bad[at] = true;
         }
     }
-    /* Defaults for the rest; a key without a default is required. */
+    /* Defaults for the rest (and for the keys refused above); a key
+     * without a default is required. */
     for (size_t i = 0; i < KEY_SPECS_COUNT; i++) {
-        if (seen[i])
+        if (seen[i] && !bad[i])
             continue;
         char reason[CONFIG_ERROR_MAX];
         if (key_specs[i].default_value == NULL) {
-            config_error(err, err_size, config->path, doc->line_count, key_specs[i].name,
-                         "required in section [%s]", key_specs[i].section);
-            return -1;
+            if (!seen[i])
+                config_error(errors, config->path, doc->line_count, key_specs[i].name,
+                             "required in section [%s]", key_specs[i].section);
+            continue;
         }
-        if (!store_value(config, &key_specs[i], key_specs[i].default_value, reason,
-                         sizeof reason)) {
-            config_error(err, err_size, config->path, 0, key_specs[i].name, "bad default: %s",
-                         reason);
-            return -1;
-        }
+        free_value(config, &key_specs[i]);
+        if (!store_value(config, &key_specs[i], key_specs[i].default_value, reason, sizeof reason))
+            config_error(errors, config->path, 0, key_specs[i].name, "bad default: %s", reason);
     }
-    if (config_load_indices(config, doc, err, err_size) < 0)
-        return -1;
-    return config_check_cross_keys(config, doc, err, err_size);
+    config_load_indices(config, doc, errors);
+    config_check_cross_keys(config, doc, errors);
+    return errors->count > before ? -1 : 0;
 }
 
 /* The file's directory is set before it is read, so relative paths in it
  * start there; config->path and base_dir are set even on error. */
-int config_load(const char *path, struct etl_config *config, char *err, size_t err_size)
+int config_load_all(const char *path, struct etl_config *config, struct config_errors *errors)
 {
     *config = (struct etl_config){0};
     config->path = xstrdup(path);
@@ -347,22 +366,30 @@ int config_load(const char *path, struct etl_config *config, char *err, size_t e
     }
 
     struct ini_document doc;
-    if (ini_read(path, &doc, err, err_size) < 0)
+    int read = ini_read(path, &doc, errors);
+    if (read < 0)
         return -1;
-    int rc = validate(config, &doc, err, err_size);
+    int rc = validate(config, &doc, errors);
     ini_document_free(&doc);
+    return read > 0 ? -1 : rc;
+}
+
+/* The first error is the one the programs report at start. */
+int config_load(const char *path, struct etl_config *config, char *err, size_t err_size)
+{
+    struct config_errors errors = {0};
+    int rc = config_load_all(path, config, &errors);
+    if (rc < 0)
+        snprintf(err, err_size, "%s", errors.count > 0 ? errors.lines[0] : "unknown error");
+    config_errors_free(&errors);
     return rc;
 }
 
 /* Frees every string field listed in key_specs and the index sections. */
 void config_free(struct etl_config *config)
 {
-    for (size_t i = 0; i < KEY_SPECS_COUNT; i++) {
-        enum key_kind kind = key_specs[i].kind;
-        if (kind == KIND_STRING || kind == KIND_PATH || kind == KIND_PORT || kind == KIND_URL ||
-            kind == KIND_SHARDS || kind == KIND_LISTEN)
-            free(*(char **)(void *)((char *)config + key_specs[i].offset));
-    }
+    for (size_t i = 0; i < KEY_SPECS_COUNT; i++)
+        free_value(config, &key_specs[i]);
     for (size_t i = 0; i < config->indices_count; i++)
         config_index_free(&config->indices[i]);
     free(config->indices);

@@ -8,6 +8,7 @@
 #ifndef ETL_CONFIG_H
 #define ETL_CONFIG_H
 
+#include "config_error.h"
 #include "exit_status.h"
 #include "log.h"
 
@@ -21,8 +22,12 @@
 /* ready_max_lag_s when not set; etlctl check uses it when it reads no
  * config (-s, or the environment's socket). */
 #define CONFIG_READY_MAX_LAG_DEFAULT_S 300
-/* The file read when no -c is given. */
-#define CONFIG_DEFAULT_PATH "/usr/local/etc/etl/etl.ini"
+/* The file read when no -c is given: etl/etl.ini under the SYSCONFDIR the
+ * programs were built for (make install; /etc for PREFIX=/usr). */
+#ifndef ETL_SYSCONFDIR
+#define ETL_SYSCONFDIR "/usr/local/etc"
+#endif
+#define CONFIG_DEFAULT_PATH ETL_SYSCONFDIR "/etl/etl.ini"
 
 /* What a worker does when its mapping file differs from the live mapping. */
 enum mapping_change {
@@ -116,8 +121,11 @@ struct etl_config {
 };
 
 /* Reads and validates path into *config.  Returns 0, or -1 with the
- * "file:line: key: reason" message in err. */
+ * first "file:line: key: reason" message in err. */
 int config_load(const char *path, struct etl_config *config, char *err, size_t err_size);
+/* As config_load, with every error of the file added to errors, one
+ * "file:line: key: reason" each (etl-supervisor --check). */
+int config_load_all(const char *path, struct etl_config *config, struct config_errors *errors);
 /* Frees everything config_load allocated. */
 void config_free(struct etl_config *config);
 /* The [index.NAME] section called name, or NULL. */

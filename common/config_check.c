@@ -11,9 +11,7 @@
 /* wake_check_ms: 0 (off), or this many ms up to poll_interval_ms. */
 #define WAKE_CHECK_MIN_MS 10
 
-/* The line where [section] key is set (the last time), or 0 when it is not
- * in the file. */
-static int key_line(const struct ini_document *doc, const char *section, const char *key)
+int config_key_line(const struct ini_document *doc, const char *section, const char *key)
 {
     int line = 0;
     for (size_t i = 0; i < doc->entries_count; i++) {
@@ -26,21 +24,22 @@ static int key_line(const struct ini_document *doc, const char *section, const c
 /* One way to log in to the search engine: an API key, or a user and a
  * password, never both; a client key needs its certificate. */
 static int check_es_credentials(const struct etl_config *config, const struct ini_document *doc,
-                                char *err, size_t err_size)
+                                struct config_errors *errors)
 {
     const char *section = "elasticsearch";
+    int rc = 0;
     if (config->es_api_key_file[0] != '\0' &&
         (config->es_user[0] != '\0' || config->es_password_file[0] != '\0')) {
-        config_error(err, err_size, config->path, key_line(doc, section, "api_key_file"),
+        config_error(errors, config->path, config_key_line(doc, section, "api_key_file"),
                      "api_key_file", "exclusive with user and password_file: set one or the other");
-        return -1;
+        rc = -1;
     }
     if (config->es_client_key_file[0] != '\0' && config->es_client_cert_file[0] == '\0') {
-        config_error(err, err_size, config->path, key_line(doc, section, "client_key_file"),
+        config_error(errors, config->path, config_key_line(doc, section, "client_key_file"),
                      "client_key_file", "needs client_cert_file");
-        return -1;
+        rc = -1;
     }
-    return 0;
+    return rc;
 }
 
 /* A step a worker may block in, and so go silent on its status channel, for
@@ -58,7 +57,7 @@ struct blocking_step {
  * Blamed on hang_timeout_s where it is set, else on the step's key that went
  * above its default. */
 static int check_hang_timeout(const struct etl_config *config, const struct ini_document *doc,
-                              char *err, size_t err_size)
+                              struct config_errors *errors)
 {
     const struct blocking_step steps[] = {
         {"postgres", "connect_timeout_s", "s", config->pg_connect_timeout_s,
@@ -75,21 +74,22 @@ static int check_hang_timeout(const struct etl_config *config, const struct ini_
     }
     if ((int64_t)config->hang_timeout_s * MS_PER_S > longest->ms)
         return 0;
-    int line = key_line(doc, "supervisor", "hang_timeout_s");
+    int line = config_key_line(doc, "supervisor", "hang_timeout_s");
     if (line != 0)
-        config_error(err, err_size, config->path, line, "hang_timeout_s",
+        config_error(errors, config->path, line, "hang_timeout_s",
                      "must be above the longest single blocking step, %s = %d %s", longest->key,
                      longest->value, longest->unit);
     else
-        config_error(err, err_size, config->path, key_line(doc, longest->section, longest->key),
+        config_error(errors, config->path, config_key_line(doc, longest->section, longest->key),
                      longest->key, "must be below hang_timeout_s = %d s", config->hang_timeout_s);
     return -1;
 }
 
 /* Each rule in turn; the first one broken is the error. */
-int config_check_cross_keys(struct etl_config *config, const struct ini_document *doc, char *err,
-                            size_t err_size)
+int config_check_cross_keys(struct etl_config *config, const struct ini_document *doc,
+                            struct config_errors *errors)
 {
+    int rc = 0;
     if (config->backoff_max_ms < config->backoff_initial_ms ||
         config->restart_max_ms < config->restart_initial_ms) {
         bool etl = config->backoff_max_ms < config->backoff_initial_ms;
@@ -106,36 +106,35 @@ int config_check_cross_keys(struct etl_config *config, const struct ini_document
                 other_line = doc->entries[i].line;
         }
         if (line == 0)
-            config_error(err, err_size, config->path, other_line, other, "must not be above %s",
-                         key);
+            config_error(errors, config->path, other_line, other, "must not be above %s", key);
         else
-            config_error(err, err_size, config->path, line, key, "must not be below %s", other);
-        return -1;
+            config_error(errors, config->path, line, key, "must not be below %s", other);
+        rc = -1;
     }
     int check = config->wake_check_ms;
     if (check > 0 && (check < WAKE_CHECK_MIN_MS || check > config->poll_interval_ms)) {
         const char *key = "wake_check_ms";
-        config_error(err, err_size, config->path, key_line(doc, "etl", key), key,
+        config_error(errors, config->path, config_key_line(doc, "etl", key), key,
                      "\"%d\" is not 0 (off) or a whole number from %d to poll_interval_ms (%d)",
                      check, WAKE_CHECK_MIN_MS, config->poll_interval_ms);
-        return -1;
+        rc = -1;
     }
     int interval = config->change_log_prune_interval_s;
     if (interval > 0 && interval < PRUNE_INTERVAL_MIN_S) {
         const char *key = "change_log_prune_interval_s";
-        config_error(err, err_size, config->path, key_line(doc, "etl", key), key,
+        config_error(errors, config->path, config_key_line(doc, "etl", key), key,
                      "\"%d\" is not 0 (off) or a whole number from %d to %d", interval,
                      PRUNE_INTERVAL_MIN_S, PRUNE_INTERVAL_MAX_S);
-        return -1;
+        rc = -1;
     }
-    if (check_hang_timeout(config, doc, err, err_size) < 0)
-        return -1;
-    if (check_es_credentials(config, doc, err, err_size) < 0)
-        return -1;
+    if (check_hang_timeout(config, doc, errors) < 0)
+        rc = -1;
+    if (check_es_credentials(config, doc, errors) < 0)
+        rc = -1;
     if (config->indices_count == 0) {
-        config_error(err, err_size, config->path, doc->line_count, "[index.NAME]",
+        config_error(errors, config->path, doc->line_count, "[index.NAME]",
                      "at least one index section is required");
-        return -1;
+        rc = -1;
     }
-    return 0;
+    return rc;
 }

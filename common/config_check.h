@@ -15,10 +15,15 @@
 #define PRUNE_INTERVAL_MIN_S 60
 #define PRUNE_INTERVAL_MAX_S 86400
 
+/* The line where [section] key is set (the last time), or 0 when it is not
+ * in the file. */
+int config_key_line(const struct ini_document *doc, const char *section, const char *key);
+
 /* Checks config, every key stored (from doc or its default) and the index
  * sections loaded, against the rules across keys; an error names the key to
- * change at its line in doc.  Returns 0, or -1 with the message in err. */
-int config_check_cross_keys(struct etl_config *config, const struct ini_document *doc, char *err,
-                            size_t err_size);
+ * change at its line in doc.  Every rule is checked; returns 0, or -1 with
+ * one message per broken rule added to errors. */
+int config_check_cross_keys(struct etl_config *config, const struct ini_document *doc,
+                            struct config_errors *errors);
 
 #endif

@@ -2,11 +2,13 @@
 #include "config_error.h"
 
 #include "config.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
-void config_error(char *err, size_t err_size, const char *file, int line, const char *key,
+void config_error(struct config_errors *errors, const char *file, int line, const char *key,
                   const char *fmt, ...)
 {
     char reason[CONFIG_ERROR_MAX];
@@ -14,19 +16,27 @@ void config_error(char *err, size_t err_size, const char *file, int line, const 
     va_start(args, fmt);
     vsnprintf(reason, sizeof reason, fmt, args);
     va_end(args);
-    snprintf(err, err_size, "%s:%d: %s: %s", file, line, key, reason);
+    errors->lines = xrealloc(errors->lines, (errors->count + 1) * sizeof *errors->lines);
+    errors->lines[errors->count++] = xasprintf("%s:%d: %s: %s", file, line, key, reason);
+}
+
+void config_errors_free(struct config_errors *errors)
+{
+    for (size_t i = 0; i < errors->count; i++)
+        free(errors->lines[i]);
+    free(errors->lines);
+    *errors = (struct config_errors){0};
 }
 
 int config_check_key(const char *file, const struct ini_entry *e, ptrdiff_t at, bool *seen,
-                     char *err, size_t err_size)
+                     struct config_errors *errors)
 {
     if (at < 0) {
-        config_error(err, err_size, file, e->line, e->name, "unknown key in section [%s]",
-                     e->section);
+        config_error(errors, file, e->line, e->name, "unknown key in section [%s]", e->section);
         return -1;
     }
     if (seen[at]) {
-        config_error(err, err_size, file, e->line, e->name, "set twice");
+        config_error(errors, file, e->line, e->name, "set twice");
         return -1;
     }
     seen[at] = true;

@@ -122,7 +122,7 @@ static ptrdiff_t find_index_key(const char *name)
  * false with the message in err. */
 static bool store_index_value(const struct etl_config *config, const struct ini_entry *e,
                               const struct index_key_spec *spec, struct index_config *idx,
-                              char *err, size_t err_size)
+                              struct config_errors *errors)
 {
     char *field = (char *)idx + spec->offset;
     if (spec->kind == INDEX_KEY_PATH_LIST) {
@@ -131,23 +131,22 @@ static bool store_index_value(const struct etl_config *config, const struct ini_
         *(char ***)(void *)field = paths;
         idx->changes_line = e->line; /* the one list: where the worker's checks of it point */
         if (*count == 0) {
-            config_error(err, err_size, config->path, e->line, e->name,
-                         "needs at least one SQL file");
+            config_error(errors, config->path, e->line, e->name, "needs at least one SQL file");
             return false;
         }
         if (has_duplicate_base_names(paths, *count)) {
-            config_error(err, err_size, config->path, e->line, e->name,
+            config_error(errors, config->path, e->line, e->name,
                          "two files with one base name (each names a cursor in the state file)");
             return false;
         }
         return true;
     }
     if (e->value[0] == '\0') {
-        config_error(err, err_size, config->path, e->line, e->name, "must not be empty");
+        config_error(errors, config->path, e->line, e->name, "must not be empty");
         return false;
     }
     if (spec->kind == INDEX_KEY_ES_NAME && !valid_es_index_name(e->value)) {
-        config_error(err, err_size, config->path, e->line, e->name,
+        config_error(errors, config->path, e->line, e->name,
                      "\"%s\" is not a valid Elasticsearch index name (lowercase; none of "
                      "\\/*?\"<>|,#: or spaces; not starting with -, _ or +)",
                      e->value);
@@ -162,65 +161,80 @@ static bool store_index_value(const struct etl_config *config, const struct ini_
  * once, then the required ones at the section's header line. */
 static int load_index_section(const struct etl_config *config, const struct ini_document *doc,
                               const struct ini_section *section, struct index_config *idx,
-                              char *err, size_t err_size)
+                              struct config_errors *errors)
 {
     const char *name = section->name + strlen(INDEX_PREFIX);
     if (!valid_index_name(name)) {
-        config_error(err, err_size, config->path, section->line, section->name,
+        config_error(errors, config->path, section->line, section->name,
                      "index name must be 1-40 characters of a-z, 0-9, _ and -");
         return -1;
     }
     idx->name = xstrdup(name);
     idx->line = section->line;
+    int rc = 0;
     bool seen[INDEX_KEYS_COUNT] = {false};
     for (size_t i = 0; i < doc->entries_count; i++) {
         const struct ini_entry *e = &doc->entries[i];
         if (strcmp(e->section, section->name) != 0)
             continue;
         ptrdiff_t at = find_index_key(e->name);
-        if (config_check_key(config->path, e, at, seen, err, err_size) < 0)
-            return -1;
-        if (!store_index_value(config, e, &index_keys[at], idx, err, err_size))
-            return -1;
+        if (config_check_key(config->path, e, at, seen, errors) < 0 || e->invalid)
+            continue;
+        if (!store_index_value(config, e, &index_keys[at], idx, errors))
+            rc = -1;
     }
     for (size_t i = 0; i < INDEX_KEYS_COUNT; i++) {
         if (seen[i])
             continue;
         if (index_keys[i].required) {
-            config_error(err, err_size, config->path, section->line, index_keys[i].name,
+            config_error(errors, config->path, section->line, index_keys[i].name,
                          "required in section [%s]", section->name);
-            return -1;
+            rc = -1;
+            continue;
         }
         /* The only optional key is the index name, which defaults to NAME:
          * that default must obey the search engine's rules too, or the
          * worker would retry a refused name forever instead of exiting. */
         if (index_keys[i].kind == INDEX_KEY_ES_NAME && !valid_es_index_name(name)) {
-            config_error(err, err_size, config->path, section->line, index_keys[i].name,
+            config_error(errors, config->path, section->line, index_keys[i].name,
                          "defaults to the section's NAME, and \"%s\" is not a valid "
                          "Elasticsearch index name (set %s)",
                          name, index_keys[i].name);
-            return -1;
+            rc = -1;
+            continue;
         }
         *(char **)(void *)((char *)idx + index_keys[i].offset) = xstrdup(name);
     }
-    return 0;
+    return rc;
 }
 
-int config_load_indices(struct etl_config *config, const struct ini_document *doc, char *err,
-                        size_t err_size)
+/* True when section i's name was used by an earlier section (an error
+ * validate() reports). */
+static bool section_seen_before(const struct ini_document *doc, size_t i)
 {
+    for (size_t j = 0; j < i; j++) {
+        if (strcmp(doc->sections[j].name, doc->sections[i].name) == 0)
+            return true;
+    }
+    return false;
+}
+
+int config_load_indices(struct etl_config *config, const struct ini_document *doc,
+                        struct config_errors *errors)
+{
+    int rc = 0;
     for (size_t i = 0; i < doc->sections_count; i++) {
         const struct ini_section *s = &doc->sections[i];
-        if (!config_is_index_section(s->name))
+        if (!config_is_index_section(s->name) || section_seen_before(doc, i))
             continue;
         config->indices =
             xrealloc(config->indices, (config->indices_count + 1) * sizeof *config->indices);
         struct index_config *idx = &config->indices[config->indices_count++];
         *idx = (struct index_config){0};
-        if (load_index_section(config, doc, s, idx, err, err_size) < 0)
-            return -1;
+        if (load_index_section(config, doc, s, idx, errors) < 0)
+            rc = -1;
     }
-    return 0;
+    return rc;
 }
 
 /* Walks the key table, so a key added to it is compared too. */

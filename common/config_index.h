@@ -14,9 +14,10 @@ bool config_is_index_section(const char *section);
 
 /* Checks every index section of doc into config->indices, in file order.
  * Relative paths start at config->base_dir.  Returns 0, or -1 with the
- * message in err (what is already stored is freed by config_free). */
-int config_load_indices(struct etl_config *config, const struct ini_document *doc, char *err,
-                        size_t err_size);
+ * message per error added to errors, every section read all the same (what
+ * is already stored is freed by config_free). */
+int config_load_indices(struct etl_config *config, const struct ini_document *doc,
+                        struct config_errors *errors);
 
 /* Appends idx's keys to out as "index.NAME.key=value" lines, one line per
  * file of changes. */

@@ -56,6 +56,8 @@ enum exit_program {
     X(EXIT_UNREACHABLE, EX_UNAVAILABLE, EXIT_BY_VERIFY,                                            \
       "PostgreSQL or the search engine did not answer")                                            \
     X(EXIT_NOT_RUNNING, EX_UNAVAILABLE, EXIT_BY_ETLCTL, "the supervisor is not running")           \
+    X(EXIT_CHECK_UNREACHABLE, EX_UNAVAILABLE, EXIT_BY_SUPERVISOR,                                  \
+      "--check --connect: PostgreSQL or the search node unreachable or refusing")                  \
     X(EXIT_INTERNAL, EX_SOFTWARE, EXIT_BY_WORKER | EXIT_BY_VERIFY, "internal error")               \
     X(EXIT_OS_ERROR, EX_OSERR, EXIT_BY_SUPERVISOR | EXIT_BY_ETLCTL,                                \
       "signals, poll or a socket cannot be set up")                                                \

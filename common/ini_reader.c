@@ -75,8 +75,11 @@ static int collect_entry(void *user, const char *section, const char *name, cons
     while (len > 0 && (section[len - 1] == ' ' || section[len - 1] == '\t'))
         len--;
     doc->entries = xrealloc(doc->entries, (doc->entries_count + 1) * sizeof *doc->entries);
-    doc->entries[doc->entries_count++] = (struct ini_entry){
-        xasprintf("%.*s", (int)len, section), xstrdup(name), xstrdup(value), doc->line_count};
+    doc->entries[doc->entries_count++] =
+        (struct ini_entry){.section = xasprintf("%.*s", (int)len, section),
+                           .name = xstrdup(name),
+                           .value = xstrdup(value),
+                           .line = doc->line_count};
     return 1;
 }
 
@@ -162,27 +165,33 @@ static bool has_inline_comment(const char *value)
     return false;
 }
 
-/* Checks and expands every value in place; the first bad one is the error. */
-static int expand_all(struct ini_document *doc, const char *path, char *err, size_t err_size)
+/* Checks and expands every value in place; each bad one is reported and
+ * marked invalid.  Returns 0, or 1 when any was bad. */
+static int expand_all(struct ini_document *doc, const char *path, struct config_errors *errors)
 {
+    int rc = 0;
     for (size_t i = 0; i < doc->entries_count; i++) {
         struct ini_entry *e = &doc->entries[i];
         if (has_inline_comment(e->value)) {
-            config_error(err, err_size, path, e->line, e->name,
+            config_error(errors, path, e->line, e->name,
                          "\" ;\" in a value: a comment or part of it? (put comments on lines "
                          "of their own)");
-            return -1;
+            e->invalid = true;
+            rc = 1;
+            continue;
         }
         char reason[CONFIG_ERROR_MAX];
         char *expanded = expand_env(e->value, reason, sizeof reason);
         if (expanded == NULL) {
-            config_error(err, err_size, path, e->line, e->name, "%s", reason);
-            return -1;
+            config_error(errors, path, e->line, e->name, "%s", reason);
+            e->invalid = true;
+            rc = 1;
+            continue;
         }
         free(e->value);
         e->value = expanded;
     }
-    return 0;
+    return rc;
 }
 
 /* Bytes a UTF-8 sequence led by byte c takes (0: c cannot lead one, as
@@ -217,10 +226,10 @@ static bool utf8_second_ok(int lead, int c)
 
 /* Reads file once before inih does, since inih would split a long line
  * (and our line count with it), stop a line at a NUL byte, and take any
- * bytes as text.  Returns 0 and rewinds, or -1 with the error in err: the
+ * bytes as text.  Returns 0 and rewinds, or -1 with the error added: the
  * first line longer than the parser's buffer, holding a NUL byte or
  * bytes that are not UTF-8, or a read error. */
-static int check_lines(FILE *file, const char *path, char *err, size_t err_size)
+static int check_lines(FILE *file, const char *path, struct config_errors *errors)
 {
     int line = 1;
     long column = 0;
@@ -244,29 +253,28 @@ static int check_lines(FILE *file, const char *path, char *err, size_t err_size)
             bad_utf8 = pending < 0;
         }
         if (bad_utf8) {
-            config_error(err, err_size, path, line, "encoding",
-                         "not UTF-8 at column %ld (byte 0x%02X)", lead_at, (unsigned)lead);
+            config_error(errors, path, line, "encoding", "not UTF-8 at column %ld (byte 0x%02X)",
+                         lead_at, (unsigned)lead);
             return -1;
         }
         if (c == '\0') {
-            config_error(err, err_size, path, line, "encoding", "a NUL byte at column %ld", column);
+            config_error(errors, path, line, "encoding", "a NUL byte at column %ld", column);
             return -1;
         }
         if (c == '\n') {
             line++;
             column = 0;
         } else if (column > CONFIG_LINE_MAX - 2) {
-            config_error(err, err_size, path, line, "line", "longer than %d bytes",
-                         CONFIG_LINE_MAX - 2);
+            config_error(errors, path, line, "line", "longer than %d bytes", CONFIG_LINE_MAX - 2);
             return -1;
         }
     }
     if (ferror(file)) {
-        config_error(err, err_size, path, line, "file", "cannot read: %s", strerror(errno));
+        config_error(errors, path, line, "file", "cannot read: %s", strerror(errno));
         return -1;
     }
     if (pending > 0) {
-        config_error(err, err_size, path, line, "encoding",
+        config_error(errors, path, line, "encoding",
                      "not UTF-8 at column %ld (byte 0x%02X): the file ends inside a character",
                      lead_at, (unsigned)lead);
         return -1;
@@ -278,12 +286,12 @@ static int check_lines(FILE *file, const char *path, char *err, size_t err_size)
 /* Opens path for reading if it is a regular file.  Opened without waiting
  * (a FIFO with no writer would block the program at start), and refused
  * unless regular: a directory reads as empty, and a FIFO or device cannot
- * be read twice, as ini_read does.  NULL with the error in err. */
-static FILE *open_regular(const char *path, char *err, size_t err_size)
+ * be read twice, as ini_read does.  NULL with the error added to errors. */
+static FILE *open_regular(const char *path, struct config_errors *errors)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
-        config_error(err, err_size, path, 0, "file", "cannot open: %s", strerror(errno));
+        config_error(errors, path, 0, "file", "cannot open: %s", strerror(errno));
         return NULL;
     }
     struct stat st;
@@ -295,25 +303,25 @@ static FILE *open_regular(const char *path, char *err, size_t err_size)
     else if (!S_ISREG(st.st_mode))
         why = "not a regular file (a FIFO, socket or device)";
     if (why != NULL) {
-        config_error(err, err_size, path, 0, "file", "cannot open: %s", why);
+        config_error(errors, path, 0, "file", "cannot open: %s", why);
         close(fd);
         return NULL;
     }
     FILE *file = fdopen(fd, "r");
     if (file == NULL) {
-        config_error(err, err_size, path, 0, "file", "cannot open: %s", strerror(errno));
+        config_error(errors, path, 0, "file", "cannot open: %s", strerror(errno));
         close(fd);
     }
     return file;
 }
 
-int ini_read(const char *path, struct ini_document *doc, char *err, size_t err_size)
+int ini_read(const char *path, struct ini_document *doc, struct config_errors *errors)
 {
     *doc = (struct ini_document){0};
-    struct read_state state = {open_regular(path, err, err_size), doc};
+    struct read_state state = {open_regular(path, errors), doc};
     if (state.file == NULL)
         return -1;
-    if (check_lines(state.file, path, err, err_size) < 0) {
+    if (check_lines(state.file, path, errors) < 0) {
         fclose(state.file);
         return -1;
     }
@@ -330,17 +338,13 @@ int ini_read(const char *path, struct ini_document *doc, char *err, size_t err_s
     int rc = ini_parse_stream(counting_reader, &state, collect_entry, &state);
     fclose(state.file);
     if (rc != 0) {
-        config_error(err, err_size, path, rc > 0 ? rc : doc->line_count, "syntax",
+        config_error(errors, path, rc > 0 ? rc : doc->line_count, "syntax",
                      rc > 0 ? "not a section header, key = value, comment or blank line"
                             : "cannot read the file");
         ini_document_free(doc);
         return -1;
     }
-    if (expand_all(doc, path, err, err_size) < 0) {
-        ini_document_free(doc);
-        return -1;
-    }
-    return 0;
+    return expand_all(doc, path, errors);
 }
 
 void ini_document_free(struct ini_document *doc)

@@ -5,13 +5,17 @@
 #ifndef ETL_INI_READER_H
 #define ETL_INI_READER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+struct config_errors; /* config_error.h */
 
 /* One key = value line.  section is "" for a key above every header. */
 struct ini_entry {
     char *section;
     char *name;
-    char *value; /* expanded */
+    char *value;  /* expanded */
+    bool invalid; /* its value was refused here (reported): the key's checks skip it */
     int line;
 };
 
@@ -30,13 +34,15 @@ struct ini_document {
     int line_count; /* where errors about the file as a whole point */
 };
 
-/* Reads path into *doc.  Returns 0, or -1 with a "file:line: key: reason"
- * message in err (cannot open, not a regular file, a line too long, a NUL
- * byte or bytes that are not UTF-8, bad syntax, " ;" in a value, a ${...}
- * that is not the whole value or is nested, a variable unset without a
- * default); *doc is then empty.  Multi-line values are refused: they would
+/* Reads path into *doc.  Returns 0; or -1 with a "file:line: key: reason"
+ * message added to errors when the file cannot be read as a whole (cannot
+ * open, not a regular file, a line too long, a NUL byte or bytes that are
+ * not UTF-8, bad syntax), *doc then empty; or 1 when values were refused
+ * (" ;" in a value, a ${...} that is not the whole value or is nested, a
+ * variable unset without a default), one message each, those entries
+ * marked invalid and the rest of *doc usable.  Multi-line values are refused: they would
  * make line numbers and lists ambiguous. */
-int ini_read(const char *path, struct ini_document *doc, char *err, size_t err_size);
+int ini_read(const char *path, struct ini_document *doc, struct config_errors *errors);
 void ini_document_free(struct ini_document *doc);
 
 #endif

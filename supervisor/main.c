@@ -2,6 +2,7 @@
  * them running.
  *
  *   etl-supervisor [-c FILE]
+ *   etl-supervisor --check [--connect] [-c FILE]
  *
  * One thread, one poll() loop over: a signalfd (SIGCHLD, SIGTERM, SIGINT,
  * SIGHUP), each worker's output pipe and status channel, the control socket and its
@@ -11,6 +12,7 @@
  * own and its workers', goes to stdout through output.h, which never
  * blocks: a stalled reader costs lines (counted), never the loop. */
 #include "config.h"
+#include "config_dry_run.h"
 #include "control.h"
 #include "exit_status.h"
 #include "log.h"
@@ -37,14 +39,23 @@
  * exit up. */
 #define EXIT_DRAIN_MS 1000
 
+/* Long options without a short one. */
+enum { OPT_CHECK = 256, OPT_CONNECT };
+
 /* Prints the usage text. */
 static void usage(FILE *out)
 {
     fprintf(out, "usage: etl-supervisor [-c FILE]\n"
+                 "       etl-supervisor --check [--connect] [-c FILE]\n"
                  "Runs one etl-worker per [index.NAME] section of FILE, restarts those that\n"
                  "fail (with backoff), and serves etlctl on the control socket.  Every log\n"
                  "line, its own and its workers', goes to stdout.\n\n"
                  "  -c, --config FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
+                 "      --check        check FILE and the files it names, report every\n"
+                 "                     error (FILE:LINE: KEY: REASON, one a line) and exit\n"
+                 "      --connect      with --check: also reach PostgreSQL (the indices' SQL\n"
+                 "                     prepared) and the search node with the configured\n"
+                 "                     credentials and TLS\n"
                  "  -h, --help         this text\n"
                  "  -V, --version      version\n\n"
                  "Signals: SIGTERM/SIGINT stop the workers (SIGKILL after stop_timeout_s) and\n"
@@ -206,10 +217,12 @@ static int open_control(struct supervisor *sup)
 /* Parses the command line, loads the config, runs the loop. */
 int main(int argc, char **argv)
 {
-    static const struct option options[] = {{"config", required_argument, NULL, 'c'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {"version", no_argument, NULL, 'V'},
-                                            {NULL, 0, NULL, 0}};
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},    {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},         {"check", no_argument, NULL, OPT_CHECK},
+        {"connect", no_argument, NULL, OPT_CONNECT}, {NULL, 0, NULL, 0}};
+    bool check = false;
+    bool connect = false;
     struct supervisor sup = {.config_path = CONFIG_DEFAULT_PATH};
     int opt;
     while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
@@ -223,15 +236,23 @@ int main(int argc, char **argv)
         case 'V':
             printf("etl-supervisor %s\n", ETL_VERSION);
             return 0;
+        case OPT_CHECK:
+            check = true;
+            break;
+        case OPT_CONNECT:
+            connect = true;
+            break;
         default:
             usage(stderr);
             return EXIT_USAGE;
         }
     }
-    if (optind != argc) {
+    if (optind != argc || (connect && !check)) {
         usage(stderr);
         return EXIT_USAGE;
     }
+    if (check)
+        return config_dry_run(sup.config_path, connect);
     log_init("supervisor");
     log_set_fd(STDOUT_FILENO);
     char err[CONFIG_ERROR_MAX];

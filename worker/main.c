@@ -2,13 +2,16 @@
  *
  *   etl-worker --index NAME [-c FILE]
  *   etl-worker --index NAME --verify [--repair] [-c FILE]
+ *   etl-worker --index NAME --check-connect [-c FILE]
  *
  * Reads [index.NAME] of the config and runs the generic sync loop (sync.c)
  * with that index's SQL and mapping.  Started by etl-supervisor, one per
  * index; can be run by hand too.  With --verify it compares the index with
- * PostgreSQL instead, once (verify.c; etlctl verify runs it).  Exit
+ * PostgreSQL instead, once (verify.c; etlctl verify runs it); with
+ * --check-connect it only connects (connect_check.c).  Exit
  * statuses: common/exit_status.h. */
 #include "config.h"
+#include "connect_check.h"
 #include "exit_status.h"
 #include "log.h"
 #include "status_report.h"
@@ -36,7 +39,7 @@ static void request_reindex(int signo)
 }
 
 /* getopt values of the long options without a short form. */
-enum { OPT_VERIFY = 256, OPT_REPAIR };
+enum { OPT_VERIFY = 256, OPT_REPAIR, OPT_CHECK_CONNECT };
 
 /* SIGTERM/SIGINT: ask the loop to stop at its next safe point. */
 static void request_stop(int signo)
@@ -65,15 +68,19 @@ static void install_signals(void)
 /* Prints the usage text. */
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: etl-worker --index NAME [--verify [--repair]] [-c FILE]\n"
-                 "Keeps the Elasticsearch index of [index.NAME] in FILE equal to PostgreSQL.\n\n"
-                 "  -i, --index NAME   the index section to run (required)\n"
-                 "  -c, --config FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
-                 "      --verify       compare the index with PostgreSQL once and report\n"
-                 "      --repair       with --verify: re-send what differs\n"
-                 "  -h, --help         this text\n"
-                 "  -V, --version      version\n\n"
-                 "SIGUSR1 rebuilds the index into a new one, then moves its alias.\n\n");
+    fprintf(out,
+            "usage: etl-worker --index NAME [--verify [--repair] | --check-connect] [-c FILE]\n"
+            "Keeps the Elasticsearch index of [index.NAME] in FILE equal to PostgreSQL.\n\n"
+            "  -i, --index NAME   the index section to run (required)\n"
+            "  -c, --config FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
+            "      --verify       compare the index with PostgreSQL once and report\n"
+            "      --repair       with --verify: re-send what differs\n"
+            "      --check-connect  connect to PostgreSQL (prepare the index's SQL) and the\n"
+            "                     search node once, report, exit (etl-supervisor --check\n"
+            "                     --connect runs it): 0 ok, 69 unreachable, 78 config\n"
+            "  -h, --help         this text\n"
+            "  -V, --version      version\n\n"
+            "SIGUSR1 rebuilds the index into a new one, then moves its alias.\n\n");
     exit_status_print_usage(out, "Exit status:", EXIT_BY_WORKER);
     exit_status_print_usage(out, "Exit status with --verify:", EXIT_BY_VERIFY);
 }
@@ -87,11 +94,13 @@ int main(int argc, char **argv)
                                             {"version", no_argument, NULL, 'V'},
                                             {"verify", no_argument, NULL, OPT_VERIFY},
                                             {"repair", no_argument, NULL, OPT_REPAIR},
+                                            {"check-connect", no_argument, NULL, OPT_CHECK_CONNECT},
                                             {NULL, 0, NULL, 0}};
     const char *config_path = CONFIG_DEFAULT_PATH;
     const char *index_name = NULL;
     bool verify = false;
     bool repair = false;
+    bool check_connect = false;
     int opt;
     while ((opt = getopt_long(argc, argv, "i:c:hV", options, NULL)) != -1) {
         switch (opt) {
@@ -113,12 +122,15 @@ int main(int argc, char **argv)
         case OPT_REPAIR:
             repair = true;
             break;
+        case OPT_CHECK_CONNECT:
+            check_connect = true;
+            break;
         default:
             usage(stderr);
             return EXIT_USAGE;
         }
     }
-    if (index_name == NULL || optind != argc || (repair && !verify)) {
+    if (index_name == NULL || optind != argc || (repair && !verify) || (check_connect && verify)) {
         usage(stderr);
         return EXIT_USAGE;
     }
@@ -143,6 +155,12 @@ int main(int argc, char **argv)
     srandom((unsigned)(time(NULL) ^ getpid()));
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
+    if (check_connect) {
+        int status = connect_check_run(&config, idx);
+        curl_global_cleanup();
+        config_free(&config);
+        return status;
+    }
     if (verify) {
         int status = verify_run(&config, idx, &stop_requested, repair);
         curl_global_cleanup();

@@ -32,6 +32,7 @@
 #include "index_setup.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "mapping_file.h"
 #include "util.h"
 
 #include <errno.h>
@@ -537,7 +538,7 @@ static void reload_mapping(struct worker *w)
         return;
     w->mapping_stat = now;
     char err[ERR_MAX];
-    json_t *definition = worker_read_mapping(w->idx->mapping, err, sizeof err);
+    json_t *definition = mapping_file_read(w->idx->mapping, err, sizeof err);
     if (definition == NULL) {
         log_event(LOG_ERROR, "bad mapping file; the last good one stays", "error", err);
         return;

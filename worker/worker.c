@@ -6,6 +6,7 @@
 #include "worker.h"
 
 #include "log.h"
+#include "mapping_file.h"
 #include "status_report.h"
 #include "util.h"
 
@@ -266,20 +267,6 @@ void worker_set_engine(struct worker *w, const struct search_engine_ops *ops)
                   w->config->es_wait_for_active_shards, w->config->es_request_timeout_ms / 2);
 }
 
-/* Parses the file with jansson and checks its shape. */
-json_t *worker_read_mapping(const char *path, char *err, size_t err_size)
-{
-    json_error_t json_err;
-    json_t *definition = json_load_file(path, 0, &json_err);
-    if (!json_is_object(definition) || !json_is_object(json_object_get(definition, "mappings"))) {
-        snprintf(err, err_size, "%s:%d: %s", path, json_err.line,
-                 definition ? "no \"mappings\" object" : json_err.text);
-        json_decref(definition);
-        return NULL;
-    }
-    return definition;
-}
-
 /* Sets the state up for the index's change sources and reads the state
  * file into it (one that cannot be used is set aside).  Returns what
  * state_load returned. */
@@ -335,7 +322,7 @@ int worker_init(struct worker *w, const struct etl_config *config, const struct 
     backoff_init(&w->backoff, config->backoff_initial_ms, config->backoff_max_ms);
     char err[512];
     stat(idx->mapping, &w->mapping_stat);
-    w->definition = worker_read_mapping(idx->mapping, err, sizeof err);
+    w->definition = mapping_file_read(idx->mapping, err, sizeof err);
     if (w->definition == NULL) {
         log_event(LOG_ERROR, "bad mapping file", "error", err);
         return EXIT_CONFIG;

@@ -162,9 +162,6 @@ void worker_restart_state(struct worker *w, const char *reason);
  * snapshots taken after it, hold their changes already). */
 void worker_cursors_at(struct source_state *sources, struct snapshot_window *window, size_t count,
                        size_t from, const char *snapshot);
-/* Reads a mapping file: NULL (err says why) unless a JSON object with a
- * "mappings" object. */
-json_t *worker_read_mapping(const char *path, char *err, size_t err_size);
 
 /* The change source whose position is reported and checked against the
  * prune watermark (its SQL file's name). */

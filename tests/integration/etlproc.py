@@ -101,10 +101,11 @@ def parse_logfmt(line):
     return fields
 
 
-def render_config(overrides=None, extra_sections=""):
-    """etc/etl.ini with overrides {(section, key): value} applied (None
-    removes the key; keys absent from the file are appended to their
-    section) and paths made absolute, plus extra_sections appended."""
+def render_config(overrides=None, extra_sections="", source=None):
+    """etc/etl.ini (or the file source: an installed one) with overrides
+    {(section, key): value} applied (None removes the key; keys absent from
+    the file are appended to their section) and paths made absolute, plus
+    extra_sections appended."""
     overrides = dict(overrides or {})
     out, section, seen = [], None, set()
 
@@ -114,7 +115,7 @@ def render_config(overrides=None, extra_sections=""):
                 out.append(f"{k} = {v}")
                 seen.add((s, k))
 
-    for raw in (ETC / "etl.ini").read_text().splitlines():
+    for raw in pathlib.Path(source or ETC / "etl.ini").read_text().splitlines():
         m = SECTION_RE.match(raw)
         if m:
             flush(section)
@@ -138,8 +139,10 @@ def render_config(overrides=None, extra_sections=""):
     return "\n".join(out) + "\n" + extra_sections
 
 
-def make_config(tmp_path, pg, es, dbname, overrides=None, extra_sections="", indices=None):
-    """Writes tmp_path/etl.ini for the test services.  Index names get a
+def make_config(tmp_path, pg, es, dbname, overrides=None, extra_sections="", indices=None,
+                source=None):
+    """Writes tmp_path/etl.ini for the test services, from source
+    (render_config).  Index names get a
     unique suffix so tests never share an index; the mapping is returned as
     {section name: es index name}.  State, logs and the socket live in
     tmp_path."""
@@ -163,7 +166,7 @@ def make_config(tmp_path, pg, es, dbname, overrides=None, extra_sections="", ind
     for name, index in index_names.items():
         base[(f"index.{name}", "index")] = index
     base.update(overrides or {})
-    text = render_config(base, extra_sections)
+    text = render_config(base, extra_sections, source)
     # Sections of indices not asked for are dropped.
     text = _drop_index_sections(text, keep=set(names))
     path = tmp_path / "etl.ini"

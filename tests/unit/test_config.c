@@ -1181,6 +1181,54 @@ static void test_secret_unreadable_file(void **state)
     unsetenv("ETL_UNIT_SECRET");
 }
 
+/* config_load_all reports every error of the file, in file order, each
+ * once: a bad value, an unknown key, an unset variable, a bad index key, a
+ * missing required key and a rule across keys, in one load. */
+static void test_every_error_reported_at_once(void **state)
+{
+    (void)state;
+    release();
+    unsetenv("ETL_TEST_UNSET_VAR");
+    loaded_path = ut_temp_file(tmp_dir, "[etl]\n"
+                                        "batch_size = 0\n"
+                                        "bogus = 1\n"
+                                        "poll_interval_ms = ${ETL_TEST_UNSET_VAR}\n"
+                                        "backoff_initial_ms = 2000\n"
+                                        "backoff_max_ms = 1000\n"
+                                        "[index.movies]\n"
+                                        "index = Bad Name\n"
+                                        "documents = d.sql\n");
+    struct config_errors errors = {0};
+    assert_int_equal(config_load_all(loaded_path, &loaded, &errors), -1);
+    const char *expected[] = {
+        ":4: poll_interval_ms: ",
+        ":2: batch_size: \"0\" is not a whole number from 1 to 10000",
+        ":3: bogus: unknown key in section [etl]",
+        ":8: index: \"Bad Name\" is not a valid Elasticsearch index name",
+        ":7: mapping: required in section [index.movies]",
+        ":7: changes: required in section [index.movies]",
+        ":6: backoff_max_ms: must not be below backoff_initial_ms",
+    };
+    size_t count = sizeof expected / sizeof expected[0];
+    for (size_t i = 0; i < errors.count && i < count; i++) {
+        const char *line = errors.lines[i];
+        bool ok = strncmp(line, loaded_path, strlen(loaded_path)) == 0 &&
+                  strncmp(line + strlen(loaded_path), expected[i], strlen(expected[i])) == 0;
+        if (!ok) {
+            config_errors_free(&errors);
+            fail_msg("error %zu: \"%s\", expected \"PATH%s...\"", i, line, expected[i]);
+        }
+    }
+    size_t got = errors.count;
+    config_errors_free(&errors);
+    assert_int_equal(got, count);
+    /* config_load keeps reporting the first. */
+    char err[CONFIG_ERROR_MAX];
+    config_free(&loaded);
+    assert_int_equal(config_load(loaded_path, &loaded, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":4: poll_interval_ms: "));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1188,6 +1236,7 @@ int main(void)
         cmocka_unit_test_teardown(test_shipped_ini_takes_environment, cleanup),
         cmocka_unit_test_teardown(test_shipped_ini_rejects_bad_environment_value, cleanup),
         cmocka_unit_test_teardown(test_defaults_when_keys_absent, cleanup),
+        cmocka_unit_test_teardown(test_every_error_reported_at_once, cleanup),
         cmocka_unit_test_teardown(test_renamed_key_read_under_its_old_name, cleanup),
         cmocka_unit_test_teardown(test_values_are_stored, cleanup),
         cmocka_unit_test_teardown(test_comments_and_inline_comments, cleanup),
