@@ -20,6 +20,9 @@
 #                    then every index compared with PostgreSQL (tests/soak)
 #   make install     PREFIX=/usr/local SYSCONFDIR=PREFIX/etc (/etc when PREFIX=/usr)
 #                    DESTDIR=; make uninstall the same (docs/operations.md)
+#   make deb         the Debian package, build/deb/etl_VERSION-N_ARCH.deb (debian/)
+#   make test-package  make deb, then lintian, systemd-analyze verify and the
+#                    package installed and run in a Debian 12 container (tests/package)
 #
 # See README.md and docs/.
 
@@ -86,7 +89,7 @@ PROGRAMS := $(BIN)/etl-worker $(BIN)/etl-supervisor $(BIN)/etlctl
 
 .PHONY: all deps test unit integration integration-es7 test-asan test-valgrind test-compose \
         clean-compose unit-bins lint format bench soak demo demo-stop install uninstall clean fuzz fuzz-smoke \
-        fuzz-build
+        fuzz-build deb test-package
 all: $(PROGRAMS)
 
 # The compiled-in default config path follows SYSCONFDIR: this stamp holds
@@ -163,6 +166,7 @@ test: deps
 	$(MAKE) SANITIZE=1 all unit integration
 	$(MAKE) fuzz-smoke
 	$(MAKE) test-compose
+	$(MAKE) test-package
 
 test-asan: deps
 	$(MAKE) SANITIZE=1 all unit integration
@@ -186,6 +190,39 @@ test-compose: deps
 
 clean-compose:
 	compose/test/clean-images.sh
+
+# The Debian package (debian/), built by dpkg-buildpackage in a copy of the
+# tree (build/deb/src: objects of its own, the Debian layout and
+# dpkg-buildflags' hardening), so the working tree's build is left alone;
+# the .deb, .changes and .buildinfo land in build/deb.  Not part of all.
+# debian/changelog's version must be VERSION-N.
+DEB_DIR  := build/deb
+DEB_JOBS ?= 2
+deb:
+	@v=$$(dpkg-parsechangelog -l debian/changelog -S Version); case $$v in $(VERSION)-*) ;; \
+	    *) echo "debian/changelog: version $$v is not $(VERSION)-N (Makefile VERSION)" >&2; exit 1;; esac
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	git ls-files -z --cached --others --exclude-standard | \
+	    tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && DEB_BUILD_OPTIONS="parallel=$(DEB_JOBS) $$DEB_BUILD_OPTIONS" \
+	    dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
+	rm -rf $(DEB_DIR)/src
+	@ls $(DEB_DIR)/*.deb
+
+# The package checked (tests/package/): lintian without errors, the unit
+# by systemd-analyze verify, and the .deb installed with apt in a clean
+# Debian 12 container (podman, the base image of make test-compose) where
+# the supervisor runs as the unit says against the test PostgreSQL and
+# search node (--network=host).
+test-package: deps
+	compose/test/install-podman.sh
+	CONTAINERS_CONF=$(abspath compose/test/containers.conf) \
+	    CONTAINERS_REGISTRIES_CONF=$(abspath compose/test/registries.conf) compose/test/base-image.sh
+	$(MAKE) deb
+	CONTAINERS_CONF=$(abspath compose/test/containers.conf) \
+	    CONTAINERS_REGISTRIES_CONF=$(abspath compose/test/registries.conf) \
+	    ETL_DEB_DIR=$(abspath $(DEB_DIR)) $(PYTHON) -m pytest -p no:cacheprovider -s --durations=0 \
+	    $(PYTEST_ARGS) tests/package
 
 # Fuzzing (libFuzzer, clang): tests/fuzz/fuzz_NAME.c is one target, linked
 # like the unit tests, seeded from tests/fuzz/corpus/NAME/.  make fuzz runs
