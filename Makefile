@@ -18,6 +18,7 @@
 #   make bench       speed and memory benchmarks
 #   make soak        random writes and faults for SOAK_MINUTES (default 10),
 #                    then every index compared with PostgreSQL (tests/soak)
+#   make man         the man pages, into build/man (docs/man/gen_man.py)
 #   make install     PREFIX=/usr/local SYSCONFDIR=PREFIX/etc (/etc when PREFIX=/usr)
 #                    DESTDIR=; make uninstall the same (docs/operations.md)
 #   make deb         the Debian package, build/deb/etl_VERSION-N_ARCH.deb (debian/)
@@ -37,6 +38,7 @@ SYSCONFDIR ?= $(PREFIX)/etc
 endif
 # The SQL and mapping files the installed etl.ini names, and the database's SQL.
 DATADIR ?= $(PREFIX)/share/etl
+MANDIR  ?= $(PREFIX)/share/man
 PYTHON  ?= /usr/bin/python3
 PKG_CONFIG ?= pkg-config
 VERSION := 0.2.0
@@ -88,7 +90,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 PROGRAMS := $(BIN)/etl-worker $(BIN)/etl-supervisor $(BIN)/etlctl
 
 .PHONY: all deps test unit integration integration-es7 test-asan test-valgrind test-compose \
-        clean-compose unit-bins lint format bench soak demo demo-stop install uninstall clean fuzz fuzz-smoke \
+        clean-compose unit-bins lint format bench soak demo demo-stop man install uninstall clean fuzz fuzz-smoke \
         fuzz-build deb test-package
 all: $(PROGRAMS)
 
@@ -303,7 +305,8 @@ demo-stop:
 # make install: the programs to PREFIX/bin; etl.ini to SYSCONFDIR/etl only
 # when none is there (an edited one is kept: the new one goes beside it as
 # etl.ini.dist, unless both are the same); the index SQL and mappings, and
-# the database's SQL (not the sample data), to DATADIR.  The installed
+# the database's SQL (not the sample data), to DATADIR; the man pages to
+# MANDIR.  The installed
 # etl.ini names its SQL and mapping files by absolute paths under DATADIR
 # (relative ones would be read beside the ini file).  make uninstall
 # removes all of it but an etl.ini that differs from the one installed.
@@ -317,9 +320,29 @@ $(INSTALL_INI): etc/etl.ini $(SYSCONFDIR_STAMP) Makefile
 	sed -E '/^(mapping|documents|changes)[[:space:]]*=/ s#([=[:space:]])(sql|elasticsearch)/#\1$(DATADIR)/\2/#g' \
 	    etc/etl.ini >$@.tmp && mv $@.tmp $@
 
-install: all $(INSTALL_INI)
-	install -d $(DESTDIR)$(PREFIX)/bin $(ETC_DIR) $(DESTDIR)$(DATADIR)
+# The man pages, each from its one source so they cannot drift: a
+# program's from its --help (as built: the default config path in it is
+# SYSCONFDIR's), etl.ini(5) from the comments of the etl.ini installed.
+MAN8       := $(patsubst $(BIN)/%,$(BUILD)/man/%.8,$(PROGRAMS))
+MAN5       := $(BUILD)/man/etl.ini.5
+MAN_GEN    := docs/man/gen_man.py
+
+$(BUILD)/man/%.8: $(BIN)/% $(MAN_GEN)
+	@mkdir -p $(dir $@)
+	$(PYTHON) $(MAN_GEN) program $< 8 $@
+
+$(MAN5): $(INSTALL_INI) $(MAN_GEN)
+	@mkdir -p $(dir $@)
+	$(PYTHON) $(MAN_GEN) ini $< $@
+
+man: $(MAN8) $(MAN5)
+
+install: all $(INSTALL_INI) man
+	install -d $(DESTDIR)$(PREFIX)/bin $(ETC_DIR) $(DESTDIR)$(DATADIR) \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	for f in $(SHARE_FILES); do install -D -m 0644 $$f $(DESTDIR)$(DATADIR)/$${f#etc/}; done
 	if [ ! -e $(ETC_DIR)/etl.ini ]; then install -m 0644 $(INSTALL_INI) $(ETC_DIR)/etl.ini; \
 	elif cmp -s $(INSTALL_INI) $(ETC_DIR)/etl.ini; then rm -f $(ETC_DIR)/etl.ini.dist; \
@@ -328,6 +351,7 @@ install: all $(INSTALL_INI)
 
 uninstall: $(INSTALL_INI)
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,etl-supervisor etl-worker etlctl)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) $(DESTDIR)$(MANDIR)/man5/etl.ini.5
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(patsubst etc/%,%,$(SHARE_FILES)))
 	find $(DESTDIR)$(DATADIR) -depth -type d -empty -delete 2>/dev/null || true
 	rm -f $(ETC_DIR)/etl.ini.dist

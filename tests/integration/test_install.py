@@ -55,7 +55,8 @@ def test_layout(installed):
     share = ["usr/share/etl/" + f for f in
              shipped("sql/README.md") + shipped("sql/*/*.sql") + shipped("elasticsearch/*.json")
              + shipped("postgres/sql/*.sql")]
-    expected = sorted(["etc/etl/etl.ini"] + [f"usr/bin/{p}" for p in PROGRAMS] + share)
+    man = [f"usr/share/man/man8/{p}.8" for p in PROGRAMS] + ["usr/share/man/man5/etl.ini.5"]
+    expected = sorted(["etc/etl/etl.ini"] + [f"usr/bin/{p}" for p in PROGRAMS] + share + man)
     # Neither the sample data nor init.sh (they load sample rows and set
     # passwords); nothing but these.
     assert tree(installed) == expected
@@ -80,6 +81,16 @@ def test_default_config_path_follows_sysconfdir(installed):
         assert helped.returncode == 0
         assert "/etc/etl/etl.ini" in helped.stdout, p
         assert "/usr/local/etc" not in helped.stdout, p
+        # The man page says the same (FILES).
+        page = (installed / f"usr/share/man/man8/{p}.8").read_text()
+        assert "/etc/etl/etl.ini" in page and "/usr/local" not in page, p
+    # etl.ini(5) is made from the etl.ini installed: its paths under share/.
+    assert "/usr/share/etl/sql/movies/documents.sql" in (
+        installed / "usr/share/man/man5/etl.ini.5").read_text()
+    # Without -c the programs read the installed path.
+    run = subprocess.run([str(installed / "usr/bin/etl-supervisor"), "--check"],
+                         capture_output=True, text=True, env=clean_env())
+    assert (run.stdout + run.stderr).startswith("/etc/etl/etl.ini:"), run.stderr
 
 
 def test_reinstall_keeps_an_edited_ini(build, installed):
