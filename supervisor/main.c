@@ -60,7 +60,10 @@ static void usage(FILE *out)
                  "  -V, --version      version\n\n"
                  "Signals: SIGTERM/SIGINT stop the workers (SIGKILL after stop_timeout_s) and\n"
                  "exit; SIGHUP re-reads FILE, restarts the workers whose settings changed and\n"
-                 "reopens the log files.\n\n");
+                 "reopens the log files.\n\n"
+                 "Under systemd (NOTIFY_SOCKET set, a unit of Type=notify) it sends READY=1\n"
+                 "once every worker has started, STATUS= with what each worker does, and\n"
+                 "WATCHDOG=1 from its main loop when WatchdogSec= is set (sd_notify(3)).\n\n");
     exit_status_print_usage(out, "Exit status:", EXIT_BY_SUPERVISOR);
 }
 
