@@ -12,8 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-
-extern char **environ;
+#include <unistd.h>
 
 /* Runs "WORKER --index NAME --check-connect -c CONFIG", its stderr (the
  * problems it finds) going to ours.  Returns its exit status. */
@@ -68,7 +67,7 @@ int config_dry_run(const char *config_path, bool connect)
         fprintf(stderr, "%s\n", errors.lines[i]);
     int status = errors.count > 0 ? EXIT_CONFIG : 0;
     config_errors_free(&errors);
-    if (status == 0 && connect) {
+    if (status == 0 && connect && worker != NULL) {
         for (size_t i = 0; i < config.indices_count; i++)
             status = worse(status, run_connect_check(worker, config_path, config.indices[i].name));
     }
