@@ -21,6 +21,9 @@
 #   make man         the man pages, into build/man (docs/man/gen_man.py)
 #   make install     PREFIX=/usr/local SYSCONFDIR=PREFIX/etc (/etc when PREFIX=/usr)
 #                    DESTDIR=; make uninstall the same (docs/operations.md)
+#   make deb         the Debian package, build/deb/etl_VERSION-N_ARCH.deb (debian/)
+#   make test-package  make deb, then lintian, systemd-analyze verify and the
+#                    package installed and run in a Debian 12 container (tests/package)
 #
 # See README.md and docs/.
 
@@ -41,8 +44,10 @@ PKG_CONFIG ?= pkg-config
 VERSION := 0.2.0
 
 PKGS     := libpq libcurl jansson inih
-# Only etl-supervisor serves HTTP (the metrics): only it links this.
+# Only etl-supervisor serves HTTP (the metrics) and talks to systemd
+# (sd_notify): only it links these.
 HTTP_PKG := libmicrohttpd
+SYSTEMD_PKG := libsystemd
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -66,9 +71,10 @@ CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,und
 endif
 BIN := $(if $(filter 1,$(SANITIZE)),$(BUILD)/bin,bin)
 
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(HTTP_PKG) 2>/dev/null)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(HTTP_PKG) $(SYSTEMD_PKG) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 HTTP_LIBS  := $(shell $(PKG_CONFIG) --libs $(HTTP_PKG) 2>/dev/null)
+SYSTEMD_LIBS := $(shell $(PKG_CONFIG) --libs $(SYSTEMD_PKG) 2>/dev/null)
 
 # Each program's sources: its own folder, and common/ which all three link.
 # etlctl is a program of its own (supervisor/etlctl/); it shares only
@@ -86,7 +92,7 @@ PROGRAMS := $(BIN)/etl-worker $(BIN)/etl-supervisor $(BIN)/etlctl
 
 .PHONY: all deps test unit integration integration-es7 test-asan test-valgrind test-compose \
         clean-compose unit-bins lint format bench soak demo demo-stop man install uninstall clean fuzz fuzz-smoke \
-        fuzz-build
+        fuzz-build deb test-package
 all: $(PROGRAMS)
 
 # The compiled-in default config path follows SYSCONFDIR: this stamp holds
@@ -106,7 +112,7 @@ $(BIN)/etl-worker: $(call obj,$(WORKER_SRC) $(COMMON_SRC))
 
 $(BIN)/etl-supervisor: $(call obj,$(SUPERVISOR_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(HTTP_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(HTTP_LIBS) $(SYSTEMD_LIBS) -lm
 
 $(BIN)/etlctl: $(call obj,$(ETLCTL_SRC) $(COMMON_SRC))
 	@mkdir -p $(dir $@)
@@ -133,7 +139,7 @@ $(BUILD)/tests/unit/test_schema_version.o: CPPFLAGS += \
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(HTTP_LIBS) $(shell $(PKG_CONFIG) --libs cmocka) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(HTTP_LIBS) $(SYSTEMD_LIBS) $(shell $(PKG_CONFIG) --libs cmocka) -lm
 
 deps:
 	@compose/native/install-deps.sh
@@ -167,6 +173,7 @@ test: deps
 	$(MAKE) SANITIZE=1 all unit integration
 	$(MAKE) fuzz-smoke
 	$(MAKE) test-compose
+	$(MAKE) test-package
 
 test-asan: deps
 	$(MAKE) SANITIZE=1 all unit integration
@@ -190,6 +197,39 @@ test-compose: deps
 
 clean-compose:
 	compose/test/clean-images.sh
+
+# The Debian package (debian/), built by dpkg-buildpackage in a copy of the
+# tree (build/deb/src: objects of its own, the Debian layout and
+# dpkg-buildflags' hardening), so the working tree's build is left alone;
+# the .deb, .changes and .buildinfo land in build/deb.  Not part of all.
+# debian/changelog's version must be VERSION-N.
+DEB_DIR  := build/deb
+DEB_JOBS ?= 2
+deb:
+	@v=$$(dpkg-parsechangelog -l debian/changelog -S Version); case $$v in $(VERSION)-*) ;; \
+	    *) echo "debian/changelog: version $$v is not $(VERSION)-N (Makefile VERSION)" >&2; exit 1;; esac
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	git ls-files -z --cached --others --exclude-standard | \
+	    tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && DEB_BUILD_OPTIONS="parallel=$(DEB_JOBS) $$DEB_BUILD_OPTIONS" \
+	    dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
+	rm -rf $(DEB_DIR)/src
+	@ls $(DEB_DIR)/*.deb
+
+# The package checked (tests/package/): lintian without errors, the unit
+# by systemd-analyze verify, and the .deb installed with apt in a clean
+# Debian 12 container (podman, the base image of make test-compose) where
+# the supervisor runs as the unit says against the test PostgreSQL and
+# search node (--network=host).
+test-package: deps
+	compose/test/install-podman.sh
+	CONTAINERS_CONF=$(abspath compose/test/containers.conf) \
+	    CONTAINERS_REGISTRIES_CONF=$(abspath compose/test/registries.conf) compose/test/base-image.sh
+	$(MAKE) deb
+	CONTAINERS_CONF=$(abspath compose/test/containers.conf) \
+	    CONTAINERS_REGISTRIES_CONF=$(abspath compose/test/registries.conf) \
+	    ETL_DEB_DIR=$(abspath $(DEB_DIR)) $(PYTHON) -m pytest -p no:cacheprovider -s --durations=0 \
+	    $(PYTEST_ARGS) tests/package
 
 # Fuzzing (libFuzzer, clang): tests/fuzz/fuzz_NAME.c is one target, linked
 # like the unit tests, seeded from tests/fuzz/corpus/NAME/.  make fuzz runs

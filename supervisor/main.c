@@ -16,6 +16,7 @@
 #include "control.h"
 #include "exit_status.h"
 #include "log.h"
+#include "notify.h"
 #include "output.h"
 #include "reload.h"
 #include "slot_fsm.h"
@@ -59,7 +60,10 @@ static void usage(FILE *out)
                  "  -V, --version      version\n\n"
                  "Signals: SIGTERM/SIGINT stop the workers (SIGKILL after stop_timeout_s) and\n"
                  "exit; SIGHUP re-reads FILE, restarts the workers whose settings changed and\n"
-                 "reopens the log files.\n\n");
+                 "reopens the log files.\n\n"
+                 "Under systemd (NOTIFY_SOCKET set, a unit of Type=notify) it sends READY=1\n"
+                 "once every worker has started, STATUS= with what each worker does, and\n"
+                 "WATCHDOG=1 from its main loop when WatchdogSec= is set (sd_notify(3)).\n\n");
     exit_status_print_usage(out, "Exit status:", EXIT_BY_SUPERVISOR);
 }
 
@@ -85,6 +89,7 @@ static void begin_shutdown(struct supervisor *sup, int signo)
         return;
     sup->shutting_down = true;
     log_event(LOG_INFO, "stopping", "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
+    notify_stopping(&sup->notify);
     for (size_t i = 0; i < sup->children_count; i++)
         slot_event(sup, sup->children[i], SLOT_STOP);
 }
@@ -129,6 +134,11 @@ static int run(struct supervisor *sup, int sfd)
         int64_t now = monotonic_ms();
         int64_t wait = sooner(children_run_timers(sup, now), control_expire(&sup->control, now));
         wait = sooner(wait, metrics_timeout(&sup->metrics));
+        /* The watchdog's ping comes from this loop and nowhere else: a
+         * loop that stops turning stops the pings, and systemd restarts
+         * the supervisor. */
+        notify_update(sup, now);
+        wait = sooner(wait, notify_timeout(&sup->notify, now));
         control_complete_waiting(sup);
         size_t cap = 1 + 2 * sup->children_count + 1 + CONTROL_MAX_CLIENTS + 1 + 1;
         fds = xrealloc(fds, cap * sizeof *fds);
@@ -183,6 +193,7 @@ static int run(struct supervisor *sup, int sfd)
 static void cleanup(struct supervisor *sup)
 {
     metrics_close(&sup->metrics);
+    notify_free(&sup->notify);
     output_close(&sup->output, EXIT_DRAIN_MS);
     log_set_sink(NULL, NULL);
     for (size_t i = 0; i < sup->children_count; i++)
@@ -275,6 +286,7 @@ int main(int argc, char **argv)
         return EXIT_SOCKET_FAILED;
     }
     srandom((unsigned)(time(NULL) ^ getpid()));
+    notify_init(&sup.notify);
     log_dir_create(sup.config.log_dir);
     struct log_line *line = log_begin(LOG_INFO, "started");
     log_str(line, "config", sup.config_path);

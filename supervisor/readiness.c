@@ -18,6 +18,12 @@ static struct health_input input_of(const struct child *c, int64_t wall_now_ms)
     return in;
 }
 
+enum health child_health(const struct child *c, double max_lag_s, int64_t wall_now_ms)
+{
+    struct health_input in = input_of(c, wall_now_ms);
+    return health_judge(&in, max_lag_s);
+}
+
 enum health readiness_report(const struct supervisor *sup, int64_t wall_now_ms, struct buffer *out)
 {
     enum health worst = HEALTH_READY;

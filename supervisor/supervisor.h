@@ -1,6 +1,6 @@
 /* supervisor.h - the state of etl-supervisor that its modules share: the
- * configuration in force, the worker slots, the control socket and the
- * metrics listener. */
+ * configuration in force, the worker slots, the control socket, the
+ * metrics listener and systemd's notifications. */
 #ifndef ETL_SUPERVISOR_H
 #define ETL_SUPERVISOR_H
 
@@ -8,6 +8,7 @@
 #include "config.h"
 #include "control.h"
 #include "metrics.h"
+#include "notify.h"
 #include "output.h"
 
 #include <stdbool.h>
@@ -23,6 +24,7 @@ struct supervisor {
     struct control control;
     struct output output;   /* stdout: every line goes through it */
     struct metrics metrics; /* the Prometheus listener */
+    struct notify notify;   /* what systemd is told (sd_notify) */
 };
 
 #endif

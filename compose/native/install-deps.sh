@@ -9,16 +9,19 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 
 # Debian packages, grouped by what needs them.
-build_pkgs="build-essential pkg-config libpq-dev libcurl4-openssl-dev libjansson-dev libinih-dev libmicrohttpd-dev"
+build_pkgs="build-essential pkg-config libpq-dev libcurl4-openssl-dev libjansson-dev libinih-dev libmicrohttpd-dev libsystemd-dev"
 # clang and libclang-rt-dev: libFuzzer (make fuzz); valgrind: make test-valgrind
 check_pkgs="libcmocka-dev cppcheck clang-format clang-tidy clang libclang-rt-dev valgrind"
 service_pkgs="postgresql postgresql-client sqlite3 curl ca-certificates openjdk-17-jdk-headless maven"
 test_pkgs="python3 python3-venv python3-pytest python3-psycopg2 python3-requests python3-prometheus-client python3-yaml docker-compose"
 demo_pkgs="nginx gettext-base chromium"
+# make deb and make test-package: the Debian package, its checks
+# (systemd-analyze comes with systemd)
+package_pkgs="dpkg-dev debhelper fakeroot lintian systemd"
 
 . "$top/compose/native/lib.sh"
 # shellcheck disable=SC2086
-missing=$(missing_packages $build_pkgs $check_pkgs $service_pkgs $test_pkgs $demo_pkgs)
+missing=$(missing_packages $build_pkgs $check_pkgs $service_pkgs $test_pkgs $demo_pkgs $package_pkgs)
 # Node.js with npm (for the browser test's playwright-core): any install
 # will do; Debian's packages when there is none.
 if ! command -v npm >/dev/null 2>&1; then missing="$missing nodejs npm"; fi

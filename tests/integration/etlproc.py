@@ -9,9 +9,11 @@ parses its logfmt lines; wait_caught_up() and wait_synced() wait on its log.
 sql(), transaction() and run_in_transaction() talk to PostgreSQL;
 all_documents(), document_versions() and document() read the index.
 stop_process_group() stops a helper server; TcpProxy is the base of the
-tests' TCP proxies.
+tests' TCP proxies.  integration_harness() lends this folder's fixtures to
+the suites outside it.
 """
 import contextlib
+import importlib.util
 import os
 import pathlib
 import re
@@ -19,6 +21,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -63,6 +66,21 @@ BEGIN
 END $$;
 ANALYZE;
 """
+
+def integration_harness():
+    """tests/integration/conftest.py as the module integration_harness
+    (loaded once): the suites in other folders (tests/valgrind,
+    tests/package), whose own conftest.py is "conftest", take its fixtures
+    (pg, es, catalog, bin_dir) from it."""
+    if "integration_harness" in sys.modules:
+        return sys.modules["integration_harness"]
+    spec = importlib.util.spec_from_file_location("integration_harness",
+                                                  pathlib.Path(__file__).with_name("conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
 
 SECTION_RE = re.compile(r"^\s*\[([^\]]+)\]\s*$")
 KEY_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")

@@ -49,14 +49,16 @@ class Supervisor:
     """A running etl-supervisor: its stdout (where every line goes) parsed,
     etlctl at hand."""
 
-    def __init__(self, bin_dir, config, tmp_path, env=None, control_socket=None):
+    def __init__(self, bin_dir, config, tmp_path, env=None, control_socket=None, launcher=()):
+        """launcher: argv put before the supervisor's own, a program that
+        ends by exec'ing it (so pid is the supervisor's)."""
         self.bin_dir = pathlib.Path(bin_dir)
         self.config = config
         # etlctl is pointed at the socket itself, so it works while the
         # config file is being broken on purpose.
         self.socket = control_socket or tmp_path / "control.sock"
         self.stdout_path = tmp_path / f"supervisor-{time.monotonic_ns()}.out"
-        self.proc = EtlProcess([self.bin_dir / "etl-supervisor", "-c", config],
+        self.proc = EtlProcess([*launcher, self.bin_dir / "etl-supervisor", "-c", config],
                                tmp_path / "supervisor.err", env=env,
                                stdout_path=self.stdout_path)
 
@@ -149,14 +151,14 @@ class Stack:
     """A supervisor over its own catalogue copy and its own indices."""
 
     def __init__(self, tmp_path, pg, es, catalog, bin_dir, overrides=None, extra_sections="",
-                 indices=INDICES):
+                 indices=INDICES, env=None, launcher=()):
         self.tmp_path, self.pg, self.es, self.catalog, self.bin_dir = tmp_path, pg, es, catalog, bin_dir
         settings = dict(SUPERVISOR_SETTINGS)
         settings[("supervisor", "log_dir")] = str(tmp_path / "logs")
         settings.update(overrides or {})
         self.config, self.names = make_config(tmp_path, pg, es, catalog, overrides=settings,
                                               extra_sections=extra_sections, indices=indices)
-        self.sup = Supervisor(bin_dir, self.config, tmp_path)
+        self.sup = Supervisor(bin_dir, self.config, tmp_path, env=env, launcher=launcher)
         self.app = pg.connect("app", catalog)
 
     def sql(self, statement, params=None):
