@@ -102,6 +102,19 @@ SYSCONFDIR_STAMP := $(BUILD)/sysconfdir.stamp
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(SYSCONFDIR_STAMP) 2>/dev/null)" = '$(SYSCONFDIR) $(DATADIR)' ] \
     || printf '%s\n' '$(SYSCONFDIR) $(DATADIR)' >$(SYSCONFDIR_STAMP); })
 
+# The source revision, `git describe` (the release tag, the commits since,
+# the commit; -dirty for local edits), or REVISION=... from outside (a
+# build without .git: the etl image, a package from a tarball); only the
+# objects that print it are rebuilt when it changes (its own stamp).
+REVISION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+REVISION_STAMP := $(BUILD)/revision.stamp
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(REVISION_STAMP) 2>/dev/null)" = '$(REVISION)' ] \
+    || printf '%s\n' '$(REVISION)' >$(REVISION_STAMP); })
+REVISION_OBJS := $(call obj,worker/main.c supervisor/main.c supervisor/etlctl/etlctl.c \
+                   supervisor/metrics_text.c)
+$(REVISION_OBJS): CPPFLAGS += -DETL_REVISION='"$(REVISION)"'
+$(REVISION_OBJS): $(REVISION_STAMP)
+
 $(BUILD)/%.o: %.c $(SYSCONFDIR_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) $(DEPFLAGS) -c $< -o $@

@@ -11,6 +11,7 @@
  * timeout.  Every line it writes, its
  * own and its workers', goes to stdout through output.h, which never
  * blocks: a stalled reader costs lines (counted), never the loop. */
+#include "version.h"
 #include "config.h"
 #include "config_dry_run.h"
 #include "control.h"
@@ -237,7 +238,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         case 'V':
-            printf("etl-supervisor %s\n", ETL_VERSION);
+            printf("etl-supervisor %s\n", ETL_VERSION_TEXT);
             return 0;
         case OPT_CHECK:
             check = true;

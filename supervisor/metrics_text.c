@@ -1,4 +1,5 @@
 /* metrics_text.c - see metrics_text.h. */
+#include "version.h"
 #include "metrics_text.h"
 
 #include "supervisor.h"
@@ -256,8 +257,10 @@ static void dropped_lines(struct buffer *out, const struct supervisor *sup)
 char *metrics_text(const struct supervisor *sup, int64_t now_wall_ms)
 {
     struct buffer out = {0};
-    header(&out, "etl_build_info", "gauge", "The running etl-supervisor's version");
-    append(&out, "etl_build_info{version=\"%s\"} 1\n", ETL_VERSION);
+    header(&out, "etl_build_info", "gauge",
+           "The running etl-supervisor's release and source revision (git describe)");
+    append(&out, "etl_build_info{version=\"%s\",revision=\"%s\"} 1\n", ETL_VERSION,
+           ETL_REVISION);
     simple_families(&out, sup, now_wall_ms);
     retries(&out, sup);
     durations(&out, sup);

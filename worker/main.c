@@ -10,6 +10,7 @@
  * PostgreSQL instead, once (verify.c; etlctl verify runs it); with
  * --check-connect it only connects (connect_check.c).  Exit
  * statuses: common/exit_status.h. */
+#include "version.h"
 #include "config.h"
 #include "connect_check.h"
 #include "exit_status.h"
@@ -143,7 +144,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         case 'V':
-            printf("etl-worker %s\n", ETL_VERSION);
+            printf("etl-worker %s\n", ETL_VERSION_TEXT);
             return 0;
         case OPT_VERIFY:
             verify = true;

@@ -18,6 +18,7 @@
  *
  * schema is not a request either: etlctl connects to PostgreSQL itself
  * (schema.h). */
+#include "version.h"
 #include "config.h"
 #include "control_proto.h"
 #include "check.h"
@@ -589,7 +590,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         case 'V':
-            printf("etlctl %s\n", ETL_VERSION);
+            printf("etlctl %s\n", ETL_VERSION_TEXT);
             return 0;
         default:
             usage(stderr);

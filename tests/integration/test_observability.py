@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import re
+import subprocess
 import signal
 import time
 import uuid
@@ -23,6 +24,19 @@ def release_version():
     """VERSION of the Makefile: what the programs were built as."""
     makefile = (pathlib.Path(__file__).resolve().parents[2] / "Makefile").read_text()
     return re.search(r"^VERSION := (\S+)$", makefile, re.M).group(1)
+
+
+def built_revision(bin_dir):
+    """`git describe` of the checkout, which the Makefile built the programs
+    with; their --version says the same."""
+    rev = subprocess.run(["git", "describe", "--tags", "--always", "--dirty"],
+                         cwd=pathlib.Path(__file__).resolve().parents[2], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    for program in ("etl-supervisor", "etl-worker", "etlctl"):
+        said = subprocess.run([str(bin_dir / program), "--version"], capture_output=True,
+                              text=True, check=True).stdout
+        assert said == f"{program} {release_version()} ({rev})\n", said
+    return rev
 
 
 def status_json(sup, name):
@@ -121,7 +135,8 @@ def test_metrics_count_exactly_the_changes(tmp_path, pg, es, catalog, bin_dir):
             stack, port, index, w):
         sup = stack.sup
         before = scrape(port)
-        assert value(before, "etl_build_info", version=release_version()) == 1
+        assert value(before, "etl_build_info", version=release_version(),
+                     revision=built_revision(bin_dir)) == 1
         assert value(before, "etl_search_engine_info", index=index,
                      distribution=es.expected["distribution"],
                      version=es.expected["version"]) == 1
