@@ -1,8 +1,8 @@
 /* fuzz_control_request.c - the supervisor's side of the control protocol:
  * bytes from a control connection split into lines as the supervisor
  * splits them (line_buffer, CONTROL_LINE_MAX), each line parsed as a
- * request.  A request that parses prints back ("COMMAND [NAME]") to a line
- * that parses to the same request; a refused one has a reason. */
+ * request.  A request that parses prints back ("COMMAND [NAME [LEVEL]]")
+ * to a line that parses to the same request; a refused one has a reason. */
 #include "control_proto.h"
 
 #include "fuzz_helpers.h"
@@ -23,14 +23,15 @@ static void check_request(void *ctx, const char *text, size_t len, bool truncate
             abort();
         return;
     }
-    if (strnlen(req.name, sizeof req.name) == sizeof req.name)
+    if (strnlen(req.name, sizeof req.name) == sizeof req.name ||
+        strnlen(req.level, sizeof req.level) == sizeof req.level)
         abort();
     char again[CONTROL_LINE_MAX];
-    snprintf(again, sizeof again, "%s%s%s", control_command_name(req.command),
-             req.name[0] ? " " : "", req.name);
+    snprintf(again, sizeof again, "%s%s%s%s%s", control_command_name(req.command),
+             req.name[0] ? " " : "", req.name, req.level[0] ? " " : "", req.level);
     struct control_request back;
     if (control_parse_request(again, &back, err, sizeof err) != 0 || back.command != req.command ||
-        strcmp(back.name, req.name) != 0)
+        strcmp(back.name, req.name) != 0 || strcmp(back.level, req.level) != 0)
         abort();
 }
 
