@@ -259,8 +259,7 @@ char *metrics_text(const struct supervisor *sup, int64_t now_wall_ms)
     struct buffer out = {0};
     header(&out, "etl_build_info", "gauge",
            "The running etl-supervisor's release and source revision (git describe)");
-    append(&out, "etl_build_info{version=\"%s\",revision=\"%s\"} 1\n", ETL_VERSION,
-           ETL_REVISION);
+    append(&out, "etl_build_info{version=\"%s\",revision=\"%s\"} 1\n", ETL_VERSION, ETL_REVISION);
     simple_families(&out, sup, now_wall_ms);
     retries(&out, sup);
     durations(&out, sup);
