@@ -27,16 +27,23 @@ def release_version():
 
 
 def built_revision(bin_dir):
-    """`git describe` of the checkout, which the Makefile built the programs
-    with; their --version says the same."""
-    rev = subprocess.run(["git", "describe", "--tags", "--always", "--dirty"],
+    """The revision the programs were built with, checked against `git
+    describe` of the checkout (the commit; "-dirty" may differ, a file
+    edited since the build), and their --version saying the same; the one
+    the metrics must show."""
+    rev = subprocess.run(["git", "describe", "--tags", "--always"],
                          cwd=pathlib.Path(__file__).resolve().parents[2], capture_output=True,
                          text=True, check=True).stdout.strip()
+    said = {}
     for program in ("etl-supervisor", "etl-worker", "etlctl"):
-        said = subprocess.run([str(bin_dir / program), "--version"], capture_output=True,
-                              text=True, check=True).stdout
-        assert said == f"{program} {release_version()} ({rev})\n", said
-    return rev
+        said[program] = subprocess.run([str(bin_dir / program), "--version"],
+                                       capture_output=True, text=True, check=True).stdout
+    built = re.fullmatch(rf"etl-supervisor {re.escape(release_version())} \((\S+)\)\n",
+                         said["etl-supervisor"])
+    assert built and built.group(1).removesuffix("-dirty") == rev, said
+    for program, text in said.items():
+        assert text == f"{program} {release_version()} ({built.group(1)})\n", text
+    return built.group(1)
 
 
 def status_json(sup, name):
