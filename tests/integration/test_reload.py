@@ -12,7 +12,8 @@ import signal
 import time
 
 from etlproc import parse_logfmt, wait_until
-from test_supervisor import EXIT_CONFIG, EXIT_UNKNOWN_WORKER, EXIT_USAGE, Stack, fake, pid_alive  # noqa: F401
+from test_supervisor import (EXIT_CONFIG, EXIT_UNKNOWN_WORKER, EXIT_USAGE, Stack, fake,  # noqa: F401
+                             persons_for_extra, pid_alive)
 
 # What the reply's data lines start with (supervisor/reload.h).
 REPORT_WORDS = ("restarted", "changed", "added", "removed", "live", "next-start", "error")
@@ -68,12 +69,7 @@ def test_etlctl_reload_prints_the_restarted_worker_and_only_it_restarts(fake):
 
 def test_etlctl_reload_prints_added_and_removed_workers(fake):
     before = fake.pids()
-    text = fake.config.read_text()
-    head, _, tail = text.partition("[index.persons]")
-    rest = tail.split("\n[", 1)
-    text = head + ("[" + rest[1] if len(rest) > 1 else "")
-    text += "\n[index.extra]\nmapping = /x.json\ndocuments = /x.sql\nchanges = /x.sql\n"
-    fake.config.write_text(text)
+    persons_for_extra(fake.config)
     result = fake.ctl("reload")
     assert result.returncode == 0, result.stderr
     assert report(result.stdout) == {"added": ["extra"], "removed": ["persons"]}, result.stdout

@@ -623,15 +623,20 @@ def test_sighup_restarts_only_the_changed_worker(loaded, es):
     assert not sup.events("worker exited", child="persons")
 
 
-def test_sighup_adds_and_removes_sections(fake):
-    before = fake.pids()
-    text = fake.config.read_text()
-    # Drop [index.persons] (to the end of its section) and add [index.extra].
+def persons_for_extra(config):
+    """Rewrites the config file at config: [index.persons] dropped (to the
+    end of its section), an [index.extra] added."""
+    text = config.read_text()
     head, _, tail = text.partition("[index.persons]")
     rest = tail.split("\n[", 1)
     text = head + ("[" + rest[1] if len(rest) > 1 else "")
     text += "\n[index.extra]\nmapping = /x.json\ndocuments = /x.sql\nchanges = /x.sql\n"
-    fake.config.write_text(text)
+    config.write_text(text)
+
+
+def test_sighup_adds_and_removes_sections(fake):
+    before = fake.pids()
+    persons_for_extra(fake.config)
     fake.signal(signal.SIGHUP)
     reloaded = fake.wait_event("config reloaded")[0]
     assert reloaded["added"] == "1" and reloaded["removed"] == "1"

@@ -34,7 +34,28 @@ CHURN_WORD = "zqchurn"
 SEARCHABLE_S = 10
 
 
-class AliasWatcher:
+class InThread:
+    """A loop (_run, until stopping is set) in a thread of its own while
+    in a with block."""
+
+    def __init__(self):
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join()
+        return False
+
+
+class AliasWatcher(InThread):
     """Counts the alias's documents, and those whose title (or field)
     holds each of words, every few milliseconds in a thread, until
     stopped; keeps every answer (time, count, {word: hits}) and every
@@ -43,8 +64,7 @@ class AliasWatcher:
     def __init__(self, es, alias, words, field="title"):
         self.es, self.alias, self.words, self.field = es, alias, words, field
         self.polls, self.failures = [], []
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run)
+        super().__init__()
 
     def _count(self, query):
         resp = self.es.post(f"/{self.alias}/_count", json={"query": query})
@@ -61,15 +81,6 @@ class AliasWatcher:
                 self.polls.append((time.monotonic(), total, hits))
             time.sleep(0.02)
 
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        self.thread.join()
-        return False
-
     def misses(self, expected):
         """The polls that counted other than expected documents."""
         return [(t, n) for t, n, _ in self.polls if n != expected]
@@ -78,7 +89,7 @@ class AliasWatcher:
         return [h[word] for t, _, h in self.polls if t >= since]
 
 
-class CommitStream:
+class CommitStream(InThread):
     """Commits statement(n) (its SQL and parameters) again and again, n =
     0, 1, ..., in a thread of its own on its own connection, pausing
     pause seconds between commits, until stopped; keeps each commit's
@@ -87,8 +98,7 @@ class CommitStream:
     def __init__(self, pg, catalog, statement, pause):
         self.pg, self.catalog, self.statement, self.pause = pg, catalog, statement, pause
         self.commits = []
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run)
+        super().__init__()
 
     def _run(self):
         conn = self.pg.connect("app", self.catalog)
@@ -101,15 +111,6 @@ class CommitStream:
                 time.sleep(self.pause)
         finally:
             conn.close()
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        self.thread.join()
-        return False
 
 
 def loaded(tmp_path, pg, es, catalog, bin_dir, workers):
